@@ -1,0 +1,53 @@
+/* ol_decider: decides a sequence of orders in memory, with duplicate
+ * handling, from a known starting state. Pure: the consumer loads the state
+ * of one batch from PostgreSQL into it and writes back what it decided; an
+ * auditor can replay the whole log through the same code.
+ *
+ * Duplicate rule: an order_id already decided is never applied again. If the
+ * earlier decision was made for this very message (same partition and
+ * offset) the message is being re-read after a crash and the decision is
+ * answered again as it was (REPLAY); otherwise the message is a duplicate and
+ * the original decision is answered with duplicate=true (DUPLICATE). */
+#ifndef OL_DECIDER_H
+#define OL_DECIDER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "ol_decide.h"
+#include "ol_order.h"
+#include "ol_result.h"
+
+typedef enum {
+    OL_DECIDED_NEW,       /* a fresh decision: it must be recorded */
+    OL_DECIDED_DUPLICATE, /* the order_id was decided before, elsewhere */
+    OL_DECIDED_REPLAY     /* this message was decided before */
+} ol_decided_kind;
+
+typedef struct ol_decider ol_decider;
+
+ol_decider *ol_decider_new(void);
+void ol_decider_destroy(ol_decider *decider);
+/* Forgets all stock and decisions (for the next batch). */
+void ol_decider_clear(ol_decider *decider);
+
+/* Declares an item's stock before deciding. Items never declared are taken
+ * as unknown (not existing). False only when memory ran out. */
+bool ol_decider_set_stock(ol_decider *decider, const char *item, ol_stock stock);
+/* Declares a decision made earlier (from the ledger). */
+bool ol_decider_add_decision(ol_decider *decider, const ol_result *decided);
+
+/* Decides one valid order read at partition/offset at time now_us. Fills
+ * *out (the answer to publish) and *kind. False only when memory ran out. */
+bool ol_decider_decide(ol_decider *decider, const ol_order *order, int32_t partition, int64_t offset,
+                       int64_t now_us, ol_result *out, ol_decided_kind *kind);
+
+/* Looks up a decision by order_id (declared or made), or NULL. */
+const ol_result *ol_decider_find(const ol_decider *decider, const char *order_id);
+
+/* Iterates over every item touched: its declared stock and its stock now.
+ * *pos starts at 0. */
+bool ol_decider_next_stock(const ol_decider *decider, size_t *pos, const char **item, ol_stock *initial,
+                           ol_stock *current);
+
+#endif

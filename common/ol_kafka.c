@@ -1,0 +1,137 @@
+#include "ol_kafka.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "ol_log.h"
+#include "ol_str.h"
+
+void ol_kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf) {
+    ol_log_level l = level <= 3 ? OL_LOG_ERROR : level <= 4 ? OL_LOG_WARN : level <= 6 ? OL_LOG_INFO : OL_LOG_DEBUG;
+    ol_log(l, "kafka %s: %s: %s", rk ? rd_kafka_name(rk) : "-", fac, buf);
+}
+
+rd_kafka_conf_t *ol_kafka_conf_new(const ol_settings *s, const char *const *defaults, char *err, size_t errlen) {
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    if (!conf) {
+        ol_seterr(err, errlen, "out of memory");
+        return NULL;
+    }
+    char kerr[512];
+    rd_kafka_conf_set_log_cb(conf, ol_kafka_log_cb);
+    for (size_t i = 0; defaults && defaults[i]; i += 2) {
+        if (rd_kafka_conf_set(conf, defaults[i], defaults[i + 1], kerr, sizeof kerr) != RD_KAFKA_CONF_OK) {
+            ol_seterr(err, errlen, "built-in librdkafka property '%s': %s", defaults[i], kerr);
+            goto fail;
+        }
+    }
+    bool have_brokers = false;
+    if (s->brokers) {
+        if (rd_kafka_conf_set(conf, "bootstrap.servers", s->brokers, kerr, sizeof kerr) != RD_KAFKA_CONF_OK) {
+            ol_seterr(err, errlen, "--brokers: %s", kerr);
+            goto fail;
+        }
+        have_brokers = true;
+    }
+    for (size_t i = 0; i < s->kafka.len; i++) {
+        const ol_kv *kv = &s->kafka.items[i];
+        if (rd_kafka_conf_set(conf, kv->key, kv->value, kerr, sizeof kerr) != RD_KAFKA_CONF_OK) {
+            ol_seterr(err, errlen, "%s: librdkafka property '%s': %s", kv->origin, kv->key, kerr);
+            goto fail;
+        }
+        if (strcmp(kv->key, "bootstrap.servers") == 0 || strcmp(kv->key, "metadata.broker.list") == 0)
+            have_brokers = true;
+    }
+    if (!have_brokers) {
+        ol_seterr(err, errlen, "no Kafka brokers: pass --brokers HOST:PORT or set ORDERLINE_BROKERS");
+        goto fail;
+    }
+    return conf;
+fail:
+    rd_kafka_conf_destroy(conf);
+    return NULL;
+}
+
+int ol_kafka_partition_count(rd_kafka_t *rk, const char *topic, int timeout_ms, char *err, size_t errlen) {
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
+    if (!rkt) {
+        ol_seterr(err, errlen, "topic '%s': %s", topic, rd_kafka_err2str(rd_kafka_last_error()));
+        return -1;
+    }
+    const struct rd_kafka_metadata *md = NULL;
+    int count = -1;
+    rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 0, rkt, &md, timeout_ms);
+    if (e) {
+        ol_seterr(err, errlen, "metadata for topic '%s': %s", topic, rd_kafka_err2str(e));
+    } else if (md->topic_cnt != 1 || md->topics[0].err) {
+        ol_seterr(err, errlen, "topic '%s': %s", topic,
+                  md->topic_cnt ? rd_kafka_err2str(md->topics[0].err) : "not in metadata");
+    } else {
+        count = md->topics[0].partition_cnt;
+    }
+    if (md) rd_kafka_metadata_destroy(md);
+    rd_kafka_topic_destroy(rkt);
+    return count;
+}
+
+bool ol_kafka_ensure_topics(rd_kafka_t *rk, const char *const *topics, size_t count, int partitions,
+                            int timeout_ms, char *err, size_t errlen) {
+    bool ok = false;
+    rd_kafka_NewTopic_t **new_topics = calloc(count, sizeof *new_topics);
+    rd_kafka_queue_t *queue = rd_kafka_queue_new(rk);
+    rd_kafka_AdminOptions_t *options = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
+    rd_kafka_event_t *event = NULL;
+    char kerr[512];
+    if (!new_topics || !queue || !options) {
+        ol_seterr(err, errlen, "out of memory");
+        goto done;
+    }
+    if (rd_kafka_AdminOptions_set_operation_timeout(options, timeout_ms, kerr, sizeof kerr) ||
+        rd_kafka_AdminOptions_set_request_timeout(options, timeout_ms, kerr, sizeof kerr)) {
+        ol_seterr(err, errlen, "admin options: %s", kerr);
+        goto done;
+    }
+    for (size_t i = 0; i < count; i++) {
+        /* -1: the broker's default.replication.factor. */
+        new_topics[i] = rd_kafka_NewTopic_new(topics[i], partitions, -1, kerr, sizeof kerr);
+        if (!new_topics[i]) {
+            ol_seterr(err, errlen, "topic '%s': %s", topics[i], kerr);
+            goto done;
+        }
+    }
+    rd_kafka_CreateTopics(rk, new_topics, count, options, queue);
+    event = rd_kafka_queue_poll(queue, timeout_ms + 2000);
+    if (!event) {
+        ol_seterr(err, errlen, "creating topics: no answer from the brokers within %d ms", timeout_ms + 2000);
+        goto done;
+    }
+    if (rd_kafka_event_error(event)) {
+        ol_seterr(err, errlen, "creating topics: %s", rd_kafka_event_error_string(event));
+        goto done;
+    }
+    const rd_kafka_CreateTopics_result_t *result = rd_kafka_event_CreateTopics_result(event);
+    size_t n = 0;
+    const rd_kafka_topic_result_t **results = rd_kafka_CreateTopics_result_topics(result, &n);
+    for (size_t i = 0; i < n; i++) {
+        rd_kafka_resp_err_t e = rd_kafka_topic_result_error(results[i]);
+        if (e == RD_KAFKA_RESP_ERR_NO_ERROR) {
+            ol_info("created topic '%s' with %d partitions", rd_kafka_topic_result_name(results[i]), partitions);
+        } else if (e != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
+            const char *msg = rd_kafka_topic_result_error_string(results[i]);
+            ol_seterr(err, errlen, "creating topic '%s': %s", rd_kafka_topic_result_name(results[i]),
+                      msg ? msg : rd_kafka_err2str(e));
+            goto done;
+        }
+    }
+    ok = true;
+done:
+    if (event) rd_kafka_event_destroy(event);
+    if (new_topics) {
+        for (size_t i = 0; i < count; i++)
+            if (new_topics[i]) rd_kafka_NewTopic_destroy(new_topics[i]);
+        free(new_topics);
+    }
+    if (options) rd_kafka_AdminOptions_destroy(options);
+    if (queue) rd_kafka_queue_destroy(queue);
+    return ok;
+}

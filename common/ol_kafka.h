@@ -1,0 +1,33 @@
+/* ol_kafka: Kafka helpers shared by the tools: configuration layering and
+ * explicit topic creation through the admin API (orderline never relies on
+ * broker auto-creation). */
+#ifndef OL_KAFKA_H
+#define OL_KAFKA_H
+
+#include <librdkafka/rdkafka.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "ol_options.h"
+
+/* Builds a librdkafka configuration: the tool's defaults (a NULL-terminated
+ * list of key, value pairs), then bootstrap.servers from the settings, then
+ * the user's properties (config file and -X, in order) so the user wins.
+ * Errors name the property and where it came from. Returns NULL on error;
+ * the caller owns the result (until rd_kafka_new takes it). */
+rd_kafka_conf_t *ol_kafka_conf_new(const ol_settings *settings, const char *const *defaults, char *err,
+                                   size_t errlen);
+
+/* Creates each named topic that does not exist yet, with partitions
+ * partitions and the broker's default replication factor. Existing topics
+ * are left as they are. */
+bool ol_kafka_ensure_topics(rd_kafka_t *rk, const char *const *topics, size_t count, int partitions,
+                            int timeout_ms, char *err, size_t errlen);
+
+/* Partition count of a topic from broker metadata; -1 on error. */
+int ol_kafka_partition_count(rd_kafka_t *rk, const char *topic, int timeout_ms, char *err, size_t errlen);
+
+/* librdkafka log callback that writes through ol_log. */
+void ol_kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf);
+
+#endif

@@ -1,0 +1,16 @@
+/* ol_log: diagnostics on stderr, one line each, prefixed with time, program
+ * and level. Data never goes through here: stdout belongs to the tools' data.
+ * Set ORDERLINE_DEBUG=1 to see debug lines. */
+#ifndef OL_LOG_H
+#define OL_LOG_H
+
+typedef enum { OL_LOG_ERROR, OL_LOG_WARN, OL_LOG_INFO, OL_LOG_DEBUG } ol_log_level;
+
+void ol_log(ol_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#define ol_error(...) ol_log(OL_LOG_ERROR, __VA_ARGS__)
+#define ol_warn(...) ol_log(OL_LOG_WARN, __VA_ARGS__)
+#define ol_info(...) ol_log(OL_LOG_INFO, __VA_ARGS__)
+#define ol_debug(...) ol_log(OL_LOG_DEBUG, __VA_ARGS__)
+
+#endif

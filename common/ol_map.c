@@ -1,0 +1,117 @@
+#include "ol_map.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct map_slot {
+    char *key; /* NULL when empty */
+    void *value;
+    uint64_t hash;
+} map_slot;
+
+struct ol_map {
+    map_slot *slots;
+    size_t cap; /* power of two */
+    size_t size;
+};
+
+static uint64_t map_hash(const char *key) {
+    uint64_t h = 1469598103934665603ULL;
+    for (const unsigned char *p = (const unsigned char *)key; *p; p++) {
+        h ^= *p;
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+ol_map *ol_map_new(void) {
+    ol_map *map = calloc(1, sizeof *map);
+    if (!map) return NULL;
+    map->cap = 64;
+    map->slots = calloc(map->cap, sizeof *map->slots);
+    if (!map->slots) {
+        free(map);
+        return NULL;
+    }
+    return map;
+}
+
+void ol_map_clear(ol_map *map) {
+    if (!map) return;
+    for (size_t i = 0; i < map->cap; i++) {
+        free(map->slots[i].key);
+        map->slots[i].key = NULL;
+    }
+    map->size = 0;
+}
+
+void ol_map_destroy(ol_map *map) {
+    if (!map) return;
+    ol_map_clear(map);
+    free(map->slots);
+    free(map);
+}
+
+static map_slot *map_find(const ol_map *map, const char *key, uint64_t hash) {
+    size_t mask = map->cap - 1;
+    for (size_t i = (size_t)hash & mask;; i = (i + 1) & mask) {
+        map_slot *slot = &map->slots[i];
+        if (!slot->key) return slot;
+        if (slot->hash == hash && strcmp(slot->key, key) == 0) return slot;
+    }
+}
+
+void *ol_map_get(const ol_map *map, const char *key) {
+    map_slot *slot = map_find(map, key, map_hash(key));
+    return slot->key ? slot->value : NULL;
+}
+
+static bool map_grow(ol_map *map) {
+    size_t cap = map->cap * 2;
+    map_slot *slots = calloc(cap, sizeof *slots);
+    if (!slots) return false;
+    for (size_t i = 0; i < map->cap; i++) {
+        map_slot *old = &map->slots[i];
+        if (!old->key) continue;
+        size_t j = (size_t)old->hash & (cap - 1);
+        while (slots[j].key) j = (j + 1) & (cap - 1);
+        slots[j] = *old;
+    }
+    free(map->slots);
+    map->slots = slots;
+    map->cap = cap;
+    return true;
+}
+
+bool ol_map_put(ol_map *map, const char *key, void *value) {
+    /* Keep the load factor under 1/2 so probes stay short. */
+    if ((map->size + 1) * 2 > map->cap && !map_grow(map)) return false;
+    uint64_t hash = map_hash(key);
+    map_slot *slot = map_find(map, key, hash);
+    if (slot->key) {
+        slot->value = value;
+        return true;
+    }
+    char *copy = strdup(key);
+    if (!copy) return false;
+    slot->key = copy;
+    slot->value = value;
+    slot->hash = hash;
+    map->size++;
+    return true;
+}
+
+size_t ol_map_size(const ol_map *map) { return map->size; }
+
+bool ol_map_next(const ol_map *map, size_t *pos, const char **key, void **value) {
+    while (*pos < map->cap) {
+        map_slot *slot = &map->slots[(*pos)++];
+        if (slot->key) {
+            *key = slot->key;
+            *value = slot->value;
+            return true;
+        }
+    }
+    return false;
+}

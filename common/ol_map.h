@@ -1,0 +1,24 @@
+/* ol_map: a string-keyed hash map (open addressing, FNV-1a). Keys are copied
+ * and owned by the map; values are borrowed pointers the caller owns. */
+#ifndef OL_MAP_H
+#define OL_MAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef struct ol_map ol_map;
+
+ol_map *ol_map_new(void);
+void ol_map_destroy(ol_map *map);
+/* Removes every entry, keeping the allocation for reuse. */
+void ol_map_clear(ol_map *map);
+/* Returns the value stored for key, or NULL. */
+void *ol_map_get(const ol_map *map, const char *key);
+/* Inserts or replaces; false only when memory ran out (map unchanged). */
+bool ol_map_put(ol_map *map, const char *key, void *value);
+size_t ol_map_size(const ol_map *map);
+
+/* Iteration: *pos starts at 0; returns false when done. */
+bool ol_map_next(const ol_map *map, size_t *pos, const char **key, void **value);
+
+#endif

@@ -1,0 +1,34 @@
+/* ol_order: the order message on the orders topic, its limits, and its
+ * validation. Pure: no I/O. Agrees with schemas/order.schema.json. */
+#ifndef OL_ORDER_H
+#define OL_ORDER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define OL_ORDER_ID_MAX 128 /* bytes */
+#define OL_ITEM_MAX 64      /* bytes */
+#define OL_QUANTITY_MAX 1000000
+#define OL_ERROR_MAX 256
+
+typedef enum { OL_TYPE_ORDER, OL_TYPE_RESTOCK } ol_order_type;
+
+typedef struct ol_order {
+    char order_id[OL_ORDER_ID_MAX + 1];
+    char item[OL_ITEM_MAX + 1];
+    ol_order_type type;
+    int32_t quantity;
+} ol_order;
+
+/* Parses and validates one message value. key may be NULL (no key); when
+ * present it must equal the item. Returns true and fills *out for a valid
+ * order. On false, err says what was wrong and where (field names), and
+ * out->order_id holds the order_id when one could still be read (else it is
+ * the empty string), so the rejection can be answered. */
+bool ol_order_parse(const char *value, size_t value_len, const char *key, size_t key_len, ol_order *out,
+                    char *err, size_t errlen);
+
+const char *ol_order_type_name(ol_order_type type);
+
+#endif

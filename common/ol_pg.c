@@ -1,0 +1,140 @@
+#include "ol_pg.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "ol_log.h"
+#include "ol_str.h"
+
+/* Finds the password in a conninfo (key=value or URI form); "" if none. */
+static void find_password(const char *conninfo, char *out, size_t outlen) {
+    out[0] = '\0';
+    if (!conninfo) return;
+    PQconninfoOption *opts = PQconninfoParse(conninfo, NULL);
+    if (opts) {
+        for (PQconninfoOption *o = opts; o->keyword; o++)
+            if (strcmp(o->keyword, "password") == 0 && o->val) ol_strlcpy(out, o->val, outlen);
+        PQconninfoFree(opts);
+        return;
+    }
+    /* Unparseable: mask whatever follows "password=" up to a space. */
+    const char *p = strstr(conninfo, "password=");
+    if (!p) return;
+    p += strlen("password=");
+    size_t n = strcspn(p, " ");
+    if (n >= outlen) n = outlen - 1;
+    memcpy(out, p, n);
+    out[n] = '\0';
+}
+
+void ol_pg_redact(char *dst, size_t dstlen, const char *msg, const char *conninfo) {
+    char secret[256];
+    find_password(conninfo, secret, sizeof secret);
+    size_t slen = strlen(secret);
+    size_t o = 0;
+    if (dstlen == 0) return;
+    for (const char *p = msg; *p && o + 1 < dstlen;) {
+        if (slen && strncmp(p, secret, slen) == 0) {
+            for (const char *r = "***"; *r && o + 1 < dstlen; r++) dst[o++] = *r;
+            p += slen;
+        } else {
+            dst[o++] = *p++;
+        }
+    }
+    dst[o] = '\0';
+    /* libpq ends its messages with a newline; logs add their own. */
+    while (o > 0 && (dst[o - 1] == '\n' || dst[o - 1] == ' ')) dst[--o] = '\0';
+}
+
+PGconn *ol_pg_connect(const char *conninfo, char *err, size_t errlen) {
+    const char *info = conninfo ? conninfo : "";
+    char *perr = NULL;
+    PQconninfoOption *opts = PQconninfoParse(info, &perr);
+    if (!opts) {
+        char safe[512];
+        ol_pg_redact(safe, sizeof safe, perr ? perr : "out of memory", info);
+        ol_seterr(err, errlen, "invalid PostgreSQL connection string: %s", safe);
+        PQfreemem(perr);
+        return NULL;
+    }
+    PQconninfoFree(opts);
+    PGconn *conn = PQconnectdb(info);
+    if (!conn) {
+        ol_seterr(err, errlen, "out of memory");
+        return NULL;
+    }
+    if (PQstatus(conn) != CONNECTION_OK) {
+        char safe[512];
+        ol_pg_redact(safe, sizeof safe, PQerrorMessage(conn), info);
+        ol_seterr(err, errlen, "cannot connect to PostgreSQL: %s", safe);
+        PQfinish(conn);
+        return NULL;
+    }
+    return conn;
+}
+
+bool ol_pg_exec(PGconn *conn, const char *sql, char *err, size_t errlen) {
+    PGresult *res = PQexec(conn, sql);
+    ExecStatusType st = PQresultStatus(res);
+    bool ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+    if (!ok) {
+        char safe[512];
+        ol_pg_redact(safe, sizeof safe, PQerrorMessage(conn), NULL);
+        ol_seterr(err, errlen, "%s", safe);
+    }
+    PQclear(res);
+    return ok;
+}
+
+static bool migration_applied(PGconn *conn, const char *name, bool *applied, char *err, size_t errlen) {
+    const char *params[1] = {name};
+    PGresult *res = PQexecParams(conn, "SELECT 1 FROM orderline_migrations WHERE name = $1", 1, NULL, params,
+                                 NULL, NULL, 0);
+    bool ok = PQresultStatus(res) == PGRES_TUPLES_OK;
+    if (ok) *applied = PQntuples(res) > 0;
+    else ol_seterr(err, errlen, "checking migration %s: %s", name, PQerrorMessage(conn));
+    PQclear(res);
+    return ok;
+}
+
+bool ol_pg_migrate(PGconn *conn, char *err, size_t errlen) {
+    char sub[512];
+    /* Session-level advisory lock: consumers starting together wait here
+     * instead of racing to create the same tables. */
+    if (!ol_pg_exec(conn, "SELECT pg_advisory_lock(hashtext('orderline.migrations'))", sub, sizeof sub)) {
+        ol_seterr(err, errlen, "migration lock: %s", sub);
+        return false;
+    }
+    bool ok = ol_pg_exec(conn,
+                         "CREATE TABLE IF NOT EXISTS orderline_migrations ("
+                         " name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())",
+                         sub, sizeof sub);
+    if (!ok) ol_seterr(err, errlen, "migration table: %s", sub);
+    for (size_t i = 0; ok && i < ol_migrations_count; i++) {
+        const ol_migration *m = &ol_migrations[i];
+        bool applied = false;
+        ok = migration_applied(conn, m->name, &applied, err, errlen);
+        if (!ok || applied) continue;
+        const char *params[1] = {m->name};
+        ok = ol_pg_exec(conn, "BEGIN", sub, sizeof sub) && ol_pg_exec(conn, m->sql, sub, sizeof sub);
+        if (ok) {
+            PGresult *res = PQexecParams(conn, "INSERT INTO orderline_migrations(name) VALUES ($1)", 1, NULL,
+                                         params, NULL, NULL, 0);
+            ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+            if (!ok) ol_strlcpy(sub, PQerrorMessage(conn), sizeof sub);
+            PQclear(res);
+        }
+        if (ok) ok = ol_pg_exec(conn, "COMMIT", sub, sizeof sub);
+        if (!ok) {
+            ol_seterr(err, errlen, "migration %s: %s", m->name, sub);
+            PQclear(PQexec(conn, "ROLLBACK"));
+        } else {
+            ol_info("applied migration %s", m->name);
+        }
+    }
+    char unlock_err[256];
+    if (!ol_pg_exec(conn, "SELECT pg_advisory_unlock(hashtext('orderline.migrations'))", unlock_err,
+                    sizeof unlock_err))
+        ol_warn("releasing migration lock: %s", unlock_err);
+    return ok;
+}

@@ -1,0 +1,35 @@
+/* ol_pg: PostgreSQL helpers shared by the tools: connecting without ever
+ * echoing a password, and applying the migrations in schemas/migrations
+ * (compiled in) exactly once, even when several consumers start at once. */
+#ifndef OL_PG_H
+#define OL_PG_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef struct ol_migration {
+    const char *name;
+    const char *sql;
+} ol_migration;
+
+extern const ol_migration ol_migrations[];
+extern const size_t ol_migrations_count;
+
+/* Connects with a libpq conninfo (NULL or "": libpq defaults and PG*
+ * variables). On failure returns NULL and writes the reason, with any
+ * password in it masked, to err. */
+PGconn *ol_pg_connect(const char *conninfo, char *err, size_t errlen);
+
+/* Applies pending migrations, each in its own transaction, under an advisory
+ * lock. Idempotent. */
+bool ol_pg_migrate(PGconn *conn, char *err, size_t errlen);
+
+/* Runs a statement without parameters, expecting no rows or any rows. */
+bool ol_pg_exec(PGconn *conn, const char *sql, char *err, size_t errlen);
+
+/* Copies msg to dst with every occurrence of the password found in conninfo
+ * replaced by "***". */
+void ol_pg_redact(char *dst, size_t dstlen, const char *msg, const char *conninfo);
+
+#endif

@@ -1,0 +1,52 @@
+/* ol_result: the decision for one order message, as published on the
+ * results topic and stored in the orders ledger. Pure: no I/O. Agrees with
+ * schemas/result.schema.json. */
+#ifndef OL_RESULT_H
+#define OL_RESULT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ol_order.h"
+
+typedef enum { OL_STATUS_ACCEPTED, OL_STATUS_REJECTED } ol_status;
+typedef enum {
+    OL_REASON_NONE,
+    OL_REASON_INSUFFICIENT_STOCK,
+    OL_REASON_UNKNOWN_ITEM,
+    OL_REASON_INVALID
+} ol_reason;
+
+typedef struct ol_result {
+    char order_id[OL_ORDER_ID_MAX + 1]; /* "" when unreadable (invalid message) */
+    bool has_order;                     /* item, type and quantity are known */
+    char item[OL_ITEM_MAX + 1];
+    ol_order_type type;
+    int32_t quantity;
+    ol_status status;
+    ol_reason reason;
+    bool has_remaining;
+    int64_t remaining;
+    bool duplicate;
+    int32_t partition; /* where the answered message was read */
+    int64_t offset;
+    int64_t processed_at_us;
+    char error[OL_ERROR_MAX]; /* "" when none */
+} ol_result;
+
+const char *ol_status_name(ol_status status);
+/* NULL for OL_REASON_NONE. */
+const char *ol_reason_name(ol_reason reason);
+bool ol_status_parse(const char *text, ol_status *out);
+/* Accepts NULL (no reason). */
+bool ol_reason_parse(const char *text, ol_reason *out);
+
+/* Encodes the result message value. Returns a malloc'd NUL-terminated
+ * string the caller frees, or NULL when memory ran out. */
+char *ol_result_to_json(const ol_result *result);
+
+/* Decodes a result message value (for readers and tests). */
+bool ol_result_from_json(const char *value, size_t len, ol_result *out, char *err, size_t errlen);
+
+#endif

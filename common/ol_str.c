@@ -1,0 +1,160 @@
+#include "ol_str.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+void ol_buf_init(ol_buf *buf) {
+    buf->data = NULL;
+    buf->len = 0;
+    buf->cap = 0;
+}
+
+void ol_buf_free(ol_buf *buf) {
+    free(buf->data);
+    ol_buf_init(buf);
+}
+
+void ol_buf_clear(ol_buf *buf) {
+    buf->len = 0;
+    if (buf->data) buf->data[0] = '\0';
+}
+
+static bool buf_reserve(ol_buf *buf, size_t extra) {
+    if (buf->len + extra + 1 <= buf->cap) return true;
+    size_t cap = buf->cap ? buf->cap : 256;
+    while (cap < buf->len + extra + 1) cap *= 2;
+    char *data = realloc(buf->data, cap);
+    if (!data) return false;
+    buf->data = data;
+    buf->cap = cap;
+    return true;
+}
+
+bool ol_buf_append(ol_buf *buf, const char *data, size_t len) {
+    if (!buf_reserve(buf, len)) return false;
+    memcpy(buf->data + buf->len, data, len);
+    buf->len += len;
+    buf->data[buf->len] = '\0';
+    return true;
+}
+
+bool ol_buf_appends(ol_buf *buf, const char *str) { return ol_buf_append(buf, str, strlen(str)); }
+
+bool ol_buf_appendf(ol_buf *buf, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0 || !buf_reserve(buf, (size_t)n)) return false;
+    va_start(ap, fmt);
+    vsnprintf(buf->data + buf->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    buf->len += (size_t)n;
+    return true;
+}
+
+bool ol_utf8_valid(const char *data, size_t len) {
+    const unsigned char *s = (const unsigned char *)data;
+    size_t i = 0;
+    while (i < len) {
+        unsigned char c = s[i];
+        if (c == 0) return false;
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        size_t need;
+        uint32_t cp;
+        if (c >= 0xC2 && c <= 0xDF) {
+            need = 1;
+            cp = c & 0x1F;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            need = 2;
+            cp = c & 0x0F;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            need = 3;
+            cp = c & 0x07;
+        } else {
+            return false;
+        }
+        if (len - i - 1 < need) return false; /* truncated sequence */
+        for (size_t k = 1; k <= need; k++) {
+            if ((s[i + k] & 0xC0) != 0x80) return false;
+            cp = (cp << 6) | (s[i + k] & 0x3F);
+        }
+        if ((need == 2 && cp < 0x800) || (need == 3 && cp < 0x10000)) return false; /* overlong */
+        if (cp >= 0xD800 && cp <= 0xDFFF) return false;                              /* surrogate */
+        if (cp > 0x10FFFF) return false;
+        i += need + 1;
+    }
+    return true;
+}
+
+void ol_strlcpy(char *dst, const char *src, size_t dstlen) {
+    if (dstlen == 0) return;
+    size_t n = strlen(src);
+    if (n >= dstlen) n = dstlen - 1;
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+void ol_seterr(char *err, size_t errlen, const char *fmt, ...) {
+    if (!err || errlen == 0) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+void ol_printable(char *dst, size_t dstlen, const char *data, size_t len) {
+    size_t o = 0;
+    if (dstlen == 0) return;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)data[i];
+        if (c >= 0x20 && c < 0x7F) {
+            if (o + 2 > dstlen) break;
+            dst[o++] = (char)c;
+        } else {
+            if (o + 5 > dstlen) break;
+            snprintf(dst + o, 5, "\\x%02x", c);
+            o += 4;
+        }
+    }
+    dst[o] = '\0';
+}
+
+void ol_format_rfc3339(char *dst, size_t dstlen, int64_t epoch_us) {
+    time_t secs = (time_t)(epoch_us / 1000000);
+    long micros = (long)(epoch_us % 1000000);
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    char base[24];
+    strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(dst, dstlen, "%s.%06ldZ", base, micros);
+}
+
+int64_t ol_now_us(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int64_t ol_monotonic_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+bool ol_parse_long(const char *text, long min, long max, long *out) {
+    if (!text || !*text) return false;
+    char *end = NULL;
+    errno = 0;
+    long v = strtol(text, &end, 10);
+    if (errno != 0 || *end != '\0' || v < min || v > max) return false;
+    *out = v;
+    return true;
+}

@@ -1,0 +1,47 @@
+/* ol_str: small string helpers shared by every module. */
+#ifndef OL_STR_H
+#define OL_STR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Growable byte buffer, always NUL-terminated. */
+typedef struct ol_buf {
+    char *data;
+    size_t len;
+    size_t cap;
+} ol_buf;
+
+void ol_buf_init(ol_buf *buf);
+void ol_buf_free(ol_buf *buf);
+void ol_buf_clear(ol_buf *buf);
+/* Append; return false when memory ran out (buffer unchanged). */
+bool ol_buf_append(ol_buf *buf, const char *data, size_t len);
+bool ol_buf_appends(ol_buf *buf, const char *str);
+bool ol_buf_appendf(ol_buf *buf, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* True when [data, data+len) is well-formed UTF-8 (no overlongs, no
+ * surrogates, nothing above U+10FFFF) and contains no NUL byte. */
+bool ol_utf8_valid(const char *data, size_t len);
+
+/* Copies src into dst (capacity dstlen), always terminating. */
+void ol_strlcpy(char *dst, const char *src, size_t dstlen);
+
+/* snprintf into an error buffer; a NULL buffer is allowed. */
+void ol_seterr(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Writes a printable, bounded rendering of arbitrary bytes (for error
+ * messages about bad input): non-printable bytes become \xNN. */
+void ol_printable(char *dst, size_t dstlen, const char *data, size_t len);
+
+/* Formats microseconds since the epoch as RFC 3339 UTC with microseconds:
+ * 2026-11-25T17:00:00.123456Z. dst needs 28 bytes. */
+void ol_format_rfc3339(char *dst, size_t dstlen, int64_t epoch_us);
+int64_t ol_now_us(void);
+int64_t ol_monotonic_ms(void);
+
+/* Parses a decimal integer in [min, max]; false on junk or range errors. */
+bool ol_parse_long(const char *text, long min, long max, long *out);
+
+#endif

@@ -1,0 +1,85 @@
+/* order-consumer: decides orders strictly in sequence per item, exactly once,
+ * and answers every one of them. See pipeline.h for the design.
+ *
+ * Exit codes: 0 clean stop (signal or --idle-exit); 2 bad usage; 1 error. */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ol_log.h"
+#include "ol_options.h"
+#include "pipeline.h"
+
+static volatile sig_atomic_t stop_requested = 0;
+
+static void on_signal(int sig) {
+    (void)sig;
+    stop_requested = 1;
+}
+
+static const ol_option options[] = {
+    OL_OPT_COMMON,
+    {"db", 'd', OL_OPT_STRING, "CONNINFO", 0, 0, offsetof(ol_settings, db),
+     "PostgreSQL conninfo (default: $ORDERLINE_DB, else libpq defaults)"},
+    {"results-topic", 0, OL_OPT_STRING, "NAME", 0, 0, offsetof(ol_settings, results_topic),
+     "topic of results (default: order-results)"},
+    {"dlq-topic", 0, OL_OPT_STRING, "NAME", 0, 0, offsetof(ol_settings, dlq_topic),
+     "dead-letter topic for invalid messages (default: orders-dlq)"},
+    {"partitions", 0, OL_OPT_LONG, "N", 1, 100000, offsetof(ol_settings, partitions),
+     "partitions when creating missing topics (default 8)"},
+    {"group", 'g', OL_OPT_STRING, "ID", 0, 0, offsetof(ol_settings, group), "consumer group (default: orderline)"},
+    {"batch-max", 0, OL_OPT_LONG, "N", 1, 100000, offsetof(ol_settings, batch_max),
+     "most messages per batch transaction (default 2000)"},
+    {"batch-linger-ms", 0, OL_OPT_LONG, "MS", 0, 10000, offsetof(ol_settings, batch_linger_ms),
+     "longest wait to fill a batch after its first message (default 20)"},
+    {"idle-exit", 0, OL_OPT_LONG, "SECONDS", 0, 86400 * 365L, offsetof(ol_settings, idle_exit_s),
+     "exit 0 once everything is processed and nothing new came for SECONDS"},
+};
+#define N_OPTIONS (sizeof options / sizeof options[0])
+
+int main(int argc, char **argv) {
+    ol_settings s;
+    char err[1024];
+    if (!ol_settings_init(&s) || !ol_settings_apply_env(&s, err, sizeof err)) {
+        ol_error("out of memory");
+        return 1;
+    }
+    if (!ol_settings_parse_args(&s, options, N_OPTIONS, argc, argv, err, sizeof err)) {
+        fprintf(stderr, "order-consumer: %s\n", err);
+        ol_settings_destroy(&s);
+        return 2;
+    }
+    if (s.help) {
+        ol_options_print_help(options, N_OPTIONS, "order-consumer [OPTIONS]",
+                              "Reads orders, decides each one exactly once in log order per item, applies the\n"
+                              "stock changes to PostgreSQL and publishes an answer for every order. Runs until\n"
+                              "SIGTERM/SIGINT (finishing the batch in flight) or --idle-exit.");
+        ol_settings_destroy(&s);
+        return 0;
+    }
+    if (s.nargs > 0) {
+        fprintf(stderr, "order-consumer: unexpected argument '%s' (see --help)\n", s.args[0]);
+        ol_settings_destroy(&s);
+        return 2;
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+
+    int rc = 0;
+    order_pipeline *pipeline = order_pipeline_new(&s, &stop_requested, err, sizeof err);
+    if (!pipeline) {
+        ol_error("%s", err);
+        rc = 1;
+    } else if (!order_pipeline_run(pipeline, err, sizeof err)) {
+        ol_error("%s", err);
+        rc = 1;
+    }
+    order_pipeline_destroy(pipeline);
+    ol_settings_destroy(&s);
+    if (rc == 0) ol_info("stopped cleanly");
+    return rc;
+}

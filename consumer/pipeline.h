@@ -1,0 +1,34 @@
+/* order_pipeline: the consumer's main loop. Joins the Kafka side
+ * (order_source, result_sink) and the PostgreSQL side (order_store) through
+ * the decider:
+ *
+ *   collect a batch (count or linger bound) -> parse and validate ->
+ *   store round trip 1 (fence, lock, load) -> decide in memory ->
+ *   store round trip 2 (write, commit) -> publish answers -> track acks.
+ *
+ * Answers are published only after their batch commits. Each partition's
+ * stored results_offset advances only over answers Kafka acknowledged, so a
+ * crash republishes exactly the unacknowledged suffix, unchanged. */
+#ifndef ORDER_PIPELINE_H
+#define ORDER_PIPELINE_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "ol_options.h"
+
+typedef struct order_pipeline order_pipeline;
+
+/* Connects both sides, applies migrations, creates missing topics and joins
+ * the group. stop is the process's run flag (set from a signal handler). */
+order_pipeline *order_pipeline_new(const ol_settings *settings, volatile sig_atomic_t *stop, char *err,
+                                   size_t errlen);
+/* Leaves the group, flushes answers, records acknowledgements, frees. */
+void order_pipeline_destroy(order_pipeline *pipeline);
+
+/* Runs until *stop is set or, with --idle-exit, until nothing new arrived
+ * for that long. True on a clean stop; false with err on a fatal error. */
+bool order_pipeline_run(order_pipeline *pipeline, char *err, size_t errlen);
+
+#endif

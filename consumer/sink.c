@@ -1,0 +1,256 @@
+#include "sink.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ol_kafka.h"
+#include "ol_log.h"
+#include "ol_str.h"
+
+struct sink_span {
+    int64_t end_offset;
+    size_t outstanding; /* attached messages not yet reported */
+    bool closed;
+    sink_span *next;
+};
+
+typedef struct span_queue {
+    sink_span *head, *tail;
+    int64_t acked; /* -1: nothing acknowledged yet */
+} span_queue;
+
+struct result_sink {
+    rd_kafka_t *rk;
+    char *results_topic;
+    char *dlq_topic;
+    char *orders_topic;
+    span_queue *queues; /* indexed by orders partition */
+    size_t n_queues;
+    size_t pending_spans;
+    bool failed;
+    char error[512];
+};
+
+/* Remembers the first unrecoverable error: prefix and detail joined. */
+static void sink_fail(result_sink *sink, const char *prefix, const char *detail) {
+    if (!sink->failed) {
+        sink->failed = true;
+        ol_seterr(sink->error, sizeof sink->error, "%s: %.400s", prefix, detail);
+    }
+}
+
+static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque) {
+    result_sink *sink = opaque;
+    sink_span *span = msg->_private;
+    if (msg->err) {
+        ol_error("publishing to %s failed: %s", rd_kafka_topic_name(msg->rkt), rd_kafka_err2str(msg->err));
+        sink_fail(sink, "a result could not be delivered", rd_kafka_err2str(msg->err));
+        return; /* the span never completes: its answers are republished after restart */
+    }
+    if (span) span->outstanding--;
+}
+
+static void on_error(rd_kafka_t *rk, int code, const char *reason, void *opaque) {
+    result_sink *sink = opaque;
+    if (code == RD_KAFKA_RESP_ERR__FATAL) {
+        char detail[512];
+        rd_kafka_fatal_error(rk, detail, sizeof detail);
+        sink_fail(sink, "results producer hit a fatal error", detail);
+        return;
+    }
+    /* Everything else is retried by librdkafka (broker down, timeouts). */
+    ol_warn("results producer: %s: %s", rd_kafka_err2name(code), reason);
+}
+
+result_sink *result_sink_new(const ol_settings *settings, char *err, size_t errlen) {
+    static const char *const defaults[] = {"enable.idempotence", "true",
+                                           "acks", "all",
+                                           "partitioner", "murmur2_random",
+                                           "linger.ms", "5",
+                                           "compression.type", "lz4",
+                                           "client.id", "order-consumer-results",
+                                           NULL};
+    result_sink *sink = calloc(1, sizeof *sink);
+    if (!sink) {
+        ol_seterr(err, errlen, "out of memory");
+        return NULL;
+    }
+    sink->results_topic = strdup(settings->results_topic);
+    sink->dlq_topic = strdup(settings->dlq_topic);
+    sink->orders_topic = strdup(settings->orders_topic);
+    if (!sink->results_topic || !sink->dlq_topic || !sink->orders_topic) {
+        ol_seterr(err, errlen, "out of memory");
+        goto fail;
+    }
+    rd_kafka_conf_t *conf = ol_kafka_conf_new(settings, defaults, err, errlen);
+    if (!conf) goto fail;
+    rd_kafka_conf_set_opaque(conf, sink);
+    rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+    rd_kafka_conf_set_error_cb(conf, on_error);
+    char kerr[512];
+    sink->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, kerr, sizeof kerr);
+    if (!sink->rk) {
+        rd_kafka_conf_destroy(conf);
+        ol_seterr(err, errlen, "creating results producer: %s", kerr);
+        goto fail;
+    }
+    return sink;
+fail:
+    result_sink_destroy(sink);
+    return NULL;
+}
+
+void result_sink_destroy(result_sink *sink) {
+    if (!sink) return;
+    if (sink->rk) {
+        int left = result_sink_flush(sink, 5000);
+        if (left > 0) ol_warn("%d results undelivered at shutdown; they will be republished on restart", left);
+        rd_kafka_destroy(sink->rk);
+    }
+    for (size_t i = 0; i < sink->n_queues; i++) {
+        sink_span *s = sink->queues[i].head;
+        while (s) {
+            sink_span *next = s->next;
+            free(s);
+            s = next;
+        }
+    }
+    free(sink->queues);
+    free(sink->results_topic);
+    free(sink->dlq_topic);
+    free(sink->orders_topic);
+    free(sink);
+}
+
+rd_kafka_t *result_sink_handle(result_sink *sink) { return sink->rk; }
+
+static span_queue *queue_for(result_sink *sink, int32_t partition) {
+    if (partition < 0) return NULL;
+    if ((size_t)partition >= sink->n_queues) {
+        size_t n = (size_t)partition + 1;
+        span_queue *q = realloc(sink->queues, n * sizeof *q);
+        if (!q) return NULL;
+        for (size_t i = sink->n_queues; i < n; i++) {
+            q[i].head = q[i].tail = NULL;
+            q[i].acked = -1;
+        }
+        sink->queues = q;
+        sink->n_queues = n;
+    }
+    return &sink->queues[partition];
+}
+
+sink_span *result_sink_open_span(result_sink *sink, int32_t partition, int64_t end_offset) {
+    span_queue *q = queue_for(sink, partition);
+    sink_span *span = q ? calloc(1, sizeof *span) : NULL;
+    if (!span) return NULL;
+    span->end_offset = end_offset;
+    if (q->tail) q->tail->next = span;
+    else q->head = span;
+    q->tail = span;
+    sink->pending_spans++;
+    return span;
+}
+
+void result_sink_close_span(result_sink *sink, sink_span *span) { span->closed = true; }
+
+/* Hands one message to librdkafka, serving reports while its queue is full.
+ * value is malloc'd and passes to librdkafka (RD_KAFKA_MSG_F_FREE) on
+ * success; on failure it is freed here. headers likewise. */
+static bool produce(result_sink *sink, sink_span *span, const char *topic, const void *key, size_t key_len,
+                    char *value, size_t value_len, rd_kafka_headers_t *headers, char *err, size_t errlen) {
+    for (;;) {
+        rd_kafka_resp_err_t e =
+            rd_kafka_producev(sink->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, key_len),
+                              RD_KAFKA_V_VALUE(value, value_len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_FREE),
+                              RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_OPAQUE(span), RD_KAFKA_V_END);
+        if (e == RD_KAFKA_RESP_ERR_NO_ERROR) {
+            span->outstanding++;
+            return true;
+        }
+        if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+            free(value);
+            if (headers) rd_kafka_headers_destroy(headers);
+            ol_seterr(err, errlen, "producing to %s: %s", topic, rd_kafka_err2str(e));
+            return false;
+        }
+        rd_kafka_poll(sink->rk, 50);
+    }
+}
+
+bool result_sink_publish_result(result_sink *sink, sink_span *span, const ol_result *result, const void *key,
+                                size_t key_len, char *err, size_t errlen) {
+    char *json = ol_result_to_json(result);
+    if (!json) {
+        ol_seterr(err, errlen, "out of memory encoding a result");
+        return false;
+    }
+    return produce(sink, span, sink->results_topic, key, key_len, json, strlen(json), NULL, err, errlen);
+}
+
+bool result_sink_publish_dlq(result_sink *sink, sink_span *span, const rd_kafka_message_t *original,
+                             const char *error, char *err, size_t errlen) {
+    rd_kafka_headers_t *orig_headers = NULL;
+    rd_kafka_headers_t *headers = NULL;
+    /* Keep the producer's own headers, then add ours. */
+    if (rd_kafka_message_headers(original, &orig_headers) == RD_KAFKA_RESP_ERR_NO_ERROR && orig_headers)
+        headers = rd_kafka_headers_copy(orig_headers);
+    else
+        headers = rd_kafka_headers_new(4);
+    char partition[16], offset[32];
+    snprintf(partition, sizeof partition, "%" PRId32, original->partition);
+    snprintf(offset, sizeof offset, "%" PRId64, original->offset);
+    char *value = NULL;
+    if (original->len > 0) {
+        value = malloc(original->len);
+        if (value) memcpy(value, original->payload, original->len);
+    }
+    if (!headers || (original->len > 0 && !value) ||
+        rd_kafka_header_add(headers, "orderline.error", -1, error, -1) ||
+        rd_kafka_header_add(headers, "orderline.source.topic", -1, sink->orders_topic, -1) ||
+        rd_kafka_header_add(headers, "orderline.source.partition", -1, partition, -1) ||
+        rd_kafka_header_add(headers, "orderline.source.offset", -1, offset, -1)) {
+        free(value);
+        if (headers) rd_kafka_headers_destroy(headers);
+        ol_seterr(err, errlen, "out of memory building a DLQ copy");
+        return false;
+    }
+    return produce(sink, span, sink->dlq_topic, original->key, original->key_len, value, original->len, headers, err,
+                   errlen);
+}
+
+void result_sink_poll(result_sink *sink, int timeout_ms) { rd_kafka_poll(sink->rk, timeout_ms); }
+
+int result_sink_flush(result_sink *sink, int timeout_ms) {
+    rd_kafka_flush(sink->rk, timeout_ms);
+    rd_kafka_poll(sink->rk, 0);
+    return rd_kafka_outq_len(sink->rk);
+}
+
+int64_t result_sink_acked(result_sink *sink, int32_t partition) {
+    span_queue *q = queue_for(sink, partition);
+    if (!q) return -1;
+    while (q->head && q->head->closed && q->head->outstanding == 0) {
+        sink_span *done = q->head;
+        q->acked = done->end_offset;
+        q->head = done->next;
+        if (!q->head) q->tail = NULL;
+        free(done);
+        sink->pending_spans--;
+    }
+    return q->acked;
+}
+
+bool result_sink_idle(const result_sink *sink) {
+    for (size_t i = 0; i < sink->n_queues; i++)
+        for (sink_span *s = sink->queues[i].head; s; s = s->next)
+            if (!s->closed || s->outstanding > 0) return false;
+    return true;
+}
+
+bool result_sink_failed(const result_sink *sink, char *err, size_t errlen) {
+    if (sink->failed) ol_seterr(err, errlen, "%s", sink->error);
+    return sink->failed;
+}

@@ -1,0 +1,58 @@
+/* result_sink: publishes results and dead-letter copies, and tracks which
+ * prefix of each orders partition has every one of its answers
+ * acknowledged by Kafka. The pipeline stores that prefix in PostgreSQL
+ * (results_offset) so that after a crash only unacknowledged answers are
+ * published again.
+ *
+ * A span covers the messages of one partition in one batch: open it, attach
+ * every message published for those orders, close it. A span is acknowledged
+ * once closed and every attached message delivered; the acknowledged prefix
+ * only grows over consecutive acknowledged spans. */
+#ifndef RESULT_SINK_H
+#define RESULT_SINK_H
+
+#include <librdkafka/rdkafka.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ol_options.h"
+#include "ol_result.h"
+
+typedef struct result_sink result_sink;
+typedef struct sink_span sink_span;
+
+/* Creates the producer (idempotent, acks=all, murmur2_random). */
+result_sink *result_sink_new(const ol_settings *settings, char *err, size_t errlen);
+/* Flushes for up to a few seconds, then frees everything. */
+void result_sink_destroy(result_sink *sink);
+
+rd_kafka_t *result_sink_handle(result_sink *sink);
+
+sink_span *result_sink_open_span(result_sink *sink, int32_t partition, int64_t end_offset);
+void result_sink_close_span(result_sink *sink, sink_span *span);
+
+/* Publishes a result keyed by key (the item; for unreadable messages the
+ * original key, possibly NULL). */
+bool result_sink_publish_result(result_sink *sink, sink_span *span, const ol_result *result, const void *key,
+                                size_t key_len, char *err, size_t errlen);
+/* Copies an order message unchanged to the DLQ, with headers naming the
+ * error and the source topic, partition and offset. */
+bool result_sink_publish_dlq(result_sink *sink, sink_span *span, const rd_kafka_message_t *original,
+                             const char *error, char *err, size_t errlen);
+
+/* Serves delivery reports. */
+void result_sink_poll(result_sink *sink, int timeout_ms);
+/* Waits for outstanding deliveries; returns how many are left. */
+int result_sink_flush(result_sink *sink, int timeout_ms);
+
+/* Offset below which every answer of partition is acknowledged; -1 when no
+ * span of that partition has completed yet. */
+int64_t result_sink_acked(result_sink *sink, int32_t partition);
+/* True when no span is pending. */
+bool result_sink_idle(const result_sink *sink);
+/* True (with the first error) when a delivery failed for good: the process
+ * must stop, and on restart republish from the stored results_offset. */
+bool result_sink_failed(const result_sink *sink, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,45 @@
+/* order_source: the consumer's Kafka side for reading orders. It joins the
+ * group and hands every assignment change to a listener, which decides where
+ * each new partition starts (positions come from PostgreSQL, never from
+ * Kafka's committed offsets). Handles both the eager and the cooperative
+ * rebalance protocols. */
+#ifndef ORDER_SOURCE_H
+#define ORDER_SOURCE_H
+
+#include <librdkafka/rdkafka.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ol_options.h"
+
+typedef struct order_source_listener {
+    void *ctx;
+    /* Newly assigned partitions: set each element's offset (an offset or
+     * RD_KAFKA_OFFSET_BEGINNING) before the source assigns them. */
+    void (*on_assign)(void *ctx, rd_kafka_topic_partition_list_t *partitions);
+    /* Partitions taken away. lost: the group already gave them to someone
+     * else, so nothing may be committed for them. */
+    void (*on_revoke)(void *ctx, const rd_kafka_topic_partition_list_t *partitions, bool lost);
+} order_source_listener;
+
+typedef struct order_source order_source;
+
+/* Creates the consumer and subscribes to the orders topic. */
+order_source *order_source_new(const ol_settings *settings, const order_source_listener *listener, char *err,
+                               size_t errlen);
+/* Leaves the group (the listener sees the final revoke) and frees. */
+void order_source_destroy(order_source *source);
+
+rd_kafka_t *order_source_handle(order_source *source);
+
+/* Next message or NULL after timeout_ms. The caller destroys it. Errors that
+ * librdkafka retries by itself are logged and skipped; *fatal is set when the
+ * consumer can no longer work. */
+rd_kafka_message_t *order_source_poll(order_source *source, int timeout_ms, bool *fatal, char *err,
+                                      size_t errlen);
+
+/* Moves an assigned partition's fetch position. */
+bool order_source_seek(order_source *source, int32_t partition, int64_t offset, char *err, size_t errlen);
+
+#endif

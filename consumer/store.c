@@ -1,0 +1,497 @@
+#include "store.h"
+
+#include <inttypes.h>
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ol_log.h"
+#include "ol_pg.h"
+#include "ol_pgarray.h"
+#include "ol_str.h"
+
+/* Parameter arrays reused from batch to batch. */
+enum { ARR_A, ARR_B, ARR_C, ARR_D, ARR_E, ARR_F, ARR_G, ARR_H, ARR_I, ARR_J, ARR_K, ARR_COUNT };
+
+struct order_store {
+    PGconn *conn;
+    char *conninfo;
+    char *topic;
+    ol_pgarray arr[ARR_COUNT];
+    ol_pgarray arr2[ARR_COUNT]; /* second set: several statements share one pipeline */
+};
+
+static const char SQL_ADVANCE[] =
+    "UPDATE consumer_positions AS cp SET next_offset = v.new_next, updated_at = now()"
+    " FROM unnest($2::int[], $3::bigint[], $4::bigint[]) AS v(partition, expected, new_next)"
+    " WHERE cp.topic = $1 AND cp.partition = v.partition AND cp.next_offset = v.expected"
+    " RETURNING cp.partition";
+/* A plain INSERT: if another process created the row meanwhile, the unique
+ * violation aborts the batch, which is the fence for new partitions. */
+static const char SQL_FIRST_POSITION[] =
+    "INSERT INTO consumer_positions (topic, partition, next_offset, results_offset)"
+    " SELECT $1, v.p, v.n, v.r FROM unnest($2::int[], $3::bigint[], $4::bigint[]) AS v(p, n, r)";
+static const char SQL_ACKS[] =
+    "UPDATE consumer_positions AS cp SET results_offset = GREATEST(cp.results_offset, LEAST(v.r, cp.next_offset)),"
+    " updated_at = now() FROM unnest($2::int[], $3::bigint[]) AS v(p, r)"
+    " WHERE cp.topic = $1 AND cp.partition = v.p";
+/* Sorted locking: two consumers sharing items never deadlock. */
+static const char SQL_LOCK_ITEMS[] =
+    "SELECT name, count FROM inventories WHERE name = ANY($1::text[]) ORDER BY name FOR UPDATE";
+static const char SQL_DECISIONS[] =
+    "SELECT order_id, item, type, quantity, status, reason, remaining, error, kafka_topic, kafka_partition,"
+    " kafka_offset, (extract(epoch FROM processed_at) * 1000000)::bigint"
+    " FROM orders WHERE order_id = ANY($1::text[])";
+static const char SQL_INSERT_DECISIONS[] =
+    "INSERT INTO orders (order_id, item, type, quantity, status, reason, remaining, error, kafka_topic,"
+    " kafka_partition, kafka_offset, processed_at)"
+    " SELECT v.o, v.i, v.t, v.q, v.s, v.r, v.rem, v.e, $1, v.p, v.off, v.ts FROM unnest($2::text[], $3::text[],"
+    " $4::text[], $5::int[], $6::text[], $7::text[], $8::int[], $9::text[], $10::int[], $11::bigint[],"
+    " $12::timestamptz[]) AS v(o, i, t, q, s, r, rem, e, p, off, ts)";
+static const char SQL_UPDATE_STOCK[] =
+    "UPDATE inventories SET count = v.c FROM unnest($1::text[], $2::int[]) AS v(n, c) WHERE inventories.name = v.n";
+/* Plain INSERT: a concurrent creator makes this fail and the batch retry. */
+static const char SQL_CREATE_ITEMS[] =
+    "INSERT INTO inventories (name, count) SELECT v.n, v.c FROM unnest($1::text[], $2::int[]) AS v(n, c)";
+static const char SQL_LOAD_POSITIONS[] =
+    "SELECT partition, next_offset, results_offset FROM consumer_positions"
+    " WHERE topic = $1 AND partition = ANY($2::int[])";
+
+order_store *order_store_new(const char *conninfo, const char *topic, char *err, size_t errlen) {
+    order_store *s = calloc(1, sizeof *s);
+    if (!s) {
+        ol_seterr(err, errlen, "out of memory");
+        return NULL;
+    }
+    for (int i = 0; i < ARR_COUNT; i++) {
+        ol_pgarray_init(&s->arr[i]);
+        ol_pgarray_init(&s->arr2[i]);
+    }
+    s->conninfo = strdup(conninfo ? conninfo : "");
+    s->topic = strdup(topic);
+    if (!s->conninfo || !s->topic) {
+        ol_seterr(err, errlen, "out of memory");
+        goto fail;
+    }
+    s->conn = ol_pg_connect(s->conninfo, err, errlen);
+    if (!s->conn) goto fail;
+    if (!ol_pg_migrate(s->conn, err, errlen)) goto fail;
+    return s;
+fail:
+    order_store_destroy(s);
+    return NULL;
+}
+
+void order_store_destroy(order_store *s) {
+    if (!s) return;
+    if (s->conn) PQfinish(s->conn);
+    for (int i = 0; i < ARR_COUNT; i++) {
+        ol_pgarray_free(&s->arr[i]);
+        ol_pgarray_free(&s->arr2[i]);
+    }
+    free(s->conninfo);
+    free(s->topic);
+    free(s);
+}
+
+bool order_store_connected(const order_store *s) { return s->conn && PQstatus(s->conn) == CONNECTION_OK; }
+
+bool order_store_reconnect(order_store *s, char *err, size_t errlen) {
+    if (s->conn) PQfinish(s->conn);
+    s->conn = ol_pg_connect(s->conninfo, err, errlen);
+    return s->conn != NULL;
+}
+
+/* Classifies a failed result: connection gone, or a conflict worth a retry. */
+static store_status classify(order_store *s, const PGresult *res, const char *what, char *err, size_t errlen) {
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    const char *msg = res && PQresultErrorMessage(res)[0] ? PQresultErrorMessage(res) : PQerrorMessage(s->conn);
+    char safe[512];
+    ol_pg_redact(safe, sizeof safe, msg, s->conninfo);
+    ol_seterr(err, errlen, "%s: %s%s%s", what, safe, state ? " (SQLSTATE " : "", state ? state : "");
+    if (state) strncat(err, ")", errlen - strlen(err) - 1);
+    if (PQstatus(s->conn) != CONNECTION_OK) return STORE_BROKEN;
+    /* Class 08 (connection), 57 (operator intervention: shutdown) */
+    if (state && (strncmp(state, "08", 2) == 0 || strncmp(state, "57", 2) == 0)) return STORE_BROKEN;
+    return STORE_RETRY;
+}
+
+/* Leaves pipeline mode and rolls back whatever is open. */
+static void abort_transaction(order_store *s) {
+    PGresult *res;
+    if (PQpipelineStatus(s->conn) != PQ_PIPELINE_OFF) {
+        while ((res = PQgetResult(s->conn)) != NULL) PQclear(res);
+        PQexitPipelineMode(s->conn);
+    }
+    if (PQstatus(s->conn) != CONNECTION_OK) return;
+    res = PQexec(s->conn, "ROLLBACK");
+    PQclear(res);
+}
+
+/* Reads one statement's result in pipeline mode: the result then the NULL
+ * that ends it. Returns the result (caller clears) or NULL on failure. */
+static PGresult *pipe_result(order_store *s, ExecStatusType want, const char *what, store_status *status, char *err,
+                             size_t errlen) {
+    PGresult *res = PQgetResult(s->conn);
+    if (!res) {
+        *status = classify(s, NULL, what, err, errlen);
+        return NULL;
+    }
+    PGresult *end = PQgetResult(s->conn);
+    if (end) PQclear(end); /* normally NULL: one result per statement */
+    if (PQresultStatus(res) != want) {
+        if (*status == STORE_OK) *status = classify(s, res, what, err, errlen);
+        PQclear(res);
+        return NULL;
+    }
+    return res;
+}
+
+/* Consumes results up to and including the pipeline's sync marker. */
+static void pipe_drain_to_sync(order_store *s) {
+    for (;;) {
+        PGresult *res = PQgetResult(s->conn);
+        if (!res) {
+            if (PQstatus(s->conn) != CONNECTION_OK) return;
+            continue;
+        }
+        ExecStatusType st = PQresultStatus(res);
+        PQclear(res);
+        if (st == PGRES_PIPELINE_SYNC) return;
+    }
+}
+
+static bool send_params(order_store *s, const char *sql, int n, const char *const *params) {
+    return PQsendQueryParams(s->conn, sql, n, NULL, params, NULL, NULL, 0) == 1;
+}
+
+store_status order_store_load_positions(order_store *s, const int32_t *partitions, size_t n,
+                                        store_position *out, char *err, size_t errlen) {
+    ol_pgarray *parts = &s->arr[ARR_A];
+    ol_pgarray_reset(parts);
+    for (size_t i = 0; i < n; i++) {
+        out[i].partition = partitions[i];
+        out[i].stored = false;
+        out[i].next_offset = 0;
+        out[i].results_offset = 0;
+        if (!ol_pgarray_add_int(parts, partitions[i])) {
+            ol_seterr(err, errlen, "out of memory");
+            return STORE_RETRY;
+        }
+    }
+    const char *params[2] = {s->topic, ol_pgarray_text(parts)};
+    PGresult *res = PQexecParams(s->conn, SQL_LOAD_POSITIONS, 2, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        store_status st = classify(s, res, "reading consumer positions", err, errlen);
+        PQclear(res);
+        return st;
+    }
+    for (int r = 0; r < PQntuples(res); r++) {
+        int32_t p = (int32_t)strtol(PQgetvalue(res, r, 0), NULL, 10);
+        for (size_t i = 0; i < n; i++) {
+            if (out[i].partition != p) continue;
+            out[i].stored = true;
+            out[i].next_offset = strtoll(PQgetvalue(res, r, 1), NULL, 10);
+            out[i].results_offset = strtoll(PQgetvalue(res, r, 2), NULL, 10);
+        }
+    }
+    PQclear(res);
+    return STORE_OK;
+}
+
+/* Turns one row of SQL_DECISIONS into an ol_result. */
+static bool row_to_result(order_store *s, const PGresult *res, int r, ol_result *out) {
+    memset(out, 0, sizeof *out);
+    ol_strlcpy(out->order_id, PQgetvalue(res, r, 0), sizeof out->order_id);
+    ol_strlcpy(out->item, PQgetvalue(res, r, 1), sizeof out->item);
+    out->has_order = true;
+    out->type = strcmp(PQgetvalue(res, r, 2), "restock") == 0 ? OL_TYPE_RESTOCK : OL_TYPE_ORDER;
+    out->quantity = (int32_t)strtol(PQgetvalue(res, r, 3), NULL, 10);
+    if (!ol_status_parse(PQgetvalue(res, r, 4), &out->status)) return false;
+    if (!ol_reason_parse(PQgetisnull(res, r, 5) ? NULL : PQgetvalue(res, r, 5), &out->reason)) return false;
+    out->has_remaining = !PQgetisnull(res, r, 6);
+    if (out->has_remaining) out->remaining = strtoll(PQgetvalue(res, r, 6), NULL, 10);
+    if (!PQgetisnull(res, r, 7)) ol_strlcpy(out->error, PQgetvalue(res, r, 7), sizeof out->error);
+    /* A decision read from another topic can never be a replay of ours. */
+    bool same_topic = strcmp(PQgetvalue(res, r, 8), s->topic) == 0;
+    out->partition = same_topic ? (int32_t)strtol(PQgetvalue(res, r, 9), NULL, 10) : -1;
+    out->offset = strtoll(PQgetvalue(res, r, 10), NULL, 10);
+    out->processed_at_us = strtoll(PQgetvalue(res, r, 11), NULL, 10);
+    return true;
+}
+
+static bool build_str_array(ol_pgarray *a, const char *const *values, size_t n) {
+    ol_pgarray_reset(a);
+    for (size_t i = 0; i < n; i++)
+        if (!ol_pgarray_add_text(a, values[i])) return false;
+    return ol_pgarray_text(a) != NULL;
+}
+
+store_status order_store_begin_batch(order_store *s, const store_advance *advances, size_t n_advances,
+                                     const store_ack *acks, size_t n_acks, const char *const *items,
+                                     size_t n_items, const char *const *order_ids, size_t n_order_ids,
+                                     ol_decider *decider, int32_t *fenced_partition, char *err, size_t errlen) {
+    ol_pgarray *a = s->arr, *b = s->arr2;
+    for (int i = 0; i < ARR_COUNT; i++) {
+        ol_pgarray_reset(&a[i]);
+        ol_pgarray_reset(&b[i]);
+    }
+    size_t n_existing = 0, n_first = 0;
+    bool ok = true;
+    for (size_t i = 0; i < n_advances; i++) {
+        const store_advance *adv = &advances[i];
+        if (adv->stored) {
+            ok = ok && ol_pgarray_add_int(&a[ARR_A], adv->partition) && ol_pgarray_add_int(&a[ARR_B], adv->expected) &&
+                 ol_pgarray_add_int(&a[ARR_C], adv->new_next);
+            n_existing++;
+        } else {
+            ok = ok && ol_pgarray_add_int(&a[ARR_D], adv->partition) && ol_pgarray_add_int(&a[ARR_E], adv->new_next) &&
+                 ol_pgarray_add_int(&a[ARR_F], adv->first_offset);
+            n_first++;
+        }
+    }
+    for (size_t i = 0; i < n_acks; i++)
+        ok = ok && ol_pgarray_add_int(&a[ARR_G], acks[i].partition) &&
+             ol_pgarray_add_int(&a[ARR_H], acks[i].results_offset);
+    ok = ok && build_str_array(&a[ARR_I], items, n_items) && build_str_array(&a[ARR_J], order_ids, n_order_ids);
+    const char *p_adv[4] = {s->topic, ol_pgarray_text(&a[ARR_A]), ol_pgarray_text(&a[ARR_B]), ol_pgarray_text(&a[ARR_C])};
+    const char *p_first[4] = {s->topic, ol_pgarray_text(&a[ARR_D]), ol_pgarray_text(&a[ARR_E]),
+                              ol_pgarray_text(&a[ARR_F])};
+    const char *p_acks[3] = {s->topic, ol_pgarray_text(&a[ARR_G]), ol_pgarray_text(&a[ARR_H])};
+    const char *p_items[1] = {ol_pgarray_text(&a[ARR_I])};
+    const char *p_ids[1] = {ol_pgarray_text(&a[ARR_J])};
+    if (!ok) {
+        ol_seterr(err, errlen, "out of memory building batch parameters");
+        return STORE_RETRY;
+    }
+
+    store_status status = STORE_OK;
+    PGresult *res = NULL;
+    if (PQenterPipelineMode(s->conn) != 1) return classify(s, NULL, "entering pipeline mode", err, errlen);
+    bool sent = PQsendQueryParams(s->conn, "BEGIN", 0, NULL, NULL, NULL, NULL, 0) == 1;
+    if (n_existing) sent = sent && send_params(s, SQL_ADVANCE, 4, p_adv);
+    if (n_first) sent = sent && send_params(s, SQL_FIRST_POSITION, 4, p_first);
+    if (n_acks) sent = sent && send_params(s, SQL_ACKS, 3, p_acks);
+    sent = sent && send_params(s, SQL_LOCK_ITEMS, 1, p_items) && send_params(s, SQL_DECISIONS, 1, p_ids) &&
+           PQpipelineSync(s->conn) == 1;
+    if (!sent) {
+        status = classify(s, NULL, "sending batch", err, errlen);
+        goto fail;
+    }
+
+    if ((res = pipe_result(s, PGRES_COMMAND_OK, "BEGIN", &status, err, errlen)) == NULL) goto fail_drain;
+    PQclear(res);
+    if (n_existing) {
+        res = pipe_result(s, PGRES_TUPLES_OK, "advancing consumer positions", &status, err, errlen);
+        if (!res) goto fail_drain;
+        if ((size_t)PQntuples(res) != n_existing) {
+            /* Find the partition whose stored position moved under us. */
+            *fenced_partition = -1;
+            for (size_t i = 0; i < n_advances && *fenced_partition < 0; i++) {
+                if (!advances[i].stored) continue;
+                bool found = false;
+                for (int r = 0; r < PQntuples(res); r++)
+                    if (strtol(PQgetvalue(res, r, 0), NULL, 10) == advances[i].partition) found = true;
+                if (!found) *fenced_partition = advances[i].partition;
+            }
+            ol_seterr(err, errlen, "partition %d: stored position is no longer %" PRId64
+                      " (another consumer advanced it)", *fenced_partition,
+                      advances[0].expected);
+            for (size_t i = 0; i < n_advances; i++)
+                if (advances[i].partition == *fenced_partition)
+                    ol_seterr(err, errlen, "partition %d: stored position is no longer %" PRId64
+                              " (another consumer advanced it)", *fenced_partition, advances[i].expected);
+            status = STORE_FENCED;
+            PQclear(res);
+            goto fail_drain;
+        }
+        PQclear(res);
+    }
+    if (n_first) {
+        res = pipe_result(s, PGRES_COMMAND_OK, "recording first consumer positions", &status, err, errlen);
+        if (!res) {
+            /* A unique violation here means another consumer got there first. */
+            if (status == STORE_RETRY && strstr(err, "23505")) {
+                *fenced_partition = advances[0].partition;
+                for (size_t i = 0; i < n_advances; i++)
+                    if (!advances[i].stored) *fenced_partition = advances[i].partition;
+                status = STORE_FENCED;
+            }
+            goto fail_drain;
+        }
+        PQclear(res);
+    }
+    if (n_acks) {
+        if ((res = pipe_result(s, PGRES_COMMAND_OK, "recording result acknowledgements", &status, err, errlen)) == NULL)
+            goto fail_drain;
+        PQclear(res);
+    }
+    res = pipe_result(s, PGRES_TUPLES_OK, "locking items", &status, err, errlen);
+    if (!res) goto fail_drain;
+    for (size_t i = 0; i < n_items; i++) {
+        ol_stock none = {false, 0};
+        if (!ol_decider_set_stock(decider, items[i], none)) goto fail_oom;
+    }
+    for (int r = 0; r < PQntuples(res); r++) {
+        ol_stock st = {true, strtoll(PQgetvalue(res, r, 1), NULL, 10)};
+        if (!ol_decider_set_stock(decider, PQgetvalue(res, r, 0), st)) goto fail_oom;
+    }
+    PQclear(res);
+    res = pipe_result(s, PGRES_TUPLES_OK, "reading earlier decisions", &status, err, errlen);
+    if (!res) goto fail_drain;
+    for (int r = 0; r < PQntuples(res); r++) {
+        ol_result prior;
+        if (!row_to_result(s, res, r, &prior)) {
+            ol_seterr(err, errlen, "orders row for '%s' has an unknown status or reason", PQgetvalue(res, r, 0));
+            status = STORE_RETRY;
+            goto fail_drain;
+        }
+        if (!ol_decider_add_decision(decider, &prior)) goto fail_oom;
+    }
+    PQclear(res);
+    res = PQgetResult(s->conn);
+    if (!res || PQresultStatus(res) != PGRES_PIPELINE_SYNC) {
+        PQclear(res);
+        status = classify(s, NULL, "batch sync", err, errlen);
+        goto fail;
+    }
+    PQclear(res);
+    if (PQexitPipelineMode(s->conn) != 1) {
+        status = classify(s, NULL, "leaving pipeline mode", err, errlen);
+        goto fail;
+    }
+    return STORE_OK;
+
+fail_oom:
+    PQclear(res);
+    ol_seterr(err, errlen, "out of memory loading batch state");
+    status = STORE_RETRY;
+fail_drain:
+    pipe_drain_to_sync(s);
+fail:
+    abort_transaction(s);
+    return status;
+}
+
+static bool add_decision_row(ol_pgarray *a, const ol_result *r) {
+    char stamp[40];
+    ol_format_rfc3339(stamp, sizeof stamp, r->processed_at_us);
+    const char *reason = ol_reason_name(r->reason);
+    return ol_pgarray_add_text(&a[ARR_A], r->order_id) && ol_pgarray_add_text(&a[ARR_B], r->item) &&
+           ol_pgarray_add_text(&a[ARR_C], ol_order_type_name(r->type)) &&
+           ol_pgarray_add_int(&a[ARR_D], r->quantity) && ol_pgarray_add_text(&a[ARR_E], ol_status_name(r->status)) &&
+           (reason ? ol_pgarray_add_text(&a[ARR_F], reason) : ol_pgarray_add_null(&a[ARR_F])) &&
+           (r->has_remaining ? ol_pgarray_add_int(&a[ARR_G], r->remaining) : ol_pgarray_add_null(&a[ARR_G])) &&
+           (r->error[0] ? ol_pgarray_add_text(&a[ARR_H], r->error) : ol_pgarray_add_null(&a[ARR_H])) &&
+           ol_pgarray_add_int(&a[ARR_I], r->partition) && ol_pgarray_add_int(&a[ARR_J], r->offset) &&
+           ol_pgarray_add_text(&a[ARR_K], stamp);
+}
+
+store_status order_store_commit_batch(order_store *s, const ol_result *const *decisions, size_t n,
+                                      const ol_decider *decider, char *err, size_t errlen) {
+    ol_pgarray *a = s->arr, *b = s->arr2;
+    for (int i = 0; i < ARR_COUNT; i++) {
+        ol_pgarray_reset(&a[i]);
+        ol_pgarray_reset(&b[i]);
+    }
+    bool ok = true;
+    for (size_t i = 0; i < n && ok; i++) ok = add_decision_row(a, decisions[i]);
+    /* b[A,B]: stock of existing items that changed; b[C,D]: items created. */
+    size_t pos = 0, n_updates = 0, n_creates = 0;
+    const char *item;
+    ol_stock before, after;
+    while (ok && ol_decider_next_stock(decider, &pos, &item, &before, &after)) {
+        if (before.exists && after.count != before.count) {
+            ok = ol_pgarray_add_text(&b[ARR_A], item) && ol_pgarray_add_int(&b[ARR_B], after.count);
+            n_updates++;
+        } else if (!before.exists && after.exists) {
+            ok = ol_pgarray_add_text(&b[ARR_C], item) && ol_pgarray_add_int(&b[ARR_D], after.count);
+            n_creates++;
+        }
+    }
+    if (!ok) {
+        ol_seterr(err, errlen, "out of memory building batch writes");
+        abort_transaction(s);
+        return STORE_RETRY;
+    }
+    const char *p_ins[12] = {s->topic};
+    for (int i = 0; i < 11; i++) p_ins[i + 1] = ol_pgarray_text(&a[i]);
+    const char *p_upd[2] = {ol_pgarray_text(&b[ARR_A]), ol_pgarray_text(&b[ARR_B])};
+    const char *p_new[2] = {ol_pgarray_text(&b[ARR_C]), ol_pgarray_text(&b[ARR_D])};
+
+    store_status status = STORE_OK;
+    PGresult *res;
+    if (PQenterPipelineMode(s->conn) != 1) {
+        status = classify(s, NULL, "entering pipeline mode", err, errlen);
+        abort_transaction(s);
+        return status;
+    }
+    bool sent = true;
+    if (n) sent = send_params(s, SQL_INSERT_DECISIONS, 12, p_ins);
+    if (n_updates) sent = sent && send_params(s, SQL_UPDATE_STOCK, 2, p_upd);
+    if (n_creates) sent = sent && send_params(s, SQL_CREATE_ITEMS, 2, p_new);
+    sent = sent && PQsendQueryParams(s->conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0) == 1 &&
+           PQpipelineSync(s->conn) == 1;
+    if (!sent) {
+        status = classify(s, NULL, "sending batch writes", err, errlen);
+        goto fail;
+    }
+    const char *what[3] = {"recording decisions", "writing stock", "creating items"};
+    size_t counts[3] = {n, n_updates, n_creates};
+    for (int i = 0; i < 3; i++) {
+        if (!counts[i]) continue;
+        res = pipe_result(s, PGRES_COMMAND_OK, what[i], &status, err, errlen);
+        if (!res) goto fail_drain;
+        if (strtoull(PQcmdTuples(res), NULL, 10) != counts[i]) {
+            ol_seterr(err, errlen, "%s: wrote %s rows, expected %zu", what[i], PQcmdTuples(res), counts[i]);
+            status = STORE_RETRY;
+            PQclear(res);
+            goto fail_drain;
+        }
+        PQclear(res);
+    }
+    res = pipe_result(s, PGRES_COMMAND_OK, "COMMIT", &status, err, errlen);
+    if (!res) goto fail_drain;
+    /* A COMMIT of an aborted transaction reports ROLLBACK. */
+    bool committed = strcmp(PQcmdStatus(res), "COMMIT") == 0;
+    PQclear(res);
+    res = PQgetResult(s->conn);
+    bool synced = res && PQresultStatus(res) == PGRES_PIPELINE_SYNC;
+    PQclear(res);
+    if (!synced) {
+        status = classify(s, NULL, "batch commit sync", err, errlen);
+        goto fail;
+    }
+    PQexitPipelineMode(s->conn);
+    if (!committed) {
+        ol_seterr(err, errlen, "batch transaction was rolled back by the server");
+        return STORE_RETRY;
+    }
+    return STORE_OK;
+
+fail_drain:
+    pipe_drain_to_sync(s);
+fail:
+    abort_transaction(s);
+    return status;
+}
+
+store_status order_store_save_acks(order_store *s, const store_ack *acks, size_t n, char *err, size_t errlen) {
+    if (n == 0) return STORE_OK;
+    ol_pgarray *a = s->arr;
+    ol_pgarray_reset(&a[ARR_A]);
+    ol_pgarray_reset(&a[ARR_B]);
+    for (size_t i = 0; i < n; i++)
+        if (!ol_pgarray_add_int(&a[ARR_A], acks[i].partition) ||
+            !ol_pgarray_add_int(&a[ARR_B], acks[i].results_offset)) {
+            ol_seterr(err, errlen, "out of memory");
+            return STORE_RETRY;
+        }
+    const char *params[3] = {s->topic, ol_pgarray_text(&a[ARR_A]), ol_pgarray_text(&a[ARR_B])};
+    PGresult *res = PQexecParams(s->conn, SQL_ACKS, 3, NULL, params, NULL, NULL, 0);
+    store_status st = STORE_OK;
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) st = classify(s, res, "recording result acknowledgements", err, errlen);
+    PQclear(res);
+    return st;
+}

@@ -1,0 +1,38 @@
+/* order_producer: publishes validated order lines to the orders topic with
+ * the idempotent producer (acks=all) and the Java-compatible murmur2_random
+ * partitioner, keyed by item, and accounts for every delivery report. */
+#ifndef ORDER_PRODUCER_H
+#define ORDER_PRODUCER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "ol_options.h"
+
+typedef struct order_producer order_producer;
+
+typedef struct order_producer_stats {
+    size_t lines;     /* non-blank lines read */
+    size_t invalid;   /* rejected by validation, not sent */
+    size_t sent;      /* handed to librdkafka */
+    size_t delivered; /* acknowledged by the brokers */
+    size_t failed;    /* delivery failed */
+} order_producer_stats;
+
+/* Connects and makes sure the orders topic exists. */
+order_producer *order_producer_new(const ol_settings *settings, char *err, size_t errlen);
+void order_producer_destroy(order_producer *p);
+
+/* Validates and publishes every line of one input (path "-" is stdin).
+ * Invalid lines are reported on stderr as SOURCE:LINE: reason. Stops early
+ * when *stop becomes non-zero. False on I/O errors (err says which). */
+bool order_producer_publish_file(order_producer *p, const char *path, volatile const int *stop, char *err,
+                                 size_t errlen);
+
+/* Waits until every message is delivered or failed (or timeout_ms passes);
+ * returns the number still undelivered. */
+int order_producer_drain(order_producer *p, int timeout_ms);
+
+order_producer_stats order_producer_get_stats(const order_producer *p);
+
+#endif
