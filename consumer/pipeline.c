@@ -68,6 +68,11 @@ struct order_pipeline {
     store_ack *acks;
     size_t acks_cap;
 
+    /* Test hook (ORDERLINE_FAILPOINT=crash-after-commit:N): die like kill -9
+     * right after the Nth batch commits, before its answers are published,
+     * to prove they are published after restart. 0: off. */
+    uint64_t crash_after_commit;
+
     bool ever_assigned;
     bool resync_needed;
     int64_t started_ms;
@@ -299,6 +304,9 @@ order_pipeline *order_pipeline_new(const ol_settings *settings, volatile sig_ato
     order_source_listener listener = {pl, on_assign, on_revoke};
     pl->source = order_source_new(settings, &listener, err, errlen);
     if (!pl->source) goto fail;
+    const char *failpoint = getenv("ORDERLINE_FAILPOINT");
+    if (failpoint && sscanf(failpoint, "crash-after-commit:%" SCNu64, &pl->crash_after_commit) == 1)
+        ol_warn("failpoint armed: crash after batch %" PRIu64 " commits", pl->crash_after_commit);
     pl->started_ms = pl->last_message_ms = pl->last_report_ms = ol_monotonic_ms();
     return pl;
 fail:
@@ -555,6 +563,10 @@ static batch_outcome process_batch(order_pipeline *pl, char *err, size_t errlen)
             }
             return BATCH_DROPPED;
         }
+    }
+    if (pl->crash_after_commit && pl->stats.batches + 1 == pl->crash_after_commit) {
+        ol_error("failpoint: crashing after commit of batch %" PRIu64 ", before publishing", pl->crash_after_commit);
+        raise(SIGKILL);
     }
     for (size_t i = 0; i < n_adv; i++) {
         partition_state *ps = &pl->parts[pl->advances[i].partition];
