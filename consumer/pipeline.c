@@ -17,6 +17,10 @@
 #include "store.h"
 
 #define MAX_ATTEMPTS 20 /* per batch, for transient conflicts */
+/* After a fence, how long a partition stays given up before we look again.
+ * A zombie learns within this time that its assignment is lost; a rightful
+ * owner fenced by a zombie's late commit takes the partition back. */
+#define FENCE_BACKOFF_MS 3000
 
 typedef struct partition_state {
     bool assigned;
@@ -24,6 +28,7 @@ typedef struct partition_state {
     int64_t decided;       /* its next_offset: orders below are decided */
     int64_t acked_saved;   /* its results_offset as last written or read */
     int64_t next_expected; /* lowest offset accepted from Kafka (stale filter) */
+    int64_t fenced_until;  /* given up after a fence until then (monotonic ms); 0: not */
     /* Per batch. */
     size_t in_batch;
     int64_t first_new; /* first offset >= decided in the batch, -1 none */
@@ -167,6 +172,7 @@ static void on_assign(void *ctx, rd_kafka_topic_partition_list_t *list) {
         }
         apply_position(pl, &pos[i]);
         ps->assigned = true;
+        ps->fenced_until = 0;
         list->elems[i].offset = start_offset(&pos[i]);
         ol_info("assigned %s [%d]: decided up to %" PRId64 ", answers acknowledged up to %" PRId64 "%s",
                 list->elems[i].topic, ids[i], ps->decided, ps->acked_saved,
@@ -229,7 +235,10 @@ static void on_revoke(void *ctx, const rd_kafka_topic_partition_list_t *list, bo
     }
     for (int i = 0; i < list->cnt; i++) {
         partition_state *ps = part(pl, list->elems[i].partition);
-        if (ps) ps->assigned = false;
+        if (ps) {
+            ps->assigned = false;
+            ps->fenced_until = 0;
+        }
         ol_info("%s %s [%d]", lost ? "lost" : "revoked", list->elems[i].topic, list->elems[i].partition);
     }
 }
@@ -258,6 +267,31 @@ static bool resync(order_pipeline *pl) {
     free(pos);
     pl->resync_needed = !ok;
     return ok;
+}
+
+/* Takes back partitions given up after a fence once the backoff has passed,
+ * if the group still says they are ours: positions are re-read first. */
+static void reclaim_fenced(order_pipeline *pl) {
+    int64_t now = ol_monotonic_ms();
+    for (size_t p = 0; p < pl->n_parts; p++) {
+        partition_state *ps = &pl->parts[p];
+        if (!ps->fenced_until || now < ps->fenced_until) continue;
+        ps->fenced_until = 0;
+        if (!order_source_owns(pl->source, (int32_t)p)) continue; /* a revoke is on its way */
+        int32_t id = (int32_t)p;
+        store_position pos;
+        char err[512];
+        if (!load_positions(pl, &id, 1, &pos)) return;
+        apply_position(pl, &pos);
+        if (!order_source_seek(pl->source, id, start_offset(&pos), err, sizeof err)) {
+            ol_warn("%s", err);
+            ps->fenced_until = now + FENCE_BACKOFF_MS;
+            continue;
+        }
+        ps->assigned = true;
+        order_source_resume(pl->source, id);
+        ol_info("partition %d is still ours after a fence: resuming from %" PRId64, id, start_offset(&pos));
+    }
 }
 
 order_pipeline *order_pipeline_new(const ol_settings *settings, volatile sig_atomic_t *stop, char *err,
@@ -504,13 +538,25 @@ static bool publish(order_pipeline *pl, char *err, size_t errlen) {
 typedef enum { BATCH_DONE, BATCH_DROPPED, BATCH_FAILED } batch_outcome;
 
 /* Reacts to a failed store call; returns whether to try the batch again. */
-static bool recover(order_pipeline *pl, store_status st, const char *err, int32_t fenced, int *attempt) {
+static bool recover(order_pipeline *pl, store_status st, const char *err, int *attempt) {
     switch (st) {
     case STORE_OK: return true;
     case STORE_FENCED:
+        /* Another process has moved a stored position: we are probably a
+         * zombie that missed a rebalance (paused past the session timeout),
+         * so every partition we think we own is suspect. Give them all up
+         * until the backoff ends; reclaim_fenced() then takes back those the
+         * group still says are ours, from freshly read positions. */
         pl->stats.fenced++;
-        ol_warn("batch abandoned, nothing applied: %s; re-reading positions", err);
-        resync(pl);
+        ol_warn("batch abandoned, nothing applied: %s; pausing all partitions for %d ms", err, FENCE_BACKOFF_MS);
+        drop_batch(pl, NULL);
+        for (size_t p = 0; p < pl->n_parts; p++) {
+            partition_state *ps = &pl->parts[p];
+            if (!ps->assigned) continue;
+            ps->assigned = false;
+            ps->fenced_until = ol_monotonic_ms() + FENCE_BACKOFF_MS;
+            order_source_pause(pl->source, (int32_t)p);
+        }
         return false;
     case STORE_BROKEN:
         ol_warn("PostgreSQL connection lost (%s); the batch will be redone or found committed", err);
@@ -524,7 +570,6 @@ static bool recover(order_pipeline *pl, store_status st, const char *err, int32_
         if (*attempt < MAX_ATTEMPTS) sleep_ms(50L * *attempt);
         return *attempt < MAX_ATTEMPTS;
     }
-    (void)fenced;
     return false;
 }
 
@@ -556,7 +601,7 @@ static batch_outcome process_batch(order_pipeline *pl, char *err, size_t errlen)
                 break;
             }
         }
-        if (!recover(pl, st, why, fenced, &attempt)) {
+        if (!recover(pl, st, why, &attempt)) {
             if (st == STORE_RETRY) {
                 ol_seterr(err, errlen, "batch failed %d times, last: %s", attempt, why);
                 return BATCH_FAILED;
@@ -594,6 +639,7 @@ bool order_pipeline_run(order_pipeline *pl, char *err, size_t errlen) {
             break;
         }
         if (pl->resync_needed && !resync(pl)) continue;
+        reclaim_fenced(pl);
         if (pl->batch_len > 0) {
             batch_outcome outcome = process_batch(pl, err, errlen);
             drop_batch(pl, NULL); /* messages are done with, either way */

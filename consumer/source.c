@@ -24,6 +24,8 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
         src->listener.on_assign(src->listener.ctx, partitions);
         if (cooperative) error = rd_kafka_incremental_assign(rk, partitions);
         else ret = rd_kafka_assign(rk, partitions);
+        /* A partition given up after a fence may come back: fetch it again. */
+        if (!error && !ret) rd_kafka_resume_partitions(rk, partitions);
     } else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
         bool lost = rd_kafka_assignment_lost(rk);
         src->listener.on_revoke(src->listener.ctx, partitions, lost);
@@ -123,6 +125,27 @@ rd_kafka_message_t *order_source_poll(order_source *src, int timeout_ms, bool *f
     }
     rd_kafka_message_destroy(msg);
     return NULL;
+}
+
+static void pause_or_resume(order_source *src, int32_t partition, bool pause) {
+    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(1);
+    if (!list) return;
+    rd_kafka_topic_partition_list_add(list, src->topic, partition);
+    rd_kafka_resp_err_t e = pause ? rd_kafka_pause_partitions(src->rk, list) : rd_kafka_resume_partitions(src->rk, list);
+    if (e) ol_warn("%s partition %d: %s", pause ? "pausing" : "resuming", partition, rd_kafka_err2str(e));
+    rd_kafka_topic_partition_list_destroy(list);
+}
+
+void order_source_pause(order_source *src, int32_t partition) { pause_or_resume(src, partition, true); }
+void order_source_resume(order_source *src, int32_t partition) { pause_or_resume(src, partition, false); }
+
+bool order_source_owns(order_source *src, int32_t partition) {
+    if (rd_kafka_assignment_lost(src->rk)) return false;
+    rd_kafka_topic_partition_list_t *list = NULL;
+    if (rd_kafka_assignment(src->rk, &list) != RD_KAFKA_RESP_ERR_NO_ERROR || !list) return false;
+    bool owned = rd_kafka_topic_partition_list_find(list, src->topic, partition) != NULL;
+    rd_kafka_topic_partition_list_destroy(list);
+    return owned;
 }
 
 bool order_source_seek(order_source *src, int32_t partition, int64_t offset, char *err, size_t errlen) {

@@ -39,6 +39,15 @@ rd_kafka_t *order_source_handle(order_source *source);
 rd_kafka_message_t *order_source_poll(order_source *source, int timeout_ms, bool *fatal, char *err,
                                       size_t errlen);
 
+/* Stops fetching a partition until it is assigned again: what a process
+ * does when PostgreSQL says another owner has moved its position. */
+void order_source_pause(order_source *source, int32_t partition);
+void order_source_resume(order_source *source, int32_t partition);
+
+/* True when the group still has the partition assigned to this process and
+ * the assignment is not known to be lost. */
+bool order_source_owns(order_source *source, int32_t partition);
+
 /* Moves an assigned partition's fetch position. */
 bool order_source_seek(order_source *source, int32_t partition, int64_t offset, char *err, size_t errlen);
 

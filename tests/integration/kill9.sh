@@ -9,29 +9,14 @@ it_setup kill9
 KILLS=${KILLS:-8}
 TOTAL=${TOTAL:-40000}
 
-"$BUILD/order-producer" --generate "$TOTAL" --items 300 --seed 42 --restock-pct 12 --duplicate-pct 2 \
-    >"$IT_LOGDIR/orders.jsonl"
-# Interleave junk between chunks of valid orders: every kind of poison.
-junk=0
-split -l $((TOTAL / 8)) "$IT_LOGDIR/orders.jsonl" "$IT_LOGDIR/chunk."
-for chunk in "$IT_LOGDIR"/chunk.*; do
-    produce "$chunk" 2>>"$IT_LOGDIR/producer.log" || die "producer failed"
-    {
-        for i in $(seq 1 10); do
-            echo "item-0000$((i % 10))|{\"order_id\":\"junk-$chunk-$i\",\"item\":\"item-0000$((i % 10))\",\"quantity\":0}"
-            echo "item-0000$((i % 10))|not json at all $i"
-            echo "item-0000$((i % 10))|{\"order_id\":\"junk-key-$chunk-$i\",\"item\":\"other\",\"quantity\":1}"
-        done
-    } | produce_raw
-    junk=$((junk + 30))
-done
-log "published $TOTAL orders and $junk junk messages"
+publish_workload "$TOTAL" 300 42
+junk=$WORKLOAD_JUNK
+distinct=$WORKLOAD_DISTINCT
 
 # Static membership: a restarted consumer takes its partitions back at once
 # instead of waiting for the killed one's session to time out. Small batches
 # keep it busy long enough to be killed mid-work many times.
 STATIC=(-X group.instance.id=kill9 -X session.timeout.ms=6000)
-distinct=$(grep -o '"order_id":"[^"]*"' "$IT_LOGDIR/orders.jsonl" | sort -u | wc -l)
 kills=0
 midwork=0
 decided=0
@@ -53,5 +38,6 @@ consume_until_idle 3 "${STATIC[@]}"
 decided=$(sql "SELECT count(*) FROM orders")
 replayed=$(grep -o '[0-9]* re-answered after restart' "$IT_LOGDIR/consumer.log" | awk '{s += $1} END {print s + 0}')
 log "after $kills kills ($midwork mid-work): $decided orders decided; $replayed answers re-published"
+echo "SUMMARY kill9: orders=$TOTAL junk=$junk kills=$kills midwork_kills=$midwork decided=$decided republished=$replayed"
 [ "$(sql "SELECT count(*) FROM inventories WHERE count < 0")" = 0 ] || die "negative stock"
 check_invariants --expect-invalid "$junk"

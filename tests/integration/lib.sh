@@ -34,7 +34,7 @@ it_cleanup() {
     local rc=$?
     jobs -p | xargs -r kill -9 2>/dev/null || true
     wait 2>/dev/null || true
-    if [ $rc -eq 0 ]; then
+    if [ $rc -eq 0 ] && [ -z "${KEEP_LOGS:-}" ]; then
         psql "$ORDERLINE_DB" -X -q -c "DROP DATABASE IF EXISTS $IT_DBNAME" >/dev/null 2>&1 || true
         rm -rf "$IT_LOGDIR"
     else
@@ -69,3 +69,59 @@ check_invariants() {
 
 # Prints the results topic as JSON values, one per line.
 results_json() { kcat -C -b "$ORDERLINE_BROKERS" -t "$IT_RESULTS" -e -q -f '%s\n'; }
+
+# publish_workload N ITEMS SEED: N generated orders (restocks, duplicates)
+# in 8 chunks with 30 junk messages of three kinds after each chunk. Sets
+# WORKLOAD_JUNK and WORKLOAD_DISTINCT (distinct order_ids).
+publish_workload() {
+    local total=$1 items=$2 seed=$3 chunk
+    "$BUILD/order-producer" --generate "$total" --items "$items" --seed "$seed" --restock-pct 12 \
+        --duplicate-pct 2 >"$IT_LOGDIR/orders.jsonl"
+    WORKLOAD_DISTINCT=$(grep -o '"order_id":"[^"]*"' "$IT_LOGDIR/orders.jsonl" | sort -u | wc -l)
+    WORKLOAD_JUNK=0
+    split -l $(((total + 7) / 8)) "$IT_LOGDIR/orders.jsonl" "$IT_LOGDIR/chunk."
+    for chunk in "$IT_LOGDIR"/chunk.*; do
+        produce "$chunk" 2>>"$IT_LOGDIR/producer.log" || die "producer failed on $chunk"
+        local c=${chunk##*.} i
+        for i in $(seq 1 10); do
+            echo "item-0000$((i % 10))|{\"order_id\":\"junk-$c-$i\",\"item\":\"item-0000$((i % 10))\",\"quantity\":0}"
+            echo "item-0000$((i % 10))|not json at all $c $i"
+            echo "item-0000$((i % 10))|{\"order_id\":\"junk-key-$c-$i\",\"item\":\"other\",\"quantity\":1}"
+        done | produce_raw
+        WORKLOAD_JUNK=$((WORKLOAD_JUNK + 30))
+    done
+    log "published $total orders ($WORKLOAD_DISTINCT distinct order_ids) and $WORKLOAD_JUNK junk messages"
+}
+
+# Starts a consumer in the background with a log of its own; its pid is
+# left in CONSUMER_PID (not printed: a $(...) subshell would own the child).
+start_consumer() {
+    local name=$1; shift
+    "$BUILD/order-consumer" "${CONSUMER_ARGS[@]}" "$@" >>"$IT_LOGDIR/consumer-$name.log" 2>&1 &
+    CONSUMER_PID=$!
+}
+
+# Waits until consumer NAME has logged a partition assignment.
+wait_assigned() {
+    local name=$1 i
+    for ((i = 0; i < 600; i++)); do
+        grep -q ' assigned ' "$IT_LOGDIR/consumer-$name.log" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    die "consumer $name got no partition within 60 s"
+}
+
+decided_count() { sql "SELECT count(*) FROM orders"; }
+
+# Waits until at least $1 order_ids are decided (bounded by $2 seconds).
+wait_decided() {
+    local want=$1 limit=${2:-60} i
+    for ((i = 0; i < limit * 10; i++)); do
+        [ "$(decided_count)" -ge "$want" ] && return 0
+        sleep 0.1
+    done
+    die "only $(decided_count) of $want order_ids decided after ${limit}s"
+}
+
+# Sums a counter from the consumers' final stats lines ("N <label>").
+stat_sum() { cat "$IT_LOGDIR"/consumer*.log | grep "final:" | grep -o "[0-9]* $1" | awk '{s += $1} END {print s + 0}'; }
