@@ -51,29 +51,20 @@ static bool read_quantity(const json_t *obj, int32_t *out, char *err, size_t err
         ol_seterr(err, errlen, "missing required field 'quantity'");
         return false;
     }
-    double q;
-    if (json_is_integer(v)) {
-        json_int_t i = json_integer_value(v);
-        if (i < 1 || i > OL_QUANTITY_MAX) {
-            ol_seterr(err, errlen, "field 'quantity' must be an integer from 1 to %d, got %lld", OL_QUANTITY_MAX,
-                      (long long)i);
-            return false;
-        }
-        *out = (int32_t)i;
-        return true;
-    }
-    if (!json_is_real(v)) {
+    if (!json_is_number(v)) {
         ol_seterr(err, errlen, "field 'quantity' must be an integer, got %s", json_type_name(v));
         return false;
     }
-    /* JSON Schema counts 3.0 as an integer; so do we. 2.5 is not. */
-    q = json_real_value(v);
+    /* Numbers arrive as reals (JSON_DECODE_INT_AS_REAL below); every
+     * integer up to 2^53 is exact, far beyond the limit. JSON Schema counts
+     * 3.0 as an integer; so do we. 2.5 is not. */
+    double q = json_number_value(v);
     if (q != floor(q)) {
-        ol_seterr(err, errlen, "field 'quantity' must be an integer, got %g", q);
+        ol_seterr(err, errlen, "field 'quantity' must be an integer, got %.15g", q);
         return false;
     }
     if (q < 1 || q > OL_QUANTITY_MAX) {
-        ol_seterr(err, errlen, "field 'quantity' must be an integer from 1 to %d, got %g", OL_QUANTITY_MAX, q);
+        ol_seterr(err, errlen, "field 'quantity' must be an integer from 1 to %d, got %.15g", OL_QUANTITY_MAX, q);
         return false;
     }
     *out = (int32_t)q;
@@ -88,7 +79,11 @@ bool ol_order_parse(const char *value, size_t value_len, const char *key, size_t
         return false;
     }
     json_error_t jerr;
-    json_t *root = json_loadb(value, value_len, JSON_REJECT_DUPLICATES, &jerr);
+    /* JSON_DECODE_INT_AS_REAL: jansson fails the whole document on an
+     * integer beyond int64 ("too big integer"), even in a field we ignore,
+     * which would reject a valid order and lose its order_id. As reals such
+     * numbers parse, and a huge quantity is rejected as out of range. */
+    json_t *root = json_loadb(value, value_len, JSON_REJECT_DUPLICATES | JSON_DECODE_INT_AS_REAL, &jerr);
     if (!root) {
         ol_seterr(err, errlen, "not valid JSON: %s (line %d, column %d)", jerr.text, jerr.line, jerr.column);
         return false;

@@ -78,6 +78,20 @@ static bool parse_rfc3339(const char *text, int64_t *out) {
     return true;
 }
 
+/* A field that is a string or null: *out is the string, or NULL. */
+static bool nullable_string(const json_t *v, const char *field, const char **out, char *err, size_t errlen) {
+    if (json_is_null(v)) {
+        *out = NULL;
+        return true;
+    }
+    if (!json_is_string(v)) {
+        ol_seterr(err, errlen, "result: field '%s' must be a string or null", field);
+        return false;
+    }
+    *out = json_string_value(v);
+    return true;
+}
+
 bool ol_result_from_json(const char *value, size_t len, ol_result *out, char *err, size_t errlen) {
     memset(out, 0, sizeof *out);
     json_error_t jerr;
@@ -89,15 +103,24 @@ bool ol_result_from_json(const char *value, size_t len, ol_result *out, char *er
     bool ok = false;
     const char *order_id = NULL, *item = NULL, *type = NULL, *status = NULL, *reason = NULL, *stamp = NULL,
                *error = NULL;
+    json_t *order_id_v = NULL, *item_v = NULL, *type_v = NULL, *reason_v = NULL;
     json_t *quantity = NULL, *remaining = NULL, *duplicate = NULL;
     json_int_t partition = 0, offset = 0;
-    if (json_unpack_ex(root, &jerr, 0, "{s:s?, s:s?, s:s?, s:o, s:s, s:s?, s:o, s:o, s:I, s:I, s:s, s?s}",
-                       "order_id", &order_id, "item", &item, "type", &type, "quantity", &quantity, "status",
-                       &status, "reason", &reason, "remaining", &remaining, "duplicate", &duplicate, "partition",
-                       &partition, "offset", &offset, "processed_at", &stamp, "error", &error) != 0) {
+    /* jansson's unpack has no "string or null" value format ("s?" after a
+     * value is read as the next key and fails every document), so the
+     * nullable strings are unpacked as objects and checked below. */
+    if (json_unpack_ex(root, &jerr, 0, "{s:o, s:o, s:o, s:o, s:s, s:o, s:o, s:o, s:I, s:I, s:s, s?s}",
+                       "order_id", &order_id_v, "item", &item_v, "type", &type_v, "quantity", &quantity, "status",
+                       &status, "reason", &reason_v, "remaining", &remaining, "duplicate", &duplicate,
+                       "partition", &partition, "offset", &offset, "processed_at", &stamp, "error", &error) != 0) {
         ol_seterr(err, errlen, "result: %s", jerr.text);
         goto done;
     }
+    if (!nullable_string(order_id_v, "order_id", &order_id, err, errlen) ||
+        !nullable_string(item_v, "item", &item, err, errlen) ||
+        !nullable_string(type_v, "type", &type, err, errlen) ||
+        !nullable_string(reason_v, "reason", &reason, err, errlen))
+        goto done;
     if (order_id) ol_strlcpy(out->order_id, order_id, sizeof out->order_id);
     if (item && type && json_is_integer(quantity)) {
         out->has_order = true;

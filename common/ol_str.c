@@ -128,8 +128,15 @@ void ol_printable(char *dst, size_t dstlen, const char *data, size_t len) {
 }
 
 void ol_format_rfc3339(char *dst, size_t dstlen, int64_t epoch_us) {
-    time_t secs = (time_t)(epoch_us / 1000000);
-    long micros = (long)(epoch_us % 1000000);
+    /* Floor division: C truncates toward zero, which before 1970 would
+     * give negative microseconds ("...00:00:00.-00001Z"). */
+    int64_t whole = epoch_us / 1000000, frac = epoch_us % 1000000;
+    if (frac < 0) {
+        frac += 1000000;
+        whole--;
+    }
+    time_t secs = (time_t)whole;
+    long micros = (long)frac;
     struct tm tm;
     gmtime_r(&secs, &tm);
     char base[24];

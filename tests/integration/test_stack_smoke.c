@@ -31,7 +31,7 @@ static rd_kafka_t *make_client(rd_kafka_type_t type, const char *brokers, const 
 
 Test(stack, kafka_round_trip, .timeout = 60) {
     const char *brokers = env_or_skip("ORDERLINE_BROKERS");
-    char topic[64], payload[64];
+    char topic[64], payload[96];
     snprintf(topic, sizeof topic, "smoke.%d.%ld", (int)getpid(), (long)time(NULL));
     snprintf(payload, sizeof payload, "hello from %s", topic);
 
