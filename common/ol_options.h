@@ -46,6 +46,7 @@ typedef struct ol_settings {
     long seed;
     long restock_pct;
     long duplicate_pct;
+    long rate; /* orders per second to publish at, 0: as fast as possible */
 
     /* Positional arguments (producer input files). */
     char **args;

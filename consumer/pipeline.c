@@ -324,6 +324,7 @@ order_pipeline *order_pipeline_new(const ol_settings *settings, volatile sig_ato
     if (!ol_kafka_ensure_topics(result_sink_handle(pl->sink), topics, 3, (int)settings->partitions, 15000, err,
                                 errlen))
         goto fail;
+    if (!result_sink_warm_up(pl->sink, 10000, err, errlen)) goto fail;
     char why[512];
     int count = ol_kafka_partition_count(result_sink_handle(pl->sink), settings->orders_topic, 10000, why, sizeof why);
     if (count > 0) pl->topic_partitions = count;
@@ -653,7 +654,7 @@ bool order_pipeline_run(order_pipeline *pl, char *err, size_t errlen) {
             report_stats(pl, "progress");
             pl->last_report_ms = now;
         }
-        if (pl->batch_len == 0 && now - pl->last_message_ms >= 1000) save_acks(pl, NULL);
+        if (pl->batch_len == 0 && now - pl->last_message_ms >= 250) save_acks(pl, NULL);
         if (s->idle_exit_s > 0 && now - pl->last_message_ms >= s->idle_exit_s * 1000 &&
             (pl->ever_assigned || now - pl->started_ms >= 60000)) {
             result_sink_flush(pl->sink, 10000);

@@ -126,6 +126,13 @@ void result_sink_destroy(result_sink *sink) {
 
 rd_kafka_t *result_sink_handle(result_sink *sink) { return sink->rk; }
 
+bool result_sink_warm_up(result_sink *sink, int timeout_ms, char *err, size_t errlen) {
+    const char *topics[] = {sink->results_topic, sink->dlq_topic};
+    for (size_t i = 0; i < 2; i++)
+        if (ol_kafka_partition_count(sink->rk, topics[i], timeout_ms, err, errlen) < 0) return false;
+    return true;
+}
+
 static span_queue *queue_for(result_sink *sink, int32_t partition) {
     if (partition < 0) return NULL;
     if ((size_t)partition >= sink->n_queues) {

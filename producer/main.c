@@ -27,6 +27,8 @@ static const ol_option options[] = {
     OL_OPT_COMMON,
     {"partitions", 0, OL_OPT_LONG, "N", 1, 100000, offsetof(ol_settings, partitions),
      "partitions when creating the orders topic (default 8)"},
+    {"rate", 0, OL_OPT_LONG, "N", 0, 10000000L, offsetof(ol_settings, rate),
+     "publish at most N orders per second, evenly paced (default: unpaced)"},
     {"generate", 0, OL_OPT_LONG, "N", 1, 1000000000L, offsetof(ol_settings, generate),
      "write N synthetic orders to stdout instead of publishing"},
     {"items", 0, OL_OPT_LONG, "K", 1, 10000000L, offsetof(ol_settings, items),

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ol_kafka.h"
 #include "ol_log.h"
@@ -15,6 +16,8 @@ struct order_producer {
     rd_kafka_t *rk;
     rd_kafka_topic_t *topic;
     order_producer_stats stats;
+    long rate;            /* orders/s, 0: unpaced */
+    int64_t pace_start_us; /* when the first paced order was sent */
 };
 
 /* Where a message came from, carried as its opaque to the delivery report. */
@@ -46,6 +49,7 @@ order_producer *order_producer_new(const ol_settings *settings, char *err, size_
         ol_seterr(err, errlen, "out of memory");
         return NULL;
     }
+    p->rate = settings->rate;
     rd_kafka_conf_t *conf = ol_kafka_conf_new(settings, defaults, err, errlen);
     if (!conf) goto fail;
     rd_kafka_conf_set_opaque(conf, p);
@@ -75,6 +79,24 @@ void order_producer_destroy(order_producer *p) {
     if (p->topic) rd_kafka_topic_destroy(p->topic);
     if (p->rk) rd_kafka_destroy(p->rk);
     free(p);
+}
+
+/* With --rate, waits until the next order is due (serving delivery reports
+ * meanwhile), so a load test offers a steady rate instead of bursts. */
+static void pace(order_producer *p) {
+    if (p->rate <= 0) return;
+    int64_t now = ol_now_us();
+    if (p->pace_start_us == 0) p->pace_start_us = now;
+    int64_t due = p->pace_start_us + (int64_t)((double)p->stats.sent * 1e6 / (double)p->rate);
+    while (now < due) {
+        int wait_ms = (int)((due - now) / 1000);
+        if (wait_ms > 0) rd_kafka_poll(p->rk, wait_ms);
+        else {
+            struct timespec ts = {0, (long)(due - now) * 1000L};
+            nanosleep(&ts, NULL);
+        }
+        now = ol_now_us();
+    }
 }
 
 /* Hands one valid order to librdkafka, waiting while its queue is full. */
@@ -135,6 +157,7 @@ bool order_producer_publish_file(order_producer *p, const char *path, volatile c
                     order.order_id, order.order_id[0] ? "'" : "", why);
             continue;
         }
+        pace(p);
         if (!send_order(p, &order, line, len, source, lineno, err, errlen)) {
             ok = false;
             break;
