@@ -46,6 +46,13 @@ void ol_pg_redact(char *dst, size_t dstlen, const char *msg, const char *conninf
     while (o > 0 && (dst[o - 1] == '\n' || dst[o - 1] == ' ')) dst[--o] = '\0';
 }
 
+/* Server notices (e.g. "relation already exists, skipping") are routine
+ * here: keep them out of the logs unless debugging. */
+static void quiet_notice(void *arg, const char *message) {
+    (void)arg;
+    ol_debug("postgres: %.*s", (int)strcspn(message, "\n"), message);
+}
+
 PGconn *ol_pg_connect(const char *conninfo, char *err, size_t errlen) {
     const char *info = conninfo ? conninfo : "";
     char *perr = NULL;
@@ -70,6 +77,7 @@ PGconn *ol_pg_connect(const char *conninfo, char *err, size_t errlen) {
         PQfinish(conn);
         return NULL;
     }
+    PQsetNoticeProcessor(conn, quiet_notice, NULL);
     return conn;
 }
 

@@ -29,11 +29,9 @@ typedef struct partition_state {
     int64_t acked_saved;   /* its results_offset as last written or read */
     int64_t next_expected; /* lowest offset accepted from Kafka (stale filter) */
     int64_t fenced_until;  /* given up after a fence until then (monotonic ms); 0: not */
-    /* Per batch. */
-    size_t in_batch;
+    /* Scratch of plan(), for the batch being planned. */
     int64_t first_new; /* first offset >= decided in the batch, -1 none */
     int64_t last;      /* last offset in the batch */
-    sink_span *span;
 } partition_state;
 
 typedef struct batch_entry {
@@ -46,9 +44,31 @@ typedef struct batch_entry {
     ol_result result;
 } batch_entry;
 
+/* One batch's messages and the parameters of its transaction. Two exist:
+ * one being collected while the other's commit is in flight. */
+typedef struct batch {
+    batch_entry *entries;
+    size_t len;
+    bool parsed;
+    const char **items;
+    size_t n_items;
+    const char **order_ids;
+    size_t n_ids;
+    store_advance *advances;
+    size_t n_adv;
+    store_ack *acks;
+    size_t n_acks;
+    const ol_result **decisions;
+    size_t n_new;
+    int attempts;
+    int64_t t_start, t_locked, t_decided, t_sent; /* us, for the debug timing line */
+} batch;
+
 typedef struct pipeline_stats {
     uint64_t batches, messages, accepted, rejected, duplicates, replayed, invalid, misrouted, fenced, retries;
 } pipeline_stats;
+
+typedef enum { BATCH_DONE, BATCH_STARTED, BATCH_DROPPED, BATCH_FAILED } batch_outcome;
 
 struct order_pipeline {
     const ol_settings *settings;
@@ -63,15 +83,16 @@ struct order_pipeline {
     size_t n_parts;
     int32_t topic_partitions; /* for misrouting checks; 0 unknown */
 
-    batch_entry *batch;
-    size_t batch_len;
+    batch batches[2];
+    batch *collecting; /* filled by collect() */
+    batch *flight;     /* its commit sent, outcome not read yet (when in_flight) */
+    bool in_flight;
     size_t batch_cap;
-    const char **items;
-    const char **order_ids;
-    const ol_result **decisions;
-    store_advance *advances;
-    store_ack *acks;
+    store_ack *acks; /* scratch for save_acks */
     size_t acks_cap;
+    sink_span **spans; /* scratch for publish(), per partition */
+    int64_t *span_ends;
+    size_t spans_cap;
 
     /* Test hook (ORDERLINE_FAILPOINT=crash-after-commit:N): die like kill -9
      * right after the Nth batch commits, before its answers are published,
@@ -80,6 +101,8 @@ struct order_pipeline {
 
     bool ever_assigned;
     bool resync_needed;
+    bool failed; /* a fatal error happened inside a callback; see error */
+    char error[1024];
     int64_t started_ms;
     int64_t last_message_ms;
     int64_t last_report_ms;
@@ -102,6 +125,41 @@ static partition_state *part(order_pipeline *pl, int32_t p) {
 static void sleep_ms(int64_t ms) {
     struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
     nanosleep(&ts, NULL);
+}
+
+static bool batch_init(batch *b, size_t cap, size_t acks_cap) {
+    memset(b, 0, sizeof *b);
+    b->entries = calloc(cap, sizeof *b->entries);
+    b->items = calloc(cap, sizeof *b->items);
+    b->order_ids = calloc(cap, sizeof *b->order_ids);
+    b->advances = calloc(cap, sizeof *b->advances);
+    b->acks = calloc(acks_cap, sizeof *b->acks);
+    b->decisions = calloc(cap, sizeof *b->decisions);
+    return b->entries && b->items && b->order_ids && b->advances && b->acks && b->decisions;
+}
+
+static void batch_free(batch *b) {
+    for (size_t i = 0; i < b->len; i++) rd_kafka_message_destroy(b->entries[i].msg);
+    free(b->entries);
+    free(b->items);
+    free(b->order_ids);
+    free(b->advances);
+    free(b->acks);
+    free(b->decisions);
+    memset(b, 0, sizeof *b);
+}
+
+/* Drops a batch's messages of the given partitions (all when NULL). */
+static void batch_drop(batch *b, const rd_kafka_topic_partition_list_t *only) {
+    size_t kept = 0;
+    for (size_t i = 0; i < b->len; i++) {
+        bool drop = !only;
+        for (int j = 0; only && j < only->cnt; j++) drop |= only->elems[j].partition == b->entries[i].msg->partition;
+        if (drop) rd_kafka_message_destroy(b->entries[i].msg);
+        else b->entries[kept++] = b->entries[i];
+    }
+    b->len = kept;
+    if (!only) b->parsed = false;
 }
 
 /* Reconnects to PostgreSQL with backoff until it works or stop is set. */
@@ -136,9 +194,10 @@ static bool load_positions(order_pipeline *pl, const int32_t *ids, size_t n, sto
 }
 
 /* Where a partition starts: the oldest answer not acknowledged, so that
- * answers lost in a crash are published again before new decisions. */
-static int64_t start_offset(const store_position *pos) {
-    return pos->stored ? pos->results_offset : RD_KAFKA_OFFSET_BEGINNING;
+ * answers lost in a crash are published again before new decisions; a
+ * partition never seen starts at its oldest message. */
+static int64_t start_offset(order_pipeline *pl, const store_position *pos) {
+    return pos->stored ? pos->results_offset : order_source_low_watermark(pl->source, pos->partition);
 }
 
 static void apply_position(order_pipeline *pl, const store_position *pos) {
@@ -150,8 +209,48 @@ static void apply_position(order_pipeline *pl, const store_position *pos) {
     ps->next_expected = pos->stored ? pos->results_offset : 0;
 }
 
+/* Records acknowledged answers for the given partitions (all when NULL)
+ * into out (capacity pl->acks_cap); returns how many. */
+static size_t collect_acks(order_pipeline *pl, const rd_kafka_topic_partition_list_t *only, store_ack *out) {
+    size_t n = 0;
+    for (size_t p = 0; p < pl->n_parts; p++) {
+        partition_state *ps = &pl->parts[p];
+        if (!ps->assigned || !ps->stored) continue;
+        if (only) {
+            bool wanted = false;
+            for (int i = 0; i < only->cnt; i++) wanted |= only->elems[i].partition == (int32_t)p;
+            if (!wanted) continue;
+        }
+        int64_t acked = result_sink_acked(pl->sink, (int32_t)p);
+        if (acked > ps->decided) acked = ps->decided;
+        if (acked > ps->acked_saved && n < pl->acks_cap) out[n++] = (store_ack){(int32_t)p, acked};
+    }
+    return n;
+}
+
+static batch_outcome finish_in_flight(order_pipeline *pl, char *err, size_t errlen);
+
+static void save_acks(order_pipeline *pl, const rd_kafka_topic_partition_list_t *only) {
+    if (pl->in_flight) return; /* the connection is busy; the next batch carries them */
+    size_t n = collect_acks(pl, only, pl->acks);
+    if (n == 0) return;
+    char err[1024];
+    if (order_store_save_acks(pl->store, pl->acks, n, err, sizeof err) != STORE_OK) {
+        ol_warn("%s (answers will be republished after a restart)", err);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) pl->parts[pl->acks[i].partition].acked_saved = pl->acks[i].results_offset;
+}
+
+/* Finishes the batch in flight from inside a rebalance callback, where
+ * errors cannot be returned: a failure is parked in pl->failed. */
+static void settle_in_flight(order_pipeline *pl) {
+    if (pl->in_flight && finish_in_flight(pl, pl->error, sizeof pl->error) == BATCH_FAILED) pl->failed = true;
+}
+
 static void on_assign(void *ctx, rd_kafka_topic_partition_list_t *list) {
     order_pipeline *pl = ctx;
+    settle_in_flight(pl); /* the store must be free to read positions */
     int32_t *ids = calloc((size_t)list->cnt + 1, sizeof *ids);
     store_position *pos = calloc((size_t)list->cnt + 1, sizeof *pos);
     if (!ids || !pos) {
@@ -173,7 +272,7 @@ static void on_assign(void *ctx, rd_kafka_topic_partition_list_t *list) {
         apply_position(pl, &pos[i]);
         ps->assigned = true;
         ps->fenced_until = 0;
-        list->elems[i].offset = start_offset(&pos[i]);
+        list->elems[i].offset = start_offset(pl, &pos[i]);
         ol_info("assigned %s [%d]: decided up to %" PRId64 ", answers acknowledged up to %" PRId64 "%s",
                 list->elems[i].topic, ids[i], ps->decided, ps->acked_saved,
                 pos[i].stored ? "" : " (new: from the beginning)");
@@ -183,50 +282,14 @@ static void on_assign(void *ctx, rd_kafka_topic_partition_list_t *list) {
     free(pos);
 }
 
-/* Records acknowledged answers for the given partitions (all when NULL). */
-static size_t collect_acks(order_pipeline *pl, const rd_kafka_topic_partition_list_t *only) {
-    size_t n = 0;
-    for (size_t p = 0; p < pl->n_parts; p++) {
-        partition_state *ps = &pl->parts[p];
-        if (!ps->assigned || !ps->stored) continue;
-        if (only) {
-            bool wanted = false;
-            for (int i = 0; i < only->cnt; i++) wanted |= only->elems[i].partition == (int32_t)p;
-            if (!wanted) continue;
-        }
-        int64_t acked = result_sink_acked(pl->sink, (int32_t)p);
-        if (acked > ps->decided) acked = ps->decided;
-        if (acked > ps->acked_saved && n < pl->acks_cap) pl->acks[n++] = (store_ack){(int32_t)p, acked};
-    }
-    return n;
-}
-
-static void save_acks(order_pipeline *pl, const rd_kafka_topic_partition_list_t *only) {
-    size_t n = collect_acks(pl, only);
-    if (n == 0) return;
-    char err[1024];
-    if (order_store_save_acks(pl->store, pl->acks, n, err, sizeof err) != STORE_OK) {
-        ol_warn("%s (answers will be republished after a restart)", err);
-        return;
-    }
-    for (size_t i = 0; i < n; i++) pl->parts[pl->acks[i].partition].acked_saved = pl->acks[i].results_offset;
-}
-
-/* Drops collected messages of partitions no longer ours (or all). */
-static void drop_batch(order_pipeline *pl, const rd_kafka_topic_partition_list_t *only) {
-    size_t kept = 0;
-    for (size_t i = 0; i < pl->batch_len; i++) {
-        bool drop = !only;
-        for (int j = 0; only && j < only->cnt; j++) drop |= only->elems[j].partition == pl->batch[i].msg->partition;
-        if (drop) rd_kafka_message_destroy(pl->batch[i].msg);
-        else pl->batch[kept++] = pl->batch[i];
-    }
-    pl->batch_len = kept;
-}
-
 static void on_revoke(void *ctx, const rd_kafka_topic_partition_list_t *list, bool lost) {
     order_pipeline *pl = ctx;
-    drop_batch(pl, list); /* undecided: the next owner reads them from the stored positions */
+    /* The batch in flight is committed or not; settle it before letting go
+     * (if ownership was lost, its fence decides). Messages collected but not
+     * decided are dropped: the next owner reads them from the stored
+     * positions. */
+    settle_in_flight(pl);
+    batch_drop(pl->collecting, list);
     if (!lost) {
         /* Hand over cleanly: let answers land so the next owner need not
          * publish them again. */
@@ -244,9 +307,9 @@ static void on_revoke(void *ctx, const rd_kafka_topic_partition_list_t *list, bo
 }
 
 /* Re-reads every assigned partition's position and seeks to it, after a
- * fence or a lost connection left our view of PostgreSQL in doubt. */
+ * lost connection left our view of PostgreSQL in doubt. */
 static bool resync(order_pipeline *pl) {
-    drop_batch(pl, NULL);
+    batch_drop(pl->collecting, NULL);
     size_t n = 0;
     int32_t *ids = calloc(pl->n_parts + 1, sizeof *ids);
     store_position *pos = calloc(pl->n_parts + 1, sizeof *pos);
@@ -257,7 +320,7 @@ static bool resync(order_pipeline *pl) {
     for (size_t i = 0; ok && i < n; i++) {
         char err[512];
         apply_position(pl, &pos[i]);
-        if (!order_source_seek(pl->source, ids[i], start_offset(&pos[i]), err, sizeof err)) {
+        if (!order_source_seek(pl->source, ids[i], start_offset(pl, &pos[i]), err, sizeof err)) {
             ol_warn("%s", err);
             ok = false;
         }
@@ -283,15 +346,25 @@ static void reclaim_fenced(order_pipeline *pl) {
         char err[512];
         if (!load_positions(pl, &id, 1, &pos)) return;
         apply_position(pl, &pos);
-        if (!order_source_seek(pl->source, id, start_offset(&pos), err, sizeof err)) {
+        int64_t from = start_offset(pl, &pos);
+        if (!order_source_seek(pl->source, id, from, err, sizeof err)) {
             ol_warn("%s", err);
             ps->fenced_until = now + FENCE_BACKOFF_MS;
             continue;
         }
         ps->assigned = true;
         order_source_resume(pl->source, id);
-        ol_info("partition %d is still ours after a fence: resuming from %" PRId64, id, start_offset(&pos));
+        ol_info("partition %d is still ours after a fence: resuming from %" PRId64, id, from);
     }
+}
+
+static void report_stats(order_pipeline *pl, const char *when) {
+    const pipeline_stats *s = &pl->stats;
+    ol_info("%s: %" PRIu64 " messages in %" PRIu64 " batches: %" PRIu64 " accepted, %" PRIu64 " rejected, %" PRIu64
+            " duplicates, %" PRIu64 " invalid, %" PRIu64 " re-answered after restart, %" PRIu64 " misrouted, %" PRIu64
+            " fenced, %" PRIu64 " retries",
+            when, s->messages, s->batches, s->accepted, s->rejected, s->duplicates, s->invalid, s->replayed,
+            s->misrouted, s->fenced, s->retries);
 }
 
 order_pipeline *order_pipeline_new(const ol_settings *settings, volatile sig_atomic_t *stop, char *err,
@@ -304,15 +377,9 @@ order_pipeline *order_pipeline_new(const ol_settings *settings, volatile sig_ato
     pl->settings = settings;
     pl->stop = stop;
     pl->batch_cap = (size_t)settings->batch_max;
-    pl->batch = calloc(pl->batch_cap, sizeof *pl->batch);
-    pl->items = calloc(pl->batch_cap, sizeof *pl->items);
-    pl->order_ids = calloc(pl->batch_cap, sizeof *pl->order_ids);
-    pl->decisions = calloc(pl->batch_cap, sizeof *pl->decisions);
-    pl->advances = calloc(pl->batch_cap, sizeof *pl->advances);
     pl->decider = ol_decider_new();
     pl->dedup = ol_map_new();
-    if (!pl->batch || !pl->items || !pl->order_ids || !pl->decisions || !pl->advances || !pl->decider ||
-        !pl->dedup) {
+    if (!pl->decider || !pl->dedup) {
         ol_seterr(err, errlen, "out of memory");
         goto fail;
     }
@@ -329,19 +396,22 @@ order_pipeline *order_pipeline_new(const ol_settings *settings, volatile sig_ato
     int count = ol_kafka_partition_count(result_sink_handle(pl->sink), settings->orders_topic, 10000, why, sizeof why);
     if (count > 0) pl->topic_partitions = count;
     else ol_warn("cannot check message routing: %s", why);
-    /* acks: one per partition at most; size for the topic, grow on demand. */
+    /* acks: one per partition at most; sized for the topic with room to grow. */
     pl->acks_cap = (size_t)(count > 0 ? count : 1) + 1024;
     pl->acks = calloc(pl->acks_cap, sizeof *pl->acks);
-    if (!pl->acks) {
+    if (!pl->acks || !batch_init(&pl->batches[0], pl->batch_cap, pl->acks_cap) ||
+        !batch_init(&pl->batches[1], pl->batch_cap, pl->acks_cap)) {
         ol_seterr(err, errlen, "out of memory");
         goto fail;
     }
-    order_source_listener listener = {pl, on_assign, on_revoke};
-    pl->source = order_source_new(settings, &listener, err, errlen);
-    if (!pl->source) goto fail;
+    pl->collecting = &pl->batches[0];
+    pl->flight = &pl->batches[1];
     const char *failpoint = getenv("ORDERLINE_FAILPOINT");
     if (failpoint && sscanf(failpoint, "crash-after-commit:%" SCNu64, &pl->crash_after_commit) == 1)
         ol_warn("failpoint armed: crash after batch %" PRIu64 " commits", pl->crash_after_commit);
+    order_source_listener listener = {pl, on_assign, on_revoke};
+    pl->source = order_source_new(settings, &listener, err, errlen);
+    if (!pl->source) goto fail;
     pl->started_ms = pl->last_message_ms = pl->last_report_ms = ol_monotonic_ms();
     return pl;
 fail:
@@ -349,53 +419,48 @@ fail:
     return NULL;
 }
 
-static void report_stats(order_pipeline *pl, const char *when) {
-    const pipeline_stats *s = &pl->stats;
-    ol_info("%s: %" PRIu64 " messages in %" PRIu64 " batches: %" PRIu64 " accepted, %" PRIu64 " rejected, %" PRIu64
-            " duplicates, %" PRIu64 " invalid, %" PRIu64 " re-answered after restart, %" PRIu64 " misrouted, %" PRIu64
-            " fenced, %" PRIu64 " retries",
-            when, s->messages, s->batches, s->accepted, s->rejected, s->duplicates, s->invalid, s->replayed,
-            s->misrouted, s->fenced, s->retries);
-}
-
 void order_pipeline_destroy(order_pipeline *pl) {
     if (!pl) return;
+    char err[1024];
+    if (pl->in_flight && finish_in_flight(pl, err, sizeof err) == BATCH_FAILED) ol_error("%s", err);
     /* Leave the group first: the final revoke still needs sink and store. */
     order_source_destroy(pl->source);
     pl->source = NULL;
-    if (pl->sink && pl->store) {
+    if (pl->sink && pl->store && !pl->in_flight) {
         result_sink_flush(pl->sink, 10000);
         for (size_t p = 0; p < pl->n_parts; p++) pl->parts[p].assigned = pl->parts[p].stored;
         save_acks(pl, NULL);
     }
-    drop_batch(pl, NULL);
+    batch_free(&pl->batches[0]);
+    batch_free(&pl->batches[1]);
     result_sink_destroy(pl->sink);
     order_store_destroy(pl->store);
     ol_decider_destroy(pl->decider);
     ol_map_destroy(pl->dedup);
-    free(pl->batch);
-    free(pl->items);
-    free(pl->order_ids);
-    free(pl->decisions);
-    free(pl->advances);
     free(pl->acks);
+    free(pl->spans);
+    free(pl->span_ends);
     free(pl->parts);
     free(pl);
 }
 
-/* Fills the batch until it holds batch_max messages or batch_linger_ms has
- * passed since its first message. */
+/* Fills the collecting batch until it holds batch_max messages or
+ * batch_linger_ms has passed since its first message. Rebalance callbacks
+ * run in here. */
 static bool collect(order_pipeline *pl, char *err, size_t errlen) {
     int64_t deadline = -1;
-    while (!*pl->stop && pl->batch_len < pl->batch_cap) {
+    batch *b = pl->collecting;
+    while (!*pl->stop && !pl->failed && b->len < pl->batch_cap) {
         int64_t now = ol_monotonic_ms();
-        int timeout = deadline < 0 ? 100 : (int)(deadline - now);
-        if (deadline >= 0 && timeout <= 0) break;
+        /* With a commit in flight, take only what is already here: its
+         * answers must not wait for this batch's linger. */
+        int timeout = pl->in_flight ? 0 : deadline < 0 ? 100 : (int)(deadline - now);
+        if (!pl->in_flight && deadline >= 0 && timeout <= 0) break;
         bool fatal = false;
         rd_kafka_message_t *msg = order_source_poll(pl->source, timeout, &fatal, err, errlen);
         if (fatal) return false;
         if (!msg) {
-            if (deadline < 0) break; /* nothing arrived: let the loop do idle work */
+            if (deadline < 0 || pl->in_flight) break; /* nothing more now: let the loop work */
             continue;
         }
         partition_state *ps = part(pl, msg->partition);
@@ -404,12 +469,26 @@ static bool collect(order_pipeline *pl, char *err, size_t errlen) {
             continue;
         }
         ps->next_expected = msg->offset + 1;
-        memset(&pl->batch[pl->batch_len], 0, sizeof pl->batch[0]);
-        pl->batch[pl->batch_len++].msg = msg;
+        memset(&b->entries[b->len], 0, sizeof b->entries[0]);
+        b->entries[b->len++].msg = msg;
+        b->parsed = false;
         pl->last_message_ms = ol_monotonic_ms();
         if (deadline < 0) deadline = pl->last_message_ms + pl->settings->batch_linger_ms;
     }
-    return true;
+    return !pl->failed || (ol_seterr(err, errlen, "%s", pl->error), false);
+}
+
+/* Parses and validates every message. Independent of PostgreSQL, so it
+ * runs while the previous batch commits. */
+static void parse(batch *b) {
+    if (b->parsed) return;
+    for (size_t i = 0; i < b->len; i++) {
+        batch_entry *e = &b->entries[i];
+        e->answered = false;
+        e->valid = ol_order_parse(e->msg->payload, e->msg->len, e->msg->key, e->msg->key_len, &e->order, e->error,
+                                  sizeof e->error);
+    }
+    b->parsed = true;
 }
 
 /* Adds s to arr unless the batch already has it. */
@@ -432,47 +511,41 @@ static void check_routing(order_pipeline *pl, const batch_entry *e) {
                 e->order.order_id, e->order.item, e->msg->partition, e->msg->offset, want, pl->stats.misrouted);
 }
 
-/* Parses every message and prepares the batch's parameters. */
-static bool prepare(order_pipeline *pl, size_t *n_items, size_t *n_ids, size_t *n_adv) {
+/* Plans the batch's transaction from the partitions' current positions:
+ * which messages are re-reads of decided ones, what to lock, look up and
+ * advance. Must run after the previous batch has been settled. */
+static bool plan(order_pipeline *pl, batch *b) {
     ol_map_clear(pl->dedup);
-    *n_items = *n_ids = *n_adv = 0;
-    for (size_t p = 0; p < pl->n_parts; p++) {
-        pl->parts[p].in_batch = 0;
-        pl->parts[p].first_new = -1;
-        pl->parts[p].span = NULL;
-    }
-    for (size_t i = 0; i < pl->batch_len; i++) {
-        batch_entry *e = &pl->batch[i];
+    b->n_items = b->n_ids = b->n_adv = 0;
+    b->attempts = 0;
+    for (size_t p = 0; p < pl->n_parts; p++) pl->parts[p].first_new = -1;
+    for (size_t i = 0; i < b->len; i++) {
+        batch_entry *e = &b->entries[i];
         partition_state *ps = &pl->parts[e->msg->partition];
         e->replay = e->msg->offset < ps->decided;
-        e->answered = false;
-        e->valid = ol_order_parse(e->msg->payload, e->msg->len, e->msg->key, e->msg->key_len, &e->order, e->error,
-                                  sizeof e->error);
-        ps->in_batch++;
         ps->last = e->msg->offset;
         if (!e->replay && ps->first_new < 0) ps->first_new = e->msg->offset;
         if (!e->valid) continue;
         if (!e->replay) {
             check_routing(pl, e);
-            if (!add_distinct(pl, pl->items, n_items, e->order.item)) return false;
+            if (!add_distinct(pl, b->items, &b->n_items, e->order.item)) return false;
         }
-        if (!add_distinct(pl, pl->order_ids, n_ids, e->order.order_id)) return false;
+        if (!add_distinct(pl, b->order_ids, &b->n_ids, e->order.order_id)) return false;
     }
     for (size_t p = 0; p < pl->n_parts; p++) {
         partition_state *ps = &pl->parts[p];
         if (ps->first_new < 0) continue;
-        pl->advances[(*n_adv)++] =
-            (store_advance){(int32_t)p, ps->stored, ps->decided, ps->first_new, ps->last + 1};
+        b->advances[b->n_adv++] = (store_advance){(int32_t)p, ps->stored, ps->decided, ps->first_new, ps->last + 1};
     }
     return true;
 }
 
 /* Decides every message of the batch in order; collects new decisions. */
-static bool decide(order_pipeline *pl, size_t *n_new) {
+static bool decide(order_pipeline *pl, batch *b) {
     int64_t now = ol_now_us();
-    *n_new = 0;
-    for (size_t i = 0; i < pl->batch_len; i++) {
-        batch_entry *e = &pl->batch[i];
+    b->n_new = 0;
+    for (size_t i = 0; i < b->len; i++) {
+        batch_entry *e = &b->entries[i];
         e->answered = false;
         if (!e->valid) {
             if (!e->order.order_id[0]) continue; /* nothing to answer to: DLQ only */
@@ -499,47 +572,65 @@ static bool decide(order_pipeline *pl, size_t *n_new) {
         if (!ol_decider_decide(pl->decider, &e->order, e->msg->partition, e->msg->offset, now, &e->result, &kind))
             return false;
         e->answered = true;
-        if (kind == OL_DECIDED_NEW) pl->decisions[(*n_new)++] = &e->result;
+        if (kind == OL_DECIDED_NEW) b->decisions[b->n_new++] = &e->result;
     }
     return true;
 }
 
-/* Publishes every answer of a committed batch, in log order. */
-static bool publish(order_pipeline *pl, char *err, size_t errlen) {
+/* Publishes every answer of a committed batch, in log order. Works from
+ * the batch alone: the partitions' per-batch fields may already describe
+ * the next batch. */
+static bool publish(order_pipeline *pl, batch *b, char *err, size_t errlen) {
+    if (b->len == 0) return true;
+    if (pl->spans_cap < pl->n_parts) {
+        sink_span **grown = realloc(pl->spans, pl->n_parts * sizeof *grown);
+        int64_t *ends = realloc(pl->span_ends, pl->n_parts * sizeof *ends);
+        if (grown) pl->spans = grown;
+        if (ends) pl->span_ends = ends;
+        if (!grown || !ends) {
+            ol_seterr(err, errlen, "out of memory");
+            return false;
+        }
+        pl->spans_cap = pl->n_parts;
+    }
     for (size_t p = 0; p < pl->n_parts; p++) {
-        partition_state *ps = &pl->parts[p];
-        if (!ps->in_batch) continue;
-        ps->span = result_sink_open_span(pl->sink, (int32_t)p, ps->last + 1);
-        if (!ps->span) {
+        pl->spans[p] = NULL;
+        pl->span_ends[p] = -1;
+    }
+    for (size_t i = 0; i < b->len; i++) pl->span_ends[b->entries[i].msg->partition] = b->entries[i].msg->offset + 1;
+    for (size_t p = 0; p < pl->n_parts; p++) {
+        if (pl->span_ends[p] < 0) continue;
+        pl->spans[p] = result_sink_open_span(pl->sink, (int32_t)p, pl->span_ends[p]);
+        if (!pl->spans[p]) {
             ol_seterr(err, errlen, "out of memory");
             return false;
         }
     }
-    for (size_t i = 0; i < pl->batch_len; i++) {
-        batch_entry *e = &pl->batch[i];
-        partition_state *ps = &pl->parts[e->msg->partition];
-        if (!e->valid && !result_sink_publish_dlq(pl->sink, ps->span, e->msg, e->error, err, errlen)) return false;
+    bool ok = true;
+    for (size_t i = 0; ok && i < b->len; i++) {
+        batch_entry *e = &b->entries[i];
+        sink_span *span = pl->spans[e->msg->partition];
+        if (!e->valid && !result_sink_publish_dlq(pl->sink, span, e->msg, e->error, err, errlen)) ok = false;
+        if (!ok) break;
+        if (!e->valid) pl->stats.invalid++;
         if (!e->answered) continue;
         const void *key = e->result.has_order ? e->result.item : e->msg->key;
         size_t key_len = e->result.has_order ? strlen(e->result.item) : e->msg->key_len;
-        if (!result_sink_publish_result(pl->sink, ps->span, &e->result, key, key_len, err, errlen)) return false;
+        if (!result_sink_publish_result(pl->sink, span, &e->result, key, key_len, err, errlen)) ok = false;
+        if (!ok) break;
         if (e->replay) pl->stats.replayed++;
-        if (!e->valid) pl->stats.invalid++;
-        else if (e->result.duplicate) pl->stats.duplicates++;
+        if (!e->valid) continue;
+        if (e->result.duplicate) pl->stats.duplicates++;
         else if (e->result.status == OL_STATUS_ACCEPTED) pl->stats.accepted++;
         else pl->stats.rejected++;
     }
-    for (size_t i = 0; i < pl->batch_len; i++)
-        if (!pl->batch[i].valid && !pl->batch[i].order.order_id[0]) pl->stats.invalid++;
     for (size_t p = 0; p < pl->n_parts; p++)
-        if (pl->parts[p].span) result_sink_close_span(pl->sink, pl->parts[p].span);
-    return true;
+        if (pl->spans[p]) result_sink_close_span(pl->sink, pl->spans[p]);
+    return ok;
 }
 
-typedef enum { BATCH_DONE, BATCH_DROPPED, BATCH_FAILED } batch_outcome;
-
 /* Reacts to a failed store call; returns whether to try the batch again. */
-static bool recover(order_pipeline *pl, store_status st, const char *err, int *attempt) {
+static bool recover(order_pipeline *pl, batch *b, store_status st, const char *err) {
     switch (st) {
     case STORE_OK: return true;
     case STORE_FENCED:
@@ -550,7 +641,7 @@ static bool recover(order_pipeline *pl, store_status st, const char *err, int *a
          * group still says are ours, from freshly read positions. */
         pl->stats.fenced++;
         ol_warn("batch abandoned, nothing applied: %s; pausing all partitions for %d ms", err, FENCE_BACKOFF_MS);
-        drop_batch(pl, NULL);
+        batch_drop(pl->collecting, NULL);
         for (size_t p = 0; p < pl->n_parts; p++) {
             partition_state *ps = &pl->parts[p];
             if (!ps->assigned) continue;
@@ -561,69 +652,159 @@ static bool recover(order_pipeline *pl, store_status st, const char *err, int *a
         return false;
     case STORE_BROKEN:
         ol_warn("PostgreSQL connection lost (%s); the batch will be redone or found committed", err);
+        batch_drop(pl->collecting, NULL);
         if (reconnect_store(pl)) resync(pl);
         else pl->resync_needed = true;
         return false;
     case STORE_RETRY:
         pl->stats.retries++;
-        (*attempt)++;
-        ol_warn("batch rolled back (attempt %d of %d): %s", *attempt, MAX_ATTEMPTS, err);
-        if (*attempt < MAX_ATTEMPTS) sleep_ms(50L * *attempt);
-        return *attempt < MAX_ATTEMPTS;
+        b->attempts++;
+        ol_warn("batch rolled back (attempt %d of %d): %s", b->attempts, MAX_ATTEMPTS, err);
+        if (b->attempts < MAX_ATTEMPTS) sleep_ms(50L * b->attempts);
+        return b->attempts < MAX_ATTEMPTS;
     }
     return false;
 }
 
-static batch_outcome process_batch(order_pipeline *pl, char *err, size_t errlen) {
-    size_t n_items, n_ids, n_adv, n_new = 0;
-    if (!prepare(pl, &n_items, &n_ids, &n_adv)) {
-        ol_seterr(err, errlen, "out of memory preparing a batch");
-        return BATCH_FAILED;
-    }
-    int attempt = 0;
+/* Round trip 1 and the decisions, then sends round trip 2 without waiting.
+ * prior, when not NULL, is a committed batch whose answers are published
+ * while PostgreSQL works on round trip 1. Returns STARTED (commit in
+ * flight), DROPPED (abandoned cleanly) or FAILED (err set). */
+static batch_outcome start_batch(order_pipeline *pl, batch *b, batch *prior, char *err, size_t errlen) {
     char why[1024];
     for (;;) {
-        if (*pl->stop && attempt > 0) return BATCH_DROPPED;
+        if (*pl->stop && b->attempts > 0) return BATCH_DROPPED;
+        b->t_start = ol_now_us();
         ol_decider_clear(pl->decider);
-        size_t n_acks = collect_acks(pl, NULL);
+        b->n_acks = collect_acks(pl, NULL, b->acks);
         int32_t fenced = -1;
-        store_status st =
-            order_store_begin_batch(pl->store, pl->advances, n_adv, pl->acks, n_acks, pl->items, n_items,
-                                    pl->order_ids, n_ids, pl->decider, &fenced, why, sizeof why);
+        store_status st = order_store_send_begin(pl->store, b->advances, b->n_adv, b->acks, b->n_acks, b->items,
+                                                 b->n_items, b->order_ids, b->n_ids, why, sizeof why);
+        if (prior) {
+            /* Overlap: answers of the batch just committed go out while
+             * PostgreSQL locks and looks up for this one. */
+            bool ok = publish(pl, prior, err, errlen);
+            batch_drop(prior, NULL);
+            prior = NULL;
+            if (!ok) {
+                if (st == STORE_OK) order_store_finish_begin(pl->store, pl->decider, &fenced, why, sizeof why);
+                return BATCH_FAILED;
+            }
+        }
+        if (st == STORE_OK) st = order_store_finish_begin(pl->store, pl->decider, &fenced, why, sizeof why);
+        b->t_locked = ol_now_us();
         if (st == STORE_OK) {
-            if (!decide(pl, &n_new)) {
+            if (!decide(pl, b)) {
                 ol_seterr(err, errlen, "out of memory deciding a batch");
                 return BATCH_FAILED;
             }
-            st = order_store_commit_batch(pl->store, pl->decisions, n_new, pl->decider, why, sizeof why);
-            if (st == STORE_OK) {
-                for (size_t i = 0; i < n_acks; i++)
-                    pl->parts[pl->acks[i].partition].acked_saved = pl->acks[i].results_offset;
-                break;
-            }
+            b->t_decided = ol_now_us();
+            st = order_store_send_commit(pl->store, b->decisions, b->n_new, pl->decider, why, sizeof why);
+            b->t_sent = ol_now_us();
+            if (st == STORE_OK) return BATCH_STARTED;
         }
-        if (!recover(pl, st, why, &attempt)) {
+        if (!recover(pl, b, st, why)) {
             if (st == STORE_RETRY) {
-                ol_seterr(err, errlen, "batch failed %d times, last: %s", attempt, why);
+                ol_seterr(err, errlen, "batch failed %d times, last: %s", b->attempts, why);
                 return BATCH_FAILED;
             }
             return BATCH_DROPPED;
+        }
+    }
+}
+
+/* Reads the outcome of the batch in flight. On success its partitions
+ * advance and it is left for publishing (*committed set). A conflict is
+ * retried from round trip 1; a lost connection or fence drops it. */
+static batch_outcome settle(order_pipeline *pl, batch *b, bool *committed, char *err, size_t errlen) {
+    char why[1024];
+    *committed = false;
+    for (;;) {
+        store_status st = order_store_finish_commit(pl->store, why, sizeof why);
+        if (st == STORE_OK) break;
+        if (!recover(pl, b, st, why)) {
+            if (st == STORE_RETRY) {
+                ol_seterr(err, errlen, "batch failed %d times, last: %s", b->attempts, why);
+                return BATCH_FAILED;
+            }
+            batch_drop(b, NULL);
+            return BATCH_DROPPED;
+        }
+        batch_outcome again = start_batch(pl, b, NULL, err, errlen);
+        if (again != BATCH_STARTED) {
+            batch_drop(b, NULL);
+            return again;
         }
     }
     if (pl->crash_after_commit && pl->stats.batches + 1 == pl->crash_after_commit) {
         ol_error("failpoint: crashing after commit of batch %" PRIu64 ", before publishing", pl->crash_after_commit);
         raise(SIGKILL);
     }
-    for (size_t i = 0; i < n_adv; i++) {
-        partition_state *ps = &pl->parts[pl->advances[i].partition];
+    for (size_t i = 0; i < b->n_adv; i++) {
+        partition_state *ps = &pl->parts[b->advances[i].partition];
         ps->stored = true;
-        ps->decided = pl->advances[i].new_next;
+        ps->decided = b->advances[i].new_next;
     }
-    if (!publish(pl, err, errlen)) return BATCH_FAILED;
+    for (size_t i = 0; i < b->n_acks; i++) pl->parts[b->acks[i].partition].acked_saved = b->acks[i].results_offset;
     pl->stats.batches++;
-    pl->stats.messages += pl->batch_len;
-    ol_debug("batch of %zu messages: %zu new decisions, %zu items", pl->batch_len, n_new, n_items);
+    pl->stats.messages += b->len;
+    ol_debug("batch of %zu messages: %zu new decisions, %zu items; us: lock+load %" PRId64 ", decide %" PRId64
+             ", send %" PRId64 ", commit wait %" PRId64,
+             b->len, b->n_new, b->n_items, b->t_locked - b->t_start, b->t_decided - b->t_locked,
+             b->t_sent - b->t_decided, ol_now_us() - b->t_sent);
+    *committed = true;
     return BATCH_DONE;
+}
+
+/* Settles the batch in flight and publishes its answers. */
+static batch_outcome finish_in_flight(order_pipeline *pl, char *err, size_t errlen) {
+    if (!pl->in_flight) return BATCH_DONE;
+    pl->in_flight = false;
+    bool committed;
+    batch_outcome outcome = settle(pl, pl->flight, &committed, err, errlen);
+    if (committed) {
+        bool ok = publish(pl, pl->flight, err, errlen);
+        batch_drop(pl->flight, NULL);
+        if (!ok) return BATCH_FAILED;
+    }
+    return outcome;
+}
+
+/* One step of the steady state, with the previous batch's commit in flight:
+ * settle it, start the collected one (publishing the previous answers while
+ * PostgreSQL works on round trip 1), and leave the new one in flight. */
+static batch_outcome advance(order_pipeline *pl, char *err, size_t errlen) {
+    batch *next = pl->collecting;
+    parse(next); /* overlaps the commit in flight */
+    batch *prior = NULL;
+    if (pl->in_flight) {
+        pl->in_flight = false;
+        bool committed;
+        batch_outcome outcome = settle(pl, pl->flight, &committed, err, errlen);
+        if (outcome == BATCH_FAILED) return outcome;
+        if (committed) prior = pl->flight;
+    }
+    if (next->len == 0 || pl->resync_needed) { /* dropped by a fence or resync meanwhile */
+        if (prior) {
+            bool ok = publish(pl, prior, err, errlen);
+            batch_drop(prior, NULL);
+            if (!ok) return BATCH_FAILED;
+        }
+        return BATCH_DONE;
+    }
+    if (!plan(pl, next)) {
+        ol_seterr(err, errlen, "out of memory planning a batch");
+        return BATCH_FAILED;
+    }
+    batch_outcome outcome = start_batch(pl, next, prior, err, errlen);
+    if (outcome == BATCH_STARTED) {
+        pl->collecting = pl->flight;
+        pl->flight = next;
+        pl->in_flight = true;
+    } else {
+        batch_drop(next, NULL);
+    }
+    return outcome;
 }
 
 bool order_pipeline_run(order_pipeline *pl, char *err, size_t errlen) {
@@ -639,12 +820,9 @@ bool order_pipeline_run(order_pipeline *pl, char *err, size_t errlen) {
             ok = false;
             break;
         }
-        if (pl->resync_needed && !resync(pl)) continue;
-        reclaim_fenced(pl);
-        if (pl->batch_len > 0) {
-            batch_outcome outcome = process_batch(pl, err, errlen);
-            drop_batch(pl, NULL); /* messages are done with, either way */
-            if (outcome == BATCH_FAILED) {
+        if (pl->resync_needed && !pl->in_flight && !resync(pl)) continue;
+        if (pl->collecting->len > 0 || pl->in_flight) {
+            if (advance(pl, err, errlen) == BATCH_FAILED) {
                 ok = false;
                 break;
             }
@@ -654,7 +832,9 @@ bool order_pipeline_run(order_pipeline *pl, char *err, size_t errlen) {
             report_stats(pl, "progress");
             pl->last_report_ms = now;
         }
-        if (pl->batch_len == 0 && now - pl->last_message_ms >= 250) save_acks(pl, NULL);
+        if (pl->in_flight) continue; /* keep the pipeline full while there is work */
+        reclaim_fenced(pl);
+        if (now - pl->last_message_ms >= 250) save_acks(pl, NULL);
         if (s->idle_exit_s > 0 && now - pl->last_message_ms >= s->idle_exit_s * 1000 &&
             (pl->ever_assigned || now - pl->started_ms >= 60000)) {
             result_sink_flush(pl->sink, 10000);
@@ -665,6 +845,7 @@ bool order_pipeline_run(order_pipeline *pl, char *err, size_t errlen) {
             }
         }
     }
+    if (ok && pl->in_flight && finish_in_flight(pl, err, errlen) == BATCH_FAILED) ok = false;
     report_stats(pl, "final");
     return ok;
 }

@@ -53,6 +53,10 @@ order_source *order_source_new(const ol_settings *settings, const order_source_l
                                            "enable.auto.offset.store", "false",
                                            "auto.offset.reset", "earliest",
                                            "partition.assignment.strategy", "cooperative-sticky",
+                                           /* Prefetch: librdkafka's default keeps 100,000
+                                            * messages per partition in memory (~200 MB for
+                                            * 8 partitions); a few batches' worth is enough. */
+                                           "queued.min.messages", "10000",
                                            "queued.max.messages.kbytes", "16384",
                                            "client.id", "order-consumer",
                                            NULL};
@@ -146,6 +150,17 @@ bool order_source_owns(order_source *src, int32_t partition) {
     bool owned = rd_kafka_topic_partition_list_find(list, src->topic, partition) != NULL;
     rd_kafka_topic_partition_list_destroy(list);
     return owned;
+}
+
+int64_t order_source_low_watermark(order_source *src, int32_t partition) {
+    int64_t low = 0, high = 0;
+    rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(src->rk, src->topic, partition, &low, &high, 5000);
+    if (e) {
+        ol_warn("partition %d: cannot read its oldest offset (%s); starting from the beginning", partition,
+                rd_kafka_err2str(e));
+        return RD_KAFKA_OFFSET_BEGINNING;
+    }
+    return low;
 }
 
 bool order_source_seek(order_source *src, int32_t partition, int64_t offset, char *err, size_t errlen) {

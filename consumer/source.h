@@ -48,6 +48,11 @@ void order_source_resume(order_source *source, int32_t partition);
  * the assignment is not known to be lost. */
 bool order_source_owns(order_source *source, int32_t partition);
 
+/* The partition's oldest available offset, or RD_KAFKA_OFFSET_BEGINNING
+ * when the broker cannot say right now. Starting a fetch at a concrete
+ * offset skips librdkafka's logical-offset lookup (about half a second). */
+int64_t order_source_low_watermark(order_source *source, int32_t partition);
+
 /* Moves an assigned partition's fetch position. */
 bool order_source_seek(order_source *source, int32_t partition, int64_t offset, char *err, size_t errlen);
 

@@ -20,6 +20,13 @@ struct order_store {
     char *topic;
     ol_pgarray arr[ARR_COUNT];
     ol_pgarray arr2[ARR_COUNT]; /* second set: several statements share one pipeline */
+    bool commit_pending;        /* round trip 2 sent, outcome not read yet */
+    bool begin_pending;         /* round trip 1 sent, outcome not read yet */
+    /* What round trip 1 sent, needed to read its answers. */
+    const store_advance *advances;
+    size_t n_advances, n_existing, n_first, n_acks, n_items;
+    const char *const *items;
+    size_t pending_counts[3];   /* rows each write of round trip 2 must touch */
 };
 
 static const char SQL_ADVANCE[] =
@@ -228,10 +235,9 @@ static bool build_str_array(ol_pgarray *a, const char *const *values, size_t n) 
     return ol_pgarray_text(a) != NULL;
 }
 
-store_status order_store_begin_batch(order_store *s, const store_advance *advances, size_t n_advances,
-                                     const store_ack *acks, size_t n_acks, const char *const *items,
-                                     size_t n_items, const char *const *order_ids, size_t n_order_ids,
-                                     ol_decider *decider, int32_t *fenced_partition, char *err, size_t errlen) {
+store_status order_store_send_begin(order_store *s, const store_advance *advances, size_t n_advances,
+                                    const store_ack *acks, size_t n_acks, const char *const *items, size_t n_items,
+                                    const char *const *order_ids, size_t n_order_ids, char *err, size_t errlen) {
     ol_pgarray *a = s->arr, *b = s->arr2;
     for (int i = 0; i < ARR_COUNT; i++) {
         ol_pgarray_reset(&a[i]);
@@ -255,19 +261,17 @@ store_status order_store_begin_batch(order_store *s, const store_advance *advanc
         ok = ok && ol_pgarray_add_int(&a[ARR_G], acks[i].partition) &&
              ol_pgarray_add_int(&a[ARR_H], acks[i].results_offset);
     ok = ok && build_str_array(&a[ARR_I], items, n_items) && build_str_array(&a[ARR_J], order_ids, n_order_ids);
+    if (!ok) {
+        ol_seterr(err, errlen, "out of memory building batch parameters");
+        return STORE_RETRY;
+    }
     const char *p_adv[4] = {s->topic, ol_pgarray_text(&a[ARR_A]), ol_pgarray_text(&a[ARR_B]), ol_pgarray_text(&a[ARR_C])};
     const char *p_first[4] = {s->topic, ol_pgarray_text(&a[ARR_D]), ol_pgarray_text(&a[ARR_E]),
                               ol_pgarray_text(&a[ARR_F])};
     const char *p_acks[3] = {s->topic, ol_pgarray_text(&a[ARR_G]), ol_pgarray_text(&a[ARR_H])};
     const char *p_items[1] = {ol_pgarray_text(&a[ARR_I])};
     const char *p_ids[1] = {ol_pgarray_text(&a[ARR_J])};
-    if (!ok) {
-        ol_seterr(err, errlen, "out of memory building batch parameters");
-        return STORE_RETRY;
-    }
 
-    store_status status = STORE_OK;
-    PGresult *res = NULL;
     if (PQenterPipelineMode(s->conn) != 1) return classify(s, NULL, "entering pipeline mode", err, errlen);
     bool sent = PQsendQueryParams(s->conn, "BEGIN", 0, NULL, NULL, NULL, NULL, 0) == 1;
     if (n_existing) sent = sent && send_params(s, SQL_ADVANCE, 4, p_adv);
@@ -276,44 +280,61 @@ store_status order_store_begin_batch(order_store *s, const store_advance *advanc
     sent = sent && send_params(s, SQL_LOCK_ITEMS, 1, p_items) && send_params(s, SQL_DECISIONS, 1, p_ids) &&
            PQpipelineSync(s->conn) == 1;
     if (!sent) {
-        status = classify(s, NULL, "sending batch", err, errlen);
-        goto fail;
+        store_status status = classify(s, NULL, "sending batch", err, errlen);
+        abort_transaction(s);
+        return status;
     }
+    s->begin_pending = true;
+    s->advances = advances;
+    s->n_advances = n_advances;
+    s->n_existing = n_existing;
+    s->n_first = n_first;
+    s->n_acks = n_acks;
+    s->items = items;
+    s->n_items = n_items;
+    return STORE_OK;
+}
 
+store_status order_store_finish_begin(order_store *s, ol_decider *decider, int32_t *fenced_partition, char *err,
+                                      size_t errlen) {
+    const store_advance *advances = s->advances;
+    size_t n_advances = s->n_advances;
+    s->begin_pending = false;
+    store_status status = STORE_OK;
+    PGresult *res = NULL;
     if ((res = pipe_result(s, PGRES_COMMAND_OK, "BEGIN", &status, err, errlen)) == NULL) goto fail_drain;
     PQclear(res);
-    if (n_existing) {
+    if (s->n_existing) {
         res = pipe_result(s, PGRES_TUPLES_OK, "advancing consumer positions", &status, err, errlen);
         if (!res) goto fail_drain;
-        if ((size_t)PQntuples(res) != n_existing) {
+        if ((size_t)PQntuples(res) != s->n_existing) {
             /* Find the partition whose stored position moved under us. */
             *fenced_partition = -1;
+            int64_t expected = -1;
             for (size_t i = 0; i < n_advances && *fenced_partition < 0; i++) {
                 if (!advances[i].stored) continue;
                 bool found = false;
                 for (int r = 0; r < PQntuples(res); r++)
                     if (strtol(PQgetvalue(res, r, 0), NULL, 10) == advances[i].partition) found = true;
-                if (!found) *fenced_partition = advances[i].partition;
+                if (!found) {
+                    *fenced_partition = advances[i].partition;
+                    expected = advances[i].expected;
+                }
             }
             ol_seterr(err, errlen, "partition %d: stored position is no longer %" PRId64
-                      " (another consumer advanced it)", *fenced_partition,
-                      advances[0].expected);
-            for (size_t i = 0; i < n_advances; i++)
-                if (advances[i].partition == *fenced_partition)
-                    ol_seterr(err, errlen, "partition %d: stored position is no longer %" PRId64
-                              " (another consumer advanced it)", *fenced_partition, advances[i].expected);
+                      " (another consumer advanced it)", *fenced_partition, expected);
             status = STORE_FENCED;
             PQclear(res);
             goto fail_drain;
         }
         PQclear(res);
     }
-    if (n_first) {
+    if (s->n_first) {
         res = pipe_result(s, PGRES_COMMAND_OK, "recording first consumer positions", &status, err, errlen);
         if (!res) {
             /* A unique violation here means another consumer got there first. */
             if (status == STORE_RETRY && strstr(err, "23505")) {
-                *fenced_partition = advances[0].partition;
+                *fenced_partition = -1;
                 for (size_t i = 0; i < n_advances; i++)
                     if (!advances[i].stored) *fenced_partition = advances[i].partition;
                 status = STORE_FENCED;
@@ -322,16 +343,16 @@ store_status order_store_begin_batch(order_store *s, const store_advance *advanc
         }
         PQclear(res);
     }
-    if (n_acks) {
+    if (s->n_acks) {
         if ((res = pipe_result(s, PGRES_COMMAND_OK, "recording result acknowledgements", &status, err, errlen)) == NULL)
             goto fail_drain;
         PQclear(res);
     }
     res = pipe_result(s, PGRES_TUPLES_OK, "locking items", &status, err, errlen);
     if (!res) goto fail_drain;
-    for (size_t i = 0; i < n_items; i++) {
+    for (size_t i = 0; i < s->n_items; i++) {
         ol_stock none = {false, 0};
-        if (!ol_decider_set_stock(decider, items[i], none)) goto fail_oom;
+        if (!ol_decider_set_stock(decider, s->items[i], none)) goto fail_oom;
     }
     for (int r = 0; r < PQntuples(res); r++) {
         ol_stock st = {true, strtoll(PQgetvalue(res, r, 1), NULL, 10)};
@@ -388,8 +409,8 @@ static bool add_decision_row(ol_pgarray *a, const ol_result *r) {
            ol_pgarray_add_text(&a[ARR_K], stamp);
 }
 
-store_status order_store_commit_batch(order_store *s, const ol_result *const *decisions, size_t n,
-                                      const ol_decider *decider, char *err, size_t errlen) {
+store_status order_store_send_commit(order_store *s, const ol_result *const *decisions, size_t n,
+                                     const ol_decider *decider, char *err, size_t errlen) {
     ol_pgarray *a = s->arr, *b = s->arr2;
     for (int i = 0; i < ARR_COUNT; i++) {
         ol_pgarray_reset(&a[i]);
@@ -420,13 +441,13 @@ store_status order_store_commit_batch(order_store *s, const ol_result *const *de
     const char *p_upd[2] = {ol_pgarray_text(&b[ARR_A]), ol_pgarray_text(&b[ARR_B])};
     const char *p_new[2] = {ol_pgarray_text(&b[ARR_C]), ol_pgarray_text(&b[ARR_D])};
 
-    store_status status = STORE_OK;
-    PGresult *res;
     if (PQenterPipelineMode(s->conn) != 1) {
-        status = classify(s, NULL, "entering pipeline mode", err, errlen);
+        store_status status = classify(s, NULL, "entering pipeline mode", err, errlen);
         abort_transaction(s);
         return status;
     }
+    /* libpq copies parameters into its output buffer as they are sent, so
+     * the arrays may be reused for the next batch before the outcome. */
     bool sent = true;
     if (n) sent = send_params(s, SQL_INSERT_DECISIONS, 12, p_ins);
     if (n_updates) sent = sent && send_params(s, SQL_UPDATE_STOCK, 2, p_upd);
@@ -434,17 +455,32 @@ store_status order_store_commit_batch(order_store *s, const ol_result *const *de
     sent = sent && PQsendQueryParams(s->conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0) == 1 &&
            PQpipelineSync(s->conn) == 1;
     if (!sent) {
-        status = classify(s, NULL, "sending batch writes", err, errlen);
-        goto fail;
+        store_status status = classify(s, NULL, "sending batch writes", err, errlen);
+        abort_transaction(s);
+        return status;
     }
+    s->pending_counts[0] = n;
+    s->pending_counts[1] = n_updates;
+    s->pending_counts[2] = n_creates;
+    s->commit_pending = true;
+    return STORE_OK;
+}
+
+bool order_store_commit_pending(const order_store *s) { return s->commit_pending; }
+
+store_status order_store_finish_commit(order_store *s, char *err, size_t errlen) {
+    if (!s->commit_pending) return STORE_OK;
+    s->commit_pending = false;
+    store_status status = STORE_OK;
+    PGresult *res;
     const char *what[3] = {"recording decisions", "writing stock", "creating items"};
-    size_t counts[3] = {n, n_updates, n_creates};
     for (int i = 0; i < 3; i++) {
-        if (!counts[i]) continue;
+        if (!s->pending_counts[i]) continue;
         res = pipe_result(s, PGRES_COMMAND_OK, what[i], &status, err, errlen);
         if (!res) goto fail_drain;
-        if (strtoull(PQcmdTuples(res), NULL, 10) != counts[i]) {
-            ol_seterr(err, errlen, "%s: wrote %s rows, expected %zu", what[i], PQcmdTuples(res), counts[i]);
+        if (strtoull(PQcmdTuples(res), NULL, 10) != s->pending_counts[i]) {
+            ol_seterr(err, errlen, "%s: wrote %s rows, expected %zu", what[i], PQcmdTuples(res),
+                      s->pending_counts[i]);
             status = STORE_RETRY;
             PQclear(res);
             goto fail_drain;

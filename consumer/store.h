@@ -60,20 +60,35 @@ bool order_store_connected(const order_store *store);
 store_status order_store_load_positions(order_store *store, const int32_t *partitions, size_t n,
                                         store_position *out, char *err, size_t errlen);
 
-/* Round trip 1. On STORE_OK the transaction is open, the decider holds the
- * stock of every item (exists or not) and every earlier decision for
- * order_ids; *fenced_partition is set on STORE_FENCED. Anything but OK has
- * already rolled back. */
-store_status order_store_begin_batch(order_store *store, const store_advance *advances, size_t n_advances,
-                                     const store_ack *acks, size_t n_acks, const char *const *items,
-                                     size_t n_items, const char *const *order_ids, size_t n_order_ids,
-                                     ol_decider *decider, int32_t *fenced_partition, char *err, size_t errlen);
+/* Round trip 1, first half: sends BEGIN, the fenced position advances,
+ * result acknowledgements, the item locks and the decision lookups without
+ * waiting. Nothing else may use the store until order_store_finish_begin.
+ * Anything but OK has rolled back. */
+store_status order_store_send_begin(order_store *store, const store_advance *advances, size_t n_advances,
+                                    const store_ack *acks, size_t n_acks, const char *const *items, size_t n_items,
+                                    const char *const *order_ids, size_t n_order_ids, char *err, size_t errlen);
 
-/* Round trip 2: writes decisions and the decider's changed stock, commits.
- * Anything but OK has rolled back (or lost the connection: the outcome is
- * then unknown and the caller must re-read positions). */
-store_status order_store_commit_batch(order_store *store, const ol_result *const *decisions, size_t n,
-                                      const ol_decider *decider, char *err, size_t errlen);
+/* Round trip 1, second half. On STORE_OK the transaction is open, the
+ * decider holds the stock of every item (exists or not) and every earlier
+ * decision for the order_ids; *fenced_partition is set on STORE_FENCED.
+ * Anything but OK has already rolled back. */
+store_status order_store_finish_begin(order_store *store, ol_decider *decider, int32_t *fenced_partition, char *err,
+                                      size_t errlen);
+
+/* Round trip 2, first half: sends the new decisions, the decider's changed
+ * stock, new items and COMMIT without waiting, so the caller can work on
+ * the next batch while PostgreSQL writes. Nothing else may use the store
+ * until order_store_finish_commit. Anything but OK has rolled back. */
+store_status order_store_send_commit(order_store *store, const ol_result *const *decisions, size_t n,
+                                     const ol_decider *decider, char *err, size_t errlen);
+
+/* Round trip 2, second half: waits for the outcome. Anything but OK has
+ * rolled back (or lost the connection: the outcome is then unknown and the
+ * caller must re-read positions). */
+store_status order_store_finish_commit(order_store *store, char *err, size_t errlen);
+
+/* True between send_commit and finish_commit. */
+bool order_store_commit_pending(const order_store *store);
 
 /* Records result acknowledgements outside a batch (idle time, shutdown). */
 store_status order_store_save_acks(order_store *store, const store_ack *acks, size_t n, char *err,

@@ -22,9 +22,15 @@ midwork=0
 decided=0
 while [ $kills -lt "$KILLS" ] || [ "$decided" -lt "$distinct" ]; do
     [ $kills -lt $((KILLS * 4)) ] || die "consumer made no progress through $kills restarts"
+    seen=$(grep -c ' assigned ' "$IT_LOGDIR/consumer.log" 2>/dev/null || true)
     "$BUILD/order-consumer" "${CONSUMER_ARGS[@]}" --batch-max 50 "${STATIC[@]}" >>"$IT_LOGDIR/consumer.log" 2>&1 &
     pid=$!
-    sleep "$(awk -v r=$RANDOM 'BEGIN { printf "%.2f", 0.2 + (r % 50) / 100 }')"
+    # Kill at a random moment after it has its partitions and is working.
+    for _ in $(seq 1 100); do
+        [ "$(grep -c ' assigned ' "$IT_LOGDIR/consumer.log" || true)" -gt "${seen:-0}" ] && break
+        sleep 0.1
+    done
+    sleep "$(awk -v r=$RANDOM 'BEGIN { printf "%.2f", 0.05 + (r % 50) / 100 }')"
     kill -9 $pid 2>/dev/null || true
     wait $pid 2>/dev/null || true
     kills=$((kills + 1))
