@@ -1,6 +1,7 @@
 #include "ol_result.h"
 
 #include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -35,28 +36,78 @@ bool ol_reason_parse(const char *text, ol_reason *out) {
     return true;
 }
 
+/* Appends a JSON string literal, escaped as jansson's compact dump does
+ * (so output is byte-identical to json_dumps): ", \ and control characters;
+ * UTF-8 passes through. Text that is not valid UTF-8 is made printable. */
+static bool append_json_string(ol_buf *out, const char *text) {
+    size_t len = strlen(text);
+    char safe[OL_ERROR_MAX * 4];
+    if (!ol_utf8_valid(text, len)) {
+        ol_printable(safe, sizeof safe, text, len);
+        text = safe;
+        len = strlen(safe);
+    }
+    if (!ol_buf_append(out, "\"", 1)) return false;
+    size_t run = 0; /* bytes copied verbatim in one go */
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)text[i];
+        if (c >= 0x20 && c != '"' && c != '\\') continue;
+        if (i > run && !ol_buf_append(out, text + run, i - run)) return false;
+        run = i + 1;
+        char esc[8];
+        switch (c) {
+        case '"': memcpy(esc, "\\\"", 3); break;
+        case '\\': memcpy(esc, "\\\\", 3); break;
+        case '\b': memcpy(esc, "\\b", 3); break;
+        case '\f': memcpy(esc, "\\f", 3); break;
+        case '\n': memcpy(esc, "\\n", 3); break;
+        case '\r': memcpy(esc, "\\r", 3); break;
+        case '\t': memcpy(esc, "\\t", 3); break;
+        default: snprintf(esc, sizeof esc, "\\u%04X", c);
+        }
+        if (!ol_buf_appends(out, esc)) return false;
+    }
+    if (len > run && !ol_buf_append(out, text + run, len - run)) return false;
+    return ol_buf_append(out, "\"", 1);
+}
+
+static bool append_key(ol_buf *out, const char *key, bool first) {
+    return (first || ol_buf_append(out, ",", 1)) && ol_buf_append(out, "\"", 1) && ol_buf_appends(out, key) &&
+           ol_buf_append(out, "\":", 2);
+}
+
+static bool append_string_or_null(ol_buf *out, const char *key, const char *value) {
+    return append_key(out, key, false) && (value ? append_json_string(out, value) : ol_buf_append(out, "null", 4));
+}
+
+/* Hand-written rather than built with jansson: this runs once per answer on
+ * the consumer's hot path, and a jansson object costs a dozen allocations. */
 char *ol_result_to_json(const ol_result *r) {
     char stamp[40];
     ol_format_rfc3339(stamp, sizeof stamp, r->processed_at_us);
     const char *reason = ol_reason_name(r->reason);
-    json_t *obj = json_object();
-    if (!obj) return NULL;
-    int rc = 0;
-    rc |= json_object_set_new(obj, "order_id", r->order_id[0] ? json_string(r->order_id) : json_null());
-    rc |= json_object_set_new(obj, "item", r->has_order ? json_string(r->item) : json_null());
-    rc |= json_object_set_new(obj, "type", r->has_order ? json_string(ol_order_type_name(r->type)) : json_null());
-    rc |= json_object_set_new(obj, "quantity", r->has_order ? json_integer(r->quantity) : json_null());
-    rc |= json_object_set_new(obj, "status", json_string(ol_status_name(r->status)));
-    rc |= json_object_set_new(obj, "reason", reason ? json_string(reason) : json_null());
-    rc |= json_object_set_new(obj, "remaining", r->has_remaining ? json_integer(r->remaining) : json_null());
-    rc |= json_object_set_new(obj, "duplicate", json_boolean(r->duplicate));
-    rc |= json_object_set_new(obj, "partition", json_integer(r->partition));
-    rc |= json_object_set_new(obj, "offset", json_integer(r->offset));
-    rc |= json_object_set_new(obj, "processed_at", json_string(stamp));
-    if (r->error[0]) rc |= json_object_set_new(obj, "error", json_string(r->error));
-    char *out = rc == 0 ? json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-    json_decref(obj);
-    return out;
+    ol_buf out;
+    ol_buf_init(&out);
+    bool ok = ol_buf_append(&out, "{", 1) && append_key(&out, "order_id", true) &&
+              (r->order_id[0] ? append_json_string(&out, r->order_id) : ol_buf_append(&out, "null", 4)) &&
+              append_string_or_null(&out, "item", r->has_order ? r->item : NULL) &&
+              append_string_or_null(&out, "type", r->has_order ? ol_order_type_name(r->type) : NULL) &&
+              append_key(&out, "quantity", false) &&
+              (r->has_order ? ol_buf_appendf(&out, "%d", (int)r->quantity) : ol_buf_append(&out, "null", 4)) &&
+              append_string_or_null(&out, "status", ol_status_name(r->status)) &&
+              append_string_or_null(&out, "reason", reason) && append_key(&out, "remaining", false) &&
+              (r->has_remaining ? ol_buf_appendf(&out, "%lld", (long long)r->remaining)
+                                : ol_buf_append(&out, "null", 4)) &&
+              append_key(&out, "duplicate", false) && ol_buf_appends(&out, r->duplicate ? "true" : "false") &&
+              append_key(&out, "partition", false) && ol_buf_appendf(&out, "%d", (int)r->partition) &&
+              append_key(&out, "offset", false) && ol_buf_appendf(&out, "%lld", (long long)r->offset) &&
+              append_string_or_null(&out, "processed_at", stamp) &&
+              (!r->error[0] || append_string_or_null(&out, "error", r->error)) && ol_buf_append(&out, "}", 1);
+    if (!ok) {
+        ol_buf_free(&out);
+        return NULL;
+    }
+    return out.data;
 }
 
 /* Parses "YYYY-MM-DDTHH:MM:SS[.ffffff]Z" into microseconds. */

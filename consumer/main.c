@@ -31,7 +31,7 @@ static const ol_option options[] = {
     {"batch-max", 0, OL_OPT_LONG, "N", 1, 100000, offsetof(ol_settings, batch_max),
      "most messages per batch transaction (default 2000)"},
     {"batch-linger-ms", 0, OL_OPT_LONG, "MS", 0, 10000, offsetof(ol_settings, batch_linger_ms),
-     "longest wait to fill a batch after its first message (default 20)"},
+     "longest wait to fill a batch after its first message (default 10)"},
     {"idle-exit", 0, OL_OPT_LONG, "SECONDS", 0, 86400 * 365L, offsetof(ol_settings, idle_exit_s),
      "exit 0 once everything is processed and nothing new came for SECONDS"},
 };
