@@ -4,28 +4,57 @@
 #include <string.h>
 
 #include "ol_map.h"
+#include "ol_str.h"
 
 typedef struct stock_entry {
     ol_stock initial;
     ol_stock current;
 } stock_entry;
 
+/* Compact mode's record of one decision: the order_id is the map key, the
+ * item points into the interned item names, and the error text (rare: only
+ * an overflowing restock has one) is allocated only when present. */
+enum { COMPACT_HAS_ORDER = 1, COMPACT_HAS_REMAINING = 2, COMPACT_DUPLICATE = 4 };
+typedef struct compact_decision {
+    const char *item; /* interned in ol_decider.items; NULL when !has_order */
+    char *error;      /* NULL when none */
+    int64_t remaining;
+    int64_t offset;
+    int64_t processed_at_us;
+    int32_t partition;
+    int32_t quantity;
+    uint8_t type, status, reason, flags;
+} compact_decision;
+
 struct ol_decider {
     ol_map *stocks;    /* item -> stock_entry* (owned) */
-    ol_map *decisions; /* order_id -> ol_result* (owned) */
+    ol_map *decisions; /* order_id -> ol_result* (owned), or compact_decision* in compact mode */
+    bool compact;
+    ol_map *items;     /* compact: item name -> its interned copy (owned) */
+    ol_result *scratch; /* compact: what ol_decider_find returns */
 };
 
-ol_decider *ol_decider_new(void) {
+static ol_decider *decider_new(bool compact) {
     ol_decider *d = calloc(1, sizeof *d);
     if (!d) return NULL;
+    d->compact = compact;
     d->stocks = ol_map_new();
     d->decisions = ol_map_new();
-    if (!d->stocks || !d->decisions) {
+    bool ok = d->stocks && d->decisions;
+    if (ok && compact) {
+        d->items = ol_map_new();
+        d->scratch = malloc(sizeof *d->scratch);
+        ok = d->items && d->scratch;
+    }
+    if (!ok) {
         ol_decider_destroy(d);
         return NULL;
     }
     return d;
 }
+
+ol_decider *ol_decider_new(void) { return decider_new(false); }
+ol_decider *ol_decider_new_compact(void) { return decider_new(true); }
 
 static void free_values(ol_map *map) {
     size_t pos = 0;
@@ -35,18 +64,38 @@ static void free_values(ol_map *map) {
     ol_map_clear(map);
 }
 
+static void free_decisions(ol_decider *d) {
+    if (!d->compact) {
+        free_values(d->decisions);
+        return;
+    }
+    size_t pos = 0;
+    const char *key;
+    void *value;
+    while (ol_map_next(d->decisions, &pos, &key, &value)) {
+        compact_decision *c = value;
+        free(c->error);
+        free(c);
+    }
+    ol_map_clear(d->decisions);
+    /* Items only after the decisions pointing into them. */
+    free_values(d->items);
+}
+
 void ol_decider_clear(ol_decider *d) {
     if (!d) return;
     free_values(d->stocks);
-    free_values(d->decisions);
+    free_decisions(d);
 }
 
 void ol_decider_destroy(ol_decider *d) {
     if (!d) return;
     if (d->stocks) free_values(d->stocks);
-    if (d->decisions) free_values(d->decisions);
+    if (d->decisions && (!d->compact || d->items)) free_decisions(d);
     ol_map_destroy(d->stocks);
     ol_map_destroy(d->decisions);
+    ol_map_destroy(d->items);
+    free(d->scratch);
     free(d);
 }
 
@@ -70,7 +119,73 @@ bool ol_decider_set_stock(ol_decider *d, const char *item, ol_stock stock) {
     return true;
 }
 
+/* The interned copy of an item name (compact mode), or NULL on OOM. */
+static const char *intern_item(ol_decider *d, const char *item) {
+    const char *known = ol_map_get(d->items, item);
+    if (known) return known;
+    char *copy = strdup(item);
+    if (!copy) return NULL;
+    if (!ol_map_put(d->items, item, copy)) {
+        free(copy);
+        return NULL;
+    }
+    return copy;
+}
+
+static bool compact_fill(ol_decider *d, compact_decision *c, const ol_result *r) {
+    const char *item = NULL;
+    if (r->has_order && !(item = intern_item(d, r->item))) return false;
+    char *error = NULL;
+    if (r->error[0] && !(error = strdup(r->error))) return false;
+    free(c->error);
+    c->item = item;
+    c->error = error;
+    c->remaining = r->remaining;
+    c->offset = r->offset;
+    c->processed_at_us = r->processed_at_us;
+    c->partition = r->partition;
+    c->quantity = r->quantity;
+    c->type = (uint8_t)r->type;
+    c->status = (uint8_t)r->status;
+    c->reason = (uint8_t)r->reason;
+    c->flags = (uint8_t)((r->has_order ? COMPACT_HAS_ORDER : 0) | (r->has_remaining ? COMPACT_HAS_REMAINING : 0) |
+                         (r->duplicate ? COMPACT_DUPLICATE : 0));
+    return true;
+}
+
+static void compact_expand(const compact_decision *c, const char *order_id, ol_result *out) {
+    memset(out, 0, sizeof *out);
+    ol_strlcpy(out->order_id, order_id, sizeof out->order_id);
+    out->has_order = c->flags & COMPACT_HAS_ORDER;
+    if (c->item) ol_strlcpy(out->item, c->item, sizeof out->item);
+    out->type = (ol_order_type)c->type;
+    out->quantity = c->quantity;
+    out->status = (ol_status)c->status;
+    out->reason = (ol_reason)c->reason;
+    out->has_remaining = c->flags & COMPACT_HAS_REMAINING;
+    out->remaining = c->remaining;
+    out->duplicate = c->flags & COMPACT_DUPLICATE;
+    out->partition = c->partition;
+    out->offset = c->offset;
+    out->processed_at_us = c->processed_at_us;
+    if (c->error) ol_strlcpy(out->error, c->error, sizeof out->error);
+}
+
+static bool remember_compact(ol_decider *d, const ol_result *decided) {
+    compact_decision *c = ol_map_get(d->decisions, decided->order_id);
+    if (c) return compact_fill(d, c, decided);
+    c = calloc(1, sizeof *c);
+    if (!c) return false;
+    if (!compact_fill(d, c, decided) || !ol_map_put(d->decisions, decided->order_id, c)) {
+        free(c->error);
+        free(c);
+        return false;
+    }
+    return true;
+}
+
 static bool remember(ol_decider *d, const ol_result *decided) {
+    if (d->compact) return remember_compact(d, decided);
     ol_result *copy = ol_map_get(d->decisions, decided->order_id);
     if (copy) {
         *copy = *decided;
@@ -89,15 +204,26 @@ static bool remember(ol_decider *d, const ol_result *decided) {
 bool ol_decider_add_decision(ol_decider *d, const ol_result *decided) { return remember(d, decided); }
 
 const ol_result *ol_decider_find(const ol_decider *d, const char *order_id) {
-    return ol_map_get(d->decisions, order_id);
+    void *value = ol_map_get(d->decisions, order_id);
+    if (!value || !d->compact) return value;
+    compact_expand(value, order_id, d->scratch);
+    return d->scratch;
 }
+
+bool ol_decider_lookup(const ol_decider *d, const char *order_id, ol_result *out) {
+    void *value = ol_map_get(d->decisions, order_id);
+    if (!value) return false;
+    if (d->compact) compact_expand(value, order_id, out);
+    else *out = *(const ol_result *)value;
+    return true;
+}
+
+size_t ol_decider_decision_count(const ol_decider *d) { return ol_map_size(d->decisions); }
 
 bool ol_decider_decide(ol_decider *d, const ol_order *order, int32_t partition, int64_t offset, int64_t now_us,
                        ol_result *out, ol_decided_kind *kind) {
-    const ol_result *prior = ol_map_get(d->decisions, order->order_id);
-    if (prior) {
-        *out = *prior;
-        if (prior->partition == partition && prior->offset == offset) {
+    if (ol_decider_lookup(d, order->order_id, out)) {
+        if (out->partition == partition && out->offset == offset) {
             *kind = OL_DECIDED_REPLAY;
         } else {
             *kind = OL_DECIDED_DUPLICATE;

@@ -27,6 +27,13 @@ typedef enum {
 typedef struct ol_decider ol_decider;
 
 ol_decider *ol_decider_new(void);
+/* A decider that stores each decision compactly (about 60 bytes plus the
+ * order_id, instead of a whole ol_result of about 600), for replaying a
+ * whole log (order-audit). It decides exactly as ol_decider_new's does; the
+ * one difference is that the pointer ol_decider_find returns stays valid
+ * only until the next call on this decider (copy it, or use
+ * ol_decider_lookup). */
+ol_decider *ol_decider_new_compact(void);
 void ol_decider_destroy(ol_decider *decider);
 /* Forgets all stock and decisions (for the next batch). */
 void ol_decider_clear(ol_decider *decider);
@@ -42,8 +49,14 @@ bool ol_decider_add_decision(ol_decider *decider, const ol_result *decided);
 bool ol_decider_decide(ol_decider *decider, const ol_order *order, int32_t partition, int64_t offset,
                        int64_t now_us, ol_result *out, ol_decided_kind *kind);
 
-/* Looks up a decision by order_id (declared or made), or NULL. */
+/* Looks up a decision by order_id (declared or made), or NULL. In compact
+ * mode the result is valid until the next call on the decider. */
 const ol_result *ol_decider_find(const ol_decider *decider, const char *order_id);
+/* Copies the decision for order_id into *out; false when there is none.
+ * Works the same in both modes. */
+bool ol_decider_lookup(const ol_decider *decider, const char *order_id, ol_result *out);
+/* Number of decisions remembered (declared or made). */
+size_t ol_decider_decision_count(const ol_decider *decider);
 
 /* Iterates over every item touched: its declared stock and its stock now.
  * *pos starts at 0. */

@@ -40,6 +40,14 @@ void ol_settings_destroy(ol_settings *s) {
     free(s->results_topic);
     free(s->dlq_topic);
     free(s->group);
+    free(s->metrics_addr);
+    free(s->since);
+    free(s->format);
+    free(s->filter_item);
+    free(s->filter_status);
+    free(s->filter_reason);
+    free(s->filter_order_id);
+    free(s->report_path);
     for (size_t i = 0; i < s->kafka.len; i++) {
         free(s->kafka.items[i].key);
         free(s->kafka.items[i].value);

@@ -39,6 +39,7 @@ typedef struct ol_settings {
     long batch_max;
     long batch_linger_ms;
     long idle_exit_s; /* 0: run until signalled */
+    char *metrics_addr; /* HOST:PORT for /metrics and /healthz; NULL: off */
 
     /* order-producer */
     long generate; /* number of synthetic orders to write, 0: off */
@@ -51,6 +52,18 @@ typedef struct ol_settings {
     /* Positional arguments (producer input files). */
     char **args;
     size_t nargs;
+
+    /* order-results and order-audit */
+    char *since;           /* --since TIME: RFC 3339 or relative (15m); NULL: not given */
+    bool from_beginning;   /* order-results */
+    bool follow;           /* order-results */
+    bool summary;          /* order-results */
+    char *format;          /* order-results: json or table; NULL: table on a terminal */
+    char *filter_item;     /* order-results --item */
+    char *filter_status;   /* order-results --status */
+    char *filter_reason;   /* order-results --reason */
+    char *filter_order_id; /* order-results --order-id */
+    char *report_path;     /* order-audit --report FILE */
 } ol_settings;
 
 typedef enum { OL_OPT_STRING, OL_OPT_LONG, OL_OPT_FLAG } ol_opt_type;

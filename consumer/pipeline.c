@@ -12,6 +12,8 @@
 #include "ol_map.h"
 #include "ol_murmur2.h"
 #include "ol_str.h"
+#include "metrics.h"
+#include "ol_metrics.h"
 #include "sink.h"
 #include "source.h"
 #include "store.h"
@@ -21,6 +23,9 @@
  * A zombie learns within this time that its assignment is lost; a rightful
  * owner fenced by a zombie's late commit takes the partition back. */
 #define FENCE_BACKOFF_MS 3000
+#define METRICS_EVERY_MS 250
+/* When idle, how often to check the PostgreSQL connection is still there. */
+#define DB_PING_EVERY_MS 5000
 
 typedef struct partition_state {
     bool assigned;
@@ -98,6 +103,11 @@ struct order_pipeline {
      * right after the Nth batch commits, before its answers are published,
      * to prove they are published after restart. 0: off. */
     uint64_t crash_after_commit;
+
+    ol_metrics *metrics;        /* working copy, published every METRICS_EVERY_MS */
+    consumer_metrics *http;     /* NULL without --metrics-addr */
+    int64_t metrics_published_ms;
+    int64_t db_checked_ms;      /* last time PostgreSQL was used or pinged */
 
     bool ever_assigned;
     bool resync_needed;
@@ -185,6 +195,7 @@ static bool load_positions(order_pipeline *pl, const int32_t *ids, size_t n, sto
     while (!*pl->stop) {
         store_status st = order_store_load_positions(pl->store, ids, n, out, err, sizeof err);
         if (st == STORE_OK) return true;
+        pl->metrics->postgres_errors++;
         ol_warn("%s; retrying in %" PRId64 " ms", err, backoff);
         if (st == STORE_BROKEN && !reconnect_store(pl)) return false;
         sleep_ms(backoff);
@@ -236,6 +247,7 @@ static void save_acks(order_pipeline *pl, const rd_kafka_topic_partition_list_t 
     if (n == 0) return;
     char err[1024];
     if (order_store_save_acks(pl->store, pl->acks, n, err, sizeof err) != STORE_OK) {
+        pl->metrics->postgres_errors++;
         ol_warn("%s (answers will be republished after a restart)", err);
         return;
     }
@@ -379,9 +391,15 @@ order_pipeline *order_pipeline_new(const ol_settings *settings, volatile sig_ato
     pl->batch_cap = (size_t)settings->batch_max;
     pl->decider = ol_decider_new();
     pl->dedup = ol_map_new();
-    if (!pl->decider || !pl->dedup) {
+    pl->metrics = malloc(sizeof *pl->metrics);
+    if (!pl->decider || !pl->dedup || !pl->metrics) {
         ol_seterr(err, errlen, "out of memory");
         goto fail;
+    }
+    ol_metrics_init(pl->metrics);
+    if (settings->metrics_addr) {
+        pl->http = consumer_metrics_new(settings->metrics_addr, settings->orders_topic, err, errlen);
+        if (!pl->http) goto fail;
     }
     pl->store = order_store_new(settings->db, settings->orders_topic, err, errlen);
     if (!pl->store) goto fail;
@@ -431,6 +449,8 @@ void order_pipeline_destroy(order_pipeline *pl) {
         for (size_t p = 0; p < pl->n_parts; p++) pl->parts[p].assigned = pl->parts[p].stored;
         save_acks(pl, NULL);
     }
+    consumer_metrics_destroy(pl->http);
+    free(pl->metrics);
     batch_free(&pl->batches[0]);
     batch_free(&pl->batches[1]);
     result_sink_destroy(pl->sink);
@@ -612,17 +632,37 @@ static bool publish(order_pipeline *pl, batch *b, char *err, size_t errlen) {
         sink_span *span = pl->spans[e->msg->partition];
         if (!e->valid && !result_sink_publish_dlq(pl->sink, span, e->msg, e->error, err, errlen)) ok = false;
         if (!ok) break;
-        if (!e->valid) pl->stats.invalid++;
+        if (!e->valid) {
+            pl->stats.invalid++;
+            pl->metrics->dlq++;
+        }
         if (!e->answered) continue;
         const void *key = e->result.has_order ? e->result.item : e->msg->key;
         size_t key_len = e->result.has_order ? strlen(e->result.item) : e->msg->key_len;
         if (!result_sink_publish_result(pl->sink, span, &e->result, key, key_len, err, errlen)) ok = false;
         if (!ok) break;
-        if (e->replay) pl->stats.replayed++;
-        if (!e->valid) continue;
-        if (e->result.duplicate) pl->stats.duplicates++;
-        else if (e->result.status == OL_STATUS_ACCEPTED) pl->stats.accepted++;
-        else pl->stats.rejected++;
+        ol_metrics *m = pl->metrics;
+        if (e->replay) {
+            pl->stats.replayed++;
+            m->replayed++;
+            continue;
+        }
+        if (!e->valid) {
+            m->rejected_invalid++;
+            continue;
+        }
+        if (e->result.duplicate) {
+            pl->stats.duplicates++;
+            m->duplicates++;
+        } else if (e->result.status == OL_STATUS_ACCEPTED) {
+            pl->stats.accepted++;
+            m->accepted++;
+        } else {
+            pl->stats.rejected++;
+            if (e->result.reason == OL_REASON_INSUFFICIENT_STOCK) m->rejected_insufficient_stock++;
+            else if (e->result.reason == OL_REASON_UNKNOWN_ITEM) m->rejected_unknown_item++;
+            else m->rejected_invalid++;
+        }
     }
     for (size_t p = 0; p < pl->n_parts; p++)
         if (pl->spans[p]) result_sink_close_span(pl->sink, pl->spans[p]);
@@ -631,6 +671,7 @@ static bool publish(order_pipeline *pl, batch *b, char *err, size_t errlen) {
 
 /* Reacts to a failed store call; returns whether to try the batch again. */
 static bool recover(order_pipeline *pl, batch *b, store_status st, const char *err) {
+    if (st != STORE_OK) pl->metrics->postgres_errors++;
     switch (st) {
     case STORE_OK: return true;
     case STORE_FENCED:
@@ -748,6 +789,9 @@ static batch_outcome settle(order_pipeline *pl, batch *b, bool *committed, char 
     for (size_t i = 0; i < b->n_acks; i++) pl->parts[b->acks[i].partition].acked_saved = b->acks[i].results_offset;
     pl->stats.batches++;
     pl->stats.messages += b->len;
+    ol_histogram_observe(&pl->metrics->batch_size, (double)b->len);
+    ol_histogram_observe(&pl->metrics->batch_seconds, (double)(ol_now_us() - b->t_start) / 1e6);
+    pl->db_checked_ms = ol_monotonic_ms();
     ol_debug("batch of %zu messages: %zu new decisions, %zu items; us: lock+load %" PRId64 ", decide %" PRId64
              ", send %" PRId64 ", commit wait %" PRId64,
              b->len, b->n_new, b->n_items, b->t_locked - b->t_start, b->t_decided - b->t_locked,
@@ -807,6 +851,42 @@ static batch_outcome advance(order_pipeline *pl, char *err, size_t errlen) {
     return outcome;
 }
 
+/* Publishes the metrics snapshot: counters plus per-partition gauges. */
+static void publish_metrics(order_pipeline *pl) {
+    ol_metrics *m = pl->metrics;
+    m->misrouted = pl->stats.misrouted;
+    m->fenced = pl->stats.fenced;
+    m->retries = pl->stats.retries;
+    m->kafka_errors = order_source_error_count(pl->source) + result_sink_error_count(pl->sink);
+    m->n_partitions = 0;
+    for (size_t p = 0; p < pl->n_parts && m->n_partitions < OL_METRICS_MAX_PARTITIONS; p++) {
+        const partition_state *ps = &pl->parts[p];
+        if (!ps->assigned) continue;
+        m->partitions[m->n_partitions++] = (ol_metrics_partition){
+            (int32_t)p, ps->decided, ps->acked_saved, order_source_high_watermark(pl->source, (int32_t)p)};
+    }
+    m->db_connected = order_store_connected(pl->store);
+    m->consuming = pl->ever_assigned;
+    consumer_metrics_publish(pl->http, m);
+}
+
+/* When idle for a while, makes sure PostgreSQL is still there, so health
+ * reflects it and the next batch does not discover the loss. */
+static void check_db(order_pipeline *pl, int64_t now) {
+    if (now - pl->db_checked_ms < DB_PING_EVERY_MS) return;
+    pl->db_checked_ms = now;
+    char err[512];
+    store_status st = order_store_ping(pl->store, err, sizeof err);
+    if (st == STORE_OK) return;
+    pl->metrics->postgres_errors++;
+    ol_warn("%s", err);
+    if (st == STORE_BROKEN) {
+        if (pl->http) publish_metrics(pl); /* show the outage while reconnecting */
+        if (reconnect_store(pl)) resync(pl);
+        else pl->resync_needed = true;
+    }
+}
+
 bool order_pipeline_run(order_pipeline *pl, char *err, size_t errlen) {
     const ol_settings *s = pl->settings;
     bool ok = true;
@@ -832,8 +912,13 @@ bool order_pipeline_run(order_pipeline *pl, char *err, size_t errlen) {
             report_stats(pl, "progress");
             pl->last_report_ms = now;
         }
+        if (pl->http && now - pl->metrics_published_ms >= METRICS_EVERY_MS) {
+            publish_metrics(pl);
+            pl->metrics_published_ms = now;
+        }
         if (pl->in_flight) continue; /* keep the pipeline full while there is work */
         reclaim_fenced(pl);
+        check_db(pl, now);
         if (now - pl->last_message_ms >= 250) save_acks(pl, NULL);
         if (s->idle_exit_s > 0 && now - pl->last_message_ms >= s->idle_exit_s * 1000 &&
             (pl->ever_assigned || now - pl->started_ms >= 60000)) {

@@ -31,6 +31,7 @@ struct result_sink {
     size_t pending_spans;
     bool failed;
     char error[512];
+    uint64_t errors;
 };
 
 /* Remembers the first unrecoverable error: prefix and detail joined. */
@@ -45,6 +46,7 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opa
     result_sink *sink = opaque;
     sink_span *span = msg->_private;
     if (msg->err) {
+        sink->errors++;
         ol_error("publishing to %s failed: %s", rd_kafka_topic_name(msg->rkt), rd_kafka_err2str(msg->err));
         sink_fail(sink, "a result could not be delivered", rd_kafka_err2str(msg->err));
         return; /* the span never completes: its answers are republished after restart */
@@ -54,6 +56,7 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opa
 
 static void on_error(rd_kafka_t *rk, int code, const char *reason, void *opaque) {
     result_sink *sink = opaque;
+    sink->errors++;
     if (code == RD_KAFKA_RESP_ERR__FATAL) {
         char detail[512];
         rd_kafka_fatal_error(rk, detail, sizeof detail);
@@ -227,6 +230,8 @@ bool result_sink_publish_dlq(result_sink *sink, sink_span *span, const rd_kafka_
     return produce(sink, span, sink->dlq_topic, original->key, original->key_len, value, original->len, headers, err,
                    errlen);
 }
+
+uint64_t result_sink_error_count(const result_sink *sink) { return sink->errors; }
 
 void result_sink_poll(result_sink *sink, int timeout_ms) { rd_kafka_poll(sink->rk, timeout_ms); }
 

@@ -45,6 +45,9 @@ bool result_sink_publish_result(result_sink *sink, sink_span *span, const ol_res
 bool result_sink_publish_dlq(result_sink *sink, sink_span *span, const rd_kafka_message_t *original,
                              const char *error, char *err, size_t errlen);
 
+/* Producer errors so far, retried or not (for metrics). */
+uint64_t result_sink_error_count(const result_sink *sink);
+
 /* Serves delivery reports. */
 void result_sink_poll(result_sink *sink, int timeout_ms);
 /* Waits for outstanding deliveries; returns how many are left. */

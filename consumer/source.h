@@ -53,6 +53,13 @@ bool order_source_owns(order_source *source, int32_t partition);
  * offset skips librdkafka's logical-offset lookup (about half a second). */
 int64_t order_source_low_watermark(order_source *source, int32_t partition);
 
+/* Latest known end of a partition (from fetch responses, no request); -1
+ * when not known yet. */
+int64_t order_source_high_watermark(order_source *source, int32_t partition);
+
+/* Errors reported by the consumer so far (for metrics). */
+uint64_t order_source_error_count(const order_source *source);
+
 /* Moves an assigned partition's fetch position. */
 bool order_source_seek(order_source *source, int32_t partition, int64_t offset, char *err, size_t errlen);
 

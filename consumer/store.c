@@ -531,3 +531,10 @@ store_status order_store_save_acks(order_store *s, const store_ack *acks, size_t
     PQclear(res);
     return st;
 }
+
+store_status order_store_ping(order_store *s, char *err, size_t errlen) {
+    PGresult *res = PQexec(s->conn, "SELECT 1");
+    store_status st = PQresultStatus(res) == PGRES_TUPLES_OK ? STORE_OK : classify(s, res, "health check", err, errlen);
+    PQclear(res);
+    return st;
+}

@@ -90,6 +90,9 @@ store_status order_store_finish_commit(order_store *store, char *err, size_t err
 /* True between send_commit and finish_commit. */
 bool order_store_commit_pending(const order_store *store);
 
+/* Checks the connection with a trivial query (idle health check). */
+store_status order_store_ping(order_store *store, char *err, size_t errlen);
+
 /* Records result acknowledgements outside a batch (idle time, shutdown). */
 store_status order_store_save_acks(order_store *store, const store_ack *acks, size_t n, char *err,
                                    size_t errlen);

@@ -1,0 +1,387 @@
+#include "auditor.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ledger.h"
+#include "ol_log.h"
+#include "ol_reader.h"
+#include "ol_str.h"
+
+#define POLL_BATCH 10000
+#define POLL_TIMEOUT_MS 500
+/* A partition that yields nothing for this long while messages are still
+ * expected is an error (broker gone), not a reason to wait forever. */
+#define STALL_MS 30000
+/* With --since, answers are read from this long before the window: an
+ * answer is published after its order, but the clocks of the producing
+ * hosts may disagree a little. Extra answers are harmless (ignored). */
+#define RESULTS_MARGIN_US (15LL * 60 * 1000000)
+#define PROGRESS_EVERY_MS 250
+/* Undecodable messages on the results topic are shown up to this many. */
+#define UNDECODABLE_SHOWN 5
+
+struct order_auditor {
+    const ol_settings *settings;
+    int64_t since_us;
+    volatile sig_atomic_t *stop;
+    ol_audit *audit;
+    audit_ledger *ledger;
+    ol_reader *reader;
+    rd_kafka_message_t **msgs;
+    ol_audit_msg *batch;
+    audit_partition *parts;
+    size_t n_parts;
+    int32_t topic_partitions;
+    /* The ledger cursor's next row, read ahead for the merge. */
+    ol_result pending;
+    bool has_pending, rows_done;
+    uint64_t undecodable;
+    /* Progress on a terminal. */
+    bool progress;
+    uint64_t total, replayed;
+    int64_t started_ms, replay_started_ms, replay_ended_ms, ended_ms, last_progress_ms;
+};
+
+order_auditor *order_auditor_new(const ol_settings *settings, int64_t since_us, volatile sig_atomic_t *stop,
+                                 ol_audit_report_fn report, void *ctx, char *err, size_t errlen) {
+    order_auditor *a = calloc(1, sizeof *a);
+    if (!a) {
+        ol_seterr(err, errlen, "out of memory");
+        return NULL;
+    }
+    a->settings = settings;
+    a->since_us = since_us;
+    a->stop = stop;
+    a->progress = isatty(STDERR_FILENO) == 1;
+    a->msgs = calloc(POLL_BATCH, sizeof *a->msgs);
+    a->batch = calloc(POLL_BATCH, sizeof *a->batch);
+    a->audit = ol_audit_new(report, ctx);
+    if (!a->msgs || !a->batch || !a->audit) {
+        ol_seterr(err, errlen, "out of memory");
+        goto fail;
+    }
+    a->ledger = audit_ledger_new(settings->db, settings->orders_topic, err, errlen);
+    if (!a->ledger) goto fail;
+    /* Partitions are read one after another: a fetch the broker holds open
+     * for the previous partition (fetch.wait.max.ms, 500 ms by default)
+     * would delay the next one's first messages by as much. Bigger fetches
+     * mean fewer round trips for a single partition; a smaller prefetch
+     * queue than librdkafka's 64 MB keeps memory for the decisions. */
+    static const char *const defaults[] = {"fetch.wait.max.ms",          "10",
+                                           "max.partition.fetch.bytes",  "4194304",
+                                           "fetch.max.bytes",            "16777216",
+                                           "queued.max.messages.kbytes", "16384",
+                                           NULL};
+    a->reader = ol_reader_new(settings, "order-audit", defaults, err, errlen);
+    if (!a->reader) goto fail;
+    return a;
+fail:
+    order_auditor_destroy(a);
+    return NULL;
+}
+
+void order_auditor_destroy(order_auditor *a) {
+    if (!a) return;
+    ol_reader_destroy(a->reader);
+    audit_ledger_destroy(a->ledger);
+    ol_audit_destroy(a->audit);
+    free(a->msgs);
+    free(a->batch);
+    free(a->parts);
+    free(a);
+}
+
+void order_auditor_outcome(const order_auditor *a, audit_outcome *out) {
+    memset(out, 0, sizeof *out);
+    out->stats = a->replay_started_ms ? ol_audit_get_stats(a->audit) : NULL;
+    out->parts = a->parts;
+    out->n_parts = a->n_parts;
+    out->undecodable_results = a->undecodable;
+    int64_t replay_end = a->replay_ended_ms ? a->replay_ended_ms : ol_monotonic_ms();
+    int64_t end = a->ended_ms ? a->ended_ms : ol_monotonic_ms();
+    out->replay_seconds = a->replay_started_ms ? (double)(replay_end - a->replay_started_ms) / 1000.0 : 0;
+    out->total_seconds = a->started_ms ? (double)(end - a->started_ms) / 1000.0 : 0;
+}
+
+static bool stopped(const order_auditor *a, char *err, size_t errlen) {
+    if (!*a->stop) return false;
+    ol_seterr(err, errlen, "interrupted");
+    return true;
+}
+
+/* ---- setup: snapshot, ranges, stock ---------------------------------- */
+
+static bool add_inventory(void *ctx, const char *item, int64_t count, char *err, size_t errlen) {
+    return ol_audit_add_inventory(ctx, item, count, err, errlen);
+}
+
+static bool add_stock(void *ctx, const char *item, int64_t count, char *err, size_t errlen) {
+    /* An item with an accepted row existed; the sum is its stock. */
+    return ol_audit_set_stock(ctx, item, (ol_stock){true, count}, err, errlen);
+}
+
+/* Snapshot, watermarks and start offsets; sets the engine's ranges. */
+static bool plan(order_auditor *a, char *err, size_t errlen) {
+    const char *topic = a->settings->orders_topic;
+    int n = ol_reader_partition_count(a->reader, topic, err, errlen);
+    if (n < 0) return false;
+    a->topic_partitions = n;
+    audit_position *pos = NULL;
+    size_t n_pos = 0;
+    int64_t *starts = NULL, *low = NULL, *high = NULL;
+    bool ok = false;
+    if (!audit_ledger_snapshot(a->ledger, &pos, &n_pos, err, errlen)) goto done;
+    /* Stored partitions beyond the topic's count would be a shrunk topic:
+     * keep them, so that what the consumer decided there is reported. */
+    a->n_parts = (size_t)n;
+    for (size_t i = 0; i < n_pos; i++)
+        if ((size_t)pos[i].partition + 1 > a->n_parts) a->n_parts = (size_t)pos[i].partition + 1;
+    a->parts = calloc(a->n_parts + 1, sizeof *a->parts);
+    starts = calloc(a->n_parts + 1, sizeof *starts);
+    low = calloc(a->n_parts + 1, sizeof *low);
+    high = calloc(a->n_parts + 1, sizeof *high);
+    if (!a->parts || !starts || !low || !high) {
+        ol_seterr(err, errlen, "out of memory");
+        goto done;
+    }
+    /* Watermarks after the snapshot: the log holds everything decided. */
+    if (!ol_reader_watermarks(a->reader, topic, n, low, high, err, errlen)) goto done;
+    if (a->since_us >= 0) {
+        if (!ol_reader_offsets_for_time(a->reader, topic, n, a->since_us / 1000, high, starts, err, errlen)) goto done;
+    } else {
+        memcpy(starts, low, (size_t)n * sizeof *starts);
+    }
+    for (size_t p = 0; p < a->n_parts; p++) {
+        audit_partition *ap = &a->parts[p];
+        ap->partition = (int32_t)p;
+        ap->low = low[p];
+        ap->high = high[p];
+        for (size_t i = 0; i < n_pos; i++) {
+            if (pos[i].partition != (int32_t)p) continue;
+            ap->stored = true;
+            ap->decided_end = pos[i].next_offset;
+            ap->results_end = pos[i].results_offset;
+        }
+        int64_t start = starts[p] > low[p] ? starts[p] : low[p];
+        ap->start = start < ap->decided_end ? start : ap->decided_end;
+        starts[p] = ap->start;
+        if (!ol_audit_set_range(a->audit, ap->partition, ap->start, ap->decided_end, ap->results_end, err, errlen))
+            goto done;
+        a->total += (uint64_t)(ap->decided_end - ap->start);
+    }
+    bool any_before = false;
+    for (size_t p = 0; p < a->n_parts; p++) any_before |= a->parts[p].start > 0;
+    if (any_before &&
+        !audit_ledger_stock_before(a->ledger, starts, (int32_t)a->n_parts, add_stock, a->audit, err, errlen))
+        goto done;
+    if (!audit_ledger_inventories(a->ledger, add_inventory, a->audit, err, errlen)) goto done;
+    if (!audit_ledger_open_rows(a->ledger, starts, (int32_t)a->n_parts, err, errlen)) goto done;
+    ok = true;
+done:
+    free(pos);
+    free(starts);
+    free(low);
+    free(high);
+    return ok;
+}
+
+/* ---- the results topic ------------------------------------------------ */
+
+static bool read_results(order_auditor *a, char *err, size_t errlen) {
+    const char *topic = a->settings->results_topic;
+    int n = ol_reader_partition_count(a->reader, topic, err, errlen);
+    if (n < 0) return false;
+    size_t cnt = (size_t)n + 1;
+    int64_t *low = calloc(cnt, sizeof *low), *high = calloc(cnt, sizeof *high), *start = calloc(cnt, sizeof *start);
+    int32_t *ids = calloc(cnt, sizeof *ids);
+    bool ok = false;
+    if (!low || !high || !start || !ids) {
+        ol_seterr(err, errlen, "out of memory");
+        goto done;
+    }
+    if (!ol_reader_watermarks(a->reader, topic, n, low, high, err, errlen)) goto done;
+    if (a->since_us >= 0) {
+        int64_t from_ms = (a->since_us - RESULTS_MARGIN_US) / 1000;
+        if (!ol_reader_offsets_for_time(a->reader, topic, n, from_ms > 0 ? from_ms : 0, high, start, err, errlen))
+            goto done;
+    }
+    int32_t pending = 0;
+    for (int32_t p = 0; p < n; p++) {
+        ids[p] = p;
+        if (a->since_us < 0 || start[p] < low[p]) start[p] = low[p];
+        pending += start[p] < high[p];
+    }
+    if (!ol_reader_assign(a->reader, topic, ids, start, (size_t)n, err, errlen)) goto done;
+    int64_t began = ol_monotonic_ms(), last_progress = began;
+    while (pending > 0) {
+        if (stopped(a, err, errlen)) goto done;
+        ssize_t got = ol_reader_poll(a->reader, a->msgs, POLL_BATCH, POLL_TIMEOUT_MS, err, errlen);
+        if (got < 0) goto done;
+        if (got > 0) last_progress = ol_monotonic_ms();
+        else if (ol_monotonic_ms() - last_progress > STALL_MS) {
+            ol_seterr(err, errlen, "results topic '%s': nothing read for %d s before its end", topic, STALL_MS / 1000);
+            goto done;
+        }
+        bool failed = false;
+        for (ssize_t i = 0; i < got; i++) {
+            rd_kafka_message_t *m = a->msgs[i];
+            int32_t p = m->partition;
+            if (p >= 0 && p < n && high[p] >= 0 && !failed) {
+                if (!m->err && m->offset < high[p]) {
+                    ol_result r;
+                    char why[256] = "empty message";
+                    if (m->payload && ol_result_from_json(m->payload, m->len, &r, why, sizeof why)) {
+                        failed = !ol_audit_add_result(a->audit, &r, err, errlen);
+                    } else if (++a->undecodable <= UNDECODABLE_SHOWN) {
+                        ol_warn("results topic [%" PRId32 "] offset %" PRId64 ": not a result, ignored: %s", p,
+                                m->offset, why);
+                    }
+                }
+                if (m->err ? m->offset >= high[p] : m->offset + 1 >= high[p]) {
+                    high[p] = -1; /* done: later messages are past the window */
+                    pending--;
+                }
+            }
+            rd_kafka_message_destroy(m);
+        }
+        if (failed) goto done;
+    }
+    ok = ol_reader_assign(a->reader, topic, NULL, NULL, 0, err, errlen);
+    ol_debug("results topic: %d partitions read in %" PRId64 " ms", n, ol_monotonic_ms() - began);
+done:
+    free(low);
+    free(high);
+    free(start);
+    free(ids);
+    return ok;
+}
+
+/* ---- the replay ------------------------------------------------------- */
+
+/* Gives the engine every ledger row up to (partition, last). */
+static bool feed_rows(order_auditor *a, int32_t partition, int64_t last, char *err, size_t errlen) {
+    for (;;) {
+        if (!a->has_pending) {
+            if (a->rows_done) return true;
+            if (!audit_ledger_next_row(a->ledger, &a->pending, &a->has_pending, err, errlen)) return false;
+            if (!a->has_pending) {
+                a->rows_done = true;
+                return true;
+            }
+        }
+        if (a->pending.partition > partition || (a->pending.partition == partition && a->pending.offset > last))
+            return true;
+        if (!ol_audit_add_ledger_row(a->audit, &a->pending, err, errlen)) return false;
+        a->has_pending = false;
+    }
+}
+
+static bool add_prior(void *ctx, const ol_result *row, char *err, size_t errlen) {
+    return ol_audit_add_prior(ctx, row, err, errlen);
+}
+
+static void show_progress(order_auditor *a, int32_t partition, bool force) {
+    if (!a->progress) return;
+    int64_t now = ol_monotonic_ms();
+    if (!force && now - a->last_progress_ms < PROGRESS_EVERY_MS) return;
+    a->last_progress_ms = now;
+    double secs = (double)(now - a->replay_started_ms) / 1000.0;
+    fprintf(stderr, "\r\033[Kaudit: partition %" PRId32 " of %zu: %" PRIu64 " of %" PRIu64 " messages (%.0f/s)",
+            partition + 1, a->n_parts, a->replayed, a->total, secs > 0 ? (double)a->replayed / secs : 0.0);
+}
+
+/* One batch of partition p: the engine decides what it holds in range. */
+static bool replay_batch(order_auditor *a, size_t n, char *err, size_t errlen) {
+    if (n == 0) return true;
+    const ol_audit_msg *last = &a->batch[n - 1];
+    if (!feed_rows(a, last->partition, last->offset, err, errlen)) return false;
+    const char *const *ids;
+    size_t n_ids;
+    if (!ol_audit_prepare(a->audit, a->batch, n, &ids, &n_ids, err, errlen)) return false;
+    if (n_ids > 0 && !audit_ledger_lookup(a->ledger, ids, n_ids, add_prior, a->audit, err, errlen)) return false;
+    if (!ol_audit_decide(a->audit, err, errlen)) return false;
+    a->replayed += n;
+    return true;
+}
+
+static bool replay_partition(order_auditor *a, const audit_partition *ap, char *err, size_t errlen) {
+    const char *topic = a->settings->orders_topic;
+    if (ap->start >= ap->decided_end || ap->partition >= a->topic_partitions) return true;
+    if (!ol_reader_assign(a->reader, topic, &ap->partition, &ap->start, 1, err, errlen)) return false;
+    int64_t next = ap->start, began = ol_monotonic_ms(), last_progress = began, first_ms = -1;
+    while (next < ap->decided_end) {
+        if (stopped(a, err, errlen)) return false;
+        ssize_t got = ol_reader_poll(a->reader, a->msgs, POLL_BATCH, POLL_TIMEOUT_MS, err, errlen);
+        if (got < 0) return false;
+        if (got > 0) {
+            last_progress = ol_monotonic_ms();
+            if (first_ms < 0) first_ms = last_progress - began;
+        } else if (ol_monotonic_ms() - last_progress > STALL_MS) {
+            ol_seterr(err, errlen, "orders topic '%s' [%" PRId32 "]: nothing read for %d s at offset %" PRId64, topic,
+                      ap->partition, STALL_MS / 1000, next);
+            return false;
+        }
+        size_t n = 0;
+        bool at_end = false;
+        for (ssize_t i = 0; i < got; i++) {
+            const rd_kafka_message_t *m = a->msgs[i];
+            if (m->partition != ap->partition) continue; /* left over from an earlier assignment */
+            if (m->err) {
+                /* The end of the log before the stored position: the engine
+                 * reports the partition as short. */
+                at_end |= m->offset <= next || m->offset < ap->decided_end;
+                continue;
+            }
+            if (m->offset < next || m->offset >= ap->decided_end) continue;
+            a->batch[n++] = (ol_audit_msg){m->partition, m->offset, m->key, m->key_len, m->payload, m->len};
+            next = m->offset + 1;
+        }
+        bool ok = replay_batch(a, n, err, errlen);
+        for (ssize_t i = 0; i < got; i++) rd_kafka_message_destroy(a->msgs[i]);
+        if (!ok) return false;
+        show_progress(a, ap->partition, false);
+        if (at_end && next < ap->decided_end) {
+            ol_warn("orders topic '%s' [%" PRId32 "] ends at offset %" PRId64 ", before the stored position %" PRId64,
+                    topic, ap->partition, next, ap->decided_end);
+            break;
+        }
+    }
+    ol_debug("partition %" PRId32 ": offsets %" PRId64 "..%" PRId64 " in %" PRId64 " ms (first message after %" PRId64
+             " ms)",
+             ap->partition, ap->start, next, ol_monotonic_ms() - began, first_ms);
+    return true;
+}
+
+bool order_auditor_run(order_auditor *a, char *err, size_t errlen) {
+    a->started_ms = ol_monotonic_ms();
+    bool ok = plan(a, err, errlen) && read_results(a, err, errlen);
+    if (ok) {
+        a->replay_started_ms = ol_monotonic_ms();
+        for (size_t p = 0; ok && p < a->n_parts; p++) ok = replay_partition(a, &a->parts[p], err, errlen);
+        a->replay_ended_ms = ol_monotonic_ms();
+        if (a->progress) {
+            show_progress(a, (int32_t)a->n_parts - 1, true);
+            fputs("\r\033[K", stderr);
+        }
+    }
+    ok = ok && feed_rows(a, INT32_MAX, INT64_MAX, err, errlen) && ol_audit_finish(a->audit, err, errlen) &&
+         audit_ledger_close(a->ledger, err, errlen);
+    a->ended_ms = ol_monotonic_ms();
+    if (ok) {
+        const ol_audit_stats *s = ol_audit_get_stats(a->audit);
+        double secs = (double)(a->replay_ended_ms - a->replay_started_ms) / 1000.0;
+        ol_info("replayed %" PRIu64 " messages in %.2f s (%.0f/s); whole audit %.2f s", s->messages, secs,
+                secs > 0 ? (double)s->messages / secs : 0.0, (double)(a->ended_ms - a->started_ms) / 1000.0);
+        if (s->shared_items)
+            ol_warn("%" PRIu64 " items appear in more than one partition (misrouted messages): their decisions"
+                    " depend on an interleaving the log does not record, so differences there may be spurious",
+                    s->shared_items);
+    }
+    if (a->undecodable > UNDECODABLE_SHOWN)
+        ol_warn("%" PRIu64 " messages on the results topic were not results", a->undecodable);
+    return ok;
+}

@@ -1,0 +1,172 @@
+/* ol_audit: recomputes the decisions of an orders log with the consumer's
+ * own code (ol_order_parse, ol_decider in compact mode, hence ol_decide) and
+ * compares them with what the consumer recorded: the orders ledger, the
+ * results topic and inventories. Pure: order-audit reads Kafka and
+ * PostgreSQL and feeds this module; divergences come back through a
+ * callback as they are found.
+ *
+ * What is checked, for each partition p of the orders topic over the
+ * replayed offsets [start, decided_end) (decided_end is p's next_offset in
+ * consumer_positions: everything below it is decided):
+ *  - every valid message is decided again, in offset order, with the
+ *    consumer's duplicate rule (an order_id decided before is answered with
+ *    the original decision and duplicate=true). The ledger row of an
+ *    order_id must sit at the message the rules make its original and hold
+ *    the same decision. After a decision that differs, the replay adopts
+ *    the ledger's decision and remaining stock (what the consumer did), so
+ *    that one anomaly is reported once rather than again in every later
+ *    decision of the item, and the results topic is held to what the
+ *    consumer decided.
+ *  - every answerable message (valid, or invalid with a readable order_id)
+ *    must have its answer on the results topic if its offset is below
+ *    results_end (results_offset: answers acknowledged by Kafka). Answers
+ *    for [results_end, decided_end) may not be published yet: checked when
+ *    present, not missed when absent.
+ *  - after the last batch, the recomputed stock must equal inventories. The
+ *    ranges and inventories must come from one snapshot for this to hold.
+ *
+ * Partitions are replayed one after the other: an item lives in one
+ * partition (the key is the item), so its decisions are in log order. An
+ * order_id repeated in another partition is resolved by the ledger: when a
+ * message's order_id has neither a ledger row at the message's own position
+ * nor a decision earlier in the replay, the caller looks it up in the ledger
+ * (ol_audit_prepare lists those order_ids) and passes the rows it finds
+ * (ol_audit_add_prior). A row on another topic, in an earlier partition or
+ * before a partition's start is an earlier decision, as the consumer would
+ * have loaded it; a row in a later partition makes the message a duplicate
+ * of a decision the replay has not reached yet (checked at the end); no row
+ * at all is a divergence, since the message was decided.
+ *
+ * Feeding order:
+ *  1. ol_audit_set_range for each partition of the orders topic;
+ *     ol_audit_set_stock for the stock at the replay start (nothing when the
+ *     replay starts at the beginning of the log); ol_audit_add_inventory for
+ *     each row of inventories.
+ *  2. ol_audit_add_result for every answer read from the results topic.
+ *  3. Batches of messages, each batch from one partition in offset order,
+ *     partitions in increasing order. Before a batch, every ledger row of
+ *     the orders topic with an offset >= its partition's start, up to and
+ *     including the batch's last position, must have been given to
+ *     ol_audit_add_ledger_row, in (partition, offset) order. Then
+ *     ol_audit_prepare, the caller's lookup and ol_audit_add_prior for each
+ *     row found, then ol_audit_decide.
+ *  4. The remaining ledger rows, then ol_audit_finish.
+ * Functions returning bool fail only on OOM or on a call out of this order
+ * (err says which). */
+#ifndef OL_AUDIT_H
+#define OL_AUDIT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ol_decide.h"
+#include "ol_result.h"
+#include "ol_str.h"
+
+typedef enum {
+    OL_DIV_DECISION_DIFFERS,   /* the ledger's decision is not the rules' */
+    OL_DIV_LEDGER_MISSING,     /* a decided order has no row in the ledger */
+    OL_DIV_ORIGINAL_DIFFERS,   /* the ledger's row sits at another message than the rules' original */
+    OL_DIV_NOT_IN_LOG,         /* a ledger row with no message carrying its order_id at its position */
+    OL_DIV_RESULT_MISSING,     /* an acknowledged answer is not on the results topic */
+    OL_DIV_RESULT_CONFLICTING, /* an answer differs from the rules' answer, or from another copy */
+    OL_DIV_RESULT_UNEXPECTED,  /* an answer for a message that needs none */
+    OL_DIV_STOCK_DRIFT,        /* inventories differ from the recomputed stock */
+    OL_DIV_LOG_SHORT,          /* the log ends before the stored position */
+    OL_DIV_KIND_COUNT
+} ol_divergence_kind;
+
+typedef struct ol_divergence {
+    ol_divergence_kind kind;
+    const char *order_id; /* NULL when not about one order */
+    const char *item;     /* NULL when unknown */
+    int32_t partition;    /* -1 when not about one message */
+    int64_t offset;       /* -1 likewise */
+    const char *expected; /* what the replay says; "" when not applicable */
+    const char *found;    /* what was recorded; "" likewise */
+    const char *detail;   /* one sentence */
+} ol_divergence;
+
+/* Snake-case name of a kind, as in reports ("stock_drift"). */
+const char *ol_divergence_kind_name(ol_divergence_kind kind);
+/* Appends one line (newline included): "KIND order=... item=...
+ * partition=P offset=O: detail (expected ...; found ...)". Control
+ * characters in data become '?'. False on OOM. */
+bool ol_divergence_format(const ol_divergence *d, ol_buf *out);
+/* One JSON object (compact), malloc'd for the caller; NULL on OOM. */
+char *ol_divergence_to_json(const ol_divergence *d);
+
+typedef void (*ol_audit_report_fn)(void *ctx, const ol_divergence *d);
+
+typedef struct ol_audit_stats {
+    uint64_t messages;        /* replayed: within the decided ranges */
+    uint64_t invalid;         /* of which not valid orders */
+    uint64_t decisions;       /* new decisions made by the replay */
+    uint64_t duplicates;      /* answered as duplicates */
+    uint64_t deferred;        /* of which originals in a later partition */
+    uint64_t ledger_rows;     /* ledger rows compared (fed and priors) */
+    uint64_t lookups;         /* order_ids looked up in the ledger */
+    uint64_t results_read;    /* answers fed */
+    uint64_t results_outside; /* of which outside the replayed ranges (ignored) */
+    uint64_t results_checked; /* answers compared with the replay */
+    uint64_t items;           /* items whose stock was compared */
+    uint64_t shared_items;    /* items seen in more than one partition */
+    uint64_t divergences;
+    uint64_t by_kind[OL_DIV_KIND_COUNT];
+} ol_audit_stats;
+
+/* One message of the orders topic, borrowed for the duration of the call. */
+typedef struct ol_audit_msg {
+    int32_t partition;
+    int64_t offset;
+    const char *key; /* NULL: no key */
+    size_t key_len;
+    const char *value;
+    size_t value_len;
+} ol_audit_msg;
+
+typedef struct ol_audit ol_audit;
+
+/* report is called for each divergence, with ctx. NULL on OOM. */
+ol_audit *ol_audit_new(ol_audit_report_fn report, void *ctx);
+/* NULL is accepted. */
+void ol_audit_destroy(ol_audit *audit);
+
+/* Partition p replays [start, decided_end); answers below results_end must
+ * be on the results topic. Partitions without a range are not replayed (a
+ * ledger row there is reported). */
+bool ol_audit_set_range(ol_audit *audit, int32_t partition, int64_t start, int64_t decided_end,
+                        int64_t results_end, char *err, size_t errlen);
+/* An item's stock at the replay start. */
+bool ol_audit_set_stock(ol_audit *audit, const char *item, ol_stock stock, char *err, size_t errlen);
+/* A row of inventories (the stock the consumer has written). */
+bool ol_audit_add_inventory(ol_audit *audit, const char *item, int64_t count, char *err, size_t errlen);
+
+/* An answer read from the results topic. Answers outside the replayed
+ * ranges are ignored; two different answers for one message are reported. */
+bool ol_audit_add_result(ol_audit *audit, const ol_result *answer, char *err, size_t errlen);
+
+/* A ledger row of the orders topic (partition and offset of its message). */
+bool ol_audit_add_ledger_row(ol_audit *audit, const ol_result *row, char *err, size_t errlen);
+
+/* Parses a batch and lists the order_ids to look up in the ledger
+ * (*ids, *n_ids: valid until ol_audit_decide). Messages outside the
+ * partition's range are skipped. */
+bool ol_audit_prepare(ol_audit *audit, const ol_audit_msg *msgs, size_t n, const char *const **ids,
+                      size_t *n_ids, char *err, size_t errlen);
+/* A ledger row found for one of those order_ids. partition is -1 when the
+ * row belongs to another orders topic. */
+bool ol_audit_add_prior(ol_audit *audit, const ol_result *row, char *err, size_t errlen);
+/* Decides the prepared batch and compares. */
+bool ol_audit_decide(ol_audit *audit, char *err, size_t errlen);
+
+/* Settles what only the end can tell: ledger rows never met, duplicates
+ * of later partitions, answers never matched, partitions read short, and
+ * the stock. */
+bool ol_audit_finish(ol_audit *audit, char *err, size_t errlen);
+
+/* Counters so far; valid until destroy. */
+const ol_audit_stats *ol_audit_get_stats(const ol_audit *audit);
+
+#endif

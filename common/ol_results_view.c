@@ -1,0 +1,529 @@
+#include "ol_results_view.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ol_map.h"
+
+/* ---- --since ---------------------------------------------------------- */
+
+/* Reads exactly n decimal digits. */
+static bool digits(const char **p, int n, int *out) {
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        char c = (*p)[i];
+        if (c < '0' || c > '9') return false;
+        v = v * 10 + (c - '0');
+    }
+    *p += n;
+    *out = v;
+    return true;
+}
+
+static bool leap_year(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+
+static int days_in_month(int y, int m) {
+    static const int days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    return m == 2 && leap_year(y) ? 29 : days[m - 1];
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
+ * days_from_civil): no dependence on the process's time zone. */
+static int64_t days_from_civil(int y, int m, int d) {
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+static bool parse_rfc3339(const char *text, int64_t *out_us) {
+    const char *p = text;
+    int year, month, day, hour = 0, minute = 0, second = 0;
+    int64_t micros = 0, offset_s = 0;
+    if (!digits(&p, 4, &year) || *p++ != '-' || !digits(&p, 2, &month) || *p++ != '-' || !digits(&p, 2, &day))
+        return false;
+    if (month < 1 || month > 12 || day < 1 || day > days_in_month(year, month)) return false;
+    if (*p) {
+        if (*p != 'T' && *p != 't' && *p != ' ') return false;
+        p++;
+        if (!digits(&p, 2, &hour) || *p++ != ':' || !digits(&p, 2, &minute) || *p++ != ':' ||
+            !digits(&p, 2, &second))
+            return false;
+        /* 60: a leap second, which counts as the next minute's first. */
+        if (hour > 23 || minute > 59 || second > 60) return false;
+        if (*p == '.') {
+            int n = 0;
+            for (p++; *p >= '0' && *p <= '9'; p++, n++)
+                if (n < 6) micros = micros * 10 + (*p - '0');
+            if (n == 0) return false;
+            for (; n < 6; n++) micros *= 10;
+        }
+        if (*p == 'Z' || *p == 'z') {
+            p++;
+        } else if (*p == '+' || *p == '-') {
+            int sign = *p++ == '-' ? -1 : 1, oh, om;
+            if (!digits(&p, 2, &oh) || *p++ != ':' || !digits(&p, 2, &om) || oh > 23 || om > 59) return false;
+            offset_s = sign * (oh * 3600 + om * 60);
+        } else {
+            return false; /* a time without a zone is ambiguous */
+        }
+        if (*p) return false;
+    }
+    int64_t secs = days_from_civil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second - offset_s;
+    *out_us = secs * 1000000 + micros;
+    return true;
+}
+
+bool ol_time_arg_parse(const char *text, int64_t now_us, int64_t *out_us, char *err, size_t errlen) {
+    if (!text || !*text) {
+        ol_seterr(err, errlen, "empty time");
+        return false;
+    }
+    size_t len = strlen(text);
+    char unit = text[len - 1];
+    bool all_digits = len > 1;
+    for (size_t i = 0; i + 1 < len; i++) all_digits &= text[i] >= '0' && text[i] <= '9';
+    if (all_digits && (unit == 's' || unit == 'm' || unit == 'h' || unit == 'd')) {
+        int64_t unit_us = unit == 's' ? 1000000LL : unit == 'm' ? 60000000LL : unit == 'h' ? 3600000000LL
+                                                                                          : 86400000000LL;
+        int64_t n = 0;
+        for (size_t i = 0; i + 1 < len; i++) {
+            n = n * 10 + (text[i] - '0');
+            if (n > INT64_MAX / unit_us) {
+                ol_seterr(err, errlen, "time '%.64s' is too far back", text);
+                return false;
+            }
+        }
+        int64_t back = n * unit_us;
+        /* Before the epoch there is nothing in Kafka: clamp. */
+        *out_us = back > now_us ? 0 : now_us - back;
+        return true;
+    }
+    if (parse_rfc3339(text, out_us)) return true;
+    ol_seterr(err, errlen,
+              "bad time '%.64s': expected RFC 3339 (2026-11-25T17:00:00Z) or a duration ago (30s, 15m, 2h, 1d)",
+              text);
+    return false;
+}
+
+bool ol_output_format_parse(const char *text, bool stdout_is_tty, ol_output_format *out, char *err,
+                            size_t errlen) {
+    if (!text) *out = stdout_is_tty ? OL_FORMAT_TABLE : OL_FORMAT_JSON;
+    else if (strcmp(text, "json") == 0) *out = OL_FORMAT_JSON;
+    else if (strcmp(text, "table") == 0) *out = OL_FORMAT_TABLE;
+    else {
+        ol_seterr(err, errlen, "--format: expected json or table, got '%.64s'", text);
+        return false;
+    }
+    return true;
+}
+
+/* ---- filters ---------------------------------------------------------- */
+
+bool ol_results_filter_init(ol_results_filter *f, const char *item, const char *status, const char *reason,
+                            const char *order_id, char *err, size_t errlen) {
+    memset(f, 0, sizeof *f);
+    f->item = item;
+    f->order_id = order_id;
+    if (status) {
+        if (!ol_status_parse(status, &f->status)) {
+            ol_seterr(err, errlen, "--status: expected accepted or rejected, got '%.64s'", status);
+            return false;
+        }
+        f->has_status = true;
+    }
+    if (reason) {
+        if (strcmp(reason, "none") == 0) f->reason = OL_REASON_NONE;
+        else if (!ol_reason_parse(reason, &f->reason) || f->reason == OL_REASON_NONE) {
+            ol_seterr(err, errlen,
+                      "--reason: expected insufficient_stock, unknown_item, invalid or none, got '%.64s'", reason);
+            return false;
+        }
+        f->has_reason = true;
+    }
+    return true;
+}
+
+bool ol_results_filter_match(const ol_results_filter *f, const ol_result *r) {
+    if (f->item && (!r->has_order || strcmp(f->item, r->item) != 0)) return false;
+    if (f->order_id && strcmp(f->order_id, r->order_id) != 0) return false;
+    if (f->has_status && f->status != r->status) return false;
+    if (f->has_reason && f->reason != r->reason) return false;
+    return true;
+}
+
+/* ---- table ------------------------------------------------------------ */
+
+/* Appends text in a column of width display cells (code points), padded;
+ * longer text is cut and ends in an ellipsis. C0 and C1 controls become
+ * '?' so that data can never move the cursor. The last column is not
+ * padded. */
+static bool append_cell(ol_buf *out, const char *text, size_t width, bool right, bool last) {
+    const unsigned char *s = (const unsigned char *)text;
+    size_t cells = 0, len = strlen(text), cut = len;
+    for (size_t i = 0; i < len; i++)
+        if ((s[i] & 0xC0) != 0x80) cells++;
+    bool truncated = width > 0 && cells > width;
+    if (truncated) {
+        /* Keep width-1 code points, then the ellipsis. */
+        size_t kept = 0;
+        for (cut = 0; cut < len; cut++) {
+            if ((s[cut] & 0xC0) != 0x80) {
+                if (kept == width - 1) break;
+                kept++;
+            }
+        }
+        cells = width;
+    }
+    size_t pad = width > cells ? width - cells : 0;
+    if (right)
+        for (size_t i = 0; i < pad; i++)
+            if (!ol_buf_append(out, " ", 1)) return false;
+    for (size_t i = 0; i < cut; i++) {
+        unsigned char c = s[i];
+        bool c1 = c == 0xC2 && i + 1 < cut && s[i + 1] >= 0x80 && s[i + 1] <= 0x9F;
+        if (c < 0x20 || c == 0x7F || c1) {
+            if (!ol_buf_append(out, "?", 1)) return false;
+            if (c1) i++;
+            continue;
+        }
+        if (!ol_buf_append(out, (const char *)&s[i], 1)) return false;
+    }
+    if (truncated && !ol_buf_appends(out, "\xE2\x80\xA6")) return false;
+    if (!right && !last)
+        for (size_t i = 0; i < pad; i++)
+            if (!ol_buf_append(out, " ", 1)) return false;
+    if (!last) return ol_buf_append(out, "  ", 2);
+    /* No trailing blanks when the last columns are empty. */
+    while (out->len > 0 && out->data[out->len - 1] == ' ') out->data[--out->len] = '\0';
+    return ol_buf_append(out, "\n", 1);
+}
+
+typedef struct column {
+    const char *title;
+    size_t width;
+    bool right;
+} column;
+
+enum { COL_TIME, COL_POS, COL_ID, COL_ITEM, COL_TYPE, COL_QTY, COL_STATUS, COL_REASON, COL_REMAINING, COL_DUP,
+       COL_ERROR, COL_COUNT };
+static const column columns[COL_COUNT] = {
+    {"PROCESSED_AT", 24, false}, {"PART/OFFSET", 12, false}, {"ORDER_ID", 24, false}, {"ITEM", 16, false},
+    {"TYPE", 7, false},          {"QTY", 7, true},           {"STATUS", 8, false},    {"REASON", 18, false},
+    {"REMAINING", 10, true},     {"DUP", 3, false},          {"ERROR", 0, false},
+};
+
+bool ol_results_table_header(ol_buf *out) {
+    for (int i = 0; i < COL_COUNT; i++)
+        if (!append_cell(out, columns[i].title, columns[i].width, columns[i].right, i == COL_COUNT - 1))
+            return false;
+    return true;
+}
+
+bool ol_results_table_row(ol_buf *out, const ol_result *r) {
+    char stamp[40], pos[48], qty[16], remaining[24];
+    ol_format_rfc3339(stamp, sizeof stamp, r->processed_at_us);
+    /* Milliseconds are plenty on a screen: ...:00.123456Z -> ...:00.123Z */
+    size_t n = strlen(stamp);
+    if (n > 4) memmove(stamp + n - 4, "Z", 2);
+    snprintf(pos, sizeof pos, "%d/%lld", r->partition, (long long)r->offset);
+    snprintf(qty, sizeof qty, "%d", r->quantity);
+    snprintf(remaining, sizeof remaining, "%lld", (long long)r->remaining);
+    const char *reason = ol_reason_name(r->reason);
+    const char *cells[COL_COUNT] = {
+        stamp,
+        pos,
+        r->order_id[0] ? r->order_id : "-",
+        r->has_order ? r->item : "-",
+        r->has_order ? ol_order_type_name(r->type) : "-",
+        r->has_order ? qty : "-",
+        ol_status_name(r->status),
+        reason ? reason : "-",
+        r->has_remaining ? remaining : "-",
+        r->duplicate ? "yes" : "",
+        r->error,
+    };
+    for (int i = 0; i < COL_COUNT; i++)
+        if (!append_cell(out, cells[i], columns[i].width, columns[i].right, i == COL_COUNT - 1)) return false;
+    return true;
+}
+
+/* ---- summary ---------------------------------------------------------- */
+
+/* Source positions already counted: open addressing on (partition, offset). */
+typedef struct position_slot {
+    int64_t offset;
+    int32_t partition;
+    bool used;
+} position_slot;
+
+struct ol_results_summary {
+    position_slot *seen;
+    size_t seen_cap; /* power of two */
+    size_t seen_len;
+    ol_map *items;   /* item -> ol_results_counts* (owned) */
+    ol_results_counts no_item;
+    bool any_no_item;
+    ol_results_counts total;
+    uint64_t counted, repeats, undecodable;
+    int64_t first_us, last_us; /* processed_at range of counted results */
+};
+
+ol_results_summary *ol_results_summary_new(void) {
+    ol_results_summary *s = calloc(1, sizeof *s);
+    if (!s) return NULL;
+    s->seen_cap = 1024;
+    s->seen = calloc(s->seen_cap, sizeof *s->seen);
+    s->items = ol_map_new();
+    if (!s->seen || !s->items) {
+        ol_results_summary_destroy(s);
+        return NULL;
+    }
+    return s;
+}
+
+void ol_results_summary_destroy(ol_results_summary *s) {
+    if (!s) return;
+    if (s->items) {
+        size_t pos = 0;
+        const char *key;
+        void *value;
+        while (ol_map_next(s->items, &pos, &key, &value)) free(value);
+        ol_map_destroy(s->items);
+    }
+    free(s->seen);
+    free(s);
+}
+
+static uint64_t position_hash(int32_t partition, int64_t offset) {
+    /* splitmix64 finaliser over both fields */
+    uint64_t x = (uint64_t)offset * 0x9E3779B97F4A7C15ULL ^ (uint64_t)(uint32_t)partition;
+    x ^= x >> 30;
+    x *= 0xBF58476D1CE4E5B9ULL;
+    x ^= x >> 27;
+    x *= 0x94D049BB133111EBULL;
+    return x ^ (x >> 31);
+}
+
+static position_slot *position_find(position_slot *slots, size_t cap, int32_t partition, int64_t offset) {
+    size_t mask = cap - 1;
+    for (size_t i = (size_t)position_hash(partition, offset) & mask;; i = (i + 1) & mask)
+        if (!slots[i].used || (slots[i].partition == partition && slots[i].offset == offset)) return &slots[i];
+}
+
+static bool position_grow(ol_results_summary *s) {
+    size_t cap = s->seen_cap * 2;
+    position_slot *slots = calloc(cap, sizeof *slots);
+    if (!slots) return false;
+    for (size_t i = 0; i < s->seen_cap; i++)
+        if (s->seen[i].used) *position_find(slots, cap, s->seen[i].partition, s->seen[i].offset) = s->seen[i];
+    free(s->seen);
+    s->seen = slots;
+    s->seen_cap = cap;
+    return true;
+}
+
+static void count_into(ol_results_counts *c, const ol_result *r) {
+    if (r->duplicate) {
+        c->duplicates++;
+        return;
+    }
+    if (r->status == OL_STATUS_ACCEPTED) c->accepted++;
+    else c->rejected++;
+    if (r->reason == OL_REASON_INSUFFICIENT_STOCK) c->insufficient_stock++;
+    else if (r->reason == OL_REASON_UNKNOWN_ITEM) c->unknown_item++;
+    else if (r->reason == OL_REASON_INVALID) c->invalid++;
+}
+
+bool ol_results_summary_add(ol_results_summary *s, const ol_result *r) {
+    /* Load factor under 1/2 keeps probes short. */
+    if ((s->seen_len + 1) * 2 > s->seen_cap && !position_grow(s)) return false;
+    position_slot *slot = position_find(s->seen, s->seen_cap, r->partition, r->offset);
+    if (slot->used) {
+        s->repeats++;
+        return true;
+    }
+    ol_results_counts *c = &s->no_item;
+    if (r->has_order) {
+        c = ol_map_get(s->items, r->item);
+        if (!c) {
+            c = calloc(1, sizeof *c);
+            if (!c) return false;
+            if (!ol_map_put(s->items, r->item, c)) {
+                free(c);
+                return false;
+            }
+        }
+    } else {
+        s->any_no_item = true;
+    }
+    slot->used = true;
+    slot->partition = r->partition;
+    slot->offset = r->offset;
+    s->seen_len++;
+    count_into(c, r);
+    count_into(&s->total, r);
+    if (s->counted == 0 || r->processed_at_us < s->first_us) s->first_us = r->processed_at_us;
+    if (s->counted == 0 || r->processed_at_us > s->last_us) s->last_us = r->processed_at_us;
+    s->counted++;
+    return true;
+}
+
+void ol_results_summary_add_undecodable(ol_results_summary *s) { s->undecodable++; }
+
+ol_results_counts ol_results_summary_total(const ol_results_summary *s) { return s->total; }
+
+bool ol_results_summary_item(const ol_results_summary *s, const char *item, ol_results_counts *out) {
+    if (!item) {
+        if (!s->any_no_item) return false;
+        *out = s->no_item;
+        return true;
+    }
+    const ol_results_counts *c = ol_map_get(s->items, item);
+    if (!c) return false;
+    *out = *c;
+    return true;
+}
+
+uint64_t ol_results_summary_counted(const ol_results_summary *s) { return s->counted; }
+uint64_t ol_results_summary_repeats(const ol_results_summary *s) { return s->repeats; }
+uint64_t ol_results_summary_undecodable(const ol_results_summary *s) { return s->undecodable; }
+
+bool ol_results_acceptance_rate(const ol_results_counts *c, double *rate) {
+    uint64_t decisions = c->accepted + c->rejected;
+    if (decisions == 0) return false;
+    *rate = (double)c->accepted / (double)decisions;
+    return true;
+}
+
+typedef struct item_row {
+    const char *item; /* NULL: results without an item */
+    const ol_results_counts *counts;
+} item_row;
+
+static int compare_rows(const void *a, const void *b) {
+    const item_row *x = a, *y = b;
+    if (!x->item || !y->item) return !x->item - !y->item; /* no item last */
+    return strcmp(x->item, y->item);
+}
+
+/* The rows to render, sorted; *n set. NULL on OOM. */
+static item_row *sorted_rows(const ol_results_summary *s, size_t *n) {
+    size_t count = ol_map_size(s->items) + (s->any_no_item ? 1 : 0);
+    item_row *rows = calloc(count + 1, sizeof *rows);
+    if (!rows) return NULL;
+    size_t pos = 0, i = 0;
+    const char *key;
+    void *value;
+    while (ol_map_next(s->items, &pos, &key, &value)) rows[i++] = (item_row){key, value};
+    if (s->any_no_item) rows[i++] = (item_row){NULL, &s->no_item};
+    qsort(rows, i, sizeof *rows, compare_rows);
+    *n = i;
+    return rows;
+}
+
+enum { SUM_ITEM, SUM_ACCEPTED, SUM_REJECTED, SUM_INSUFFICIENT, SUM_UNKNOWN, SUM_INVALID, SUM_DUPLICATES,
+       SUM_RATE, SUM_COUNT };
+static const char *const summary_titles[SUM_COUNT] = {"ITEM",         "ACCEPTED", "REJECTED",   "INSUFFICIENT_STOCK",
+                                                      "UNKNOWN_ITEM", "INVALID",  "DUPLICATES", "ACCEPTED%"};
+/* The item column's width is computed from the names. */
+static const size_t summary_widths[SUM_COUNT] = {0, 10, 10, 18, 12, 9, 10, 10};
+
+static bool summary_row(ol_buf *out, const char *label, size_t item_width, const ol_results_counts *c) {
+    char cells[SUM_COUNT][32];
+    const uint64_t values[] = {c->accepted, c->rejected, c->insufficient_stock, c->unknown_item, c->invalid,
+                               c->duplicates};
+    for (int i = SUM_ACCEPTED; i <= SUM_DUPLICATES; i++)
+        snprintf(cells[i], sizeof cells[i], "%llu", (unsigned long long)values[i - SUM_ACCEPTED]);
+    double rate;
+    if (ol_results_acceptance_rate(c, &rate)) snprintf(cells[SUM_RATE], sizeof cells[SUM_RATE], "%.1f%%", rate * 100);
+    else snprintf(cells[SUM_RATE], sizeof cells[SUM_RATE], "-");
+    if (!append_cell(out, label, item_width, false, false)) return false;
+    for (int i = SUM_ACCEPTED; i < SUM_COUNT; i++)
+        if (!append_cell(out, cells[i], summary_widths[i], true, i == SUM_COUNT - 1)) return false;
+    return true;
+}
+
+bool ol_results_summary_table(const ol_results_summary *s, ol_buf *out) {
+    size_t n = 0;
+    item_row *rows = sorted_rows(s, &n);
+    if (!rows) return false;
+    bool ok = true;
+    char first[40] = "-", last[40] = "-";
+    if (s->counted) {
+        ol_format_rfc3339(first, sizeof first, s->first_us);
+        ol_format_rfc3339(last, sizeof last, s->last_us);
+    }
+    ok = ol_buf_appendf(out,
+                        "results: %llu counted (%llu repeated answers ignored, %llu undecodable)\n"
+                        "processed: %s .. %s\n\n",
+                        (unsigned long long)s->counted, (unsigned long long)s->repeats,
+                        (unsigned long long)s->undecodable, first, last);
+    size_t width = strlen("(no item)");
+    for (size_t i = 0; i < n; i++) {
+        size_t w = rows[i].item ? strlen(rows[i].item) : 0;
+        if (w > width) width = w;
+    }
+    if (width > OL_ITEM_MAX) width = OL_ITEM_MAX;
+    ok = ok && append_cell(out, summary_titles[SUM_ITEM], width, false, false);
+    for (int i = SUM_ACCEPTED; ok && i < SUM_COUNT; i++)
+        ok = append_cell(out, summary_titles[i], summary_widths[i], true, i == SUM_COUNT - 1);
+    for (size_t i = 0; ok && i < n; i++)
+        ok = summary_row(out, rows[i].item ? rows[i].item : "(no item)", width, rows[i].counts);
+    ok = ok && summary_row(out, "TOTAL", width, &s->total);
+    free(rows);
+    return ok;
+}
+
+/* Sets the counts of c as fields of obj; false on OOM. */
+static bool counts_to_json(json_t *obj, const ol_results_counts *c) {
+    int rc = 0;
+    rc |= json_object_set_new(obj, "accepted", json_integer((json_int_t)c->accepted));
+    rc |= json_object_set_new(obj, "rejected", json_integer((json_int_t)c->rejected));
+    rc |= json_object_set_new(obj, "insufficient_stock", json_integer((json_int_t)c->insufficient_stock));
+    rc |= json_object_set_new(obj, "unknown_item", json_integer((json_int_t)c->unknown_item));
+    rc |= json_object_set_new(obj, "invalid", json_integer((json_int_t)c->invalid));
+    rc |= json_object_set_new(obj, "duplicates", json_integer((json_int_t)c->duplicates));
+    double rate;
+    bool has_rate = ol_results_acceptance_rate(c, &rate);
+    rc |= json_object_set_new(obj, "acceptance_rate", has_rate ? json_real(rate) : json_null());
+    return rc == 0;
+}
+
+char *ol_results_summary_json(const ol_results_summary *s) {
+    size_t n = 0;
+    item_row *rows = sorted_rows(s, &n);
+    json_t *root = json_object(), *total = json_object(), *items = json_array();
+    char *out = NULL;
+    if (!rows || !root || !total || !items) {
+        json_decref(total);
+        json_decref(items);
+        goto done;
+    }
+    char first[40], last[40];
+    ol_format_rfc3339(first, sizeof first, s->first_us);
+    ol_format_rfc3339(last, sizeof last, s->last_us);
+    int rc = 0;
+    rc |= json_object_set_new(root, "results", json_integer((json_int_t)s->counted));
+    rc |= json_object_set_new(root, "repeats", json_integer((json_int_t)s->repeats));
+    rc |= json_object_set_new(root, "undecodable", json_integer((json_int_t)s->undecodable));
+    rc |= json_object_set_new(root, "first_processed_at", s->counted ? json_string(first) : json_null());
+    rc |= json_object_set_new(root, "last_processed_at", s->counted ? json_string(last) : json_null());
+    bool ok = counts_to_json(total, &s->total);
+    rc |= json_object_set_new(root, "total", total);
+    for (size_t i = 0; ok && rc == 0 && i < n; i++) {
+        json_t *row = json_object();
+        ok = row && json_object_set_new(row, "item", rows[i].item ? json_string(rows[i].item) : json_null()) == 0 &&
+             counts_to_json(row, rows[i].counts);
+        if (json_array_append_new(items, row) != 0) ok = false;
+    }
+    rc |= json_object_set_new(root, "items", items);
+    if (ok && rc == 0) out = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
+done:
+    json_decref(root);
+    free(rows);
+    return out;
+}

@@ -1,0 +1,125 @@
+/* order-results: shows what the consumer answered. Tails the results topic
+ * from the end, the beginning or a point in time, filtered by item, status,
+ * reason or order_id, as JSON lines (piped) or a table (terminal), or sums
+ * a window up with --summary.
+ *
+ * Exit codes: 0 done (or interrupted by SIGINT/SIGTERM); 2 bad usage;
+ * 1 other errors (Kafka unreachable, unknown topic, write errors). */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ol_log.h"
+#include "ol_options.h"
+#include "ol_results_view.h"
+#include "ol_str.h"
+#include "tail.h"
+
+enum { EXIT_OK = 0, EXIT_ERROR = 1, EXIT_USAGE = 2 };
+
+static volatile sig_atomic_t stop_requested = 0;
+
+static void on_signal(int sig) {
+    (void)sig;
+    stop_requested = 1;
+}
+
+static const ol_option options[] = {
+    OL_OPT_COMMON,
+    {"results-topic", 0, OL_OPT_STRING, "NAME", 0, 0, offsetof(ol_settings, results_topic),
+     "topic of results (default: order-results)"},
+    {"from-beginning", 0, OL_OPT_FLAG, NULL, 0, 0, offsetof(ol_settings, from_beginning),
+     "start at the oldest result (default: at the end)"},
+    {"since", 0, OL_OPT_STRING, "TIME", 0, 0, offsetof(ol_settings, since),
+     "start at results published since TIME: RFC 3339 (2026-11-25T17:00:00Z) or ago (30s, 15m, 2h, 1d)"},
+    {"follow", 'f', OL_OPT_FLAG, NULL, 0, 0, offsetof(ol_settings, follow),
+     "keep reading new results until interrupted (default: stop at the end seen at start)"},
+    {"item", 0, OL_OPT_STRING, "NAME", 0, 0, offsetof(ol_settings, filter_item), "only results for this item"},
+    {"status", 0, OL_OPT_STRING, "STATUS", 0, 0, offsetof(ol_settings, filter_status), "only accepted or rejected"},
+    {"reason", 0, OL_OPT_STRING, "REASON", 0, 0, offsetof(ol_settings, filter_reason),
+     "only insufficient_stock, unknown_item, invalid, or none (accepted)"},
+    {"order-id", 0, OL_OPT_STRING, "ID", 0, 0, offsetof(ol_settings, filter_order_id), "only this order_id"},
+    {"format", 0, OL_OPT_STRING, "FORMAT", 0, 0, offsetof(ol_settings, format),
+     "json (one result per line) or table (default: table on a terminal, else json)"},
+    {"summary", 0, OL_OPT_FLAG, NULL, 0, 0, offsetof(ol_settings, summary),
+     "count the window by item, status and reason instead of listing it (default window: the whole topic)"},
+};
+#define N_OPTIONS (sizeof options / sizeof options[0])
+
+/* Turns the settings into the tail's options; false with err on bad usage. */
+static bool tail_options(const ol_settings *s, results_tail_options *o, char *err, size_t errlen) {
+    memset(o, 0, sizeof *o);
+    if (s->nargs > 0) {
+        ol_seterr(err, errlen, "unexpected argument '%s' (see --help)", s->args[0]);
+        return false;
+    }
+    if (s->from_beginning && s->since) {
+        ol_seterr(err, errlen, "--from-beginning and --since are exclusive");
+        return false;
+    }
+    if (s->summary && s->follow) {
+        /* A summary is of a window, and a followed topic has no end. */
+        ol_seterr(err, errlen, "--summary and --follow are exclusive: a summary covers up to the end seen at start");
+        return false;
+    }
+    /* A summary of the empty window "from the end" would say nothing: it
+     * covers the whole topic unless told otherwise. */
+    o->start = s->from_beginning || s->summary ? TAIL_FROM_BEGINNING : TAIL_FROM_END;
+    if (s->since) {
+        o->start = TAIL_SINCE;
+        char why[256];
+        if (!ol_time_arg_parse(s->since, ol_now_us(), &o->since_us, why, sizeof why)) {
+            ol_seterr(err, errlen, "--since: %s", why);
+            return false;
+        }
+    }
+    o->follow = s->follow;
+    o->summary = s->summary;
+    return ol_output_format_parse(s->format, isatty(STDOUT_FILENO) == 1, &o->format, err, errlen) &&
+           ol_results_filter_init(&o->filter, s->filter_item, s->filter_status, s->filter_reason, s->filter_order_id,
+                                  err, errlen);
+}
+
+int main(int argc, char **argv) {
+    ol_settings s;
+    char err[1024];
+    if (!ol_settings_init(&s) || !ol_settings_apply_env(&s, err, sizeof err)) {
+        ol_error("out of memory");
+        return EXIT_ERROR;
+    }
+    results_tail_options o;
+    if (!ol_settings_parse_args(&s, options, N_OPTIONS, argc, argv, err, sizeof err) ||
+        (!s.help && !tail_options(&s, &o, err, sizeof err))) {
+        fprintf(stderr, "order-results: %s\n", err);
+        ol_settings_destroy(&s);
+        return EXIT_USAGE;
+    }
+    if (s.help) {
+        ol_options_print_help(options, N_OPTIONS, "order-results [OPTIONS]",
+                              "Shows the answers on the results topic: from the end (default), the beginning or\n"
+                              "--since TIME, up to the end seen at start (or on with --follow), filtered. JSON\n"
+                              "lines when piped, a table on a terminal; --summary counts the window instead.");
+        ol_settings_destroy(&s);
+        return EXIT_OK;
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    /* A closed pipe shows up as EPIPE on write, and the tail stops. */
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &sa, NULL);
+
+    int rc = EXIT_OK;
+    results_tail *tail = results_tail_new(&s, &o, &stop_requested, err, sizeof err);
+    if (!tail || !results_tail_run(tail, err, sizeof err)) {
+        ol_error("%s", err);
+        rc = EXIT_ERROR;
+    }
+    results_tail_destroy(tail);
+    ol_settings_destroy(&s);
+    return rc;
+}

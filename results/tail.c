@@ -1,0 +1,208 @@
+#include "tail.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ol_log.h"
+#include "ol_reader.h"
+#include "ol_str.h"
+
+#define POLL_BATCH 2000
+#define POLL_TIMEOUT_MS 200
+/* Undecodable messages are reported one by one up to this many. */
+#define UNDECODABLE_SHOWN 5
+
+struct results_tail {
+    const ol_settings *settings;
+    results_tail_options options;
+    volatile sig_atomic_t *stop;
+    ol_reader *reader;
+    ol_results_summary *summary; /* with --summary */
+    ol_buf out;                  /* one batch of output */
+    rd_kafka_message_t **msgs;
+    int32_t n_parts;
+    int64_t *low, *high, *start;
+    bool *done;
+    uint64_t read, shown, undecodable;
+    bool pipe_closed;
+};
+
+results_tail *results_tail_new(const ol_settings *settings, const results_tail_options *options,
+                               volatile sig_atomic_t *stop, char *err, size_t errlen) {
+    results_tail *t = calloc(1, sizeof *t);
+    if (!t) {
+        ol_seterr(err, errlen, "out of memory");
+        return NULL;
+    }
+    t->settings = settings;
+    t->options = *options;
+    t->stop = stop;
+    ol_buf_init(&t->out);
+    t->msgs = calloc(POLL_BATCH, sizeof *t->msgs);
+    if (!t->msgs || (options->summary && !(t->summary = ol_results_summary_new()))) {
+        ol_seterr(err, errlen, "out of memory");
+        goto fail;
+    }
+    t->reader = ol_reader_new(settings, "order-results", NULL, err, errlen);
+    if (!t->reader) goto fail;
+    return t;
+fail:
+    results_tail_destroy(t);
+    return NULL;
+}
+
+void results_tail_destroy(results_tail *t) {
+    if (!t) return;
+    ol_reader_destroy(t->reader);
+    ol_results_summary_destroy(t->summary);
+    ol_buf_free(&t->out);
+    free(t->msgs);
+    free(t->low);
+    free(t->high);
+    free(t->start);
+    free(t->done);
+    free(t);
+}
+
+/* Writes the pending output. A closed pipe is not an error: the reader of
+ * our output has what it wanted. */
+static bool flush_out(results_tail *t, char *err, size_t errlen) {
+    if (t->out.len == 0 || t->pipe_closed) return true;
+    bool ok = fwrite(t->out.data, 1, t->out.len, stdout) == t->out.len && fflush(stdout) == 0;
+    ol_buf_clear(&t->out);
+    if (ok) return true;
+    if (errno == EPIPE) {
+        t->pipe_closed = true;
+        return true;
+    }
+    ol_seterr(err, errlen, "writing to stdout: %s", strerror(errno));
+    return false;
+}
+
+/* Finds where each partition starts and which are already complete. */
+static bool plan(results_tail *t, char *err, size_t errlen) {
+    const char *topic = t->settings->results_topic;
+    int n = ol_reader_partition_count(t->reader, topic, err, errlen);
+    if (n < 0) return false;
+    t->n_parts = n;
+    size_t cnt = (size_t)n + 1;
+    t->low = calloc(cnt, sizeof *t->low);
+    t->high = calloc(cnt, sizeof *t->high);
+    t->start = calloc(cnt, sizeof *t->start);
+    t->done = calloc(cnt, sizeof *t->done);
+    if (!t->low || !t->high || !t->start || !t->done) {
+        ol_seterr(err, errlen, "out of memory");
+        return false;
+    }
+    if (!ol_reader_watermarks(t->reader, topic, n, t->low, t->high, err, errlen)) return false;
+    if (t->options.start == TAIL_SINCE &&
+        !ol_reader_offsets_for_time(t->reader, topic, n, t->options.since_us / 1000, t->high, t->start, err, errlen))
+        return false;
+    for (int32_t p = 0; p < n; p++) {
+        if (t->options.start == TAIL_FROM_END) t->start[p] = t->high[p];
+        else if (t->options.start == TAIL_FROM_BEGINNING) t->start[p] = t->low[p];
+        if (t->start[p] < t->low[p]) t->start[p] = t->low[p];
+        t->done[p] = t->start[p] >= t->high[p];
+        ol_debug("%s [%" PRId32 "]: from %" PRId64 " (watermarks %" PRId64 "..%" PRId64 ")", topic, p, t->start[p],
+                 t->low[p], t->high[p]);
+    }
+    return true;
+}
+
+/* A message of the window: decode, filter, then print or count it. */
+static bool handle(results_tail *t, const rd_kafka_message_t *m, char *err, size_t errlen) {
+    ol_result r;
+    char why[256] = "empty message";
+    t->read++;
+    if (!m->payload || !ol_result_from_json(m->payload, m->len, &r, why, sizeof why)) {
+        t->undecodable++;
+        if (t->summary) ol_results_summary_add_undecodable(t->summary);
+        if (t->undecodable <= UNDECODABLE_SHOWN)
+            ol_warn("[%" PRId32 "] offset %" PRId64 ": not a result, skipped: %s", m->partition, m->offset, why);
+        return true;
+    }
+    if (!ol_results_filter_match(&t->options.filter, &r)) return true;
+    t->shown++;
+    bool ok;
+    if (t->summary) {
+        ok = ol_results_summary_add(t->summary, &r);
+    } else if (t->options.format == OL_FORMAT_TABLE) {
+        ok = ol_results_table_row(&t->out, &r);
+    } else {
+        /* The value as published. It decoded, so any raw line break is
+         * whitespace between tokens: made a space to keep one per line. */
+        size_t at = t->out.len;
+        ok = ol_buf_append(&t->out, m->payload, m->len) && ol_buf_append(&t->out, "\n", 1);
+        for (size_t i = at; ok && i + 1 < t->out.len; i++)
+            if (t->out.data[i] == '\n' || t->out.data[i] == '\r') t->out.data[i] = ' ';
+    }
+    if (!ok) ol_seterr(err, errlen, "out of memory");
+    return ok;
+}
+
+static bool write_summary(results_tail *t, char *err, size_t errlen) {
+    if (t->options.format == OL_FORMAT_TABLE) {
+        if (!ol_results_summary_table(t->summary, &t->out)) goto oom;
+    } else {
+        char *json = ol_results_summary_json(t->summary);
+        bool ok = json && ol_buf_appends(&t->out, json) && ol_buf_append(&t->out, "\n", 1);
+        free(json);
+        if (!ok) goto oom;
+    }
+    return flush_out(t, err, errlen);
+oom:
+    ol_seterr(err, errlen, "out of memory");
+    return false;
+}
+
+bool results_tail_run(results_tail *t, char *err, size_t errlen) {
+    if (!plan(t, err, errlen)) return false;
+    int32_t *ids = calloc((size_t)t->n_parts + 1, sizeof *ids);
+    if (!ids) {
+        ol_seterr(err, errlen, "out of memory");
+        return false;
+    }
+    for (int32_t p = 0; p < t->n_parts; p++) ids[p] = p;
+    bool ok = ol_reader_assign(t->reader, t->settings->results_topic, ids, t->start, (size_t)t->n_parts, err, errlen);
+    free(ids);
+    if (!ok) return false;
+    int32_t pending = 0;
+    for (int32_t p = 0; p < t->n_parts; p++) pending += !t->done[p];
+    if (!t->summary && t->options.format == OL_FORMAT_TABLE && !ol_results_table_header(&t->out)) {
+        ol_seterr(err, errlen, "out of memory");
+        return false;
+    }
+    while (ok && !*t->stop && !t->pipe_closed && (t->options.follow || pending > 0)) {
+        ssize_t n = ol_reader_poll(t->reader, t->msgs, POLL_BATCH, POLL_TIMEOUT_MS, err, errlen);
+        if (n < 0) {
+            ok = false;
+            break;
+        }
+        for (ssize_t i = 0; i < n; i++) {
+            rd_kafka_message_t *m = t->msgs[i];
+            int32_t p = m->partition;
+            bool known = p >= 0 && p < t->n_parts;
+            /* Without --follow the window ends at the high-water marks
+             * seen at start; later messages are not ours. */
+            bool in_window = t->options.follow || (known && m->offset < t->high[p]);
+            if (!m->err && in_window && ok) ok = handle(t, m, err, errlen);
+            if (known && !t->done[p] && (m->err ? m->offset >= t->high[p] : m->offset + 1 >= t->high[p])) {
+                t->done[p] = true;
+                pending--;
+            }
+            rd_kafka_message_destroy(m);
+        }
+        if (ok) ok = flush_out(t, err, errlen);
+    }
+    if (ok && t->summary && *t->stop) ol_warn("interrupted before the end of the window: no summary");
+    else if (ok && t->summary) ok = write_summary(t, err, errlen);
+    else if (ok) ok = flush_out(t, err, errlen);
+    ol_debug("read %" PRIu64 " results, %" PRIu64 " matched, %" PRIu64 " undecodable", t->read, t->shown,
+             t->undecodable);
+    if (t->undecodable > UNDECODABLE_SHOWN)
+        ol_warn("%" PRIu64 " messages in all were not results and were skipped", t->undecodable);
+    return ok;
+}

@@ -1,0 +1,354 @@
+/* Unit tests for ol_results_view: --since times, filters, the table and the
+ * summary of order-results. */
+#include <criterion/criterion.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ol_results_view.h"
+
+#define SEC 1000000LL
+
+static int64_t parse_ok(const char *text, int64_t now) {
+    int64_t out = -1;
+    char err[256] = "";
+    cr_assert(ol_time_arg_parse(text, now, &out, err, sizeof err), "'%s' rejected: %s", text, err);
+    return out;
+}
+
+static void parse_bad(const char *text) {
+    int64_t out;
+    char err[256] = "";
+    cr_assert_not(ol_time_arg_parse(text, 0, &out, err, sizeof err), "'%s' accepted", text);
+    cr_assert_neq(err[0], '\0', "no reason given for '%s'", text);
+}
+
+Test(time_arg, rfc3339_utc) {
+    /* date -u -d 2026-11-25T17:00:00Z +%s */
+    cr_assert_eq(parse_ok("2026-11-25T17:00:00Z", 0), 1795626000LL * SEC);
+    cr_assert_eq(parse_ok("1970-01-01T00:00:00Z", 0), 0);
+    cr_assert_eq(parse_ok("2026-11-25t17:00:00z", 0), 1795626000LL * SEC);
+    cr_assert_eq(parse_ok("2026-11-25 17:00:00Z", 0), 1795626000LL * SEC);
+}
+
+Test(time_arg, rfc3339_fraction_and_offsets) {
+    cr_assert_eq(parse_ok("2026-11-25T17:00:00.25Z", 0), 1795626000LL * SEC + 250000);
+    cr_assert_eq(parse_ok("2026-11-25T17:00:00.123456789Z", 0), 1795626000LL * SEC + 123456);
+    cr_assert_eq(parse_ok("2026-11-25T18:00:00+01:00", 0), 1795626000LL * SEC);
+    cr_assert_eq(parse_ok("2026-11-25T12:30:00-04:30", 0), 1795626000LL * SEC);
+}
+
+Test(time_arg, date_alone_is_midnight_utc) {
+    cr_assert_eq(parse_ok("2026-11-25", 0), 1795564800LL * SEC);
+}
+
+Test(time_arg, leap_days) {
+    cr_assert_eq(parse_ok("2024-02-29T00:00:00Z", 0), 1709164800LL * SEC);
+    parse_bad("2023-02-29T00:00:00Z");
+    parse_bad("2100-02-29T00:00:00Z");
+    cr_assert_eq(parse_ok("2000-02-29T00:00:00Z", 0), 951782400LL * SEC);
+}
+
+Test(time_arg, relative) {
+    int64_t now = 1795626000LL * SEC;
+    cr_assert_eq(parse_ok("30s", now), now - 30 * SEC);
+    cr_assert_eq(parse_ok("15m", now), now - 15 * 60 * SEC);
+    cr_assert_eq(parse_ok("2h", now), now - 2 * 3600 * SEC);
+    cr_assert_eq(parse_ok("1d", now), now - 86400 * SEC);
+    cr_assert_eq(parse_ok("0s", now), now);
+    cr_assert_eq(parse_ok("100000d", now), 0, "before the epoch clamps to it");
+}
+
+Test(time_arg, rejects_junk) {
+    parse_bad("");
+    parse_bad("m");
+    parse_bad("15");
+    parse_bad("15x");
+    parse_bad("-15m");
+    parse_bad("15 m");
+    parse_bad("1.5h");
+    parse_bad("99999999999999999999s");
+    parse_bad("2026-11-25T17:00:00");      /* no zone: ambiguous */
+    parse_bad("2026-13-01T00:00:00Z");
+    parse_bad("2026-11-31T00:00:00Z");
+    parse_bad("2026-11-25T24:00:00Z");
+    parse_bad("2026-11-25T17:60:00Z");
+    parse_bad("2026-11-25T17:00:00.Z");
+    parse_bad("2026-11-25T17:00:00Zjunk");
+    parse_bad("2026-11-25T17:00:00+1:00");
+    parse_bad("yesterday");
+}
+
+Test(format, explicit_and_automatic) {
+    ol_output_format f;
+    char err[128];
+    cr_assert(ol_output_format_parse(NULL, true, &f, err, sizeof err));
+    cr_assert_eq(f, OL_FORMAT_TABLE);
+    cr_assert(ol_output_format_parse(NULL, false, &f, err, sizeof err));
+    cr_assert_eq(f, OL_FORMAT_JSON);
+    cr_assert(ol_output_format_parse("json", true, &f, err, sizeof err));
+    cr_assert_eq(f, OL_FORMAT_JSON);
+    cr_assert(ol_output_format_parse("table", false, &f, err, sizeof err));
+    cr_assert_eq(f, OL_FORMAT_TABLE);
+    cr_assert_not(ol_output_format_parse("csv", false, &f, err, sizeof err));
+    cr_assert(strstr(err, "csv"));
+}
+
+static ol_result result(const char *order_id, const char *item, ol_status status, ol_reason reason,
+                        int32_t partition, int64_t offset) {
+    ol_result r;
+    memset(&r, 0, sizeof r);
+    strcpy(r.order_id, order_id);
+    if (item) {
+        r.has_order = true;
+        strcpy(r.item, item);
+        r.quantity = 2;
+        r.has_remaining = reason != OL_REASON_UNKNOWN_ITEM;
+        r.remaining = 5;
+    }
+    r.status = status;
+    r.reason = reason;
+    r.partition = partition;
+    r.offset = offset;
+    r.processed_at_us = 1795626000LL * SEC + offset;
+    return r;
+}
+
+Test(filter, unset_matches_everything) {
+    ol_results_filter f;
+    char err[128];
+    cr_assert(ol_results_filter_init(&f, NULL, NULL, NULL, NULL, err, sizeof err));
+    ol_result r = result("o", "a", OL_STATUS_ACCEPTED, OL_REASON_NONE, 0, 0);
+    cr_assert(ol_results_filter_match(&f, &r));
+    ol_result bad = result("x", NULL, OL_STATUS_REJECTED, OL_REASON_INVALID, 0, 1);
+    cr_assert(ol_results_filter_match(&f, &bad));
+}
+
+Test(filter, each_criterion) {
+    ol_results_filter f;
+    char err[128];
+    ol_result acc = result("o1", "apple", OL_STATUS_ACCEPTED, OL_REASON_NONE, 0, 0);
+    ol_result low = result("o2", "apple", OL_STATUS_REJECTED, OL_REASON_INSUFFICIENT_STOCK, 0, 1);
+    ol_result other = result("o3", "pear", OL_STATUS_REJECTED, OL_REASON_UNKNOWN_ITEM, 0, 2);
+    ol_result junk = result("o4", NULL, OL_STATUS_REJECTED, OL_REASON_INVALID, 0, 3);
+
+    cr_assert(ol_results_filter_init(&f, "apple", NULL, NULL, NULL, err, sizeof err));
+    cr_assert(ol_results_filter_match(&f, &acc) && ol_results_filter_match(&f, &low));
+    cr_assert_not(ol_results_filter_match(&f, &other));
+    cr_assert_not(ol_results_filter_match(&f, &junk), "a result without item never matches --item");
+
+    cr_assert(ol_results_filter_init(&f, NULL, "rejected", NULL, NULL, err, sizeof err));
+    cr_assert_not(ol_results_filter_match(&f, &acc));
+    cr_assert(ol_results_filter_match(&f, &low) && ol_results_filter_match(&f, &junk));
+
+    cr_assert(ol_results_filter_init(&f, NULL, NULL, "unknown_item", NULL, err, sizeof err));
+    cr_assert(ol_results_filter_match(&f, &other));
+    cr_assert_not(ol_results_filter_match(&f, &low));
+
+    cr_assert(ol_results_filter_init(&f, NULL, NULL, "none", NULL, err, sizeof err));
+    cr_assert(ol_results_filter_match(&f, &acc));
+    cr_assert_not(ol_results_filter_match(&f, &low));
+
+    cr_assert(ol_results_filter_init(&f, NULL, NULL, NULL, "o2", err, sizeof err));
+    cr_assert(ol_results_filter_match(&f, &low));
+    cr_assert_not(ol_results_filter_match(&f, &acc));
+
+    /* Criteria combine with AND. */
+    cr_assert(ol_results_filter_init(&f, "apple", "rejected", "insufficient_stock", NULL, err, sizeof err));
+    cr_assert(ol_results_filter_match(&f, &low));
+    cr_assert_not(ol_results_filter_match(&f, &acc));
+}
+
+Test(filter, rejects_unknown_values) {
+    ol_results_filter f;
+    char err[128];
+    cr_assert_not(ol_results_filter_init(&f, NULL, "maybe", NULL, NULL, err, sizeof err));
+    cr_assert(strstr(err, "maybe"));
+    cr_assert_not(ol_results_filter_init(&f, NULL, NULL, "bad_luck", NULL, err, sizeof err));
+    cr_assert(strstr(err, "bad_luck"));
+}
+
+/* Splits a table line into its display columns by the header's layout. */
+static size_t display_width(const char *s, size_t len) {
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++)
+        if (((unsigned char)s[i] & 0xC0) != 0x80) n++;
+    return n;
+}
+
+Test(table, rows_align_with_the_header) {
+    ol_buf buf;
+    ol_buf_init(&buf);
+    cr_assert(ol_results_table_header(&buf));
+    ol_result a = result("o-1", "widget", OL_STATUS_ACCEPTED, OL_REASON_NONE, 3, 12345);
+    ol_result b = result("an-order-id-much-longer-than-its-column", "gadget-with-a-long-name", OL_STATUS_REJECTED,
+                         OL_REASON_INSUFFICIENT_STOCK, 0, 7);
+    b.duplicate = true;
+    cr_assert(ol_results_table_row(&buf, &a));
+    cr_assert(ol_results_table_row(&buf, &b));
+    /* Every line puts STATUS at the same display column. */
+    const char *header = buf.data;
+    const char *status_col = strstr(header, "STATUS");
+    cr_assert_not_null(status_col);
+    size_t want = display_width(header, (size_t)(status_col - header));
+    const char *line = strchr(header, '\n') + 1;
+    const char *l2 = strchr(line, '\n') + 1;
+    const char *at = strstr(line, "accepted");
+    cr_assert_eq(display_width(line, (size_t)(at - line)), want);
+    at = strstr(l2, "rejected");
+    cr_assert_eq(display_width(l2, (size_t)(at - l2)), want);
+    cr_assert(strstr(l2, "\xE2\x80\xA6"), "long values are cut with an ellipsis");
+    cr_assert(strstr(l2, "yes"));
+    cr_assert(strstr(line, "3/12345"));
+    cr_assert(strstr(line, "2026-11-25T17:00:00.012Z"), "milliseconds shown: %s", line);
+    const char *end = strchr(line, '\n');
+    cr_assert_neq(end[-1], ' ', "no trailing blanks when the last columns are empty");
+    ol_buf_free(&buf);
+}
+
+Test(table, control_characters_never_reach_the_terminal) {
+    ol_buf buf;
+    ol_buf_init(&buf);
+    ol_result r = result("x\x1b[2Jy", "it\tem", OL_STATUS_REJECTED, OL_REASON_INVALID, 0, 0);
+    strcpy(r.error, "bad\nline \xC2\x9B" "31m");
+    cr_assert(ol_results_table_row(&buf, &r));
+    cr_assert_null(strchr(buf.data, '\x1b'));
+    cr_assert_null(strchr(buf.data, '\t'));
+    cr_assert_null(strstr(buf.data, "\xC2\x9B"), "C1 CSI must not pass");
+    cr_assert_eq(strchr(buf.data, '\n'), buf.data + buf.len - 1, "one line per result");
+    cr_assert(strstr(buf.data, "x?[2Jy"));
+    ol_buf_free(&buf);
+}
+
+Test(table, invalid_without_item_shows_dashes) {
+    ol_buf buf;
+    ol_buf_init(&buf);
+    ol_result r = result("j-1", NULL, OL_STATUS_REJECTED, OL_REASON_INVALID, 1, 2);
+    strcpy(r.error, "field 'quantity' must be an integer from 1 to 1000000, got 0");
+    cr_assert(ol_results_table_row(&buf, &r));
+    cr_assert(strstr(buf.data, "invalid"));
+    cr_assert(strstr(buf.data, "got 0\n"), "error text is the last column, whole: %s", buf.data);
+    ol_buf_free(&buf);
+}
+
+Test(summary, counts_decisions_duplicates_and_reasons) {
+    ol_results_summary *s = ol_results_summary_new();
+    cr_assert_not_null(s);
+    ol_result rs[] = {
+        result("1", "apple", OL_STATUS_ACCEPTED, OL_REASON_NONE, 0, 0),
+        result("2", "apple", OL_STATUS_ACCEPTED, OL_REASON_NONE, 0, 1),
+        result("3", "apple", OL_STATUS_REJECTED, OL_REASON_INSUFFICIENT_STOCK, 0, 2),
+        result("4", "pear", OL_STATUS_REJECTED, OL_REASON_UNKNOWN_ITEM, 1, 0),
+        result("5", NULL, OL_STATUS_REJECTED, OL_REASON_INVALID, 1, 1),
+        result("1", "apple", OL_STATUS_ACCEPTED, OL_REASON_NONE, 0, 3),
+    };
+    rs[5].duplicate = true;
+    for (size_t i = 0; i < sizeof rs / sizeof rs[0]; i++) cr_assert(ol_results_summary_add(s, &rs[i]));
+    ol_results_counts t = ol_results_summary_total(s);
+    cr_assert_eq(t.accepted, 2);
+    cr_assert_eq(t.rejected, 3);
+    cr_assert_eq(t.insufficient_stock, 1);
+    cr_assert_eq(t.unknown_item, 1);
+    cr_assert_eq(t.invalid, 1);
+    cr_assert_eq(t.duplicates, 1, "a duplicate answer is not a second acceptance");
+    double rate;
+    cr_assert(ol_results_acceptance_rate(&t, &rate));
+    cr_assert_float_eq(rate, 0.4, 1e-9);
+
+    ol_results_counts c;
+    cr_assert(ol_results_summary_item(s, "apple", &c));
+    cr_assert_eq(c.accepted, 2);
+    cr_assert_eq(c.insufficient_stock, 1);
+    cr_assert_eq(c.duplicates, 1);
+    cr_assert(ol_results_summary_item(s, NULL, &c));
+    cr_assert_eq(c.invalid, 1);
+    cr_assert_not(ol_results_summary_item(s, "kiwi", &c));
+    cr_assert_eq(ol_results_summary_counted(s), 6);
+    ol_results_summary_destroy(s);
+}
+
+Test(summary, republished_answers_count_once) {
+    ol_results_summary *s = ol_results_summary_new();
+    ol_result r = result("1", "apple", OL_STATUS_ACCEPTED, OL_REASON_NONE, 2, 40);
+    cr_assert(ol_results_summary_add(s, &r));
+    r.processed_at_us += 5; /* the same answer, published again after a crash */
+    cr_assert(ol_results_summary_add(s, &r));
+    ol_result other = result("2", "apple", OL_STATUS_ACCEPTED, OL_REASON_NONE, 3, 40);
+    cr_assert(ol_results_summary_add(s, &other), "same offset, other partition: distinct");
+    cr_assert_eq(ol_results_summary_total(s).accepted, 2);
+    cr_assert_eq(ol_results_summary_repeats(s), 1);
+    ol_results_summary_destroy(s);
+}
+
+Test(summary, many_positions) {
+    ol_results_summary *s = ol_results_summary_new();
+    for (int round = 0; round < 2; round++)
+        for (int i = 0; i < 20000; i++) {
+            ol_result r = result("x", "bulk", OL_STATUS_ACCEPTED, OL_REASON_NONE, i % 7, i);
+            cr_assert(ol_results_summary_add(s, &r));
+        }
+    cr_assert_eq(ol_results_summary_total(s).accepted, 20000);
+    cr_assert_eq(ol_results_summary_repeats(s), 20000);
+    ol_results_summary_destroy(s);
+}
+
+Test(summary, empty_has_no_rate) {
+    ol_results_summary *s = ol_results_summary_new();
+    ol_results_counts t = ol_results_summary_total(s);
+    double rate;
+    cr_assert_not(ol_results_acceptance_rate(&t, &rate));
+    char *json = ol_results_summary_json(s);
+    cr_assert_not_null(json);
+    json_error_t e;
+    json_t *root = json_loads(json, 0, &e);
+    cr_assert_not_null(root, "%s", e.text);
+    cr_assert(json_is_null(json_object_get(json_object_get(root, "total"), "acceptance_rate")));
+    cr_assert(json_is_null(json_object_get(root, "first_processed_at")));
+    cr_assert_eq(json_array_size(json_object_get(root, "items")), 0);
+    json_decref(root);
+    free(json);
+    ol_buf buf;
+    ol_buf_init(&buf);
+    cr_assert(ol_results_summary_table(s, &buf));
+    cr_assert(strstr(buf.data, "TOTAL"));
+    ol_buf_free(&buf);
+    ol_results_summary_destroy(s);
+}
+
+Test(summary, json_and_table_agree) {
+    ol_results_summary *s = ol_results_summary_new();
+    ol_result a = result("1", "b-item", OL_STATUS_ACCEPTED, OL_REASON_NONE, 0, 0);
+    ol_result b = result("2", "a-item", OL_STATUS_REJECTED, OL_REASON_INSUFFICIENT_STOCK, 0, 1);
+    ol_result c = result("3", NULL, OL_STATUS_REJECTED, OL_REASON_INVALID, 0, 2);
+    cr_assert(ol_results_summary_add(s, &a) && ol_results_summary_add(s, &b) && ol_results_summary_add(s, &c));
+    ol_results_summary_add_undecodable(s);
+
+    char *json = ol_results_summary_json(s);
+    json_error_t e;
+    json_t *root = json_loads(json, 0, &e);
+    cr_assert_not_null(root, "%s", e.text);
+    cr_assert_eq(json_integer_value(json_object_get(root, "results")), 3);
+    cr_assert_eq(json_integer_value(json_object_get(root, "undecodable")), 1);
+    json_t *total = json_object_get(root, "total");
+    cr_assert_eq(json_integer_value(json_object_get(total, "accepted")), 1);
+    cr_assert_eq(json_integer_value(json_object_get(total, "rejected")), 2);
+    cr_assert_float_eq(json_real_value(json_object_get(total, "acceptance_rate")), 1.0 / 3, 1e-9);
+    json_t *items = json_object_get(root, "items");
+    cr_assert_eq(json_array_size(items), 3);
+    cr_assert_str_eq(json_string_value(json_object_get(json_array_get(items, 0), "item")), "a-item");
+    cr_assert_str_eq(json_string_value(json_object_get(json_array_get(items, 1), "item")), "b-item");
+    cr_assert(json_is_null(json_object_get(json_array_get(items, 2), "item")), "no item sorts last");
+    json_decref(root);
+    free(json);
+
+    ol_buf buf;
+    ol_buf_init(&buf);
+    cr_assert(ol_results_summary_table(s, &buf));
+    const char *ai = strstr(buf.data, "a-item"), *bi = strstr(buf.data, "b-item");
+    const char *none = strstr(buf.data, "(no item)"), *tot = strstr(buf.data, "TOTAL");
+    cr_assert(ai && bi && none && tot && ai < bi && bi < none && none < tot, "%s", buf.data);
+    cr_assert(strstr(tot, "33.3%"), "%s", tot);
+    cr_assert(strstr(buf.data, "1 undecodable"));
+    ol_buf_free(&buf);
+    ol_results_summary_destroy(s);
+}
