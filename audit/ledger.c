@@ -10,9 +10,7 @@
 #include "ol_pgarray.h"
 #include "ol_str.h"
 
-#define ROW_COLUMNS                                                                                               \
-    "order_id, item, type, quantity, status, reason, remaining, error, kafka_topic, kafka_partition, kafka_offset," \
-    " (extract(epoch FROM processed_at) * 1000000)::bigint"
+#define ROW_COLUMNS OL_PG_DECISION_COLUMNS
 
 static const char SQL_POSITIONS[] =
     "SELECT partition, next_offset, results_offset FROM consumer_positions WHERE topic = $1 ORDER BY partition";
@@ -169,32 +167,6 @@ bool audit_ledger_open_rows(audit_ledger *l, const int64_t *starts, int32_t n, c
     return ok;
 }
 
-/* Turns one row (ROW_COLUMNS) into an ol_result. */
-static bool row_to_result(const audit_ledger *l, const PGresult *res, int r, ol_result *out, char *err,
-                          size_t errlen) {
-    memset(out, 0, sizeof *out);
-    ol_strlcpy(out->order_id, PQgetvalue(res, r, 0), sizeof out->order_id);
-    ol_strlcpy(out->item, PQgetvalue(res, r, 1), sizeof out->item);
-    out->has_order = true;
-    out->type = strcmp(PQgetvalue(res, r, 2), "restock") == 0 ? OL_TYPE_RESTOCK : OL_TYPE_ORDER;
-    out->quantity = (int32_t)strtol(PQgetvalue(res, r, 3), NULL, 10);
-    if (!ol_status_parse(PQgetvalue(res, r, 4), &out->status) ||
-        !ol_reason_parse(PQgetisnull(res, r, 5) ? NULL : PQgetvalue(res, r, 5), &out->reason)) {
-        ol_seterr(err, errlen, "orders row for '%s' has an unknown status or reason", out->order_id);
-        return false;
-    }
-    out->has_remaining = !PQgetisnull(res, r, 6);
-    if (out->has_remaining) out->remaining = strtoll(PQgetvalue(res, r, 6), NULL, 10);
-    if (!PQgetisnull(res, r, 7)) ol_strlcpy(out->error, PQgetvalue(res, r, 7), sizeof out->error);
-    /* As the consumer does: a decision of another topic is never one of
-     * this topic's messages. */
-    bool same_topic = strcmp(PQgetvalue(res, r, 8), l->topic) == 0;
-    out->partition = same_topic ? (int32_t)strtol(PQgetvalue(res, r, 9), NULL, 10) : -1;
-    out->offset = strtoll(PQgetvalue(res, r, 10), NULL, 10);
-    out->processed_at_us = strtoll(PQgetvalue(res, r, 11), NULL, 10);
-    return true;
-}
-
 bool audit_ledger_next_row(audit_ledger *l, ol_result *row, bool *has, char *err, size_t errlen) {
     *has = false;
     if (!l->cursor_open || l->cursor_done) return true;
@@ -210,7 +182,7 @@ bool audit_ledger_next_row(audit_ledger *l, ol_result *row, bool *has, char *err
             return true;
         }
     }
-    if (!row_to_result(l, l->block, l->block_row++, row, err, errlen)) return false;
+    if (!ol_pg_decision_from_row(l->block, l->block_row++, l->topic, row, err, errlen)) return false;
     *has = true;
     return true;
 }
@@ -228,7 +200,7 @@ bool audit_ledger_lookup(audit_ledger *l, const char *const *ids, size_t n, audi
     bool ok = check(l, res, PGRES_TUPLES_OK, "looking up order_ids in the ledger", err, errlen);
     for (int r = 0; ok && r < PQntuples(res); r++) {
         ol_result row;
-        ok = row_to_result(l, res, r, &row, err, errlen) && fn(ctx, &row, err, errlen);
+        ok = ol_pg_decision_from_row(res, r, l->topic, &row, err, errlen) && fn(ctx, &row, err, errlen);
     }
     PQclear(res);
     return ok;

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "auditor.h"
+#include "ol_cli.h"
 #include "ol_log.h"
 #include "ol_options.h"
 #include "ol_results_view.h"
@@ -42,37 +43,24 @@ static const ol_option options[] = {
 int main(int argc, char **argv) {
     ol_settings s;
     char err[1024] = "";
-    if (!ol_settings_init(&s) || !ol_settings_apply_env(&s, err, sizeof err)) {
-        ol_error("out of memory");
-        return EXIT_ERROR;
+    switch (ol_cli_settings(&s, options, N_OPTIONS, argc, argv, "order-audit", "order-audit [OPTIONS]",
+                            "Replays the orders topic up to what the consumer has decided, with the consumer's\n"
+                            "own rules, and compares with the orders ledger, the results topic and inventories.\n"
+                            "Safe while a consumer runs. Exit: 0 all agree, 1 divergences, 2 errors.",
+                            false)) {
+    case OL_CLI_RUN: break;
+    case OL_CLI_HELP_SHOWN: return EXIT_AGREES;
+    case OL_CLI_USAGE_ERROR:
+    case OL_CLI_FAILED: return EXIT_ERROR;
     }
     int64_t since_us = -1;
-    if (!ol_settings_parse_args(&s, options, N_OPTIONS, argc, argv, err, sizeof err)) {
-        fprintf(stderr, "order-audit: %s\n", err);
-        ol_settings_destroy(&s);
-        return EXIT_ERROR;
-    }
-    if (s.help) {
-        ol_options_print_help(options, N_OPTIONS, "order-audit [OPTIONS]",
-                              "Replays the orders topic up to what the consumer has decided, with the consumer's\n"
-                              "own rules, and compares with the orders ledger, the results topic and inventories.\n"
-                              "Safe while a consumer runs. Exit: 0 all agree, 1 divergences, 2 errors.");
-        ol_settings_destroy(&s);
-        return EXIT_AGREES;
-    }
     char why[256];
-    if (s.nargs > 0 || (s.since && !ol_time_arg_parse(s.since, ol_now_us(), &since_us, why, sizeof why))) {
-        if (s.nargs > 0) fprintf(stderr, "order-audit: unexpected argument '%s' (see --help)\n", s.args[0]);
-        else fprintf(stderr, "order-audit: --since: %s\n", why);
+    if (s.since && !ol_time_arg_parse(s.since, ol_now_us(), &since_us, why, sizeof why)) {
+        fprintf(stderr, "order-audit: --since: %s\n", why);
         ol_settings_destroy(&s);
         return EXIT_ERROR;
     }
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    ol_cli_on_stop_signals(on_signal);
 
     int rc = EXIT_ERROR;
     order_auditor *auditor = NULL;

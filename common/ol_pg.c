@@ -146,3 +146,26 @@ bool ol_pg_migrate(PGconn *conn, char *err, size_t errlen) {
         ol_warn("releasing migration lock: %s", unlock_err);
     return ok;
 }
+
+bool ol_pg_decision_from_row(const PGresult *res, int r, const char *topic, ol_result *out, char *err,
+                             size_t errlen) {
+    memset(out, 0, sizeof *out);
+    ol_strlcpy(out->order_id, PQgetvalue(res, r, 0), sizeof out->order_id);
+    ol_strlcpy(out->item, PQgetvalue(res, r, 1), sizeof out->item);
+    out->has_order = true;
+    out->type = strcmp(PQgetvalue(res, r, 2), "restock") == 0 ? OL_TYPE_RESTOCK : OL_TYPE_ORDER;
+    out->quantity = (int32_t)strtol(PQgetvalue(res, r, 3), NULL, 10);
+    if (!ol_status_parse(PQgetvalue(res, r, 4), &out->status) ||
+        !ol_reason_parse(PQgetisnull(res, r, 5) ? NULL : PQgetvalue(res, r, 5), &out->reason)) {
+        ol_seterr(err, errlen, "orders row for '%s' has an unknown status or reason", out->order_id);
+        return false;
+    }
+    out->has_remaining = !PQgetisnull(res, r, 6);
+    if (out->has_remaining) out->remaining = strtoll(PQgetvalue(res, r, 6), NULL, 10);
+    if (!PQgetisnull(res, r, 7)) ol_strlcpy(out->error, PQgetvalue(res, r, 7), sizeof out->error);
+    bool same_topic = strcmp(PQgetvalue(res, r, 8), topic) == 0;
+    out->partition = same_topic ? (int32_t)strtol(PQgetvalue(res, r, 9), NULL, 10) : -1;
+    out->offset = strtoll(PQgetvalue(res, r, 10), NULL, 10);
+    out->processed_at_us = strtoll(PQgetvalue(res, r, 11), NULL, 10);
+    return true;
+}

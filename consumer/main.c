@@ -3,9 +3,8 @@
  *
  * Exit codes: 0 clean stop (signal or --idle-exit); 2 bad usage; 1 error. */
 #include <signal.h>
-#include <stdio.h>
-#include <string.h>
 
+#include "ol_cli.h"
 #include "ol_log.h"
 #include "ol_options.h"
 #include "pipeline.h"
@@ -41,36 +40,19 @@ static const ol_option options[] = {
 
 int main(int argc, char **argv) {
     ol_settings s;
-    char err[1024];
-    if (!ol_settings_init(&s) || !ol_settings_apply_env(&s, err, sizeof err)) {
-        ol_error("out of memory");
-        return 1;
+    switch (ol_cli_settings(&s, options, N_OPTIONS, argc, argv, "order-consumer", "order-consumer [OPTIONS]",
+                            "Reads orders, decides each one exactly once in log order per item, applies the\n"
+                            "stock changes to PostgreSQL and publishes an answer for every order. Runs until\n"
+                            "SIGTERM/SIGINT (finishing the batch in flight) or --idle-exit.",
+                            false)) {
+    case OL_CLI_RUN: break;
+    case OL_CLI_HELP_SHOWN: return 0;
+    case OL_CLI_USAGE_ERROR: return 2;
+    case OL_CLI_FAILED: return 1;
     }
-    if (!ol_settings_parse_args(&s, options, N_OPTIONS, argc, argv, err, sizeof err)) {
-        fprintf(stderr, "order-consumer: %s\n", err);
-        ol_settings_destroy(&s);
-        return 2;
-    }
-    if (s.help) {
-        ol_options_print_help(options, N_OPTIONS, "order-consumer [OPTIONS]",
-                              "Reads orders, decides each one exactly once in log order per item, applies the\n"
-                              "stock changes to PostgreSQL and publishes an answer for every order. Runs until\n"
-                              "SIGTERM/SIGINT (finishing the batch in flight) or --idle-exit.");
-        ol_settings_destroy(&s);
-        return 0;
-    }
-    if (s.nargs > 0) {
-        fprintf(stderr, "order-consumer: unexpected argument '%s' (see --help)\n", s.args[0]);
-        ol_settings_destroy(&s);
-        return 2;
-    }
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    ol_cli_on_stop_signals(on_signal);
 
+    char err[1024];
     int rc = 0;
     order_pipeline *pipeline = order_pipeline_new(&s, &stop_requested, err, sizeof err);
     if (!pipeline) {

@@ -47,9 +47,7 @@ static const char SQL_ACKS[] =
 static const char SQL_LOCK_ITEMS[] =
     "SELECT name, count FROM inventories WHERE name = ANY($1::text[]) ORDER BY name FOR UPDATE";
 static const char SQL_DECISIONS[] =
-    "SELECT order_id, item, type, quantity, status, reason, remaining, error, kafka_topic, kafka_partition,"
-    " kafka_offset, (extract(epoch FROM processed_at) * 1000000)::bigint"
-    " FROM orders WHERE order_id = ANY($1::text[])";
+    "SELECT " OL_PG_DECISION_COLUMNS " FROM orders WHERE order_id = ANY($1::text[])";
 static const char SQL_INSERT_DECISIONS[] =
     "INSERT INTO orders (order_id, item, type, quantity, status, reason, remaining, error, kafka_topic,"
     " kafka_partition, kafka_offset, processed_at)"
@@ -207,27 +205,6 @@ store_status order_store_load_positions(order_store *s, const int32_t *partition
     return STORE_OK;
 }
 
-/* Turns one row of SQL_DECISIONS into an ol_result. */
-static bool row_to_result(order_store *s, const PGresult *res, int r, ol_result *out) {
-    memset(out, 0, sizeof *out);
-    ol_strlcpy(out->order_id, PQgetvalue(res, r, 0), sizeof out->order_id);
-    ol_strlcpy(out->item, PQgetvalue(res, r, 1), sizeof out->item);
-    out->has_order = true;
-    out->type = strcmp(PQgetvalue(res, r, 2), "restock") == 0 ? OL_TYPE_RESTOCK : OL_TYPE_ORDER;
-    out->quantity = (int32_t)strtol(PQgetvalue(res, r, 3), NULL, 10);
-    if (!ol_status_parse(PQgetvalue(res, r, 4), &out->status)) return false;
-    if (!ol_reason_parse(PQgetisnull(res, r, 5) ? NULL : PQgetvalue(res, r, 5), &out->reason)) return false;
-    out->has_remaining = !PQgetisnull(res, r, 6);
-    if (out->has_remaining) out->remaining = strtoll(PQgetvalue(res, r, 6), NULL, 10);
-    if (!PQgetisnull(res, r, 7)) ol_strlcpy(out->error, PQgetvalue(res, r, 7), sizeof out->error);
-    /* A decision read from another topic can never be a replay of ours. */
-    bool same_topic = strcmp(PQgetvalue(res, r, 8), s->topic) == 0;
-    out->partition = same_topic ? (int32_t)strtol(PQgetvalue(res, r, 9), NULL, 10) : -1;
-    out->offset = strtoll(PQgetvalue(res, r, 10), NULL, 10);
-    out->processed_at_us = strtoll(PQgetvalue(res, r, 11), NULL, 10);
-    return true;
-}
-
 static bool build_str_array(ol_pgarray *a, const char *const *values, size_t n) {
     ol_pgarray_reset(a);
     for (size_t i = 0; i < n; i++)
@@ -363,8 +340,7 @@ store_status order_store_finish_begin(order_store *s, ol_decider *decider, int32
     if (!res) goto fail_drain;
     for (int r = 0; r < PQntuples(res); r++) {
         ol_result prior;
-        if (!row_to_result(s, res, r, &prior)) {
-            ol_seterr(err, errlen, "orders row for '%s' has an unknown status or reason", PQgetvalue(res, r, 0));
+        if (!ol_pg_decision_from_row(res, r, s->topic, &prior, err, errlen)) {
             status = STORE_RETRY;
             goto fail_drain;
         }

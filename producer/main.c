@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ol_cli.h"
 #include "ol_generate.h"
 #include "ol_log.h"
 #include "ol_options.h"
@@ -106,31 +107,17 @@ static int run_publish(const ol_settings *s) {
 
 int main(int argc, char **argv) {
     ol_settings s;
-    char err[1024];
-    if (!ol_settings_init(&s) || !ol_settings_apply_env(&s, err, sizeof err)) {
-        ol_error("out of memory");
-        return EXIT_ERROR;
+    switch (ol_cli_settings(&s, options, N_OPTIONS, argc, argv, "order-producer", "order-producer [OPTIONS] [FILE...]",
+                            "Validates JSON-lines orders from FILEs (or stdin, '-') and publishes them to the\n"
+                            "orders topic keyed by item. Exit: 0 all delivered, 3 invalid lines, 4 delivery\n"
+                            "failures, 2 usage, 1 other errors. --generate N writes synthetic orders instead.",
+                            true)) {
+    case OL_CLI_RUN: break;
+    case OL_CLI_HELP_SHOWN: return EXIT_OK;
+    case OL_CLI_USAGE_ERROR: return EXIT_USAGE;
+    case OL_CLI_FAILED: return EXIT_ERROR;
     }
-    if (!ol_settings_parse_args(&s, options, N_OPTIONS, argc, argv, err, sizeof err)) {
-        fprintf(stderr, "order-producer: %s\n", err);
-        ol_settings_destroy(&s);
-        return EXIT_USAGE;
-    }
-    if (s.help) {
-        ol_options_print_help(options, N_OPTIONS, "order-producer [OPTIONS] [FILE...]",
-                              "Validates JSON-lines orders from FILEs (or stdin, '-') and publishes them to the\n"
-                              "orders topic keyed by item. Exit: 0 all delivered, 3 invalid lines, 4 delivery\n"
-                              "failures, 2 usage, 1 other errors. --generate N writes synthetic orders instead.");
-        ol_settings_destroy(&s);
-        return EXIT_OK;
-    }
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-
+    ol_cli_on_stop_signals(on_signal);
     int rc = s.generate > 0 ? run_generate(&s) : run_publish(&s);
     ol_settings_destroy(&s);
     return rc;

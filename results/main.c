@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ol_cli.h"
 #include "ol_log.h"
 #include "ol_options.h"
 #include "ol_results_view.h"
@@ -50,10 +51,6 @@ static const ol_option options[] = {
 /* Turns the settings into the tail's options; false with err on bad usage. */
 static bool tail_options(const ol_settings *s, results_tail_options *o, char *err, size_t errlen) {
     memset(o, 0, sizeof *o);
-    if (s->nargs > 0) {
-        ol_seterr(err, errlen, "unexpected argument '%s' (see --help)", s->args[0]);
-        return false;
-    }
     if (s->from_beginning && s->since) {
         ol_seterr(err, errlen, "--from-beginning and --since are exclusive");
         return false;
@@ -84,31 +81,26 @@ static bool tail_options(const ol_settings *s, results_tail_options *o, char *er
 int main(int argc, char **argv) {
     ol_settings s;
     char err[1024];
-    if (!ol_settings_init(&s) || !ol_settings_apply_env(&s, err, sizeof err)) {
-        ol_error("out of memory");
-        return EXIT_ERROR;
+    switch (ol_cli_settings(&s, options, N_OPTIONS, argc, argv, "order-results", "order-results [OPTIONS]",
+                            "Shows the answers on the results topic: from the end (default), the beginning or\n"
+                            "--since TIME, up to the end seen at start (or on with --follow), filtered. JSON\n"
+                            "lines when piped, a table on a terminal; --summary counts the window instead.",
+                            false)) {
+    case OL_CLI_RUN: break;
+    case OL_CLI_HELP_SHOWN: return EXIT_OK;
+    case OL_CLI_USAGE_ERROR: return EXIT_USAGE;
+    case OL_CLI_FAILED: return EXIT_ERROR;
     }
     results_tail_options o;
-    if (!ol_settings_parse_args(&s, options, N_OPTIONS, argc, argv, err, sizeof err) ||
-        (!s.help && !tail_options(&s, &o, err, sizeof err))) {
+    if (!tail_options(&s, &o, err, sizeof err)) {
         fprintf(stderr, "order-results: %s\n", err);
         ol_settings_destroy(&s);
         return EXIT_USAGE;
     }
-    if (s.help) {
-        ol_options_print_help(options, N_OPTIONS, "order-results [OPTIONS]",
-                              "Shows the answers on the results topic: from the end (default), the beginning or\n"
-                              "--since TIME, up to the end seen at start (or on with --follow), filtered. JSON\n"
-                              "lines when piped, a table on a terminal; --summary counts the window instead.");
-        ol_settings_destroy(&s);
-        return EXIT_OK;
-    }
+    ol_cli_on_stop_signals(on_signal);
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
     /* A closed pipe shows up as EPIPE on write, and the tail stops. */
     sa.sa_handler = SIG_IGN;
     sigaction(SIGPIPE, &sa, NULL);
