@@ -23,6 +23,7 @@ bool ol_settings_init(ol_settings *s) {
     s->partitions = 8;
     s->batch_max = 2000;
     s->batch_linger_ms = 10;
+    s->db_connections = 2;
     s->items = 100;
     s->seed = 1;
     s->restock_pct = 10;

@@ -31,6 +31,9 @@ static const ol_option options[] = {
      "most messages per batch transaction (default 2000)"},
     {"batch-linger-ms", 0, OL_OPT_LONG, "MS", 0, 10000, offsetof(ol_settings, batch_linger_ms),
      "longest wait to fill a batch after its first message (default 10)"},
+    {"db-connections", 0, OL_OPT_LONG, "N", 1, 8, offsetof(ol_settings, db_connections),
+     "PostgreSQL connections deciding batches in parallel, each for its own share of the partitions"
+     " (default 2)"},
     {"metrics-addr", 0, OL_OPT_STRING, "HOST:PORT", 0, 0, offsetof(ol_settings, metrics_addr),
      "serve Prometheus /metrics and /healthz there (e.g. 127.0.0.1:9464)"},
     {"idle-exit", 0, OL_OPT_LONG, "SECONDS", 0, 86400 * 365L, offsetof(ol_settings, idle_exit_s),

@@ -75,10 +75,27 @@ typedef struct pipeline_stats {
 
 typedef enum { BATCH_DONE, BATCH_STARTED, BATCH_DROPPED, BATCH_FAILED } batch_outcome;
 
+#define MAX_LANES 8
+
+/* A lane owns one PostgreSQL connection and the partitions p with
+ * p % n_lanes == its index, so lanes never touch each other's position rows
+ * and their transactions run on separate backends in parallel. Each lane
+ * keeps one batch collecting and one whose commit is in flight. */
+typedef struct lane {
+    size_t index;
+    order_store *store;
+    batch batches[2];
+    batch *collecting;
+    batch *flight;
+    bool in_flight;
+} lane;
+
 struct order_pipeline {
     const ol_settings *settings;
     volatile sig_atomic_t *stop;
-    order_store *store;
+    order_store *admin; /* positions, idle acknowledgements, health pings: never in flight */
+    lane lanes[MAX_LANES];
+    size_t n_lanes;
     result_sink *sink;
     order_source *source;
     ol_decider *decider;
@@ -88,11 +105,7 @@ struct order_pipeline {
     size_t n_parts;
     int32_t topic_partitions; /* for misrouting checks; 0 unknown */
 
-    batch batches[2];
-    batch *collecting; /* filled by collect() */
-    batch *flight;     /* its commit sent, outcome not read yet (when in_flight) */
-    bool in_flight;
-    size_t batch_cap;
+    size_t batch_cap; /* messages collected per round, over all lanes */
     store_ack *acks; /* scratch for save_acks */
     size_t acks_cap;
     sink_span **spans; /* scratch for publish(), per partition */
@@ -130,6 +143,26 @@ static partition_state *part(order_pipeline *pl, int32_t p) {
         pl->n_parts = n;
     }
     return &pl->parts[p];
+}
+
+static void batch_drop(batch *b, const rd_kafka_topic_partition_list_t *only);
+
+static lane *lane_of(order_pipeline *pl, int32_t partition) { return &pl->lanes[(size_t)partition % pl->n_lanes]; }
+
+static bool any_in_flight(const order_pipeline *pl) {
+    for (size_t i = 0; i < pl->n_lanes; i++)
+        if (pl->lanes[i].in_flight) return true;
+    return false;
+}
+
+static size_t collected(const order_pipeline *pl) {
+    size_t n = 0;
+    for (size_t i = 0; i < pl->n_lanes; i++) n += pl->lanes[i].collecting->len;
+    return n;
+}
+
+static void drop_collected(order_pipeline *pl, const rd_kafka_topic_partition_list_t *only) {
+    for (size_t i = 0; i < pl->n_lanes; i++) batch_drop(pl->lanes[i].collecting, only);
 }
 
 static void sleep_ms(int64_t ms) {
@@ -172,12 +205,12 @@ static void batch_drop(batch *b, const rd_kafka_topic_partition_list_t *only) {
     if (!only) b->parsed = false;
 }
 
-/* Reconnects to PostgreSQL with backoff until it works or stop is set. */
-static bool reconnect_store(order_pipeline *pl) {
+/* Reconnects one connection with backoff until it works or stop is set. */
+static bool reconnect_store(order_pipeline *pl, order_store *store) {
     int64_t backoff = 200;
     char err[1024];
     while (!*pl->stop) {
-        if (order_store_reconnect(pl->store, err, sizeof err)) {
+        if (order_store_reconnect(store, err, sizeof err)) {
             ol_info("reconnected to PostgreSQL");
             return true;
         }
@@ -193,11 +226,11 @@ static bool load_positions(order_pipeline *pl, const int32_t *ids, size_t n, sto
     char err[1024];
     int64_t backoff = 200;
     while (!*pl->stop) {
-        store_status st = order_store_load_positions(pl->store, ids, n, out, err, sizeof err);
+        store_status st = order_store_load_positions(pl->admin, ids, n, out, err, sizeof err);
         if (st == STORE_OK) return true;
         pl->metrics->postgres_errors++;
         ol_warn("%s; retrying in %" PRId64 " ms", err, backoff);
-        if (st == STORE_BROKEN && !reconnect_store(pl)) return false;
+        if (st == STORE_BROKEN && !reconnect_store(pl, pl->admin)) return false;
         sleep_ms(backoff);
         if (backoff < 5000) backoff *= 2;
     }
@@ -220,13 +253,17 @@ static void apply_position(order_pipeline *pl, const store_position *pos) {
     ps->next_expected = pos->stored ? pos->results_offset : 0;
 }
 
-/* Records acknowledged answers for the given partitions (all when NULL)
- * into out (capacity pl->acks_cap); returns how many. */
-static size_t collect_acks(order_pipeline *pl, const rd_kafka_topic_partition_list_t *only, store_ack *out) {
+/* Records acknowledged answers for the given partitions (all when NULL),
+ * of one lane (all when NULL), into out (capacity pl->acks_cap); returns
+ * how many. A lane records only its own partitions: two lanes updating each
+ * other's position rows could deadlock. */
+static size_t collect_acks(order_pipeline *pl, const rd_kafka_topic_partition_list_t *only, const lane *ln,
+                           store_ack *out) {
     size_t n = 0;
     for (size_t p = 0; p < pl->n_parts; p++) {
         partition_state *ps = &pl->parts[p];
         if (!ps->assigned || !ps->stored) continue;
+        if (ln && p % pl->n_lanes != ln->index) continue;
         if (only) {
             bool wanted = false;
             for (int i = 0; i < only->cnt; i++) wanted |= only->elems[i].partition == (int32_t)p;
@@ -239,14 +276,14 @@ static size_t collect_acks(order_pipeline *pl, const rd_kafka_topic_partition_li
     return n;
 }
 
-static batch_outcome finish_in_flight(order_pipeline *pl, char *err, size_t errlen);
+static batch_outcome finish_in_flight(order_pipeline *pl, lane *ln, char *err, size_t errlen);
 
 static void save_acks(order_pipeline *pl, const rd_kafka_topic_partition_list_t *only) {
-    if (pl->in_flight) return; /* the connection is busy; the next batch carries them */
-    size_t n = collect_acks(pl, only, pl->acks);
+    if (any_in_flight(pl)) return; /* the next batches carry them */
+    size_t n = collect_acks(pl, only, NULL, pl->acks);
     if (n == 0) return;
     char err[1024];
-    if (order_store_save_acks(pl->store, pl->acks, n, err, sizeof err) != STORE_OK) {
+    if (order_store_save_acks(pl->admin, pl->acks, n, err, sizeof err) != STORE_OK) {
         pl->metrics->postgres_errors++;
         ol_warn("%s (answers will be republished after a restart)", err);
         return;
@@ -257,7 +294,9 @@ static void save_acks(order_pipeline *pl, const rd_kafka_topic_partition_list_t 
 /* Finishes the batch in flight from inside a rebalance callback, where
  * errors cannot be returned: a failure is parked in pl->failed. */
 static void settle_in_flight(order_pipeline *pl) {
-    if (pl->in_flight && finish_in_flight(pl, pl->error, sizeof pl->error) == BATCH_FAILED) pl->failed = true;
+    for (size_t i = 0; i < pl->n_lanes; i++)
+        if (pl->lanes[i].in_flight && finish_in_flight(pl, &pl->lanes[i], pl->error, sizeof pl->error) == BATCH_FAILED)
+            pl->failed = true;
 }
 
 static void on_assign(void *ctx, rd_kafka_topic_partition_list_t *list) {
@@ -301,7 +340,7 @@ static void on_revoke(void *ctx, const rd_kafka_topic_partition_list_t *list, bo
      * decided are dropped: the next owner reads them from the stored
      * positions. */
     settle_in_flight(pl);
-    batch_drop(pl->collecting, list);
+    drop_collected(pl, list);
     if (!lost) {
         /* Hand over cleanly: let answers land so the next owner need not
          * publish them again. */
@@ -321,7 +360,7 @@ static void on_revoke(void *ctx, const rd_kafka_topic_partition_list_t *list, bo
 /* Re-reads every assigned partition's position and seeks to it, after a
  * lost connection left our view of PostgreSQL in doubt. */
 static bool resync(order_pipeline *pl) {
-    batch_drop(pl->collecting, NULL);
+    drop_collected(pl, NULL);
     size_t n = 0;
     int32_t *ids = calloc(pl->n_parts + 1, sizeof *ids);
     store_position *pos = calloc(pl->n_parts + 1, sizeof *pos);
@@ -401,8 +440,16 @@ order_pipeline *order_pipeline_new(const ol_settings *settings, volatile sig_ato
         pl->http = consumer_metrics_new(settings->metrics_addr, settings->orders_topic, err, errlen);
         if (!pl->http) goto fail;
     }
-    pl->store = order_store_new(settings->db, settings->orders_topic, err, errlen);
-    if (!pl->store) goto fail;
+    pl->admin = order_store_new(settings->db, settings->orders_topic, err, errlen);
+    if (!pl->admin) goto fail;
+    pl->n_lanes = (size_t)settings->db_connections;
+    if (pl->n_lanes < 1) pl->n_lanes = 1;
+    if (pl->n_lanes > MAX_LANES) pl->n_lanes = MAX_LANES;
+    for (size_t i = 0; i < pl->n_lanes; i++) {
+        pl->lanes[i].index = i;
+        pl->lanes[i].store = order_store_new(settings->db, settings->orders_topic, err, errlen);
+        if (!pl->lanes[i].store) goto fail;
+    }
     pl->sink = result_sink_new(settings, err, errlen);
     if (!pl->sink) goto fail;
     const char *topics[] = {settings->orders_topic, settings->results_topic, settings->dlq_topic};
@@ -417,13 +464,18 @@ order_pipeline *order_pipeline_new(const ol_settings *settings, volatile sig_ato
     /* acks: one per partition at most; sized for the topic with room to grow. */
     pl->acks_cap = (size_t)(count > 0 ? count : 1) + 1024;
     pl->acks = calloc(pl->acks_cap, sizeof *pl->acks);
-    if (!pl->acks || !batch_init(&pl->batches[0], pl->batch_cap, pl->acks_cap) ||
-        !batch_init(&pl->batches[1], pl->batch_cap, pl->acks_cap)) {
+    bool ok = pl->acks != NULL;
+    for (size_t i = 0; ok && i < pl->n_lanes; i++) {
+        lane *ln = &pl->lanes[i];
+        ok = batch_init(&ln->batches[0], pl->batch_cap, pl->acks_cap) &&
+             batch_init(&ln->batches[1], pl->batch_cap, pl->acks_cap);
+        ln->collecting = &ln->batches[0];
+        ln->flight = &ln->batches[1];
+    }
+    if (!ok) {
         ol_seterr(err, errlen, "out of memory");
         goto fail;
     }
-    pl->collecting = &pl->batches[0];
-    pl->flight = &pl->batches[1];
     const char *failpoint = getenv("ORDERLINE_FAILPOINT");
     if (failpoint && sscanf(failpoint, "crash-after-commit:%" SCNu64, &pl->crash_after_commit) == 1)
         ol_warn("failpoint armed: crash after batch %" PRIu64 " commits", pl->crash_after_commit);
@@ -440,21 +492,26 @@ fail:
 void order_pipeline_destroy(order_pipeline *pl) {
     if (!pl) return;
     char err[1024];
-    if (pl->in_flight && finish_in_flight(pl, err, sizeof err) == BATCH_FAILED) ol_error("%s", err);
-    /* Leave the group first: the final revoke still needs sink and store. */
+    for (size_t i = 0; i < pl->n_lanes; i++)
+        if (pl->lanes[i].in_flight && finish_in_flight(pl, &pl->lanes[i], err, sizeof err) == BATCH_FAILED)
+            ol_error("%s", err);
+    /* Leave the group first: the final revoke still needs sink and stores. */
     order_source_destroy(pl->source);
     pl->source = NULL;
-    if (pl->sink && pl->store && !pl->in_flight) {
+    if (pl->sink && pl->admin && !any_in_flight(pl)) {
         result_sink_flush(pl->sink, 10000);
         for (size_t p = 0; p < pl->n_parts; p++) pl->parts[p].assigned = pl->parts[p].stored;
         save_acks(pl, NULL);
     }
     consumer_metrics_destroy(pl->http);
     free(pl->metrics);
-    batch_free(&pl->batches[0]);
-    batch_free(&pl->batches[1]);
+    for (size_t i = 0; i < pl->n_lanes; i++) {
+        batch_free(&pl->lanes[i].batches[0]);
+        batch_free(&pl->lanes[i].batches[1]);
+    }
     result_sink_destroy(pl->sink);
-    order_store_destroy(pl->store);
+    for (size_t i = 0; i < pl->n_lanes; i++) order_store_destroy(pl->lanes[i].store);
+    order_store_destroy(pl->admin);
     ol_decider_destroy(pl->decider);
     ol_map_destroy(pl->dedup);
     free(pl->acks);
@@ -469,18 +526,19 @@ void order_pipeline_destroy(order_pipeline *pl) {
  * run in here. */
 static bool collect(order_pipeline *pl, char *err, size_t errlen) {
     int64_t deadline = -1;
-    batch *b = pl->collecting;
-    while (!*pl->stop && !pl->failed && b->len < pl->batch_cap) {
+    size_t total = collected(pl);
+    bool flying = any_in_flight(pl);
+    while (!*pl->stop && !pl->failed && total < pl->batch_cap) {
         int64_t now = ol_monotonic_ms();
         /* With a commit in flight, take only what is already here: its
          * answers must not wait for this batch's linger. */
-        int timeout = pl->in_flight ? 0 : deadline < 0 ? 100 : (int)(deadline - now);
-        if (!pl->in_flight && deadline >= 0 && timeout <= 0) break;
+        int timeout = flying ? 0 : deadline < 0 ? 100 : (int)(deadline - now);
+        if (!flying && deadline >= 0 && timeout <= 0) break;
         bool fatal = false;
         rd_kafka_message_t *msg = order_source_poll(pl->source, timeout, &fatal, err, errlen);
         if (fatal) return false;
         if (!msg) {
-            if (deadline < 0 || pl->in_flight) break; /* nothing more now: let the loop work */
+            if (deadline < 0 || flying) break; /* nothing more now: let the loop work */
             continue;
         }
         partition_state *ps = part(pl, msg->partition);
@@ -489,9 +547,11 @@ static bool collect(order_pipeline *pl, char *err, size_t errlen) {
             continue;
         }
         ps->next_expected = msg->offset + 1;
+        batch *b = lane_of(pl, msg->partition)->collecting;
         memset(&b->entries[b->len], 0, sizeof b->entries[0]);
         b->entries[b->len++].msg = msg;
         b->parsed = false;
+        total++;
         pl->last_message_ms = ol_monotonic_ms();
         if (deadline < 0) deadline = pl->last_message_ms + pl->settings->batch_linger_ms;
     }
@@ -670,7 +730,7 @@ static bool publish(order_pipeline *pl, batch *b, char *err, size_t errlen) {
 }
 
 /* Reacts to a failed store call; returns whether to try the batch again. */
-static bool recover(order_pipeline *pl, batch *b, store_status st, const char *err) {
+static bool recover(order_pipeline *pl, lane *ln, batch *b, store_status st, const char *err) {
     if (st != STORE_OK) pl->metrics->postgres_errors++;
     switch (st) {
     case STORE_OK: return true;
@@ -682,7 +742,7 @@ static bool recover(order_pipeline *pl, batch *b, store_status st, const char *e
          * group still says are ours, from freshly read positions. */
         pl->stats.fenced++;
         ol_warn("batch abandoned, nothing applied: %s; pausing all partitions for %d ms", err, FENCE_BACKOFF_MS);
-        batch_drop(pl->collecting, NULL);
+        drop_collected(pl, NULL);
         for (size_t p = 0; p < pl->n_parts; p++) {
             partition_state *ps = &pl->parts[p];
             if (!ps->assigned) continue;
@@ -693,8 +753,8 @@ static bool recover(order_pipeline *pl, batch *b, store_status st, const char *e
         return false;
     case STORE_BROKEN:
         ol_warn("PostgreSQL connection lost (%s); the batch will be redone or found committed", err);
-        batch_drop(pl->collecting, NULL);
-        if (reconnect_store(pl)) resync(pl);
+        drop_collected(pl, NULL);
+        if (reconnect_store(pl, ln->store)) resync(pl);
         else pl->resync_needed = true;
         return false;
     case STORE_RETRY:
@@ -711,15 +771,15 @@ static bool recover(order_pipeline *pl, batch *b, store_status st, const char *e
  * prior, when not NULL, is a committed batch whose answers are published
  * while PostgreSQL works on round trip 1. Returns STARTED (commit in
  * flight), DROPPED (abandoned cleanly) or FAILED (err set). */
-static batch_outcome start_batch(order_pipeline *pl, batch *b, batch *prior, char *err, size_t errlen) {
+static batch_outcome start_batch(order_pipeline *pl, lane *ln, batch *b, batch *prior, char *err, size_t errlen) {
     char why[1024];
     for (;;) {
         if (*pl->stop && b->attempts > 0) return BATCH_DROPPED;
         b->t_start = ol_now_us();
         ol_decider_clear(pl->decider);
-        b->n_acks = collect_acks(pl, NULL, b->acks);
+        b->n_acks = collect_acks(pl, NULL, ln, b->acks);
         int32_t fenced = -1;
-        store_status st = order_store_send_begin(pl->store, b->advances, b->n_adv, b->acks, b->n_acks, b->items,
+        store_status st = order_store_send_begin(ln->store, b->advances, b->n_adv, b->acks, b->n_acks, b->items,
                                                  b->n_items, b->order_ids, b->n_ids, why, sizeof why);
         if (prior) {
             /* Overlap: answers of the batch just committed go out while
@@ -728,11 +788,11 @@ static batch_outcome start_batch(order_pipeline *pl, batch *b, batch *prior, cha
             batch_drop(prior, NULL);
             prior = NULL;
             if (!ok) {
-                if (st == STORE_OK) order_store_finish_begin(pl->store, pl->decider, &fenced, why, sizeof why);
+                if (st == STORE_OK) order_store_finish_begin(ln->store, pl->decider, &fenced, why, sizeof why);
                 return BATCH_FAILED;
             }
         }
-        if (st == STORE_OK) st = order_store_finish_begin(pl->store, pl->decider, &fenced, why, sizeof why);
+        if (st == STORE_OK) st = order_store_finish_begin(ln->store, pl->decider, &fenced, why, sizeof why);
         b->t_locked = ol_now_us();
         if (st == STORE_OK) {
             if (!decide(pl, b)) {
@@ -740,11 +800,11 @@ static batch_outcome start_batch(order_pipeline *pl, batch *b, batch *prior, cha
                 return BATCH_FAILED;
             }
             b->t_decided = ol_now_us();
-            st = order_store_send_commit(pl->store, b->decisions, b->n_new, pl->decider, why, sizeof why);
+            st = order_store_send_commit(ln->store, b->decisions, b->n_new, pl->decider, why, sizeof why);
             b->t_sent = ol_now_us();
             if (st == STORE_OK) return BATCH_STARTED;
         }
-        if (!recover(pl, b, st, why)) {
+        if (!recover(pl, ln, b, st, why)) {
             if (st == STORE_RETRY) {
                 ol_seterr(err, errlen, "batch failed %d times, last: %s", b->attempts, why);
                 return BATCH_FAILED;
@@ -757,13 +817,13 @@ static batch_outcome start_batch(order_pipeline *pl, batch *b, batch *prior, cha
 /* Reads the outcome of the batch in flight. On success its partitions
  * advance and it is left for publishing (*committed set). A conflict is
  * retried from round trip 1; a lost connection or fence drops it. */
-static batch_outcome settle(order_pipeline *pl, batch *b, bool *committed, char *err, size_t errlen) {
+static batch_outcome settle(order_pipeline *pl, lane *ln, batch *b, bool *committed, char *err, size_t errlen) {
     char why[1024];
     *committed = false;
     for (;;) {
-        store_status st = order_store_finish_commit(pl->store, why, sizeof why);
+        store_status st = order_store_finish_commit(ln->store, why, sizeof why);
         if (st == STORE_OK) break;
-        if (!recover(pl, b, st, why)) {
+        if (!recover(pl, ln, b, st, why)) {
             if (st == STORE_RETRY) {
                 ol_seterr(err, errlen, "batch failed %d times, last: %s", b->attempts, why);
                 return BATCH_FAILED;
@@ -771,7 +831,7 @@ static batch_outcome settle(order_pipeline *pl, batch *b, bool *committed, char 
             batch_drop(b, NULL);
             return BATCH_DROPPED;
         }
-        batch_outcome again = start_batch(pl, b, NULL, err, errlen);
+        batch_outcome again = start_batch(pl, ln, b, NULL, err, errlen);
         if (again != BATCH_STARTED) {
             batch_drop(b, NULL);
             return again;
@@ -800,35 +860,36 @@ static batch_outcome settle(order_pipeline *pl, batch *b, bool *committed, char 
     return BATCH_DONE;
 }
 
-/* Settles the batch in flight and publishes its answers. */
-static batch_outcome finish_in_flight(order_pipeline *pl, char *err, size_t errlen) {
-    if (!pl->in_flight) return BATCH_DONE;
-    pl->in_flight = false;
+/* Settles a lane's batch in flight and publishes its answers. */
+static batch_outcome finish_in_flight(order_pipeline *pl, lane *ln, char *err, size_t errlen) {
+    if (!ln->in_flight) return BATCH_DONE;
+    ln->in_flight = false;
     bool committed;
-    batch_outcome outcome = settle(pl, pl->flight, &committed, err, errlen);
+    batch_outcome outcome = settle(pl, ln, ln->flight, &committed, err, errlen);
     if (committed) {
-        bool ok = publish(pl, pl->flight, err, errlen);
-        batch_drop(pl->flight, NULL);
+        bool ok = publish(pl, ln->flight, err, errlen);
+        batch_drop(ln->flight, NULL);
         if (!ok) return BATCH_FAILED;
     }
     return outcome;
 }
 
-/* One step of the steady state, with the previous batch's commit in flight:
- * settle it, start the collected one (publishing the previous answers while
- * PostgreSQL works on round trip 1), and leave the new one in flight. */
-static batch_outcome advance(order_pipeline *pl, char *err, size_t errlen) {
-    batch *next = pl->collecting;
-    parse(next); /* overlaps the commit in flight */
+/* One step of a lane's steady state, with its previous batch's commit in
+ * flight: settle it, start the collected one (publishing the previous
+ * answers while PostgreSQL works on round trip 1), and leave the new one in
+ * flight. While this lane waits, the other lanes' commits run on their own
+ * backends. */
+static batch_outcome advance_lane(order_pipeline *pl, lane *ln, char *err, size_t errlen) {
+    batch *next = ln->collecting;
     batch *prior = NULL;
-    if (pl->in_flight) {
-        pl->in_flight = false;
+    if (ln->in_flight) {
+        ln->in_flight = false;
         bool committed;
-        batch_outcome outcome = settle(pl, pl->flight, &committed, err, errlen);
+        batch_outcome outcome = settle(pl, ln, ln->flight, &committed, err, errlen);
         if (outcome == BATCH_FAILED) return outcome;
-        if (committed) prior = pl->flight;
+        if (committed) prior = ln->flight;
     }
-    if (next->len == 0 || pl->resync_needed) { /* dropped by a fence or resync meanwhile */
+    if (next->len == 0 || pl->resync_needed) { /* nothing new, or dropped by a fence or resync */
         if (prior) {
             bool ok = publish(pl, prior, err, errlen);
             batch_drop(prior, NULL);
@@ -840,15 +901,23 @@ static batch_outcome advance(order_pipeline *pl, char *err, size_t errlen) {
         ol_seterr(err, errlen, "out of memory planning a batch");
         return BATCH_FAILED;
     }
-    batch_outcome outcome = start_batch(pl, next, prior, err, errlen);
+    batch_outcome outcome = start_batch(pl, ln, next, prior, err, errlen);
     if (outcome == BATCH_STARTED) {
-        pl->collecting = pl->flight;
-        pl->flight = next;
-        pl->in_flight = true;
+        ln->collecting = ln->flight;
+        ln->flight = next;
+        ln->in_flight = true;
     } else {
         batch_drop(next, NULL);
     }
     return outcome;
+}
+
+static batch_outcome advance(order_pipeline *pl, char *err, size_t errlen) {
+    /* Parsing needs no database: do it for every lane while commits run. */
+    for (size_t i = 0; i < pl->n_lanes; i++) parse(pl->lanes[i].collecting);
+    for (size_t i = 0; i < pl->n_lanes; i++)
+        if (advance_lane(pl, &pl->lanes[i], err, errlen) == BATCH_FAILED) return BATCH_FAILED;
+    return BATCH_DONE;
 }
 
 /* Publishes the metrics snapshot: counters plus per-partition gauges. */
@@ -865,7 +934,8 @@ static void publish_metrics(order_pipeline *pl) {
         m->partitions[m->n_partitions++] = (ol_metrics_partition){
             (int32_t)p, ps->decided, ps->acked_saved, order_source_high_watermark(pl->source, (int32_t)p)};
     }
-    m->db_connected = order_store_connected(pl->store);
+    m->db_connected = order_store_connected(pl->admin);
+    for (size_t i = 0; i < pl->n_lanes; i++) m->db_connected = m->db_connected && order_store_connected(pl->lanes[i].store);
     m->consuming = pl->ever_assigned;
     consumer_metrics_publish(pl->http, m);
 }
@@ -876,13 +946,13 @@ static void check_db(order_pipeline *pl, int64_t now) {
     if (now - pl->db_checked_ms < DB_PING_EVERY_MS) return;
     pl->db_checked_ms = now;
     char err[512];
-    store_status st = order_store_ping(pl->store, err, sizeof err);
+    store_status st = order_store_ping(pl->admin, err, sizeof err);
     if (st == STORE_OK) return;
     pl->metrics->postgres_errors++;
     ol_warn("%s", err);
     if (st == STORE_BROKEN) {
         if (pl->http) publish_metrics(pl); /* show the outage while reconnecting */
-        if (reconnect_store(pl)) resync(pl);
+        if (reconnect_store(pl, pl->admin)) resync(pl);
         else pl->resync_needed = true;
     }
 }
@@ -900,8 +970,8 @@ bool order_pipeline_run(order_pipeline *pl, char *err, size_t errlen) {
             ok = false;
             break;
         }
-        if (pl->resync_needed && !pl->in_flight && !resync(pl)) continue;
-        if (pl->collecting->len > 0 || pl->in_flight) {
+        if (pl->resync_needed && !any_in_flight(pl) && !resync(pl)) continue;
+        if (collected(pl) > 0 || any_in_flight(pl)) {
             if (advance(pl, err, errlen) == BATCH_FAILED) {
                 ok = false;
                 break;
@@ -916,7 +986,7 @@ bool order_pipeline_run(order_pipeline *pl, char *err, size_t errlen) {
             publish_metrics(pl);
             pl->metrics_published_ms = now;
         }
-        if (pl->in_flight) continue; /* keep the pipeline full while there is work */
+        if (any_in_flight(pl)) continue; /* keep the pipeline full while there is work */
         reclaim_fenced(pl);
         check_db(pl, now);
         if (now - pl->last_message_ms >= 250) save_acks(pl, NULL);
@@ -930,7 +1000,8 @@ bool order_pipeline_run(order_pipeline *pl, char *err, size_t errlen) {
             }
         }
     }
-    if (ok && pl->in_flight && finish_in_flight(pl, err, errlen) == BATCH_FAILED) ok = false;
+    for (size_t i = 0; ok && i < pl->n_lanes; i++)
+        if (finish_in_flight(pl, &pl->lanes[i], err, errlen) == BATCH_FAILED) ok = false;
     report_stats(pl, "final");
     return ok;
 }

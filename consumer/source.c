@@ -57,10 +57,11 @@ order_source *order_source_new(const ol_settings *settings, const order_source_l
                                            /* Prefetch: librdkafka's defaults keep 100,000
                                             * messages per partition and 50 MB fetches in
                                             * memory (~190 MB RSS measured over 8
-                                            * partitions); a few batches' worth is enough
-                                            * (108 MB measured, same throughput). */
-                                           "queued.min.messages", "5000",
-                                           "queued.max.messages.kbytes", "4096",
+                                            * partitions). Small fetches with a deeper
+                                            * queue measured ~118 MB at ~10% more speed
+                                            * than a shallow queue. */
+                                           "queued.min.messages", "20000",
+                                           "queued.max.messages.kbytes", "16384",
                                            "fetch.max.bytes", "4194304",
                                            "client.id", "order-consumer",
                                            NULL};
