@@ -28,10 +28,8 @@ static void on_signal(int sig) {
 
 static const ol_option options[] = {
     OL_OPT_COMMON,
-    {"db", 'd', OL_OPT_STRING, "CONNINFO", 0, 0, offsetof(ol_settings, db),
-     "PostgreSQL conninfo (default: $ORDERLINE_DB, else libpq defaults)"},
-    {"results-topic", 0, OL_OPT_STRING, "NAME", 0, 0, offsetof(ol_settings, results_topic),
-     "topic of results (default: order-results)"},
+    OL_OPT_DB,
+    OL_OPT_RESULTS_TOPIC,
     {"since", 0, OL_OPT_STRING, "TIME", 0, 0, offsetof(ol_settings, since),
      "replay from orders published since TIME (RFC 3339 or 30s, 15m, 2h, 1d ago); the stock at that point is"
      " taken from the ledger (default: the whole log)"},

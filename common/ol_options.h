@@ -113,4 +113,12 @@ void ol_options_print_help(const ol_option *table, size_t n, const char *usage, 
         {"orders-topic", 0, OL_OPT_STRING, "NAME", 0, 0, offsetof(ol_settings, orders_topic),      \
          "topic of orders (default: orders)"}
 
+/* Rows shared by the tools that talk to PostgreSQL / read the results. */
+#define OL_OPT_DB                                                                                                  \
+    {"db", 'd', OL_OPT_STRING, "CONNINFO", 0, 0, offsetof(ol_settings, db),                                       \
+     "PostgreSQL conninfo (default: $ORDERLINE_DB, else libpq defaults)"}
+#define OL_OPT_RESULTS_TOPIC                                                                                       \
+    {"results-topic", 0, OL_OPT_STRING, "NAME", 0, 0, offsetof(ol_settings, results_topic),                       \
+     "topic of results (default: order-results)"}
+
 #endif

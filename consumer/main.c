@@ -18,10 +18,8 @@ static void on_signal(int sig) {
 
 static const ol_option options[] = {
     OL_OPT_COMMON,
-    {"db", 'd', OL_OPT_STRING, "CONNINFO", 0, 0, offsetof(ol_settings, db),
-     "PostgreSQL conninfo (default: $ORDERLINE_DB, else libpq defaults)"},
-    {"results-topic", 0, OL_OPT_STRING, "NAME", 0, 0, offsetof(ol_settings, results_topic),
-     "topic of results (default: order-results)"},
+    OL_OPT_DB,
+    OL_OPT_RESULTS_TOPIC,
     {"dlq-topic", 0, OL_OPT_STRING, "NAME", 0, 0, offsetof(ol_settings, dlq_topic),
      "dead-letter topic for invalid messages (default: orders-dlq)"},
     {"partitions", 0, OL_OPT_LONG, "N", 1, 100000, offsetof(ol_settings, partitions),

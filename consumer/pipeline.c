@@ -55,6 +55,7 @@ typedef struct batch {
     batch_entry *entries;
     size_t len;
     bool parsed;
+    bool begun; /* round trip 1 sent and not yet read: must not be dropped */
     const char **items;
     size_t n_items;
     const char **order_ids;
@@ -99,7 +100,8 @@ struct order_pipeline {
     result_sink *sink;
     order_source *source;
     ol_decider *decider;
-    ol_map *dedup; /* scratch: distinct items / order_ids of a batch */
+    ol_map *dedup;   /* scratch: distinct items / order_ids of a batch */
+    ol_map *overlap; /* scratch: items of the lanes' batches in one round */
 
     partition_state *parts;
     size_t n_parts;
@@ -161,8 +163,12 @@ static size_t collected(const order_pipeline *pl) {
     return n;
 }
 
+/* Drops collected messages (of the given partitions, or all) that no
+ * transaction has started on. A begun batch is left to finish: its own
+ * fence decides whether it may commit. */
 static void drop_collected(order_pipeline *pl, const rd_kafka_topic_partition_list_t *only) {
-    for (size_t i = 0; i < pl->n_lanes; i++) batch_drop(pl->lanes[i].collecting, only);
+    for (size_t i = 0; i < pl->n_lanes; i++)
+        if (!pl->lanes[i].collecting->begun) batch_drop(pl->lanes[i].collecting, only);
 }
 
 static void sleep_ms(int64_t ms) {
@@ -430,8 +436,9 @@ order_pipeline *order_pipeline_new(const ol_settings *settings, volatile sig_ato
     pl->batch_cap = (size_t)settings->batch_max;
     pl->decider = ol_decider_new();
     pl->dedup = ol_map_new();
+    pl->overlap = ol_map_new();
     pl->metrics = malloc(sizeof *pl->metrics);
-    if (!pl->decider || !pl->dedup || !pl->metrics) {
+    if (!pl->decider || !pl->dedup || !pl->overlap || !pl->metrics) {
         ol_seterr(err, errlen, "out of memory");
         goto fail;
     }
@@ -514,6 +521,7 @@ void order_pipeline_destroy(order_pipeline *pl) {
     order_store_destroy(pl->admin);
     ol_decider_destroy(pl->decider);
     ol_map_destroy(pl->dedup);
+    ol_map_destroy(pl->overlap);
     free(pl->acks);
     free(pl->spans);
     free(pl->span_ends);
@@ -767,32 +775,28 @@ static bool recover(order_pipeline *pl, lane *ln, batch *b, store_status st, con
     return false;
 }
 
-/* Round trip 1 and the decisions, then sends round trip 2 without waiting.
- * prior, when not NULL, is a committed batch whose answers are published
- * while PostgreSQL works on round trip 1. Returns STARTED (commit in
- * flight), DROPPED (abandoned cleanly) or FAILED (err set). */
-static batch_outcome start_batch(order_pipeline *pl, lane *ln, batch *b, batch *prior, char *err, size_t errlen) {
-    char why[1024];
+/* Sends round trip 1 of a planned batch. From here until run_start reads
+ * the answer, the batch is "begun" and nothing may drop it. */
+static store_status send_start(order_pipeline *pl, lane *ln, batch *b, char *why, size_t whylen) {
+    b->begun = true;
+    b->t_start = ol_now_us();
+    b->n_acks = collect_acks(pl, NULL, ln, b->acks);
+    return order_store_send_begin(ln->store, b->advances, b->n_adv, b->acks, b->n_acks, b->items, b->n_items,
+                                  b->order_ids, b->n_ids, why, whylen);
+}
+
+/* Reads round trip 1 (sent with outcome st), decides, and sends round trip
+ * 2 without waiting. Conflicts are retried from round trip 1. Returns
+ * STARTED (commit in flight), DROPPED (abandoned cleanly) or FAILED. */
+static batch_outcome run_start(order_pipeline *pl, lane *ln, batch *b, store_status st, char *why, size_t whylen,
+                               char *err, size_t errlen) {
     for (;;) {
-        if (*pl->stop && b->attempts > 0) return BATCH_DROPPED;
-        b->t_start = ol_now_us();
-        ol_decider_clear(pl->decider);
-        b->n_acks = collect_acks(pl, NULL, ln, b->acks);
+        b->begun = false;
         int32_t fenced = -1;
-        store_status st = order_store_send_begin(ln->store, b->advances, b->n_adv, b->acks, b->n_acks, b->items,
-                                                 b->n_items, b->order_ids, b->n_ids, why, sizeof why);
-        if (prior) {
-            /* Overlap: answers of the batch just committed go out while
-             * PostgreSQL locks and looks up for this one. */
-            bool ok = publish(pl, prior, err, errlen);
-            batch_drop(prior, NULL);
-            prior = NULL;
-            if (!ok) {
-                if (st == STORE_OK) order_store_finish_begin(ln->store, pl->decider, &fenced, why, sizeof why);
-                return BATCH_FAILED;
-            }
+        if (st == STORE_OK) {
+            ol_decider_clear(pl->decider);
+            st = order_store_finish_begin(ln->store, pl->decider, &fenced, why, whylen);
         }
-        if (st == STORE_OK) st = order_store_finish_begin(ln->store, pl->decider, &fenced, why, sizeof why);
         b->t_locked = ol_now_us();
         if (st == STORE_OK) {
             if (!decide(pl, b)) {
@@ -800,7 +804,7 @@ static batch_outcome start_batch(order_pipeline *pl, lane *ln, batch *b, batch *
                 return BATCH_FAILED;
             }
             b->t_decided = ol_now_us();
-            st = order_store_send_commit(ln->store, b->decisions, b->n_new, pl->decider, why, sizeof why);
+            st = order_store_send_commit(ln->store, b->decisions, b->n_new, pl->decider, why, whylen);
             b->t_sent = ol_now_us();
             if (st == STORE_OK) return BATCH_STARTED;
         }
@@ -811,7 +815,16 @@ static batch_outcome start_batch(order_pipeline *pl, lane *ln, batch *b, batch *
             }
             return BATCH_DROPPED;
         }
+        if (*pl->stop) return BATCH_DROPPED;
+        st = send_start(pl, ln, b, why, whylen);
     }
+}
+
+/* Starts a batch and waits for round trip 1 (used for retries). */
+static batch_outcome start_batch(order_pipeline *pl, lane *ln, batch *b, char *err, size_t errlen) {
+    char why[1024];
+    store_status st = send_start(pl, ln, b, why, sizeof why);
+    return run_start(pl, ln, b, st, why, sizeof why, err, errlen);
 }
 
 /* Reads the outcome of the batch in flight. On success its partitions
@@ -831,7 +844,7 @@ static batch_outcome settle(order_pipeline *pl, lane *ln, batch *b, bool *commit
             batch_drop(b, NULL);
             return BATCH_DROPPED;
         }
-        batch_outcome again = start_batch(pl, ln, b, NULL, err, errlen);
+        batch_outcome again = start_batch(pl, ln, b, err, errlen);
         if (again != BATCH_STARTED) {
             batch_drop(b, NULL);
             return again;
@@ -874,50 +887,89 @@ static batch_outcome finish_in_flight(order_pipeline *pl, lane *ln, char *err, s
     return outcome;
 }
 
-/* One step of a lane's steady state, with its previous batch's commit in
- * flight: settle it, start the collected one (publishing the previous
- * answers while PostgreSQL works on round trip 1), and leave the new one in
- * flight. While this lane waits, the other lanes' commits run on their own
- * backends. */
-static batch_outcome advance_lane(order_pipeline *pl, lane *ln, char *err, size_t errlen) {
-    batch *next = ln->collecting;
-    batch *prior = NULL;
-    if (ln->in_flight) {
-        ln->in_flight = false;
-        bool committed;
-        batch_outcome outcome = settle(pl, ln, ln->flight, &committed, err, errlen);
-        if (outcome == BATCH_FAILED) return outcome;
-        if (committed) prior = ln->flight;
-    }
-    if (next->len == 0 || pl->resync_needed) { /* nothing new, or dropped by a fence or resync */
-        if (prior) {
-            bool ok = publish(pl, prior, err, errlen);
-            batch_drop(prior, NULL);
-            if (!ok) return BATCH_FAILED;
+/* True when two of the planned batches share an item (only with misrouted
+ * producers): their lanes would lock the same rows, and waiting for one
+ * lane's round trip 1 while the other holds those locks would deadlock the
+ * loop itself. Such rounds run lane after lane. */
+static bool items_overlap(order_pipeline *pl, batch *const *planned) {
+    ol_map_clear(pl->overlap);
+    for (size_t i = 0; i < pl->n_lanes; i++) {
+        if (!planned[i]) continue;
+        for (size_t k = 0; k < planned[i]->n_items; k++) {
+            void *owner = ol_map_get(pl->overlap, planned[i]->items[k]);
+            if (owner && owner != (void *)planned[i]) return true;
+            if (!ol_map_put(pl->overlap, planned[i]->items[k], planned[i])) return true; /* OOM: be safe */
         }
-        return BATCH_DONE;
     }
-    if (!plan(pl, next)) {
-        ol_seterr(err, errlen, "out of memory planning a batch");
-        return BATCH_FAILED;
-    }
-    batch_outcome outcome = start_batch(pl, ln, next, prior, err, errlen);
-    if (outcome == BATCH_STARTED) {
-        ln->collecting = ln->flight;
-        ln->flight = next;
-        ln->in_flight = true;
-    } else {
-        batch_drop(next, NULL);
-    }
-    return outcome;
+    return false;
 }
 
+/* One step of the steady state, over all lanes at once so that their
+ * round trips overlap on the server: settle every commit in flight; send
+ * round trip 1 of every collected batch; publish the settled batches'
+ * answers while PostgreSQL locks and looks up; then decide each batch and
+ * send its commit, which runs while the loop collects the next round. */
 static batch_outcome advance(order_pipeline *pl, char *err, size_t errlen) {
-    /* Parsing needs no database: do it for every lane while commits run. */
+    batch *prior[MAX_LANES] = {NULL};
+    batch *started[MAX_LANES] = {NULL};
+    store_status sent[MAX_LANES];
+    char why[MAX_LANES][512];
+    /* Parsing needs no database: it overlaps the commits in flight. */
     for (size_t i = 0; i < pl->n_lanes; i++) parse(pl->lanes[i].collecting);
-    for (size_t i = 0; i < pl->n_lanes; i++)
-        if (advance_lane(pl, &pl->lanes[i], err, errlen) == BATCH_FAILED) return BATCH_FAILED;
-    return BATCH_DONE;
+    for (size_t i = 0; i < pl->n_lanes; i++) {
+        lane *ln = &pl->lanes[i];
+        if (!ln->in_flight) continue;
+        ln->in_flight = false;
+        bool committed;
+        if (settle(pl, ln, ln->flight, &committed, err, errlen) == BATCH_FAILED) return BATCH_FAILED;
+        if (committed) prior[i] = ln->flight;
+    }
+    batch_outcome outcome = BATCH_DONE;
+    batch *planned[MAX_LANES] = {NULL};
+    for (size_t i = 0; i < pl->n_lanes && !pl->resync_needed; i++) {
+        batch *next = pl->lanes[i].collecting;
+        if (next->len == 0) continue; /* nothing new, or dropped by a fence or resync */
+        if (!plan(pl, next)) {
+            ol_seterr(err, errlen, "out of memory planning a batch");
+            return BATCH_FAILED;
+        }
+        planned[i] = next;
+    }
+    /* Normally every lane's round trip 1 is sent before any is read; lanes
+     * sharing items go one after the other instead. */
+    bool parallel = !items_overlap(pl, planned);
+    for (size_t i = 0; parallel && i < pl->n_lanes; i++) {
+        if (!planned[i]) continue;
+        sent[i] = send_start(pl, &pl->lanes[i], planned[i], why[i], sizeof why[i]);
+        started[i] = planned[i];
+    }
+    for (size_t i = 0; i < pl->n_lanes; i++) {
+        if (!prior[i]) continue;
+        if (outcome != BATCH_FAILED && !publish(pl, prior[i], err, errlen)) outcome = BATCH_FAILED;
+        batch_drop(prior[i], NULL);
+    }
+    for (size_t i = 0; i < pl->n_lanes; i++) {
+        lane *ln = &pl->lanes[i];
+        batch *next = planned[i];
+        if (!next) continue;
+        batch_outcome o = BATCH_FAILED;
+        if (outcome != BATCH_FAILED && started[i])
+            o = run_start(pl, ln, next, sent[i], why[i], sizeof why[i], err, errlen);
+        else if (outcome != BATCH_FAILED && next->len > 0)
+            o = start_batch(pl, ln, next, err, errlen);
+        else if (outcome != BATCH_FAILED)
+            o = BATCH_DROPPED; /* dropped by a fence or resync in an earlier lane */
+        next->begun = false;
+        if (o == BATCH_STARTED) {
+            ln->collecting = ln->flight;
+            ln->flight = next;
+            ln->in_flight = true;
+        } else {
+            batch_drop(next, NULL);
+            if (o == BATCH_FAILED) outcome = BATCH_FAILED;
+        }
+    }
+    return outcome;
 }
 
 /* Publishes the metrics snapshot: counters plus per-partition gauges. */

@@ -8,7 +8,14 @@
  *
  * Answers are published only after their batch commits. Each partition's
  * stored results_offset advances only over answers Kafka acknowledged, so a
- * crash republishes exactly the unacknowledged suffix, unchanged. */
+ * crash republishes exactly the unacknowledged suffix, unchanged.
+ *
+ * Partitions are split into lanes (--db-connections), each with its own
+ * PostgreSQL connection and its own batch in flight, so that one lane's
+ * commit runs on the server while the loop collects, parses, publishes and
+ * starts the others. Lanes never share position rows; shared items (only
+ * with misrouted producers) are locked in name order, so they cannot
+ * deadlock. */
 #ifndef ORDER_PIPELINE_H
 #define ORDER_PIPELINE_H
 

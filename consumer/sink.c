@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ol_kafka.h"
 #include "ol_log.h"
@@ -131,8 +132,23 @@ rd_kafka_t *result_sink_handle(result_sink *sink) { return sink->rk; }
 
 bool result_sink_warm_up(result_sink *sink, int timeout_ms, char *err, size_t errlen) {
     const char *topics[] = {sink->results_topic, sink->dlq_topic};
-    for (size_t i = 0; i < 2; i++)
-        if (ol_kafka_partition_count(sink->rk, topics[i], timeout_ms, err, errlen) < 0) return false;
+    int64_t deadline = ol_monotonic_ms() + timeout_ms;
+    for (size_t i = 0; i < 2; i++) {
+        char why[512];
+        /* A topic another consumer has just created may not be in the
+         * metadata yet: retry briefly. Only an optimisation, so a topic that
+         * stays unknown is a warning, not an error. */
+        while (ol_kafka_partition_count(sink->rk, topics[i], 2000, why, sizeof why) < 0) {
+            if (ol_monotonic_ms() >= deadline) {
+                ol_warn("no metadata for %s yet (%s); the first answers may be slower", topics[i], why);
+                break;
+            }
+            struct timespec ts = {0, 200 * 1000000L};
+            nanosleep(&ts, NULL);
+        }
+    }
+    (void)err;
+    (void)errlen;
     return true;
 }
 

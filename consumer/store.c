@@ -63,6 +63,19 @@ static const char SQL_LOAD_POSITIONS[] =
     "SELECT partition, next_offset, results_offset FROM consumer_positions"
     " WHERE topic = $1 AND partition = ANY($2::int[])";
 
+/* A lock wait this long means something is wrong (a stuck peer holding
+ * item rows): fail the statement, roll back and retry rather than hang. */
+static bool store_connect(order_store *s, char *err, size_t errlen) {
+    s->conn = ol_pg_connect(s->conninfo, err, errlen);
+    if (!s->conn) return false;
+    if (!ol_pg_exec(s->conn, "SET lock_timeout = '10s'", err, errlen)) {
+        PQfinish(s->conn);
+        s->conn = NULL;
+        return false;
+    }
+    return true;
+}
+
 order_store *order_store_new(const char *conninfo, const char *topic, char *err, size_t errlen) {
     order_store *s = calloc(1, sizeof *s);
     if (!s) {
@@ -79,8 +92,7 @@ order_store *order_store_new(const char *conninfo, const char *topic, char *err,
         ol_seterr(err, errlen, "out of memory");
         goto fail;
     }
-    s->conn = ol_pg_connect(s->conninfo, err, errlen);
-    if (!s->conn) goto fail;
+    if (!store_connect(s, err, errlen)) goto fail;
     if (!ol_pg_migrate(s->conn, err, errlen)) goto fail;
     return s;
 fail:
@@ -104,8 +116,8 @@ bool order_store_connected(const order_store *s) { return s->conn && PQstatus(s-
 
 bool order_store_reconnect(order_store *s, char *err, size_t errlen) {
     if (s->conn) PQfinish(s->conn);
-    s->conn = ol_pg_connect(s->conninfo, err, errlen);
-    return s->conn != NULL;
+    s->conn = NULL;
+    return store_connect(s, err, errlen);
 }
 
 /* Classifies a failed result: connection gone, or a conflict worth a retry. */

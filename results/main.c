@@ -28,8 +28,7 @@ static void on_signal(int sig) {
 
 static const ol_option options[] = {
     OL_OPT_COMMON,
-    {"results-topic", 0, OL_OPT_STRING, "NAME", 0, 0, offsetof(ol_settings, results_topic),
-     "topic of results (default: order-results)"},
+    OL_OPT_RESULTS_TOPIC,
     {"from-beginning", 0, OL_OPT_FLAG, NULL, 0, 0, offsetof(ol_settings, from_beginning),
      "start at the oldest result (default: at the end)"},
     {"since", 0, OL_OPT_STRING, "TIME", 0, 0, offsetof(ol_settings, since),
