@@ -111,7 +111,8 @@ wait_assigned() {
     die "consumer $name got no partition within 60 s"
 }
 
-decided_count() { sql "SELECT count(*) FROM orders"; }
+# 0 until the consumer has created the schema.
+decided_count() { sql "SELECT count(*) FROM orders" 2>/dev/null || echo 0; }
 
 # Waits until at least $1 order_ids are decided (bounded by $2 seconds).
 wait_decided() {

@@ -4,7 +4,18 @@
 # PostgreSQL connection, and a password in the conninfo shows nowhere.
 source "$(dirname "$0")/lib.sh"
 it_setup metrics
-PORT=$((20000 + RANDOM % 20000))
+# A free port below the ephemeral range (32768+), where client connections
+# (Kafka, PostgreSQL) could take it between our check and the bind.
+PORT=$(python3 -c 'import random, socket
+for _ in range(200):
+    p = random.randint(20000, 32000)
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", p)); print(p); break
+    except OSError:
+        pass
+    finally:
+        s.close()')
 URL="http://127.0.0.1:$PORT"
 SECRET=Sh0uldNeverAppear
 fetch() { python3 -c 'import sys, urllib.request, urllib.error
@@ -22,6 +33,8 @@ CONSUMER_ARGS[1]="$IT_DB password=$SECRET"
 start_consumer a --metrics-addr "127.0.0.1:$PORT"
 a=$CONSUMER_PID
 want=$(grep -o '"order_id":"[^"]*"' "$IT_LOGDIR/orders.jsonl" | sort -u | wc -l)
+sleep 0.5
+kill -0 "$a" 2>/dev/null || die "consumer did not start: $(tail -n 3 "$IT_LOGDIR/consumer-a.log")"
 wait_decided "$want"
 sleep 1.5
 
