@@ -23,6 +23,12 @@ start_consumer b
 b=$CONSUMER_PID
 start_consumer c
 c=$CONSUMER_PID
+# Debian's librdkafka 2.0.2 aborts (rd_kafka_sticky_assignor_state_destroy:
+# Assertion `assignor_state' failed) when a cooperative-sticky member is
+# closed before its first assignment completes; let all three settle first.
+wait_assigned a
+wait_assigned b
+wait_assigned c
 want=$(grep -o '"order_id":"[^"]*"' "$IT_LOGDIR/orders.jsonl" | sort -u | wc -l)
 wait_decided "$want" 120
 sleep 1
