@@ -21,7 +21,6 @@ struct order_store {
     ol_pgarray arr[ARR_COUNT];
     ol_pgarray arr2[ARR_COUNT]; /* second set: several statements share one pipeline */
     bool commit_pending;        /* round trip 2 sent, outcome not read yet */
-    bool begin_pending;         /* round trip 1 sent, outcome not read yet */
     /* What round trip 1 sent, needed to read its answers. */
     const store_advance *advances;
     size_t n_advances, n_existing, n_first, n_acks, n_items;
@@ -227,11 +226,8 @@ static bool build_str_array(ol_pgarray *a, const char *const *values, size_t n) 
 store_status order_store_send_begin(order_store *s, const store_advance *advances, size_t n_advances,
                                     const store_ack *acks, size_t n_acks, const char *const *items, size_t n_items,
                                     const char *const *order_ids, size_t n_order_ids, char *err, size_t errlen) {
-    ol_pgarray *a = s->arr, *b = s->arr2;
-    for (int i = 0; i < ARR_COUNT; i++) {
-        ol_pgarray_reset(&a[i]);
-        ol_pgarray_reset(&b[i]);
-    }
+    ol_pgarray *a = s->arr;
+    for (int i = 0; i < ARR_COUNT; i++) ol_pgarray_reset(&a[i]);
     size_t n_existing = 0, n_first = 0;
     bool ok = true;
     for (size_t i = 0; i < n_advances; i++) {
@@ -273,7 +269,6 @@ store_status order_store_send_begin(order_store *s, const store_advance *advance
         abort_transaction(s);
         return status;
     }
-    s->begin_pending = true;
     s->advances = advances;
     s->n_advances = n_advances;
     s->n_existing = n_existing;
@@ -288,7 +283,6 @@ store_status order_store_finish_begin(order_store *s, ol_decider *decider, int32
                                       size_t errlen) {
     const store_advance *advances = s->advances;
     size_t n_advances = s->n_advances;
-    s->begin_pending = false;
     store_status status = STORE_OK;
     PGresult *res = NULL;
     if ((res = pipe_result(s, PGRES_COMMAND_OK, "BEGIN", &status, err, errlen)) == NULL) goto fail_drain;
@@ -453,8 +447,6 @@ store_status order_store_send_commit(order_store *s, const ol_result *const *dec
     s->commit_pending = true;
     return STORE_OK;
 }
-
-bool order_store_commit_pending(const order_store *s) { return s->commit_pending; }
 
 store_status order_store_finish_commit(order_store *s, char *err, size_t errlen) {
     if (!s->commit_pending) return STORE_OK;

@@ -87,8 +87,6 @@ store_status order_store_send_commit(order_store *store, const ol_result *const 
  * caller must re-read positions). */
 store_status order_store_finish_commit(order_store *store, char *err, size_t errlen);
 
-/* True between send_commit and finish_commit. */
-bool order_store_commit_pending(const order_store *store);
 
 /* Checks the connection with a trivial query (idle health check). */
 store_status order_store_ping(order_store *store, char *err, size_t errlen);
