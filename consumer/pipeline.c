@@ -114,10 +114,16 @@ struct order_pipeline {
     int64_t *span_ends;
     size_t spans_cap;
 
-    /* Test hook (ORDERLINE_FAILPOINT=crash-after-commit:N): die like kill -9
-     * right after the Nth batch commits, before its answers are published,
-     * to prove they are published after restart. 0: off. */
+    /* Test hooks, armed by ORDERLINE_FAILPOINT; 0: off.
+     * crash-after-commit:N: die like kill -9 right after the Nth batch
+     * commits, before its answers are published, to prove they are published
+     * after restart.
+     * stop-in-transaction:N: freeze (SIGSTOP) right after round trip 1 of the
+     * Nth batch start is answered, so that the transaction is open and holds
+     * its row locks, as a zombie frozen at the worst moment would. */
     uint64_t crash_after_commit;
+    uint64_t stop_in_transaction;
+    uint64_t transactions_opened;
 
     ol_metrics *metrics;        /* working copy, published every METRICS_EVERY_MS */
     consumer_metrics *http;     /* NULL without --metrics-addr */
@@ -486,6 +492,8 @@ order_pipeline *order_pipeline_new(const ol_settings *settings, volatile sig_ato
     const char *failpoint = getenv("ORDERLINE_FAILPOINT");
     if (failpoint && sscanf(failpoint, "crash-after-commit:%" SCNu64, &pl->crash_after_commit) == 1)
         ol_warn("failpoint armed: crash after batch %" PRIu64 " commits", pl->crash_after_commit);
+    if (failpoint && sscanf(failpoint, "stop-in-transaction:%" SCNu64, &pl->stop_in_transaction) == 1)
+        ol_warn("failpoint armed: freeze inside the transaction of batch start %" PRIu64, pl->stop_in_transaction);
     order_source_listener listener = {pl, on_assign, on_revoke};
     pl->source = order_source_new(settings, &listener, err, errlen);
     if (!pl->source) goto fail;
@@ -798,6 +806,10 @@ static batch_outcome run_start(order_pipeline *pl, lane *ln, batch *b, store_sta
             st = order_store_finish_begin(ln->store, pl->decider, &fenced, why, whylen);
         }
         b->t_locked = ol_now_us();
+        if (st == STORE_OK && pl->stop_in_transaction && ++pl->transactions_opened == pl->stop_in_transaction) {
+            ol_error("failpoint: freezing inside the transaction of batch start %" PRIu64, pl->stop_in_transaction);
+            raise(SIGSTOP);
+        }
         if (st == STORE_OK) {
             if (!decide(pl, b)) {
                 ol_seterr(err, errlen, "out of memory deciding a batch");

@@ -62,12 +62,24 @@ static const char SQL_LOAD_POSITIONS[] =
     "SELECT partition, next_offset, results_offset FROM consumer_positions"
     " WHERE topic = $1 AND partition = ANY($2::int[])";
 
-/* A lock wait this long means something is wrong (a stuck peer holding
- * item rows): fail the statement, roll back and retry rather than hang. */
+/* Session settings, sent once per connection.
+ * - idle_in_transaction_session_timeout: a consumer frozen between its two
+ *   round trips (SIGSTOP, a stalled VM) keeps row locks on its positions and
+ *   items; the server ends such a session after 5 s so that the consumer that
+ *   took the partitions over can proceed. The frozen one finds its connection
+ *   gone when it wakes, reconnects, and its retry is fenced. A healthy loop
+ *   leaves a transaction idle for milliseconds.
+ * - lock_timeout: a lock wait longer than that means something else is wrong
+ *   (a stuck peer that is not idle): fail the statement, roll back and retry
+ *   rather than hang. Longer than the idle timeout, so that the idle case
+ *   resolves within the first wait. */
+static const char SQL_SESSION_SETTINGS[] =
+    "SET idle_in_transaction_session_timeout = '5s'; SET lock_timeout = '10s'";
+
 static bool store_connect(order_store *s, char *err, size_t errlen) {
     s->conn = ol_pg_connect(s->conninfo, err, errlen);
     if (!s->conn) return false;
-    if (!ol_pg_exec(s->conn, "SET lock_timeout = '10s'", err, errlen)) {
+    if (!ol_pg_exec(s->conn, SQL_SESSION_SETTINGS, err, errlen)) {
         PQfinish(s->conn);
         s->conn = NULL;
         return false;

@@ -1,21 +1,30 @@
 #!/usr/bin/env bash
-# Zombie fencing: consumer A is frozen with SIGSTOP past its session timeout
-# while it works; B takes over its partitions and carries on; then A is
-# resumed. A must not commit anything for partitions B now owns: the
-# PostgreSQL fence (position must still be what A started from) rolls A's
-# batch back. Afterwards every decision is exactly once.
+# Zombie fencing: consumer A freezes itself (SIGSTOP, by its failpoint) in the
+# middle of a batch, with its transaction open and its position and item rows
+# locked, and stays frozen past its session timeout; B takes over its
+# partitions and must carry on: PostgreSQL ends A's idle transaction, which
+# releases the locks. Then A is resumed. A must not commit anything for
+# partitions B now owns: its connection is gone and the PostgreSQL fence
+# (position must still be what A started from) rolls A's retry back.
+# Afterwards every decision is exactly once.
 source "$(dirname "$0")/../integration/lib.sh"
 it_setup zombie
 CONSUMER_ARGS+=(--batch-max 40 -X session.timeout.ms=6000 -X heartbeat.interval.ms=500)
 TOTAL=${TOTAL:-50000}
 publish_workload "$TOTAL" 300 33
 
-start_consumer a
+# Batches hold at most 40 orders: A freezes after roughly 3000 are decided.
+ORDERLINE_FAILPOINT=stop-in-transaction:80 start_consumer a
 a=$CONSUMER_PID
-wait_decided 3000
-kill -STOP "$a"
+for ((i = 0; i < 600; i++)); do
+    [ "$(awk '{print $3}' "/proc/$a/stat" 2>/dev/null)" = T ] && break
+    kill -0 "$a" 2>/dev/null || die "A exited before its failpoint"
+    sleep 0.1
+done
+[ "$(awk '{print $3}' "/proc/$a/stat")" = T ] || die "A did not freeze within 60 s"
+grep -q 'failpoint: freezing inside the transaction' "$IT_LOGDIR/consumer-a.log" || die "A stopped, but not by its failpoint"
 frozen_at=$(decided_count)
-log "A frozen at $frozen_at decided; starting B"
+log "A frozen inside a transaction at $frozen_at decided; starting B"
 start_consumer b --idle-exit 6
 b=$CONSUMER_PID
 # B gets A's partitions once A's session (6 s) expires, and works.
@@ -29,8 +38,10 @@ wait "$b" || die "B failed"
 consume_until_idle 3
 fenced=$(grep -c 'batch abandoned, nothing applied' "$IT_LOGDIR/consumer-a.log" || true)
 lost=$(grep -c ' lost ' "$IT_LOGDIR/consumer-a.log" || true)
-log "A after resuming: $fenced fenced batches, $lost partitions reported lost"
+reconnected=$(grep -c 'PostgreSQL connection lost' "$IT_LOGDIR/consumer-a.log" || true)
+log "A after resuming: $fenced fenced batches, $lost partitions reported lost, $reconnected lost connections"
+[ "$reconnected" -gt 0 ] || die "A's idle transaction was not ended by PostgreSQL"
 [ $((fenced + lost)) -gt 0 ] || die "A never noticed it had lost its partitions"
 check_invariants --expect-invalid "$WORKLOAD_JUNK"
 echo "SUMMARY zombie: orders=$TOTAL junk=$WORKLOAD_JUNK frozen_at=$frozen_at zombie_fenced_batches=$fenced" \
-     "zombie_lost_partitions=$lost duplicates_answered=$(stat_sum duplicates)"
+     "zombie_lost_partitions=$lost zombie_lost_connections=$reconnected duplicates_answered=$(stat_sum duplicates)"
