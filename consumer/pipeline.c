@@ -76,6 +76,13 @@ typedef struct pipeline_stats {
 
 typedef enum { BATCH_DONE, BATCH_STARTED, BATCH_DROPPED, BATCH_FAILED } batch_outcome;
 
+/* Where the loop's time goes (us), for the final line with ORDERLINE_DEBUG:
+ * the loop is one thread, so these say what bounds throughput. */
+enum { T_COLLECT, T_PARSE, T_SETTLE, T_PLAN, T_SEND1, T_PUBLISH, T_WAIT1, T_DECIDE, T_SEND2, T_COUNT };
+static const char *const loop_phase_names[T_COUNT] = {"collect", "parse",   "settle (commit wait)",
+                                                      "plan",    "send 1",  "publish",
+                                                      "wait 1",  "decide",  "send 2"};
+
 #define MAX_LANES 8
 
 /* A lane owns one PostgreSQL connection and the partitions p with
@@ -138,6 +145,7 @@ struct order_pipeline {
     int64_t last_message_ms;
     int64_t last_report_ms;
     pipeline_stats stats;
+    int64_t loop_us[T_COUNT];
 };
 
 static partition_state *part(order_pipeline *pl, int32_t p) {
@@ -428,6 +436,12 @@ static void report_stats(order_pipeline *pl, const char *when) {
             " fenced, %" PRIu64 " retries",
             when, s->messages, s->batches, s->accepted, s->rejected, s->duplicates, s->invalid, s->replayed,
             s->misrouted, s->fenced, s->retries);
+    char line[512];
+    size_t used = 0;
+    for (int i = 0; i < T_COUNT && used < sizeof line; i++)
+        used += (size_t)snprintf(line + used, sizeof line - used, "%s%s %.2f s", i ? ", " : "", loop_phase_names[i],
+                                 (double)pl->loop_us[i] / 1e6);
+    ol_debug("%s: loop time: %s", when, line);
 }
 
 order_pipeline *order_pipeline_new(const ol_settings *settings, volatile sig_atomic_t *stop, char *err,
@@ -799,6 +813,7 @@ static store_status send_start(order_pipeline *pl, lane *ln, batch *b, char *why
 static batch_outcome run_start(order_pipeline *pl, lane *ln, batch *b, store_status st, char *why, size_t whylen,
                                char *err, size_t errlen) {
     for (;;) {
+        int64_t t0 = ol_now_us();
         b->begun = false;
         int32_t fenced = -1;
         if (st == STORE_OK) {
@@ -806,6 +821,7 @@ static batch_outcome run_start(order_pipeline *pl, lane *ln, batch *b, store_sta
             st = order_store_finish_begin(ln->store, pl->decider, &fenced, why, whylen);
         }
         b->t_locked = ol_now_us();
+        pl->loop_us[T_WAIT1] += b->t_locked - t0;
         if (st == STORE_OK && pl->stop_in_transaction && ++pl->transactions_opened == pl->stop_in_transaction) {
             ol_error("failpoint: freezing inside the transaction of batch start %" PRIu64, pl->stop_in_transaction);
             raise(SIGSTOP);
@@ -818,6 +834,8 @@ static batch_outcome run_start(order_pipeline *pl, lane *ln, batch *b, store_sta
             b->t_decided = ol_now_us();
             st = order_store_send_commit(ln->store, b->decisions, b->n_new, pl->decider, why, whylen);
             b->t_sent = ol_now_us();
+            pl->loop_us[T_DECIDE] += b->t_decided - b->t_locked;
+            pl->loop_us[T_SEND2] += b->t_sent - b->t_decided;
             if (st == STORE_OK) return BATCH_STARTED;
         }
         if (!recover(pl, ln, b, st, why)) {
@@ -846,7 +864,9 @@ static batch_outcome settle(order_pipeline *pl, lane *ln, batch *b, bool *commit
     char why[1024];
     *committed = false;
     for (;;) {
+        int64_t t0 = ol_now_us();
         store_status st = order_store_finish_commit(ln->store, why, sizeof why);
+        pl->loop_us[T_SETTLE] += ol_now_us() - t0;
         if (st == STORE_OK) break;
         if (!recover(pl, ln, b, st, why)) {
             if (st == STORE_RETRY) {
@@ -926,8 +946,10 @@ static batch_outcome advance(order_pipeline *pl, char *err, size_t errlen) {
     batch *started[MAX_LANES] = {NULL};
     store_status sent[MAX_LANES];
     char why[MAX_LANES][512];
+    int64_t t0 = ol_now_us(), t1;
     /* Parsing needs no database: it overlaps the commits in flight. */
     for (size_t i = 0; i < pl->n_lanes; i++) parse(pl->lanes[i].collecting);
+    pl->loop_us[T_PARSE] += (t1 = ol_now_us()) - t0;
     for (size_t i = 0; i < pl->n_lanes; i++) {
         lane *ln = &pl->lanes[i];
         if (!ln->in_flight) continue;
@@ -947,6 +969,7 @@ static batch_outcome advance(order_pipeline *pl, char *err, size_t errlen) {
         }
         planned[i] = next;
     }
+    pl->loop_us[T_PLAN] += (t0 = ol_now_us()) - t1;
     /* Normally every lane's round trip 1 is sent before any is read; lanes
      * sharing items go one after the other instead. */
     bool parallel = !items_overlap(pl, planned);
@@ -955,11 +978,13 @@ static batch_outcome advance(order_pipeline *pl, char *err, size_t errlen) {
         sent[i] = send_start(pl, &pl->lanes[i], planned[i], why[i], sizeof why[i]);
         started[i] = planned[i];
     }
+    pl->loop_us[T_SEND1] += (t1 = ol_now_us()) - t0;
     for (size_t i = 0; i < pl->n_lanes; i++) {
         if (!prior[i]) continue;
         if (outcome != BATCH_FAILED && !publish(pl, prior[i], err, errlen)) outcome = BATCH_FAILED;
         batch_drop(prior[i], NULL);
     }
+    pl->loop_us[T_PUBLISH] += ol_now_us() - t1;
     for (size_t i = 0; i < pl->n_lanes; i++) {
         lane *ln = &pl->lanes[i];
         batch *next = planned[i];
@@ -1025,7 +1050,10 @@ bool order_pipeline_run(order_pipeline *pl, char *err, size_t errlen) {
     const ol_settings *s = pl->settings;
     bool ok = true;
     while (!*pl->stop) {
-        if (!collect(pl, err, errlen)) {
+        int64_t t0 = ol_now_us();
+        bool collected_ok = collect(pl, err, errlen);
+        pl->loop_us[T_COLLECT] += ol_now_us() - t0;
+        if (!collected_ok) {
             ok = false;
             break;
         }
