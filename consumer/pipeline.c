@@ -83,7 +83,7 @@ static const char *const loop_phase_names[T_COUNT] = {"collect", "parse",   "set
                                                       "plan",    "send 1",  "publish",
                                                       "wait 1",  "decide",  "send 2"};
 
-#define MAX_LANES 8
+#define MAX_LANES ORDER_SOURCE_MAX_LANES
 
 /* A lane owns one PostgreSQL connection and the partitions p with
  * p % n_lanes == its index, so lanes never touch each other's position rows
@@ -114,7 +114,9 @@ struct order_pipeline {
     size_t n_parts;
     int32_t topic_partitions; /* for misrouting checks; 0 unknown */
 
-    size_t batch_cap; /* messages collected per round, over all lanes */
+    size_t batch_cap;            /* messages per batch, per lane (--batch-max) */
+    rd_kafka_message_t **fetched; /* scratch for collect, batch_cap long */
+    rd_kafka_message_t *stray;    /* from the consumer queue, its lane was full */
     store_ack *acks; /* scratch for save_acks */
     size_t acks_cap;
     sink_span **spans; /* scratch for publish(), per partition */
@@ -491,7 +493,8 @@ order_pipeline *order_pipeline_new(const ol_settings *settings, volatile sig_ato
     /* acks: one per partition at most; sized for the topic with room to grow. */
     pl->acks_cap = (size_t)(count > 0 ? count : 1) + 1024;
     pl->acks = calloc(pl->acks_cap, sizeof *pl->acks);
-    bool ok = pl->acks != NULL;
+    pl->fetched = calloc(pl->batch_cap, sizeof *pl->fetched);
+    bool ok = pl->acks && pl->fetched;
     for (size_t i = 0; ok && i < pl->n_lanes; i++) {
         lane *ln = &pl->lanes[i];
         ok = batch_init(&ln->batches[0], pl->batch_cap, pl->acks_cap) &&
@@ -509,7 +512,7 @@ order_pipeline *order_pipeline_new(const ol_settings *settings, volatile sig_ato
     if (failpoint && sscanf(failpoint, "stop-in-transaction:%" SCNu64, &pl->stop_in_transaction) == 1)
         ol_warn("failpoint armed: freeze inside the transaction of batch start %" PRIu64, pl->stop_in_transaction);
     order_source_listener listener = {pl, on_assign, on_revoke};
-    pl->source = order_source_new(settings, &listener, err, errlen);
+    pl->source = order_source_new(settings, pl->n_lanes, &listener, err, errlen);
     if (!pl->source) goto fail;
     pl->started_ms = pl->last_message_ms = pl->last_report_ms = ol_monotonic_ms();
     return pl;
@@ -524,6 +527,7 @@ void order_pipeline_destroy(order_pipeline *pl) {
     for (size_t i = 0; i < pl->n_lanes; i++)
         if (pl->lanes[i].in_flight && finish_in_flight(pl, &pl->lanes[i], err, sizeof err) == BATCH_FAILED)
             ol_error("%s", err);
+    if (pl->stray) rd_kafka_message_destroy(pl->stray);
     /* Leave the group first: the final revoke still needs sink and stores. */
     order_source_destroy(pl->source);
     pl->source = NULL;
@@ -545,45 +549,86 @@ void order_pipeline_destroy(order_pipeline *pl) {
     ol_map_destroy(pl->dedup);
     ol_map_destroy(pl->overlap);
     free(pl->acks);
+    free(pl->fetched);
     free(pl->spans);
     free(pl->span_ends);
     free(pl->parts);
     free(pl);
 }
 
-/* Fills the collecting batch until it holds batch_max messages or
- * batch_linger_ms has passed since its first message. Rebalance callbacks
- * run in here. */
+/* Puts a fetched message into its lane's collecting batch, which must have
+ * room, unless it is stale (from before a seek or a revoke). */
+static bool accept_message(order_pipeline *pl, rd_kafka_message_t *msg) {
+    partition_state *ps = part(pl, msg->partition);
+    if (!ps || !ps->assigned || msg->offset < ps->next_expected) {
+        rd_kafka_message_destroy(msg);
+        return false;
+    }
+    ps->next_expected = msg->offset + 1;
+    batch *b = lane_of(pl, msg->partition)->collecting;
+    memset(&b->entries[b->len], 0, sizeof b->entries[0]);
+    b->entries[b->len++].msg = msg;
+    b->parsed = false;
+    return true;
+}
+
+/* True when every lane that holds a partition has a full batch. */
+static bool lanes_full(const order_pipeline *pl) {
+    bool any = false;
+    for (size_t p = 0; p < pl->n_parts; p++) {
+        if (!pl->parts[p].assigned) continue;
+        any = true;
+        if (pl->lanes[p % pl->n_lanes].collecting->len < pl->batch_cap) return false;
+    }
+    return any;
+}
+
+/* Takes what is already fetched into the lanes' collecting batches; returns
+ * how many messages were accepted. */
+static size_t take_fetched(order_pipeline *pl, bool *fatal, char *err, size_t errlen) {
+    size_t got = 0;
+    /* The consumer queue: rebalances run here; a message shows up only for
+     * a partition that could not be routed to its lane. */
+    if (pl->stray && lane_of(pl, pl->stray->partition)->collecting->len < pl->batch_cap) {
+        got += accept_message(pl, pl->stray);
+        pl->stray = NULL;
+    }
+    while (!pl->stray) {
+        rd_kafka_message_t *msg = order_source_poll(pl->source, fatal, err, errlen);
+        if (*fatal || !msg) break;
+        if (lane_of(pl, msg->partition)->collecting->len < pl->batch_cap) got += accept_message(pl, msg);
+        else pl->stray = msg; /* its lane is full: first in next time */
+    }
+    for (size_t i = 0; i < pl->n_lanes && !*fatal; i++) {
+        batch *b = pl->lanes[i].collecting;
+        size_t n = order_source_take(pl->source, i, pl->fetched, pl->batch_cap - b->len, fatal, err, errlen);
+        for (size_t k = 0; k < n; k++) got += accept_message(pl, pl->fetched[k]);
+    }
+    return got;
+}
+
+/* Fills the lanes' collecting batches until every lane holding partitions
+ * has batch_max messages, or batch_linger_ms has passed since the first
+ * message of this call. With a commit in flight, takes only what is
+ * already fetched: that commit's answers must not wait for a linger.
+ * Rebalance callbacks run in here. */
 static bool collect(order_pipeline *pl, char *err, size_t errlen) {
     int64_t deadline = -1;
-    size_t total = collected(pl);
-    bool flying = any_in_flight(pl);
-    while (!*pl->stop && !pl->failed && total < pl->batch_cap) {
-        int64_t now = ol_monotonic_ms();
-        /* With a commit in flight, take only what is already here: its
-         * answers must not wait for this batch's linger. */
-        int timeout = flying ? 0 : deadline < 0 ? 100 : (int)(deadline - now);
-        if (!flying && deadline >= 0 && timeout <= 0) break;
+    bool flying = any_in_flight(pl), waited = false;
+    while (!*pl->stop && !pl->failed) {
         bool fatal = false;
-        rd_kafka_message_t *msg = order_source_poll(pl->source, timeout, &fatal, err, errlen);
+        size_t got = take_fetched(pl, &fatal, err, errlen);
         if (fatal) return false;
-        if (!msg) {
-            if (deadline < 0 || flying) break; /* nothing more now: let the loop work */
-            continue;
+        int64_t now = ol_monotonic_ms();
+        if (got > 0) {
+            pl->last_message_ms = now;
+            if (deadline < 0) deadline = now + pl->settings->batch_linger_ms;
         }
-        partition_state *ps = part(pl, msg->partition);
-        if (!ps || !ps->assigned || msg->offset < ps->next_expected) {
-            rd_kafka_message_destroy(msg); /* stale: from before a seek or a revoke */
-            continue;
-        }
-        ps->next_expected = msg->offset + 1;
-        batch *b = lane_of(pl, msg->partition)->collecting;
-        memset(&b->entries[b->len], 0, sizeof b->entries[0]);
-        b->entries[b->len++].msg = msg;
-        b->parsed = false;
-        total++;
-        pl->last_message_ms = ol_monotonic_ms();
-        if (deadline < 0) deadline = pl->last_message_ms + pl->settings->batch_linger_ms;
+        if (flying || lanes_full(pl) || (deadline >= 0 && now >= deadline)) break;
+        if (got > 0) continue; /* more may be fetched already */
+        if (deadline < 0 && waited) break; /* idle: let the loop do its chores */
+        order_source_wait(pl->source, deadline < 0 ? 100 : (int)(deadline - now));
+        waited = true;
     }
     return !pl->failed || (ol_seterr(err, errlen, "%s", pl->error), false);
 }

@@ -1,7 +1,11 @@
 #include "source.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ol_kafka.h"
 #include "ol_log.h"
@@ -12,7 +16,32 @@ struct order_source {
     char *topic;
     order_source_listener listener;
     uint64_t errors;
+    /* Partition p's messages arrive on lane_queues[p % n_lanes] rather than
+     * on the consumer queue: librdkafka fills the consumer queue one
+     * partition's fetch at a time (thousands of messages), so one queue
+     * would feed one lane at a time and leave the others idle. */
+    rd_kafka_queue_t *lane_queues[ORDER_SOURCE_MAX_LANES];
+    size_t n_lanes;
+    rd_kafka_queue_t *consumer_queue; /* rebalances and errors */
+    int wake[2];                      /* pipe librdkafka writes to when a queue gets work */
 };
+
+/* Routes each partition's fetched messages to its lane's queue. Done before
+ * the assignment so that no message takes the consumer queue meanwhile. */
+static void route_partitions(order_source *src, const rd_kafka_topic_partition_list_t *partitions) {
+    for (int i = 0; i < partitions->cnt; i++) {
+        const rd_kafka_topic_partition_t *tp = &partitions->elems[i];
+        rd_kafka_queue_t *pq = rd_kafka_queue_get_partition(src->rk, tp->topic, tp->partition);
+        if (!pq) {
+            /* Its messages then come through the consumer queue, which the
+             * pipeline also reads: slower, still correct. */
+            ol_warn("partition %d: no partition queue; reading it from the consumer queue", tp->partition);
+            continue;
+        }
+        rd_kafka_queue_forward(pq, src->lane_queues[(size_t)tp->partition % src->n_lanes]);
+        rd_kafka_queue_destroy(pq); /* the forward keeps its own reference */
+    }
+}
 
 static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *partitions,
                          void *opaque) {
@@ -23,6 +52,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
 
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         src->listener.on_assign(src->listener.ctx, partitions);
+        route_partitions(src, partitions);
         if (cooperative) error = rd_kafka_incremental_assign(rk, partitions);
         else ret = rd_kafka_assign(rk, partitions);
         /* A partition given up after a fence may come back: fetch it again. */
@@ -46,8 +76,8 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
     }
 }
 
-order_source *order_source_new(const ol_settings *settings, const order_source_listener *listener, char *err,
-                               size_t errlen) {
+order_source *order_source_new(const ol_settings *settings, size_t n_lanes, const order_source_listener *listener,
+                               char *err, size_t errlen) {
     /* Offsets are never committed to or read from Kafka: PostgreSQL holds
      * the positions, in the same transaction as the decisions. */
     static const char *const defaults[] = {"enable.auto.commit", "false",
@@ -67,8 +97,19 @@ order_source *order_source_new(const ol_settings *settings, const order_source_l
                                            NULL};
     order_source *src = calloc(1, sizeof *src);
     rd_kafka_topic_partition_list_t *topics = NULL;
+    if (src) src->wake[0] = src->wake[1] = -1;
     if (!src || !(src->topic = strdup(settings->orders_topic))) {
         ol_seterr(err, errlen, "out of memory");
+        goto fail;
+    }
+    if (n_lanes < 1 || n_lanes > ORDER_SOURCE_MAX_LANES) {
+        ol_seterr(err, errlen, "lanes: %zu is out of range 1..%d", n_lanes, ORDER_SOURCE_MAX_LANES);
+        goto fail;
+    }
+    src->n_lanes = n_lanes;
+    if (pipe(src->wake) != 0 || fcntl(src->wake[0], F_SETFL, O_NONBLOCK) != 0 ||
+        fcntl(src->wake[1], F_SETFL, O_NONBLOCK) != 0) {
+        ol_seterr(err, errlen, "creating the wake-up pipe: %s", strerror(errno));
         goto fail;
     }
     src->listener = *listener;
@@ -89,6 +130,21 @@ order_source *order_source_new(const ol_settings *settings, const order_source_l
         goto fail;
     }
     rd_kafka_poll_set_consumer(src->rk);
+    /* librdkafka writes a byte to the pipe when one of these queues goes
+     * from empty to non-empty: one poll() waits on all of them. */
+    src->consumer_queue = rd_kafka_queue_get_consumer(src->rk);
+    if (!src->consumer_queue) {
+        ol_seterr(err, errlen, "no consumer queue");
+        goto fail;
+    }
+    rd_kafka_queue_io_event_enable(src->consumer_queue, src->wake[1], "c", 1);
+    for (size_t i = 0; i < n_lanes; i++) {
+        if (!(src->lane_queues[i] = rd_kafka_queue_new(src->rk))) {
+            ol_seterr(err, errlen, "out of memory");
+            goto fail;
+        }
+        rd_kafka_queue_io_event_enable(src->lane_queues[i], src->wake[1], "l", 1);
+    }
     topics = rd_kafka_topic_partition_list_new(1);
     if (!topics) {
         ol_seterr(err, errlen, "out of memory");
@@ -110,18 +166,30 @@ fail:
 void order_source_destroy(order_source *src) {
     if (!src) return;
     if (src->rk) {
+        /* Queue references must go before the close (librdkafka's rule);
+         * partitions still forwarding to a lane queue hold their own. */
+        for (size_t i = 0; i < src->n_lanes; i++) {
+            if (!src->lane_queues[i]) continue;
+            rd_kafka_queue_io_event_enable(src->lane_queues[i], -1, NULL, 0);
+            rd_kafka_queue_destroy(src->lane_queues[i]);
+        }
+        if (src->consumer_queue) {
+            rd_kafka_queue_io_event_enable(src->consumer_queue, -1, NULL, 0);
+            rd_kafka_queue_destroy(src->consumer_queue);
+        }
         rd_kafka_consumer_close(src->rk); /* serves the final revoke */
         rd_kafka_destroy(src->rk);
     }
+    if (src->wake[0] >= 0) close(src->wake[0]);
+    if (src->wake[1] >= 0) close(src->wake[1]);
     free(src->topic);
     free(src);
 }
 
 rd_kafka_t *order_source_handle(order_source *src) { return src->rk; }
 
-rd_kafka_message_t *order_source_poll(order_source *src, int timeout_ms, bool *fatal, char *err, size_t errlen) {
-    *fatal = false;
-    rd_kafka_message_t *msg = rd_kafka_consumer_poll(src->rk, timeout_ms);
+/* Passes a message through, or reports and frees an error event. */
+static rd_kafka_message_t *screen(order_source *src, rd_kafka_message_t *msg, bool *fatal, char *err, size_t errlen) {
     if (!msg || !msg->err) return msg;
     if (msg->err == RD_KAFKA_RESP_ERR__FATAL) {
         char detail[512];
@@ -135,6 +203,33 @@ rd_kafka_message_t *order_source_poll(order_source *src, int timeout_ms, bool *f
     }
     rd_kafka_message_destroy(msg);
     return NULL;
+}
+
+rd_kafka_message_t *order_source_poll(order_source *src, bool *fatal, char *err, size_t errlen) {
+    *fatal = false;
+    return screen(src, rd_kafka_consumer_poll(src->rk, 0), fatal, err, errlen);
+}
+
+size_t order_source_take(order_source *src, size_t lane, rd_kafka_message_t **msgs, size_t max, bool *fatal,
+                         char *err, size_t errlen) {
+    *fatal = false;
+    if (lane >= src->n_lanes || max == 0) return 0;
+    ssize_t n = rd_kafka_consume_batch_queue(src->lane_queues[lane], 0, msgs, max);
+    if (n <= 0) return 0;
+    size_t kept = 0;
+    for (ssize_t i = 0; i < n; i++) {
+        rd_kafka_message_t *msg = screen(src, msgs[i], fatal, err, errlen);
+        if (msg) msgs[kept++] = msg;
+    }
+    return kept;
+}
+
+void order_source_wait(order_source *src, int timeout_ms) {
+    struct pollfd pfd = {.fd = src->wake[0], .events = POLLIN};
+    if (timeout_ms > 0 && poll(&pfd, 1, timeout_ms) < 0) return;
+    char drain[64];
+    while (read(src->wake[0], drain, sizeof drain) > 0) {
+    }
 }
 
 static void pause_or_resume(order_source *src, int32_t partition, bool pause) {

@@ -25,19 +25,33 @@ typedef struct order_source_listener {
 
 typedef struct order_source order_source;
 
-/* Creates the consumer and subscribes to the orders topic. */
-order_source *order_source_new(const ol_settings *settings, const order_source_listener *listener, char *err,
-                               size_t errlen);
+#define ORDER_SOURCE_MAX_LANES 8
+
+/* Creates the consumer and subscribes to the orders topic. Messages of
+ * partition p are delivered on lane p % n_lanes (order_source_take). */
+order_source *order_source_new(const ol_settings *settings, size_t n_lanes, const order_source_listener *listener,
+                               char *err, size_t errlen);
 /* Leaves the group (the listener sees the final revoke) and frees. */
 void order_source_destroy(order_source *source);
 
 rd_kafka_t *order_source_handle(order_source *source);
 
-/* Next message or NULL after timeout_ms. The caller destroys it. Errors that
- * librdkafka retries by itself are logged and skipped; *fatal is set when the
- * consumer can no longer work. */
-rd_kafka_message_t *order_source_poll(order_source *source, int timeout_ms, bool *fatal, char *err,
-                                      size_t errlen);
+/* Serves the consumer queue without waiting: rebalance callbacks run in
+ * here. Returns a message only for a partition that could not be routed to
+ * its lane (normally NULL). The caller destroys it. Errors that librdkafka
+ * retries by itself are logged and skipped; *fatal is set when the consumer
+ * can no longer work. */
+rd_kafka_message_t *order_source_poll(order_source *source, bool *fatal, char *err, size_t errlen);
+
+/* Moves up to max messages already fetched for the lane's partitions into
+ * msgs, in offset order per partition, without waiting. The caller owns
+ * (destroys) them. Errors as for order_source_poll. */
+size_t order_source_take(order_source *source, size_t lane, rd_kafka_message_t **msgs, size_t max, bool *fatal,
+                         char *err, size_t errlen);
+
+/* Waits up to timeout_ms until a lane or the consumer queue may have
+ * something new (it may return early, and spuriously). */
+void order_source_wait(order_source *source, int timeout_ms);
 
 /* Stops fetching a partition until it is assigned again: what a process
  * does when PostgreSQL says another owner has moved its position. */
