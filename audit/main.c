@@ -19,12 +19,6 @@
 
 enum { EXIT_AGREES = 0, EXIT_DIVERGES = 1, EXIT_ERROR = 2 };
 
-static volatile sig_atomic_t stop_requested = 0;
-
-static void on_signal(int sig) {
-    (void)sig;
-    stop_requested = 1;
-}
 
 static const ol_option options[] = {
     OL_OPT_COMMON,
@@ -58,7 +52,7 @@ int main(int argc, char **argv) {
         ol_settings_destroy(&s);
         return EXIT_ERROR;
     }
-    ol_cli_on_stop_signals(on_signal);
+    volatile sig_atomic_t *stop_requested = ol_cli_stop_on_signals();
 
     int rc = EXIT_ERROR;
     order_auditor *auditor = NULL;
@@ -71,7 +65,7 @@ int main(int argc, char **argv) {
         ol_error("%s", err);
         goto done;
     }
-    auditor = order_auditor_new(&s, since_us, &stop_requested, audit_report_divergence, report, err, sizeof err);
+    auditor = order_auditor_new(&s, since_us, stop_requested, audit_report_divergence, report, err, sizeof err);
     ran = auditor && order_auditor_run(auditor, err, sizeof err);
     if (!ran) ol_error("%s", err);
     if (auditor) order_auditor_outcome(auditor, &outcome);

@@ -32,11 +32,19 @@ ol_cli_status ol_cli_settings(ol_settings *s, const ol_option *table, size_t n, 
     return OL_CLI_RUN;
 }
 
-void ol_cli_on_stop_signals(void (*handler)(int)) {
+static volatile sig_atomic_t stop_requested = 0;
+
+static void on_stop_signal(int sig) {
+    (void)sig;
+    stop_requested = 1;
+}
+
+volatile sig_atomic_t *ol_cli_stop_on_signals(void) {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
-    sa.sa_handler = handler;
+    sa.sa_handler = on_stop_signal;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    return &stop_requested;
 }

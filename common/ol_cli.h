@@ -5,6 +5,7 @@
 #ifndef OL_CLI_H
 #define OL_CLI_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -23,8 +24,9 @@ typedef enum {
 ol_cli_status ol_cli_settings(ol_settings *s, const ol_option *table, size_t n, int argc, char **argv,
                               const char *program, const char *usage, const char *summary, bool positional_ok);
 
-/* Installs handler (which sets the tool's sig_atomic_t run flag) for
- * SIGINT and SIGTERM. */
-void ol_cli_on_stop_signals(void (*handler)(int));
+/* Makes SIGINT and SIGTERM request a stop and returns the flag they set:
+ * the process's run flag, its only global mutable state. Loops check it
+ * and wind down; nothing else is done in the handler. */
+volatile sig_atomic_t *ol_cli_stop_on_signals(void);
 
 #endif

@@ -9,12 +9,6 @@
 #include "ol_options.h"
 #include "pipeline.h"
 
-static volatile sig_atomic_t stop_requested = 0;
-
-static void on_signal(int sig) {
-    (void)sig;
-    stop_requested = 1;
-}
 
 static const ol_option options[] = {
     OL_OPT_COMMON,
@@ -51,11 +45,11 @@ int main(int argc, char **argv) {
     case OL_CLI_USAGE_ERROR: return 2;
     case OL_CLI_FAILED: return 1;
     }
-    ol_cli_on_stop_signals(on_signal);
+    volatile sig_atomic_t *stop_requested = ol_cli_stop_on_signals();
 
     char err[1024];
     int rc = 0;
-    order_pipeline *pipeline = order_pipeline_new(&s, &stop_requested, err, sizeof err);
+    order_pipeline *pipeline = order_pipeline_new(&s, stop_requested, err, sizeof err);
     if (!pipeline) {
         ol_error("%s", err);
         rc = 1;

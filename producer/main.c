@@ -17,12 +17,6 @@
 
 enum { EXIT_OK = 0, EXIT_ERROR = 1, EXIT_USAGE = 2, EXIT_INVALID = 3, EXIT_UNDELIVERED = 4 };
 
-static volatile sig_atomic_t stop_requested = 0;
-
-static void on_signal(int sig) {
-    (void)sig;
-    stop_requested = 1;
-}
 
 static const ol_option options[] = {
     OL_OPT_COMMON,
@@ -43,7 +37,7 @@ static const ol_option options[] = {
 };
 #define N_OPTIONS (sizeof options / sizeof options[0])
 
-static int run_generate(const ol_settings *s) {
+static int run_generate(const ol_settings *s, volatile const sig_atomic_t *stop_requested) {
     ol_generator_params params = {s->items, (uint64_t)s->seed, s->restock_pct, s->duplicate_pct};
     ol_generator *gen = ol_generator_new(&params);
     if (!gen) {
@@ -53,7 +47,7 @@ static int run_generate(const ol_settings *s) {
     ol_buf line;
     ol_buf_init(&line);
     int rc = EXIT_OK;
-    for (long i = 0; i < s->generate && !stop_requested; i++) {
+    for (long i = 0; i < s->generate && !*stop_requested; i++) {
         if (!ol_generator_next(gen, &line)) {
             ol_error("out of memory");
             rc = EXIT_ERROR;
@@ -71,7 +65,7 @@ static int run_generate(const ol_settings *s) {
     return rc;
 }
 
-static int run_publish(const ol_settings *s) {
+static int run_publish(const ol_settings *s, volatile const sig_atomic_t *stop_requested) {
     char err[1024];
     order_producer *p = order_producer_new(s, err, sizeof err);
     if (!p) {
@@ -82,8 +76,8 @@ static int run_publish(const ol_settings *s) {
     char *stdin_only[] = {"-"};
     char **inputs = s->nargs ? s->args : stdin_only;
     size_t n_inputs = s->nargs ? s->nargs : 1;
-    for (size_t i = 0; i < n_inputs && !stop_requested; i++) {
-        if (!order_producer_publish_file(p, inputs[i], (volatile const int *)&stop_requested, err, sizeof err)) {
+    for (size_t i = 0; i < n_inputs && !*stop_requested; i++) {
+        if (!order_producer_publish_file(p, inputs[i], stop_requested, err, sizeof err)) {
             ol_error("%s", err);
             rc = EXIT_ERROR;
             break;
@@ -95,7 +89,7 @@ static int run_publish(const ol_settings *s) {
     if (left > 0) ol_error("%d messages still undelivered after 60 s", left);
     ol_info("%zu lines: %zu delivered, %zu invalid, %zu failed", st.lines, st.delivered, st.invalid,
             st.failed + (size_t)(left > 0 ? left : 0));
-    if (stop_requested) {
+    if (*stop_requested) {
         ol_warn("interrupted: input not fully read");
         if (rc == EXIT_OK) rc = EXIT_ERROR;
     }
@@ -117,8 +111,8 @@ int main(int argc, char **argv) {
     case OL_CLI_USAGE_ERROR: return EXIT_USAGE;
     case OL_CLI_FAILED: return EXIT_ERROR;
     }
-    ol_cli_on_stop_signals(on_signal);
-    int rc = s.generate > 0 ? run_generate(&s) : run_publish(&s);
+    volatile sig_atomic_t *stop_requested = ol_cli_stop_on_signals();
+    int rc = s.generate > 0 ? run_generate(&s, stop_requested) : run_publish(&s, stop_requested);
     ol_settings_destroy(&s);
     return rc;
 }

@@ -128,7 +128,7 @@ static bool send_order(order_producer *p, const ol_order *order, const char *val
     }
 }
 
-bool order_producer_publish_file(order_producer *p, const char *path, volatile const int *stop, char *err,
+bool order_producer_publish_file(order_producer *p, const char *path, volatile const sig_atomic_t *stop, char *err,
                                  size_t errlen) {
     bool is_stdin = strcmp(path, "-") == 0;
     const char *source = is_stdin ? "<stdin>" : path;

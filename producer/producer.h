@@ -4,6 +4,7 @@
 #ifndef ORDER_PRODUCER_H
 #define ORDER_PRODUCER_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -26,7 +27,7 @@ void order_producer_destroy(order_producer *p);
 /* Validates and publishes every line of one input (path "-" is stdin).
  * Invalid lines are reported on stderr as SOURCE:LINE: reason. Stops early
  * when *stop becomes non-zero. False on I/O errors (err says which). */
-bool order_producer_publish_file(order_producer *p, const char *path, volatile const int *stop, char *err,
+bool order_producer_publish_file(order_producer *p, const char *path, volatile const sig_atomic_t *stop, char *err,
                                  size_t errlen);
 
 /* Waits until every message is delivered or failed (or timeout_ms passes);

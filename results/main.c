@@ -19,12 +19,6 @@
 
 enum { EXIT_OK = 0, EXIT_ERROR = 1, EXIT_USAGE = 2 };
 
-static volatile sig_atomic_t stop_requested = 0;
-
-static void on_signal(int sig) {
-    (void)sig;
-    stop_requested = 1;
-}
 
 static const ol_option options[] = {
     OL_OPT_COMMON,
@@ -96,7 +90,7 @@ int main(int argc, char **argv) {
         ol_settings_destroy(&s);
         return EXIT_USAGE;
     }
-    ol_cli_on_stop_signals(on_signal);
+    volatile sig_atomic_t *stop_requested = ol_cli_stop_on_signals();
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sigemptyset(&sa.sa_mask);
@@ -105,7 +99,7 @@ int main(int argc, char **argv) {
     sigaction(SIGPIPE, &sa, NULL);
 
     int rc = EXIT_OK;
-    results_tail *tail = results_tail_new(&s, &o, &stop_requested, err, sizeof err);
+    results_tail *tail = results_tail_new(&s, &o, stop_requested, err, sizeof err);
     if (!tail || !results_tail_run(tail, err, sizeof err)) {
         ol_error("%s", err);
         rc = EXIT_ERROR;

@@ -1,0 +1,70 @@
+/* Unit tests for ol_cli: how a tool starts (settings, --help, usage errors)
+ * and the run flag that SIGINT/SIGTERM set. */
+#include <criterion/criterion.h>
+#include <criterion/redirect.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ol_cli.h"
+
+static const ol_option table[] = {
+    OL_OPT_COMMON,
+    {"partitions", 0, OL_OPT_LONG, "N", 1, 100000, offsetof(ol_settings, partitions), "partitions"},
+};
+#define N_TABLE (sizeof table / sizeof table[0])
+#define ARGC(argv) ((int)(sizeof argv / sizeof argv[0]))
+
+static ol_cli_status start(int argc, char **argv, bool positional_ok, ol_settings *s) {
+    return ol_cli_settings(s, table, N_TABLE, argc, argv, "test-tool", "test-tool [OPTIONS]", "A test tool.",
+                           positional_ok);
+}
+
+Test(cli, flags_fill_the_settings) {
+    char *argv[] = {"test-tool", "--partitions", "5"};
+    ol_settings s;
+    cr_assert_eq(start(ARGC(argv), argv, false, &s), OL_CLI_RUN);
+    cr_expect_eq(s.partitions, 5);
+    ol_settings_destroy(&s);
+}
+
+Test(cli, help_is_printed_on_stdout, .init = cr_redirect_stdout) {
+    char *argv[] = {"test-tool", "--help"};
+    ol_settings s;
+    cr_assert_eq(start(ARGC(argv), argv, false, &s), OL_CLI_HELP_SHOWN);
+    fflush(stdout);
+    cr_assert_stdout_neq_str("");
+}
+
+Test(cli, a_bad_flag_is_a_usage_error_naming_the_tool, .init = cr_redirect_stderr) {
+    char *argv[] = {"test-tool", "--partitions", "zero"};
+    ol_settings s;
+    cr_assert_eq(start(ARGC(argv), argv, false, &s), OL_CLI_USAGE_ERROR);
+    fflush(stderr);
+    FILE *err = cr_get_redirected_stderr();
+    char line[512] = "";
+    cr_assert_not_null(fgets(line, sizeof line, err));
+    cr_expect(strncmp(line, "test-tool: ", 11) == 0, "got: %s", line);
+    cr_expect(strstr(line, "--partitions") != NULL, "got: %s", line);
+}
+
+Test(cli, positional_arguments_only_where_accepted, .init = cr_redirect_stderr) {
+    char *argv[] = {"test-tool", "orders.jsonl"};
+    ol_settings s;
+    cr_expect_eq(start(ARGC(argv), argv, false, &s), OL_CLI_USAGE_ERROR);
+    cr_assert_eq(start(ARGC(argv), argv, true, &s), OL_CLI_RUN);
+    cr_expect_eq(s.nargs, 1);
+    ol_settings_destroy(&s);
+}
+
+Test(cli, sigterm_and_sigint_set_the_run_flag) {
+    volatile sig_atomic_t *stop = ol_cli_stop_on_signals();
+    cr_assert_not_null(stop);
+    cr_expect_eq(*stop, 0);
+    cr_assert_eq(raise(SIGTERM), 0); /* the process survives: the handler only sets the flag */
+    cr_expect_eq(*stop, 1);
+    *stop = 0;
+    cr_assert_eq(raise(SIGINT), 0);
+    cr_expect_eq(*stop, 1);
+    cr_expect_eq(ol_cli_stop_on_signals(), stop, "one flag per process");
+}
