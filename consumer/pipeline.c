@@ -70,10 +70,6 @@ typedef struct batch {
     int64_t t_start, t_locked, t_decided, t_sent; /* us, for the debug timing line */
 } batch;
 
-typedef struct pipeline_stats {
-    uint64_t batches, messages, accepted, rejected, duplicates, replayed, invalid, misrouted, fenced, retries;
-} pipeline_stats;
-
 typedef enum { BATCH_DONE, BATCH_STARTED, BATCH_DROPPED, BATCH_FAILED } batch_outcome;
 
 /* Where the loop's time goes (us), for the final line with ORDERLINE_DEBUG:
@@ -146,7 +142,6 @@ struct order_pipeline {
     int64_t started_ms;
     int64_t last_message_ms;
     int64_t last_report_ms;
-    pipeline_stats stats;
     int64_t loop_us[T_COUNT];
 };
 
@@ -431,13 +426,17 @@ static void reclaim_fenced(order_pipeline *pl) {
     }
 }
 
+/* The progress/final line, from the same counters as /metrics. rejected
+ * counts every rejected answer, invalid ones included; invalid counts the
+ * messages copied to the DLQ. */
 static void report_stats(order_pipeline *pl, const char *when) {
-    const pipeline_stats *s = &pl->stats;
+    const ol_metrics *m = pl->metrics;
     ol_info("%s: %" PRIu64 " messages in %" PRIu64 " batches: %" PRIu64 " accepted, %" PRIu64 " rejected, %" PRIu64
             " duplicates, %" PRIu64 " invalid, %" PRIu64 " re-answered after restart, %" PRIu64 " misrouted, %" PRIu64
             " fenced, %" PRIu64 " retries",
-            when, s->messages, s->batches, s->accepted, s->rejected, s->duplicates, s->invalid, s->replayed,
-            s->misrouted, s->fenced, s->retries);
+            when, (uint64_t)m->batch_size.sum, m->batch_size.count, m->accepted,
+            m->rejected_insufficient_stock + m->rejected_unknown_item + m->rejected_invalid, m->duplicates, m->dlq,
+            m->replayed, m->misrouted, m->fenced, m->retries);
     char line[512];
     size_t used = 0;
     for (int i = 0; i < T_COUNT && used < sizeof line; i++)
@@ -658,12 +657,12 @@ static void check_routing(order_pipeline *pl, const batch_entry *e) {
     if (pl->topic_partitions <= 0 || !e->msg->key || e->msg->key_len == 0) return;
     int32_t want = ol_murmur2_partition(e->msg->key, e->msg->key_len, pl->topic_partitions);
     if (want == e->msg->partition) return;
-    pl->stats.misrouted++;
+    uint64_t misrouted = ++pl->metrics->misrouted;
     /* Decisions stay correct (row locks and the CHECK hold); log sparingly. */
-    if (pl->stats.misrouted <= 10 || pl->stats.misrouted % 1000 == 0)
+    if (misrouted <= 10 || misrouted % 1000 == 0)
         ol_warn("misrouted order '%s' for item '%s' at partition %d offset %" PRId64
                 " (murmur2 puts it in partition %d; %" PRIu64 " so far)",
-                e->order.order_id, e->order.item, e->msg->partition, e->msg->offset, want, pl->stats.misrouted);
+                e->order.order_id, e->order.item, e->msg->partition, e->msg->offset, want, misrouted);
 }
 
 /* Plans the batch's transaction from the partitions' current positions:
@@ -767,10 +766,7 @@ static bool publish(order_pipeline *pl, batch *b, char *err, size_t errlen) {
         sink_span *span = pl->spans[e->msg->partition];
         if (!e->valid && !result_sink_publish_dlq(pl->sink, span, e->msg, e->error, err, errlen)) ok = false;
         if (!ok) break;
-        if (!e->valid) {
-            pl->stats.invalid++;
-            pl->metrics->dlq++;
-        }
+        if (!e->valid) pl->metrics->dlq++;
         if (!e->answered) continue;
         const void *key = e->result.has_order ? e->result.item : e->msg->key;
         size_t key_len = e->result.has_order ? strlen(e->result.item) : e->msg->key_len;
@@ -778,7 +774,6 @@ static bool publish(order_pipeline *pl, batch *b, char *err, size_t errlen) {
         if (!ok) break;
         ol_metrics *m = pl->metrics;
         if (e->replay) {
-            pl->stats.replayed++;
             m->replayed++;
             continue;
         }
@@ -787,13 +782,10 @@ static bool publish(order_pipeline *pl, batch *b, char *err, size_t errlen) {
             continue;
         }
         if (e->result.duplicate) {
-            pl->stats.duplicates++;
             m->duplicates++;
         } else if (e->result.status == OL_STATUS_ACCEPTED) {
-            pl->stats.accepted++;
             m->accepted++;
         } else {
-            pl->stats.rejected++;
             if (e->result.reason == OL_REASON_INSUFFICIENT_STOCK) m->rejected_insufficient_stock++;
             else if (e->result.reason == OL_REASON_UNKNOWN_ITEM) m->rejected_unknown_item++;
             else m->rejected_invalid++;
@@ -815,7 +807,7 @@ static bool recover(order_pipeline *pl, lane *ln, batch *b, store_status st, con
          * so every partition we think we own is suspect. Give them all up
          * until the backoff ends; reclaim_fenced() then takes back those the
          * group still says are ours, from freshly read positions. */
-        pl->stats.fenced++;
+        pl->metrics->fenced++;
         ol_warn("batch abandoned, nothing applied: %s; pausing all partitions for %d ms", err, FENCE_BACKOFF_MS);
         drop_collected(pl, NULL);
         for (size_t p = 0; p < pl->n_parts; p++) {
@@ -833,7 +825,7 @@ static bool recover(order_pipeline *pl, lane *ln, batch *b, store_status st, con
         else pl->resync_needed = true;
         return false;
     case STORE_RETRY:
-        pl->stats.retries++;
+        pl->metrics->retries++;
         b->attempts++;
         ol_warn("batch rolled back (attempt %d of %d): %s", b->attempts, MAX_ATTEMPTS, err);
         if (b->attempts < MAX_ATTEMPTS) sleep_ms(50L * b->attempts);
@@ -927,7 +919,7 @@ static batch_outcome settle(order_pipeline *pl, lane *ln, batch *b, bool *commit
             return again;
         }
     }
-    if (pl->crash_after_commit && pl->stats.batches + 1 == pl->crash_after_commit) {
+    if (pl->crash_after_commit && pl->metrics->batch_size.count + 1 == pl->crash_after_commit) {
         ol_error("failpoint: crashing after commit of batch %" PRIu64 ", before publishing", pl->crash_after_commit);
         raise(SIGKILL);
     }
@@ -937,8 +929,6 @@ static batch_outcome settle(order_pipeline *pl, lane *ln, batch *b, bool *commit
         ps->decided = b->advances[i].new_next;
     }
     for (size_t i = 0; i < b->n_acks; i++) pl->parts[b->acks[i].partition].acked_saved = b->acks[i].results_offset;
-    pl->stats.batches++;
-    pl->stats.messages += b->len;
     ol_histogram_observe(&pl->metrics->batch_size, (double)b->len);
     ol_histogram_observe(&pl->metrics->batch_seconds, (double)(ol_now_us() - b->t_start) / 1e6);
     pl->db_checked_ms = ol_monotonic_ms();
@@ -1057,9 +1047,6 @@ static batch_outcome advance(order_pipeline *pl, char *err, size_t errlen) {
 /* Publishes the metrics snapshot: counters plus per-partition gauges. */
 static void publish_metrics(order_pipeline *pl) {
     ol_metrics *m = pl->metrics;
-    m->misrouted = pl->stats.misrouted;
-    m->fenced = pl->stats.fenced;
-    m->retries = pl->stats.retries;
     m->kafka_errors = order_source_error_count(pl->source) + result_sink_error_count(pl->sink);
     m->n_partitions = 0;
     for (size_t p = 0; p < pl->n_parts && m->n_partitions < OL_METRICS_MAX_PARTITIONS; p++) {
