@@ -72,7 +72,11 @@ result_sink *result_sink_new(const ol_settings *settings, char *err, size_t errl
     static const char *const defaults[] = {"enable.idempotence", "true",
                                            "acks", "all",
                                            "partitioner", "murmur2_random",
-                                           "linger.ms", "5",
+                                           /* Answers leave in bursts of a whole batch, so a
+                                            * longer linger buys no bigger requests; at 17k
+                                            * orders/s 5 -> 1 ms took p50 14-15 -> 12 ms and
+                                            * p99 48-54 -> 36-37 ms, 1M-order rate unchanged. */
+                                           "linger.ms", "1",
                                            "compression.type", "lz4",
                                            "client.id", "order-consumer-results",
                                            NULL};
