@@ -135,7 +135,8 @@ struct order_pipeline {
     int64_t metrics_published_ms;
     int64_t db_checked_ms;      /* last time PostgreSQL was used or pinged */
 
-    bool ever_assigned;
+    bool ever_assigned; /* joined the group (for /healthz), perhaps with no partition */
+    bool ever_owned;    /* has had a partition: --idle-exit may apply */
     bool resync_needed;
     bool failed; /* a fatal error happened inside a callback; see error */
     char error[1024];
@@ -346,6 +347,15 @@ static void on_assign(void *ctx, rd_kafka_topic_partition_list_t *list) {
                 pos[i].stored ? "" : " (new: from the beginning)");
     }
     pl->ever_assigned = true;
+    if (list->cnt > 0) {
+        /* --idle-exit counts from here too: a join can take longer than the
+         * idle time (Kafka delays a new group's first rebalance by 3 s by
+         * default), and these partitions' messages have not arrived yet. An
+         * empty assignment (the first step of a cooperative rebalance) does
+         * not start the clock: the partitions are still to come. */
+        pl->ever_owned = true;
+        pl->last_message_ms = ol_monotonic_ms();
+    }
     free(ids);
     free(pos);
 }
@@ -1115,7 +1125,7 @@ bool order_pipeline_run(order_pipeline *pl, char *err, size_t errlen) {
         check_db(pl, now);
         if (now - pl->last_message_ms >= 250) save_acks(pl, NULL);
         if (s->idle_exit_s > 0 && now - pl->last_message_ms >= s->idle_exit_s * 1000 &&
-            (pl->ever_assigned || now - pl->started_ms >= 60000)) {
+            (pl->ever_owned || now - pl->started_ms >= 60000)) {
             result_sink_flush(pl->sink, 10000);
             if (result_sink_idle(pl->sink)) {
                 save_acks(pl, NULL);
