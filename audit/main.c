@@ -19,7 +19,6 @@
 
 enum { EXIT_AGREES = 0, EXIT_DIVERGES = 1, EXIT_ERROR = 2 };
 
-
 static const ol_option options[] = {
     OL_OPT_COMMON,
     OL_OPT_DB,

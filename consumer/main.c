@@ -9,7 +9,6 @@
 #include "ol_options.h"
 #include "pipeline.h"
 
-
 static const ol_option options[] = {
     OL_OPT_COMMON,
     OL_OPT_DB,

@@ -582,12 +582,12 @@ static bool accept_message(order_pipeline *pl, rd_kafka_message_t *msg) {
 }
 
 /* True when every lane that holds a partition has a full batch. */
-static bool lanes_full(const order_pipeline *pl) {
+static bool lanes_full(order_pipeline *pl) {
     bool any = false;
     for (size_t p = 0; p < pl->n_parts; p++) {
         if (!pl->parts[p].assigned) continue;
         any = true;
-        if (pl->lanes[p % pl->n_lanes].collecting->len < pl->batch_cap) return false;
+        if (lane_of(pl, (int32_t)p)->collecting->len < pl->batch_cap) return false;
     }
     return any;
 }
@@ -1003,6 +1003,7 @@ static batch_outcome advance(order_pipeline *pl, char *err, size_t errlen) {
         if (settle(pl, ln, ln->flight, &committed, err, errlen) == BATCH_FAILED) return BATCH_FAILED;
         if (committed) prior[i] = ln->flight;
     }
+    t1 = ol_now_us(); /* settling is timed inside settle() */
     batch_outcome outcome = BATCH_DONE;
     batch *planned[MAX_LANES] = {NULL};
     for (size_t i = 0; i < pl->n_lanes && !pl->resync_needed; i++) {

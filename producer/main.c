@@ -17,7 +17,6 @@
 
 enum { EXIT_OK = 0, EXIT_ERROR = 1, EXIT_USAGE = 2, EXIT_INVALID = 3, EXIT_UNDELIVERED = 4 };
 
-
 static const ol_option options[] = {
     OL_OPT_COMMON,
     {"partitions", 0, OL_OPT_LONG, "N", 1, 100000, offsetof(ol_settings, partitions),

@@ -19,7 +19,6 @@
 
 enum { EXIT_OK = 0, EXIT_ERROR = 1, EXIT_USAGE = 2 };
 
-
 static const ol_option options[] = {
     OL_OPT_COMMON,
     OL_OPT_RESULTS_TOPIC,
