@@ -1,6 +1,7 @@
 #include "ol_log.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,11 +11,14 @@
 
 static const char *level_names[] = {"ERROR", "WARN", "INFO", "DEBUG"};
 
+bool ol_log_enabled(ol_log_level level) {
+    if (level != OL_LOG_DEBUG) return true;
+    const char *debug = getenv("ORDERLINE_DEBUG");
+    return debug && *debug && strcmp(debug, "0") != 0;
+}
+
 void ol_log(ol_log_level level, const char *fmt, ...) {
-    if (level == OL_LOG_DEBUG) {
-        const char *debug = getenv("ORDERLINE_DEBUG");
-        if (!debug || !*debug || strcmp(debug, "0") == 0) return;
-    }
+    if (!ol_log_enabled(level)) return;
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
     struct tm tm;

@@ -4,7 +4,13 @@
 #ifndef OL_LOG_H
 #define OL_LOG_H
 
+#include <stdbool.h>
+
 typedef enum { OL_LOG_ERROR, OL_LOG_WARN, OL_LOG_INFO, OL_LOG_DEBUG } ol_log_level;
+
+/* Whether lines of this level are written (debug: ORDERLINE_DEBUG set, not
+ * "0"); lets callers skip work that only feeds a debug line. */
+bool ol_log_enabled(ol_log_level level);
 
 void ol_log(ol_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

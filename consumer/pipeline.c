@@ -942,10 +942,20 @@ static batch_outcome settle(order_pipeline *pl, lane *ln, batch *b, bool *commit
     ol_histogram_observe(&pl->metrics->batch_size, (double)b->len);
     ol_histogram_observe(&pl->metrics->batch_seconds, (double)(ol_now_us() - b->t_start) / 1e6);
     pl->db_checked_ms = ol_monotonic_ms();
-    ol_debug("batch of %zu messages: %zu new decisions, %zu items; us: lock+load %" PRId64 ", decide %" PRId64
-             ", send %" PRId64 ", commit wait %" PRId64,
-             b->len, b->n_new, b->n_items, b->t_locked - b->t_start, b->t_decided - b->t_locked,
-             b->t_sent - b->t_decided, ol_now_us() - b->t_sent);
+    if (ol_log_enabled(OL_LOG_DEBUG)) {
+        /* The oldest message's age from its broker timestamp: how much of an
+         * order's latency is spent before this batch's commit returned. */
+        int64_t oldest = INT64_MAX;
+        for (size_t i = 0; i < b->len; i++) {
+            int64_t ts = rd_kafka_message_timestamp(b->entries[i].msg, NULL);
+            if (ts >= 0 && ts < oldest) oldest = ts;
+        }
+        ol_debug("batch of %zu messages: %zu new decisions, %zu items; us: lock+load %" PRId64 ", decide %" PRId64
+                 ", send %" PRId64 ", commit wait %" PRId64 "; oldest message %" PRId64 " ms old",
+                 b->len, b->n_new, b->n_items, b->t_locked - b->t_start, b->t_decided - b->t_locked,
+                 b->t_sent - b->t_decided, ol_now_us() - b->t_sent,
+                 oldest == INT64_MAX ? -1 : ol_now_us() / 1000 - oldest);
+    }
     *committed = true;
     return BATCH_DONE;
 }
