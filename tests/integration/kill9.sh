@@ -25,12 +25,19 @@ while [ $kills -lt "$KILLS" ] || [ "$decided" -lt "$distinct" ]; do
     seen=$(grep -c ' assigned ' "$IT_LOGDIR/consumer.log" 2>/dev/null || true)
     "$BUILD/order-consumer" "${CONSUMER_ARGS[@]}" --batch-max 50 "${STATIC[@]}" >>"$IT_LOGDIR/consumer.log" 2>&1 &
     pid=$!
-    # Kill at a random moment after it has its partitions and is working.
+    # Kill at a random moment once it has its partitions and has decided
+    # something: a fixed delay after the assignment went stale as the
+    # consumer got faster (40,000 orders now take ~2 s).
     for _ in $(seq 1 100); do
         [ "$(grep -c ' assigned ' "$IT_LOGDIR/consumer.log" || true)" -gt "${seen:-0}" ] && break
         sleep 0.1
     done
-    sleep "$(awk -v r=$RANDOM 'BEGIN { printf "%.2f", 0.05 + (r % 50) / 100 }')"
+    for _ in $(seq 1 100); do
+        [ "$(sql "SELECT count(*) FROM orders")" -gt "$decided" ] && break
+        [ "$decided" -ge "$distinct" ] && break
+        sleep 0.02
+    done
+    sleep "$(awk -v r=$RANDOM 'BEGIN { printf "%.2f", (r % 10) / 100 }')"
     kill -9 $pid 2>/dev/null || true
     wait $pid 2>/dev/null || true
     kills=$((kills + 1))
