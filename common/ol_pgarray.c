@@ -31,19 +31,18 @@ static bool open_element(ol_pgarray *a) {
 
 bool ol_pgarray_add_text(ol_pgarray *a, const char *text) {
     if (!open_element(a) || !ol_buf_append(&a->buf, "\"", 1)) return false;
-    /* Inside double quotes only " and \ need escaping. */
+    /* Inside double quotes only " and \ need escaping; the text between
+     * them is copied in one go. */
+    const char *run = text;
     for (const char *p = text; *p; p++) {
-        if ((*p == '"' || *p == '\\') && !ol_buf_append(&a->buf, "\\", 1)) return false;
-        if (!ol_buf_append(&a->buf, p, 1)) return false;
+        if (*p != '"' && *p != '\\') continue;
+        if (!ol_buf_append(&a->buf, run, (size_t)(p - run)) || !ol_buf_append(&a->buf, "\\", 1)) return false;
+        run = p; /* the quote or backslash itself starts the next run */
     }
-    return ol_buf_append(&a->buf, "\"", 1);
+    return ol_buf_appends(&a->buf, run) && ol_buf_append(&a->buf, "\"", 1);
 }
 
-bool ol_pgarray_add_int(ol_pgarray *a, int64_t value) {
-    char num[32];
-    int n = snprintf(num, sizeof num, "%" PRId64, value);
-    return open_element(a) && ol_buf_append(&a->buf, num, (size_t)n);
-}
+bool ol_pgarray_add_int(ol_pgarray *a, int64_t value) { return open_element(a) && ol_buf_append_int(&a->buf, value); }
 
 bool ol_pgarray_add_null(ol_pgarray *a) { return open_element(a) && ol_buf_append(&a->buf, "NULL", 4); }
 

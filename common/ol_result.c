@@ -93,14 +93,14 @@ char *ol_result_to_json(const ol_result *r) {
               append_string_or_null(&out, "item", r->has_order ? r->item : NULL) &&
               append_string_or_null(&out, "type", r->has_order ? ol_order_type_name(r->type) : NULL) &&
               append_key(&out, "quantity", false) &&
-              (r->has_order ? ol_buf_appendf(&out, "%d", (int)r->quantity) : ol_buf_append(&out, "null", 4)) &&
+              (r->has_order ? ol_buf_append_int(&out, r->quantity) : ol_buf_append(&out, "null", 4)) &&
               append_string_or_null(&out, "status", ol_status_name(r->status)) &&
               append_string_or_null(&out, "reason", reason) && append_key(&out, "remaining", false) &&
-              (r->has_remaining ? ol_buf_appendf(&out, "%lld", (long long)r->remaining)
+              (r->has_remaining ? ol_buf_append_int(&out, r->remaining)
                                 : ol_buf_append(&out, "null", 4)) &&
               append_key(&out, "duplicate", false) && ol_buf_appends(&out, r->duplicate ? "true" : "false") &&
-              append_key(&out, "partition", false) && ol_buf_appendf(&out, "%d", (int)r->partition) &&
-              append_key(&out, "offset", false) && ol_buf_appendf(&out, "%lld", (long long)r->offset) &&
+              append_key(&out, "partition", false) && ol_buf_append_int(&out, r->partition) &&
+              append_key(&out, "offset", false) && ol_buf_append_int(&out, r->offset) &&
               append_string_or_null(&out, "processed_at", stamp) &&
               (!r->error[0] || append_string_or_null(&out, "error", r->error)) && ol_buf_append(&out, "}", 1);
     if (!ok) {

@@ -1,6 +1,7 @@
 #include "ol_str.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,6 +56,19 @@ bool ol_buf_appendf(ol_buf *buf, const char *fmt, ...) {
     va_end(ap);
     buf->len += (size_t)n;
     return true;
+}
+
+bool ol_buf_append_int(ol_buf *buf, int64_t value) {
+    char digits[24];
+    size_t n = sizeof digits;
+    /* Unsigned magnitude: -INT64_MIN does not fit an int64_t. */
+    uint64_t mag = value < 0 ? (uint64_t)0 - (uint64_t)value : (uint64_t)value;
+    do {
+        digits[--n] = (char)('0' + mag % 10);
+        mag /= 10;
+    } while (mag);
+    if (value < 0) digits[--n] = '-';
+    return ol_buf_append(buf, digits + n, sizeof digits - n);
 }
 
 bool ol_utf8_valid(const char *data, size_t len) {
@@ -127,6 +141,26 @@ void ol_printable(char *dst, size_t dstlen, const char *data, size_t len) {
     dst[o] = '\0';
 }
 
+/* Writes v as exactly width digits (zero-padded) at dst. */
+static void put_digits(char *dst, int width, long v) {
+    for (int i = width - 1; i >= 0; i--, v /= 10) dst[i] = (char)('0' + v % 10);
+}
+
+/* Civil date from days since 1970-01-01 (proleptic Gregorian; Howard
+ * Hinnant's days_from_civil inverse). Pure arithmetic: gmtime_r and
+ * strftime cost a lock and a format parse each, twice per order. */
+static void civil_from_days(int64_t days, int64_t *year, int *month, int *day) {
+    days += 719468;
+    int64_t era = (days >= 0 ? days : days - 146096) / 146097;
+    int64_t doe = days - era * 146097;                                  /* [0, 146096] */
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365; /* [0, 399] */
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);               /* [0, 365] */
+    int64_t mp = (5 * doy + 2) / 153;                                    /* [0, 11] */
+    *day = (int)(doy - (153 * mp + 2) / 5 + 1);
+    *month = (int)(mp < 10 ? mp + 3 : mp - 9);
+    *year = yoe + era * 400 + (*month <= 2);
+}
+
 void ol_format_rfc3339(char *dst, size_t dstlen, int64_t epoch_us) {
     /* Floor division: C truncates toward zero, which before 1970 would
      * give negative microseconds ("...00:00:00.-00001Z"). */
@@ -135,13 +169,28 @@ void ol_format_rfc3339(char *dst, size_t dstlen, int64_t epoch_us) {
         frac += 1000000;
         whole--;
     }
-    time_t secs = (time_t)whole;
-    long micros = (long)frac;
-    struct tm tm;
-    gmtime_r(&secs, &tm);
-    char base[24];
-    strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(dst, dstlen, "%s.%06ldZ", base, micros);
+    int64_t days = whole / 86400, secs = whole % 86400;
+    if (secs < 0) {
+        secs += 86400;
+        days--;
+    }
+    int64_t year;
+    int month, day;
+    civil_from_days(days, &year, &month, &day);
+    if (year < 0 || year > 9999) { /* not 4 digits: rare, let snprintf do it */
+        snprintf(dst, dstlen, "%04" PRId64 "-%02d-%02dT%02d:%02d:%02d.%06ldZ", year, month, day, (int)(secs / 3600),
+                 (int)(secs / 60 % 60), (int)(secs % 60), (long)frac);
+        return;
+    }
+    char out[28] = "0000-00-00T00:00:00.000000Z";
+    put_digits(out, 4, (long)year);
+    put_digits(out + 5, 2, month);
+    put_digits(out + 8, 2, day);
+    put_digits(out + 11, 2, (long)(secs / 3600));
+    put_digits(out + 14, 2, (long)(secs / 60 % 60));
+    put_digits(out + 17, 2, (long)(secs % 60));
+    put_digits(out + 20, 6, (long)frac);
+    ol_strlcpy(dst, out, dstlen);
 }
 
 int64_t ol_now_us(void) {

@@ -20,6 +20,9 @@ void ol_buf_clear(ol_buf *buf);
 bool ol_buf_append(ol_buf *buf, const char *data, size_t len);
 bool ol_buf_appends(ol_buf *buf, const char *str);
 bool ol_buf_appendf(ol_buf *buf, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Appends a decimal integer; what "%" PRId64 prints, without printf's cost
+ * (it runs several times per order on the consumer's hot path). */
+bool ol_buf_append_int(ol_buf *buf, int64_t value);
 
 /* True when [data, data+len) is well-formed UTF-8 (no overlongs, no
  * surrogates, nothing above U+10FFFF) and contains no NUL byte. */

@@ -1,6 +1,8 @@
 /* Unit tests for ol_str: byte buffer, UTF-8 validation, printable
  * rendering, RFC 3339 formatting and integer parsing. */
 #include <criterion/criterion.h>
+#include <inttypes.h>
+#include <time.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -245,7 +247,58 @@ Test(printable, never_writes_past_dst) {
     cr_assert_eq(out[1], '#');
 }
 
+Test(buf, append_int_matches_printf) {
+    const int64_t values[] = {0, 7, -1, 42, -42, 1000000, 2147483647LL, -2147483648LL, INT64_MAX, INT64_MIN};
+    for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {
+        ol_buf b;
+        ol_buf_init(&b);
+        char want[32];
+        snprintf(want, sizeof want, "%" PRId64, values[i]);
+        cr_assert(ol_buf_appends(&b, "x"));
+        cr_assert(ol_buf_append_int(&b, values[i]));
+        cr_assert_str_eq(b.data + 1, want);
+        cr_assert_eq(b.len, 1 + strlen(want));
+        ol_buf_free(&b);
+    }
+}
+
 /* ---- ol_format_rfc3339 ----------------------------------------------- */
+
+/* The arithmetic formatter against gmtime_r + strftime, the obvious way,
+ * at every day boundary over four centuries (leap rules for 1900, 2000,
+ * 2100) and at pseudo-random instants up to year 9999. */
+static void reference_rfc3339(char *out, size_t outlen, int64_t us) {
+    int64_t whole = us / 1000000, frac = us % 1000000;
+    if (frac < 0) {
+        frac += 1000000;
+        whole--;
+    }
+    time_t secs = (time_t)whole;
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    char base[32];
+    strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out, outlen, "%s.%06ldZ", base, (long)frac);
+}
+
+Test(rfc3339, agrees_with_gmtime_everywhere) {
+    char got[40], want[40];
+    for (int64_t day = -25567; day < 25567 + 36525 * 2; day++) { /* 1900 .. 2170 */
+        int64_t us = (day * 86400 + (day % 86400 + 86400) % 86400) * 1000000 + (day & 0xfffff);
+        ol_format_rfc3339(got, sizeof got, us);
+        reference_rfc3339(want, sizeof want, us);
+        cr_assert_str_eq(got, want, "at %" PRId64 " us", us);
+    }
+    uint64_t x = 88172645463325252ULL;
+    for (int i = 0; i < 200000; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;                         /* xorshift64 */
+        int64_t us = (int64_t)(x % 253402300799000000ULL) - 2208988800000000LL; /* 1900 .. 9999 */
+        ol_format_rfc3339(got, sizeof got, us);
+        reference_rfc3339(want, sizeof want, us);
+        cr_assert_str_eq(got, want, "at %" PRId64 " us", us);
+    }
+}
+
 
 Test(rfc3339, formats_utc_with_microseconds) {
     char out[40];
