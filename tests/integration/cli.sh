@@ -73,4 +73,21 @@ expect_rc 1 "cannot connect to PostgreSQL" "$C" --db "host=127.0.0.1 port=1 user
 ! grep -q Sup3rS3cret "$IT_LOGDIR/err" "$IT_LOGDIR/out" || die "password leaked: $(cat "$IT_LOGDIR/err")"
 expect_rc 1 "invalid PostgreSQL connection string" "$C" --db "password=Sup3rS3cret bogus" "${CONSUMER_ARGS[@]:2}"
 ! grep -q Sup3rS3cret "$IT_LOGDIR/err" "$IT_LOGDIR/out" || die "password leaked: $(cat "$IT_LOGDIR/err")"
+# --rate paces: 2,000 orders at 4,000/s take half a second, spread evenly
+# (producer timestamps), not sent in one burst.
+"$P" --generate 2000 --items 50 --seed 9 >"$IT_LOGDIR/paced.jsonl"
+"$P" --orders-topic "$IT_ORDERS.paced" --rate 4000 "$IT_LOGDIR/paced.jsonl" 2>"$IT_LOGDIR/err" ||
+    die "paced publish failed: $(cat "$IT_LOGDIR/err")"
+kcat -C -b "$ORDERLINE_BROKERS" -t "$IT_ORDERS.paced" -e -q -f '%T\n' >"$IT_LOGDIR/stamps"
+python3 - "$IT_LOGDIR/stamps" <<'PY' || die "--rate 4000 did not pace 2000 orders evenly"
+import sys
+ts = sorted(int(l) for l in open(sys.argv[1]) if l.strip())
+span = ts[-1] - ts[0]
+per_100ms = {}
+for t in ts:
+    per_100ms[(t - ts[0]) // 100] = per_100ms.get((t - ts[0]) // 100, 0) + 1
+print(f"{len(ts)} orders over {span} ms, at most {max(per_100ms.values())} in a 100 ms window", file=sys.stderr)
+# 4000/s is 400 per 100 ms; allow for timer slack, never a burst.
+sys.exit(0 if len(ts) == 2000 and 480 <= span <= 3000 and max(per_100ms.values()) <= 600 else 1)
+PY
 log "all CLI checks passed"
