@@ -945,7 +945,7 @@ static batch_outcome settle(order_pipeline *pl, lane *ln, batch *b, bool *commit
     if (ol_log_enabled(OL_LOG_DEBUG)) {
         /* The oldest message's age from its broker timestamp: how much of an
          * order's latency is spent before this batch's commit returned. */
-        int64_t oldest = INT64_MAX;
+        int64_t oldest = INT64_MAX, now = ol_now_us();
         for (size_t i = 0; i < b->len; i++) {
             int64_t ts = rd_kafka_message_timestamp(b->entries[i].msg, NULL);
             if (ts >= 0 && ts < oldest) oldest = ts;
@@ -953,8 +953,7 @@ static batch_outcome settle(order_pipeline *pl, lane *ln, batch *b, bool *commit
         ol_debug("batch of %zu messages: %zu new decisions, %zu items; us: lock+load %" PRId64 ", decide %" PRId64
                  ", send %" PRId64 ", commit wait %" PRId64 "; oldest message %" PRId64 " ms old",
                  b->len, b->n_new, b->n_items, b->t_locked - b->t_start, b->t_decided - b->t_locked,
-                 b->t_sent - b->t_decided, ol_now_us() - b->t_sent,
-                 oldest == INT64_MAX ? -1 : ol_now_us() / 1000 - oldest);
+                 b->t_sent - b->t_decided, now - b->t_sent, oldest == INT64_MAX ? -1 : now / 1000 - oldest);
     }
     *committed = true;
     return BATCH_DONE;
