@@ -102,6 +102,29 @@ bool ol_map_put(ol_map *map, const char *key, void *value) {
     return true;
 }
 
+/* Linear probing without tombstones: after emptying a slot, later entries of
+ * the same probe run move back so that every lookup still finds them. */
+void *ol_map_remove(ol_map *map, const char *key) {
+    map_slot *slot = map_find(map, key, map_hash(key));
+    if (!slot->key) return NULL;
+    void *value = slot->value;
+    free(slot->key);
+    slot->key = NULL;
+    map->size--;
+    size_t mask = map->cap - 1;
+    size_t hole = (size_t)(slot - map->slots);
+    for (size_t i = (hole + 1) & mask; map->slots[i].key; i = (i + 1) & mask) {
+        size_t home = (size_t)map->slots[i].hash & mask;
+        /* Move it back unless its home lies cyclically in (hole, i]. */
+        bool stays = hole <= i ? (hole < home && home <= i) : (hole < home || home <= i);
+        if (stays) continue;
+        map->slots[hole] = map->slots[i];
+        map->slots[i].key = NULL;
+        hole = i;
+    }
+    return value;
+}
+
 size_t ol_map_size(const ol_map *map) { return map->size; }
 
 bool ol_map_next(const ol_map *map, size_t *pos, const char **key, void **value) {

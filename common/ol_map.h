@@ -16,6 +16,8 @@ void ol_map_clear(ol_map *map);
 void *ol_map_get(const ol_map *map, const char *key);
 /* Inserts or replaces; false only when memory ran out (map unchanged). */
 bool ol_map_put(ol_map *map, const char *key, void *value);
+/* Removes key; returns its value, or NULL when it was not there. */
+void *ol_map_remove(ol_map *map, const char *key);
 size_t ol_map_size(const ol_map *map);
 
 /* Iteration: *pos starts at 0; returns false when done. */

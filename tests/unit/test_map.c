@@ -141,3 +141,35 @@ Test(map, clear_forgets_everything_and_map_is_reusable) {
     ol_map_clear(NULL);
     ol_map_destroy(m);
 }
+
+Test(map, remove_keeps_every_other_key_reachable) {
+    ol_map *m = ol_map_new();
+    enum { N = 5000 };
+    static int vals[N];
+    char key[32];
+    for (int i = 0; i < N; i++) {
+        vals[i] = i;
+        snprintf(key, sizeof key, "k%d", i);
+        cr_assert(ol_map_put(m, key, &vals[i]));
+    }
+    cr_assert_null(ol_map_remove(m, "absent"));
+    /* Remove every third key, then check all of them, many times over the
+     * probe runs that removal has to repair. */
+    for (int i = 0; i < N; i += 3) {
+        snprintf(key, sizeof key, "k%d", i);
+        cr_assert_eq(ol_map_remove(m, key), &vals[i]);
+        cr_assert_null(ol_map_remove(m, key));
+    }
+    cr_assert_eq(ol_map_size(m), N - (N + 2) / 3);
+    for (int i = 0; i < N; i++) {
+        snprintf(key, sizeof key, "k%d", i);
+        if (i % 3 == 0) cr_assert_null(ol_map_get(m, key), "%s should be gone", key);
+        else cr_assert_eq(ol_map_get(m, key), &vals[i], "%s lost after removals", key);
+    }
+    for (int i = 0; i < N; i += 3) { /* and they can come back */
+        snprintf(key, sizeof key, "k%d", i);
+        cr_assert(ol_map_put(m, key, &vals[i]));
+    }
+    cr_assert_eq(ol_map_size(m), N);
+    ol_map_destroy(m);
+}
