@@ -10,6 +10,13 @@
 
 #include "ol_options.h"
 
+/* What every producer of orders sets (order-producer, order-gateway): the
+ * idempotent producer with acks=all, and the Java client's partitioner so
+ * that an item lands in the partition other languages' producers pick
+ * (the consumer's misrouting check assumes it). */
+#define OL_KAFKA_ORDER_PRODUCER_DEFAULTS \
+    "enable.idempotence", "true", "acks", "all", "partitioner", "murmur2_random"
+
 /* Builds a librdkafka configuration: the tool's defaults (a NULL-terminated
  * list of key, value pairs), then bootstrap.servers from the settings, then
  * the user's properties (config file and -X, in order) so the user wins.

@@ -32,7 +32,7 @@ static bool counter(ol_buf *out, const char *name, const char *help, uint64_t va
     return ol_buf_appendf(out, "# HELP %s %s\n# TYPE %s counter\n%s %" PRIu64 "\n", name, help, name, name, value);
 }
 
-static bool histogram(ol_buf *out, const char *name, const char *help, const ol_histogram *h) {
+bool ol_histogram_render(ol_buf *out, const char *name, const char *help, const ol_histogram *h) {
     bool ok = ol_buf_appendf(out, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
     uint64_t cumulative = 0;
     for (size_t i = 0; ok && i < h->n; i++) {
@@ -67,8 +67,8 @@ bool ol_metrics_render(const ol_metrics *m, const char *topic, ol_buf *out) {
               counter(out, "orderline_postgres_errors_total", "PostgreSQL errors (connection or statement).",
                       m->postgres_errors) &&
               counter(out, "orderline_kafka_errors_total", "Kafka consumer and producer errors.", m->kafka_errors) &&
-              histogram(out, "orderline_batch_size", "Messages per batch transaction.", &m->batch_size) &&
-              histogram(out, "orderline_batch_duration_seconds",
+              ol_histogram_render(out, "orderline_batch_size", "Messages per batch transaction.", &m->batch_size) &&
+              ol_histogram_render(out, "orderline_batch_duration_seconds",
                         "From a batch's first statement to its commit.", &m->batch_seconds);
     ok = ok && ol_buf_appends(out, "# HELP orderline_consumer_lag Messages after the stored position.\n"
                                    "# TYPE orderline_consumer_lag gauge\n");

@@ -23,6 +23,8 @@ typedef struct ol_histogram {
 
 void ol_histogram_init(ol_histogram *h, const double *bounds, size_t n);
 void ol_histogram_observe(ol_histogram *h, double value);
+/* Appends h in the Prometheus text format under name, with its HELP line. */
+bool ol_histogram_render(ol_buf *out, const char *name, const char *help, const ol_histogram *h);
 
 typedef struct ol_metrics_partition {
     int32_t partition;

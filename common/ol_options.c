@@ -28,7 +28,8 @@ bool ol_settings_init(ol_settings *s) {
     s->seed = 1;
     s->restock_pct = 10;
     s->duplicate_pct = 1;
-    return set_string(&s->orders_topic, "orders") && set_string(&s->results_topic, "order-results") &&
+    s->max_wait_s = 30;
+    return set_string(&s->listen, "127.0.0.1:8080") && set_string(&s->orders_topic, "orders") && set_string(&s->results_topic, "order-results") &&
            set_string(&s->dlq_topic, "orders-dlq") && set_string(&s->group, "orderline");
 }
 
@@ -49,6 +50,7 @@ void ol_settings_destroy(ol_settings *s) {
     free(s->filter_reason);
     free(s->filter_order_id);
     free(s->report_path);
+    free(s->listen);
     for (size_t i = 0; i < s->kafka.len; i++) {
         free(s->kafka.items[i].key);
         free(s->kafka.items[i].value);
@@ -116,6 +118,7 @@ static bool apply_option(ol_settings *s, const ol_option *opt, const char *value
             return false;
         }
         return true;
+    case OL_OPT_OPTIONAL_LONG:
     case OL_OPT_LONG: {
         long v;
         if (!ol_parse_long(value, opt->min, opt->max, &v)) {
@@ -308,7 +311,10 @@ static bool parse_pass(ol_settings *s, const ol_option *table, size_t n, int arg
             ol_seterr(err, errlen, "unknown option '%.64s' (see --help)", a);
             return false;
         }
-        if (opt->type == OL_OPT_FLAG) {
+        if (opt->type == OL_OPT_OPTIONAL_LONG && !value) {
+            if (!config_only) *(long *)((char *)s + opt->offset) = -1;
+            continue;
+        } else if (opt->type == OL_OPT_FLAG) {
             if (value) {
                 ol_seterr(err, errlen, "%s takes no value", shown);
                 return false;
@@ -346,7 +352,9 @@ void ol_options_print_help(const ol_option *table, size_t n, const char *usage, 
     for (size_t i = 0; i < n; i++) {
         const ol_option *o = &table[i];
         char left[64];
-        if (o->short_name)
+        if (o->type == OL_OPT_OPTIONAL_LONG)
+            snprintf(left, sizeof left, "    --%s[=%s]", o->name, o->arg ? o->arg : "N");
+        else if (o->short_name)
             snprintf(left, sizeof left, "-%c, --%s%s%s", o->short_name, o->name, o->arg ? " " : "",
                      o->arg ? o->arg : "");
         else

@@ -49,6 +49,11 @@ typedef struct ol_settings {
     long restock_pct;
     long duplicate_pct;
     long rate; /* orders per second to publish at, 0: as fast as possible */
+    long wait_s; /* --wait[=SECONDS]: wait for every answer this long; 0: do not wait, -1: the default */
+
+    /* order-gateway */
+    char *listen;     /* ADDR:PORT of the HTTP API */
+    long max_wait_s;  /* cap on Prefer: wait=N */
 
     /* Positional arguments (producer input files). */
     char **args;
@@ -67,7 +72,10 @@ typedef struct ol_settings {
     char *report_path;     /* order-audit --report FILE */
 } ol_settings;
 
-typedef enum { OL_OPT_STRING, OL_OPT_LONG, OL_OPT_FLAG } ol_opt_type;
+/* OL_OPT_OPTIONAL_LONG: --name=N sets N; --name alone sets -1, "on, with
+ * the tool's default" (a separate argument is never taken: it would be a
+ * file name). */
+typedef enum { OL_OPT_STRING, OL_OPT_LONG, OL_OPT_FLAG, OL_OPT_OPTIONAL_LONG } ol_opt_type;
 
 typedef struct ol_option {
     const char *name; /* --name on the command line, name= in a config file */

@@ -73,7 +73,14 @@ static bool read_quantity(const json_t *obj, int32_t *out, char *err, size_t err
 
 bool ol_order_parse(const char *value, size_t value_len, const char *key, size_t key_len, ol_order *out,
                     char *err, size_t errlen) {
+    const char *field;
+    return ol_order_parse_field(value, value_len, key, key_len, out, err, errlen, &field);
+}
+
+bool ol_order_parse_field(const char *value, size_t value_len, const char *key, size_t key_len, ol_order *out,
+                          char *err, size_t errlen, const char **field) {
     memset(out, 0, sizeof *out);
+    *field = NULL;
     if (!value || value_len == 0) {
         ol_seterr(err, errlen, "empty message: expected a JSON object");
         return false;
@@ -94,12 +101,16 @@ bool ol_order_parse(const char *value, size_t value_len, const char *key, size_t
         goto done;
     }
     /* order_id first: once it is readable, every rejection can be answered. */
+    *field = "order_id";
     if (!read_string(root, "order_id", OL_ORDER_ID_MAX, out->order_id, err, errlen)) {
         out->order_id[0] = '\0';
         goto done;
     }
+    *field = "item";
     if (!read_string(root, "item", OL_ITEM_MAX, out->item, err, errlen)) goto done;
+    *field = "quantity";
     if (!read_quantity(root, &out->quantity, err, errlen)) goto done;
+    *field = "type";
     const json_t *type = json_object_get(root, "type");
     if (!type || (json_is_string(type) && strcmp(json_string_value(type), "order") == 0)) {
         out->type = OL_TYPE_ORDER;
@@ -112,6 +123,7 @@ bool ol_order_parse(const char *value, size_t value_len, const char *key, size_t
                   json_type_name(type), *shown ? " \"" : "", shown, *shown ? "\"" : "");
         goto done;
     }
+    *field = "key";
     if (key) {
         if (!ol_utf8_valid(key, key_len)) {
             ol_seterr(err, errlen, "message key is not valid UTF-8");
@@ -125,6 +137,7 @@ bool ol_order_parse(const char *value, size_t value_len, const char *key, size_t
         }
     }
     ok = true;
+    *field = NULL;
 done:
     json_decref(root);
     return ok;

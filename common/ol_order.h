@@ -29,6 +29,12 @@ typedef struct ol_order {
 bool ol_order_parse(const char *value, size_t value_len, const char *key, size_t key_len, ol_order *out,
                     char *err, size_t errlen);
 
+/* The same, also naming in *field the field that was wrong ("order_id",
+ * "item", "quantity", "type", or "key" for the message key); NULL when the
+ * whole document was (not JSON, not an object) or nothing was wrong. */
+bool ol_order_parse_field(const char *value, size_t value_len, const char *key, size_t key_len, ol_order *out,
+                          char *err, size_t errlen, const char **field);
+
 const char *ol_order_type_name(ol_order_type type);
 
 #endif

@@ -42,8 +42,7 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opa
 
 order_producer *order_producer_new(const ol_settings *settings, char *err, size_t errlen) {
     static const char *const defaults[] = {
-        "enable.idempotence", "true", "acks", "all", "partitioner", "murmur2_random",
-        "linger.ms", "5", "compression.type", "lz4", "client.id", "order-producer", NULL};
+        OL_KAFKA_ORDER_PRODUCER_DEFAULTS, "linger.ms", "5", "compression.type", "lz4", "client.id", "order-producer", NULL};
     order_producer *p = calloc(1, sizeof *p);
     if (!p) {
         ol_seterr(err, errlen, "out of memory");

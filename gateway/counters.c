@@ -1,0 +1,57 @@
+#include "counters.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+const unsigned gw_codes[GW_CODES] = {200, 201, 202, 400, 404, 405, 409, 413, 415, 422, 500, 503, 204, 304};
+
+void gw_counters_init(gw_counters *c) {
+    static const double seconds[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
+    memset(c, 0, sizeof *c);
+    ol_histogram_init(&c->wait_seconds, seconds, sizeof seconds / sizeof seconds[0]);
+}
+
+void gw_counters_request(gw_counters *c, gw_route route, unsigned status) {
+    size_t i = 0;
+    while (i < GW_CODES && gw_codes[i] != status) i++;
+    c->requests[route][i]++;
+}
+
+static bool counter(ol_buf *out, const char *name, const char *help, uint64_t value) {
+    return ol_buf_appendf(out, "# HELP %s %s\n# TYPE %s counter\n%s %" PRIu64 "\n", name, help, name, name, value);
+}
+
+bool gw_counters_render(const gw_counters *c, ol_buf *out) {
+    bool ok = ol_buf_appends(out, "# HELP orderline_gateway_requests_total HTTP requests answered, by route and status "
+                                  "code.\n# TYPE orderline_gateway_requests_total counter\n");
+    for (int r = 0; ok && r < GW_ROUTE_COUNT; r++)
+        for (int i = 0; ok && i <= GW_CODES; i++) {
+            if (!c->requests[r][i]) continue;
+            char code[8] = "other";
+            if (i < GW_CODES) snprintf(code, sizeof code, "%u", gw_codes[i]);
+            ok = ol_buf_appendf(out, "orderline_gateway_requests_total{route=\"%s\",code=\"%s\"} %" PRIu64 "\n",
+                                gw_route_label((gw_route)r), code, c->requests[r][i]);
+        }
+    return ok &&
+           ol_histogram_render(out, "orderline_gateway_wait_seconds",
+                               "POST /orders: seconds from the request to its answer.", &c->wait_seconds) &&
+           ol_buf_appendf(out,
+                          "# HELP orderline_gateway_waiters Requests waiting for a decision now.\n"
+                          "# TYPE orderline_gateway_waiters gauge\norderline_gateway_waiters %" PRIu64 "\n",
+                          c->waiters) &&
+           counter(out, "orderline_gateway_results_read_total", "Answers read from the results topic.",
+                   c->results_read) &&
+           counter(out, "orderline_gateway_results_matched_total", "Answers someone here was waiting for.",
+                   c->results_matched) &&
+           counter(out, "orderline_gateway_results_unreadable_total", "Messages on the results topic that are not answers.",
+                   c->results_unreadable) &&
+           counter(out, "orderline_gateway_produced_total", "Orders handed to the producer (re-sends included).",
+                   c->produced) &&
+           counter(out, "orderline_kafka_unconfirmed_deliveries_total",
+                   "Delivery reports without error that named no offset: re-sent, never counted as delivered.",
+                   c->unconfirmed) &&
+           counter(out, "orderline_gateway_delivery_failures_total", "Delivery reports with an error.",
+                   c->delivery_failures) &&
+           counter(out, "orderline_gateway_ledger_errors_total", "PostgreSQL queries that failed.", c->ledger_errors);
+}

@@ -1,0 +1,422 @@
+#include "http.h"
+
+#include <microhttpd.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ol_log.h"
+#include "ol_str.h"
+#include "request.h"
+
+extern const char gw_form_html[];
+extern const size_t gw_form_html_len;
+
+#define THREADS 2           /* epoll loops; waiting requests hold none of them */
+#define CONNECTION_LIMIT 20000
+#define STALE_AFTER_MS 5000 /* relay loop not run for this long: unhealthy */
+#define JSON_TYPE "application/json"
+
+typedef struct gw_listener {
+    struct gw_http *http;
+    bool metrics_only;
+    struct MHD_Daemon *daemon;
+} gw_listener;
+
+struct gw_http {
+    gw_listener api, metrics;
+    gw_relay *relay;
+    gw_ledger *ledger;
+    char *listen_addr, *metrics_addr;
+    long max_wait_s;
+    int in_flight; /* requests begun and not yet completed (atomic) */
+};
+
+/* One request's life: its body arrives, then it may wait (suspended) for
+ * the relay, which completes it; then it is answered. */
+typedef enum { CONN_RECEIVING, CONN_WAITING, CONN_COMPLETED, CONN_ANSWERED } conn_phase;
+
+typedef struct gw_conn {
+    conn_phase phase;
+    gw_route route;
+    struct MHD_Connection *conn;
+    gw_http *http;
+    int64_t started_us;
+    ol_buf body;
+    bool too_large;
+    char order_id[OL_ORDER_ID_MAX + 1];
+    bool respond_async;
+    ol_completion done; /* CONN_COMPLETED */
+} gw_conn;
+
+/* The one place a request changes phase. */
+static void conn_set_phase(gw_conn *c, conn_phase next) {
+    static const bool allowed[4][4] = {
+        [CONN_RECEIVING] = {[CONN_WAITING] = true, [CONN_ANSWERED] = true},
+        [CONN_WAITING] = {[CONN_COMPLETED] = true},
+        [CONN_COMPLETED] = {[CONN_ANSWERED] = true},
+    };
+    if (!allowed[c->phase][next]) ol_error("request: phase %d -> %d is not a transition", c->phase, next);
+    c->phase = next;
+}
+
+/* Queues a response; body (may be empty) is consumed. headers: NULL or
+ * pairs ending in NULL. */
+static enum MHD_Result reply(gw_conn *c, unsigned status, const char *type, ol_buf *body, const char *const *headers) {
+    if (!body->data && !ol_buf_append(body, "", 0)) return MHD_NO;
+    struct MHD_Response *resp = MHD_create_response_from_buffer(body->len, body->data, MHD_RESPMEM_MUST_FREE);
+    if (!resp) {
+        ol_buf_free(body);
+        return MHD_NO;
+    }
+    body->data = NULL;
+    MHD_add_response_header(resp, "Content-Type", type);
+    MHD_add_response_header(resp, "Cache-Control", "no-store");
+    for (size_t i = 0; headers && headers[i]; i += 2) MHD_add_response_header(resp, headers[i], headers[i + 1]);
+    enum MHD_Result r = MHD_queue_response(c->conn, status, resp);
+    MHD_destroy_response(resp);
+    if (c->phase == CONN_RECEIVING || c->phase == CONN_COMPLETED) conn_set_phase(c, CONN_ANSWERED);
+    double waited = c->route == GW_ROUTE_ORDERS ? (double)(ol_now_us() - c->started_us) / 1e6 : -1;
+    gw_relay_count_request(c->http->relay, c->route, status, waited);
+    return r;
+}
+
+static enum MHD_Result reply_error(gw_conn *c, unsigned status, const char *msg, const char *field,
+                                   const char *const *headers) {
+    ol_buf body;
+    ol_buf_init(&body);
+    if (!gw_error_json(&body, msg, field, 0, 0)) {
+        ol_buf_free(&body);
+        return MHD_NO;
+    }
+    return reply(c, status, JSON_TYPE, &body, headers);
+}
+
+/* 201/409/422 with the answer as body (or 202/503 without one). */
+static enum MHD_Result reply_decision(gw_conn *c, const ol_result *r, char *json) {
+    ol_buf body = {json, strlen(json), strlen(json) + 1}, loc;
+    ol_buf_init(&loc);
+    if (!gw_location(&loc, r->order_id)) {
+        ol_buf_free(&body);
+        ol_buf_free(&loc);
+        return MHD_NO;
+    }
+    const char *headers[] = {"Location", loc.data, NULL};
+    enum MHD_Result res = reply(c, gw_status_of(r), JSON_TYPE, &body, headers);
+    ol_buf_free(&loc);
+    return res;
+}
+
+/* Answers from the ledger: FOUND replied, NOT_FOUND/ERROR left to the caller. */
+static gw_ledger_status try_ledger(gw_conn *c, const char *order_id, enum MHD_Result *res) {
+    ol_result r;
+    char err[512];
+    gw_ledger_status st = gw_ledger_decision(c->http->ledger, order_id, &r, err, sizeof err);
+    if (st == GW_LEDGER_ERROR) {
+        gw_relay_count_ledger_error(c->http->relay);
+        ol_warn("ledger lookup of order '%s': %s", order_id, err);
+        return st;
+    }
+    if (st == GW_LEDGER_FOUND) {
+        char *json = ol_result_to_json(&r);
+        *res = json ? reply_decision(c, &r, json) : MHD_NO;
+    }
+    return st;
+}
+
+static enum MHD_Result reply_pending(gw_conn *c, int32_t partition, int64_t offset) {
+    ol_buf body, loc;
+    ol_buf_init(&body);
+    ol_buf_init(&loc);
+    enum MHD_Result res = MHD_NO;
+    if (gw_pending_json(&body, c->order_id, partition, offset) && gw_location(&loc, c->order_id)) {
+        const char *headers[] = {"Location", loc.data, "Retry-After", "1", NULL};
+        res = reply(c, 202, JSON_TYPE, &body, headers);
+    }
+    ol_buf_free(&body);
+    ol_buf_free(&loc);
+    return res;
+}
+
+/* A resumed request: its wait completed. */
+static enum MHD_Result reply_completed(gw_conn *c) {
+    ol_completion *d = &c->done;
+    enum MHD_Result res = MHD_NO;
+    if (d->outcome == OL_WAIT_DECIDED) {
+        /* A duplicate answer is the consumer's reply to the same key sent
+         * again; the original decision, with its own position, is in the
+         * ledger. */
+        if (d->result.duplicate && try_ledger(c, c->order_id, &res) == GW_LEDGER_FOUND) {
+            free(d->answer);
+        } else {
+            res = d->answer ? reply_decision(c, &d->result, d->answer) : MHD_NO;
+        }
+        d->answer = NULL;
+        return res;
+    }
+    if (d->outcome == OL_WAIT_TIMED_OUT) return reply_pending(c, d->partition, d->offset);
+    char msg[700];
+    snprintf(msg, sizeof msg, "order '%.128s' is not in the log: %s; sending it again with the same key is safe",
+             c->order_id, d->reason);
+    const char *headers[] = {"Retry-After", "1", NULL};
+    return reply_error(c, 503, msg, NULL, headers);
+}
+
+static void on_wait(void *token) {
+    gw_conn *c = token;
+    conn_set_phase(c, CONN_WAITING);
+    MHD_suspend_connection(c->conn);
+}
+
+void gw_http_on_complete(void *token, ol_completion *done, void *opaque) {
+    gw_conn *c = token;
+    (void)opaque;
+    c->done = *done;
+    conn_set_phase(c, CONN_COMPLETED);
+    MHD_resume_connection(c->conn);
+}
+
+static enum MHD_Result handle_post(gw_conn *c) {
+    gw_http *h = c->http;
+    char key[OL_ORDER_ID_MAX + 1], err[256];
+    const char *key_header = MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND, "Idempotency-Key");
+    if (key_header && !gw_idempotency_key_parse(key_header, key, err, sizeof err))
+        return reply_error(c, 400, err, "Idempotency-Key", NULL);
+    gw_order_input in;
+    if (!gw_order_input_read(c->body.data ? c->body.data : "", c->body.len, key_header ? key : NULL, &in))
+        return MHD_NO;
+    if (in.status) {
+        ol_buf body;
+        ol_buf_init(&body);
+        if (!gw_error_json(&body, in.error, in.field, in.line, in.column)) return MHD_NO;
+        return reply(c, in.status, JSON_TYPE, &body, NULL);
+    }
+    memcpy(c->order_id, in.order.order_id, sizeof c->order_id);
+    gw_prefer prefer = gw_prefer_parse(MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND, "Prefer"));
+    int64_t deadline = ol_monotonic_ms() + gw_prefer_wait_ms(prefer, 5, h->max_wait_s);
+    enum MHD_Result res = MHD_YES;
+    if (gw_relay_attach(h->relay, c->order_id, c, deadline, on_wait)) goto done; /* in flight here already */
+    if (try_ledger(c, c->order_id, &res) == GW_LEDGER_FOUND) goto done;       /* decided before */
+    char reason[256];
+    if (gw_relay_submit(h->relay, &in, c, deadline, on_wait, reason, sizeof reason) == GW_SUBMIT_FAILED) {
+        char msg[700];
+        snprintf(msg, sizeof msg, "order '%.128s' could not be published: %s; sending it again with the same key is safe",
+                 c->order_id, reason);
+        const char *headers[] = {"Retry-After", "1", NULL};
+        res = reply_error(c, 503, msg, NULL, headers);
+    }
+done:
+    gw_order_input_free(&in);
+    return res;
+}
+
+static enum MHD_Result handle_get(gw_conn *c, const char *arg) {
+    gw_http *h = c->http;
+    char err[512], msg[700];
+    ol_buf body;
+    ol_buf_init(&body);
+    if (c->route == GW_ROUTE_FORM) {
+        if (!ol_buf_append(&body, gw_form_html, gw_form_html_len)) return MHD_NO;
+        return reply(c, 200, "text/html; charset=utf-8", &body, NULL);
+    }
+    if (c->route == GW_ROUTE_METRICS) {
+        if (!gw_relay_render_metrics(h->relay, &body)) return MHD_NO;
+        return reply(c, 200, "text/plain; version=0.0.4; charset=utf-8", &body, NULL);
+    }
+    if (c->route == GW_ROUTE_HEALTHZ) {
+        if (gw_relay_idle_ms(h->relay) > STALE_AFTER_MS) return reply_error(c, 503, "unhealthy: relay loop stalled", NULL, NULL);
+        if (!gw_ledger_ping(h->ledger, err, sizeof err)) {
+            snprintf(msg, sizeof msg, "unhealthy: PostgreSQL: %s", err);
+            return reply_error(c, 503, msg, NULL, NULL);
+        }
+        if (!ol_buf_appends(&body, "{\"status\":\"ok\"}")) return MHD_NO;
+        return reply(c, 200, JSON_TYPE, &body, NULL);
+    }
+    if (c->route == GW_ROUTE_ORDER) {
+        enum MHD_Result res = MHD_NO;
+        ol_strlcpy(c->order_id, arg, sizeof c->order_id);
+        gw_ledger_status st = try_ledger(c, arg, &res);
+        if (st == GW_LEDGER_FOUND) return res;
+        snprintf(msg, sizeof msg, st == GW_LEDGER_ERROR ? "cannot read the ledger for order '%.128s'"
+                                                        : "no decision for order '%.128s' (yet)", arg);
+        const char *headers[] = {"Retry-After", "1", NULL};
+        return reply_error(c, st == GW_LEDGER_ERROR ? 503 : 404, msg, NULL, st == GW_LEDGER_ERROR ? headers : NULL);
+    }
+    /* GW_ROUTE_ITEM */
+    int64_t count = 0;
+    gw_ledger_status st = gw_ledger_item(h->ledger, arg, &count, err, sizeof err);
+    if (st == GW_LEDGER_FOUND) {
+        if (!gw_item_json(&body, arg, count)) return MHD_NO;
+        return reply(c, 200, JSON_TYPE, &body, NULL);
+    }
+    if (st == GW_LEDGER_ERROR) {
+        gw_relay_count_ledger_error(h->relay);
+        ol_warn("reading item '%s': %s", arg, err);
+    }
+    snprintf(msg, sizeof msg, st == GW_LEDGER_ERROR ? "cannot read the stock of '%.64s'" : "unknown item '%.64s'", arg);
+    return reply_error(c, st == GW_LEDGER_ERROR ? 503 : 404, msg, NULL, NULL);
+}
+
+/* First call for a request: route, method and headers; an error is
+ * answered before any body is read. */
+static enum MHD_Result start_request(gw_listener *l, gw_conn *c, const char *url, const char *method) {
+    const char *arg;
+    c->route = gw_route_match(url, &arg);
+    if (l->metrics_only && c->route != GW_ROUTE_METRICS && c->route != GW_ROUTE_HEALTHZ) c->route = GW_ROUTE_NOT_FOUND;
+    char msg[256];
+    if (c->route == GW_ROUTE_NOT_FOUND) {
+        snprintf(msg, sizeof msg, "no such resource: %.100s", url);
+        return reply_error(c, 404, msg, NULL, NULL);
+    }
+    if (!gw_route_allows(c->route, method)) {
+        snprintf(msg, sizeof msg, "method %.16s is not allowed here; use %s", method, gw_route_allow(c->route));
+        const char *headers[] = {"Allow", gw_route_allow(c->route), NULL};
+        return reply_error(c, 405, msg, NULL, headers);
+    }
+    if (c->route != GW_ROUTE_ORDERS) return handle_get(c, arg);
+    if (!gw_content_type_is_json(MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND, "Content-Type")))
+        return reply_error(c, 415, "Content-Type must be application/json", NULL, NULL);
+    const char *length = MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND, "Content-Length");
+    long n;
+    if (length && ol_parse_long(length, 0, 0x7fffffffL, &n) && n > GW_BODY_MAX) c->too_large = true;
+    return MHD_YES; /* the body follows */
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+                                  const char *version, const char *upload_data, size_t *upload_size, void **state) {
+    gw_listener *l = cls;
+    gw_conn *c = *state;
+    if (!c) {
+        c = calloc(1, sizeof *c);
+        if (!c) return MHD_NO;
+        c->conn = conn;
+        c->http = l->http;
+        c->started_us = ol_now_us();
+        ol_buf_init(&c->body);
+        __atomic_add_fetch(&l->http->in_flight, 1, __ATOMIC_SEQ_CST);
+        *state = c;
+        enum MHD_Result r = start_request(l, c, url, method);
+        if (c->phase == CONN_RECEIVING && c->too_large) goto too_large;
+        return r;
+    }
+    if (c->phase == CONN_COMPLETED) return reply_completed(c);
+    if (c->phase != CONN_RECEIVING) return MHD_YES;
+    if (*upload_size > 0) {
+        if (!c->too_large && c->body.len + *upload_size > GW_BODY_MAX) {
+            c->too_large = true;
+            ol_buf_free(&c->body);
+        }
+        if (!c->too_large && !ol_buf_append(&c->body, upload_data, *upload_size)) return MHD_NO;
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    if (!c->too_large) return handle_post(c);
+too_large: {
+    char msg[128];
+    snprintf(msg, sizeof msg, "body larger than %d bytes", GW_BODY_MAX);
+    return reply_error(c, 413, msg, NULL, NULL);
+}
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **state, enum MHD_RequestTerminationCode why) {
+    gw_conn *c = *state;
+    if (!c) return;
+    __atomic_sub_fetch(&c->http->in_flight, 1, __ATOMIC_SEQ_CST);
+    ol_buf_free(&c->body);
+    free(c->done.answer);
+    free(c);
+    *state = NULL;
+}
+
+gw_http *gw_http_new(const ol_settings *s, gw_ledger *ledger, char *err, size_t errlen) {
+    gw_http *h = calloc(1, sizeof *h);
+    if (!h || !(h->listen_addr = strdup(s->listen)) || (s->metrics_addr && !(h->metrics_addr = strdup(s->metrics_addr)))) {
+        ol_seterr(err, errlen, "out of memory");
+        gw_http_destroy(h);
+        return NULL;
+    }
+    h->ledger = ledger;
+    h->max_wait_s = s->max_wait_s;
+    h->api = (gw_listener){h, false, NULL};
+    h->metrics = (gw_listener){h, true, NULL};
+    return h;
+}
+
+/* Splits "HOST:PORT" or "[V6]:PORT" and resolves it. */
+static struct addrinfo *resolve(const char *flag, const char *addr, char *err, size_t errlen) {
+    char host[256], port[16];
+    const char *colon = addr[0] == '[' ? strchr(addr, ']') : strrchr(addr, ':');
+    if (addr[0] == '[' && colon) colon = colon[1] == ':' ? colon + 1 : NULL;
+    if (!colon || !colon[1]) {
+        ol_seterr(err, errlen, "%s: expected HOST:PORT, got '%.64s'", flag, addr);
+        return NULL;
+    }
+    int hostlen = (int)(colon - addr);
+    if (addr[0] == '[') snprintf(host, sizeof host, "%.*s", hostlen - 2, addr + 1);
+    else snprintf(host, sizeof host, "%.*s", hostlen, addr);
+    snprintf(port, sizeof port, "%s", colon + 1);
+    struct addrinfo hints = {0}, *ai = NULL;
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    int gai = getaddrinfo(*host ? host : NULL, port, &hints, &ai);
+    if (gai != 0) {
+        ol_seterr(err, errlen, "%s %s: %s", flag, addr, gai_strerror(gai));
+        return NULL;
+    }
+    return ai;
+}
+
+static bool listen_on(gw_listener *l, const char *flag, const char *addr, unsigned threads, char *err, size_t errlen) {
+    struct addrinfo *ai = resolve(flag, addr, err, errlen);
+    if (!ai) return false;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+    if (ai->ai_family == AF_INET6) flags |= MHD_USE_IPv6;
+    l->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, l, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
+                                 MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_LIMIT,
+                                 (unsigned)CONNECTION_LIMIT, MHD_OPTION_LISTEN_BACKLOG_SIZE, 4096u,
+                                 MHD_OPTION_CONNECTION_TIMEOUT, 60u, MHD_OPTION_NOTIFY_COMPLETED, on_completed, l,
+                                 MHD_OPTION_END);
+    freeaddrinfo(ai);
+    if (!l->daemon) {
+        ol_seterr(err, errlen, "%s %s: cannot listen (address in use or not local?)", flag, addr);
+        return false;
+    }
+    ol_info("serving HTTP on %s%s", addr, l->metrics_only ? " (/metrics and /healthz)" : "");
+    return true;
+}
+
+bool gw_http_start(gw_http *h, gw_relay *relay, char *err, size_t errlen) {
+    h->relay = relay;
+    if (!listen_on(&h->api, "--listen", h->listen_addr, THREADS, err, errlen)) return false;
+    return !h->metrics_addr || listen_on(&h->metrics, "--metrics-addr", h->metrics_addr, 1, err, errlen);
+}
+
+void gw_http_quiesce(gw_http *h) {
+    if (!h->api.daemon) return;
+    MHD_socket fd = MHD_quiesce_daemon(h->api.daemon);
+    if (fd != MHD_INVALID_SOCKET) close(fd);
+}
+
+unsigned gw_http_drain(gw_http *h, int timeout_ms) {
+    int64_t deadline = ol_monotonic_ms() + timeout_ms;
+    int open;
+    while ((open = __atomic_load_n(&h->in_flight, __ATOMIC_SEQ_CST)) > 0 && ol_monotonic_ms() < deadline) {
+        struct timespec ts = {0, 10 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    return open > 0 ? (unsigned)open : 0;
+}
+
+void gw_http_destroy(gw_http *h) {
+    if (!h) return;
+    if (h->api.daemon) MHD_stop_daemon(h->api.daemon);
+    if (h->metrics.daemon) MHD_stop_daemon(h->metrics.daemon);
+    free(h->listen_addr);
+    free(h->metrics_addr);
+    free(h);
+}

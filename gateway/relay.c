@@ -1,0 +1,323 @@
+#include "relay.h"
+
+#include <inttypes.h>
+#include <librdkafka/rdkafka.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ol_kafka.h"
+#include "ol_log.h"
+#include "ol_reader.h"
+#include "ol_str.h"
+
+/* Delivery reports without an offset one order may get before it fails:
+ * each is answered by producing it again (safe: orders deduplicate by
+ * order_id). */
+#define MAX_UNCONFIRMED 3
+#define READ_BATCH 512
+
+/* One produced order, the delivery report's opaque: kept until the report
+ * is final, so a re-send has the bytes. */
+typedef struct gw_message {
+    char order_id[OL_ORDER_ID_MAX + 1];
+    char item[OL_ITEM_MAX + 1];
+    char *value;
+    size_t len;
+} gw_message;
+
+struct gw_relay {
+    pthread_mutex_t lock; /* guards waiters, counters and last_run_ms */
+    ol_waiters *waiters;
+    gw_counters counters;
+    int64_t last_run_ms;
+    rd_kafka_t *producer;
+    rd_kafka_topic_t *orders;
+    ol_reader *reader;
+    char *results_topic;
+    gw_on_complete on_complete;
+    void *opaque;
+};
+
+static void message_free(gw_message *m) {
+    if (!m) return;
+    free(m->value);
+    free(m);
+}
+
+/* Hands m to librdkafka. False (reason set) when it would not take it. */
+static bool produce(gw_relay *r, gw_message *m, char *reason, size_t reasonlen) {
+    if (rd_kafka_produce(r->orders, RD_KAFKA_PARTITION_UA, 0, m->value, m->len, m->item, strlen(m->item), m) == 0)
+        return true;
+    rd_kafka_resp_err_t e = rd_kafka_last_error();
+    ol_seterr(reason, reasonlen, "%s", e == RD_KAFKA_RESP_ERR__QUEUE_FULL ? "the producer's queue is full"
+                                                                           : rd_kafka_err2str(e));
+    return false;
+}
+
+static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque) {
+    gw_relay *r = opaque;
+    gw_message *m = msg->_private;
+    const char *why = msg->err ? rd_kafka_err2str(msg->err) : NULL;
+    pthread_mutex_lock(&r->lock);
+    if (msg->err) r->counters.delivery_failures++;
+    else if (msg->offset < 0) r->counters.unconfirmed++;
+    ol_delivery_action a = ol_waiters_delivery(r->waiters, m->order_id, why, msg->partition, msg->offset,
+                                               ol_monotonic_ms());
+    if (a == OL_DELIVERY_RESEND) {
+        char reason[256];
+        r->counters.produced++;
+        if (produce(r, m, reason, sizeof reason)) m = NULL; /* librdkafka has it again */
+        else ol_waiters_delivery(r->waiters, m->order_id, reason, -1, -1, ol_monotonic_ms());
+    }
+    pthread_mutex_unlock(&r->lock);
+    if (msg->err)
+        ol_warn("order '%s' not in the log: %s", msg->_private ? ((gw_message *)msg->_private)->order_id : "?", why);
+    else if (msg->offset < 0)
+        ol_warn("order '%s': delivery report without an offset (not shown to be in the log); %s",
+                ((gw_message *)msg->_private)->order_id, m ? "giving up" : "producing it again");
+    message_free(m);
+}
+
+static bool open_results(gw_relay *r, const ol_settings *s, char *err, size_t errlen) {
+    r->reader = ol_reader_new(s, "order-gateway", NULL, err, errlen);
+    if (!r->reader) return false;
+    int n = ol_reader_partition_count(r->reader, r->results_topic, err, errlen);
+    if (n <= 0) return false;
+    int32_t *parts = calloc((size_t)n, sizeof *parts);
+    int64_t *low = calloc((size_t)n, sizeof *low), *high = calloc((size_t)n, sizeof *high);
+    bool ok = parts && low && high;
+    if (!ok) ol_seterr(err, errlen, "out of memory");
+    if (ok) ok = ol_reader_watermarks(r->reader, r->results_topic, n, low, high, err, errlen);
+    for (int i = 0; ok && i < n; i++) parts[i] = i;
+    /* From the end as of now: answers to orders produced from here on. */
+    if (ok) ok = ol_reader_assign(r->reader, r->results_topic, parts, high, (size_t)n, err, errlen);
+    if (ok) ol_info("reading answers from '%s': %d partitions from their ends", r->results_topic, n);
+    free(parts);
+    free(low);
+    free(high);
+    return ok;
+}
+
+static bool open_producer(gw_relay *r, const ol_settings *s, char *err, size_t errlen) {
+    /* linger.ms 1: one waiting person's order, not a batch job.
+     * message.timeout.ms bounds how long a request waits to learn that the
+     * order could not be put in the log (then 503). */
+    static const char *const defaults[] = {OL_KAFKA_ORDER_PRODUCER_DEFAULTS, "linger.ms", "1", "message.timeout.ms",
+                                           "10000", "client.id", "order-gateway", NULL};
+    rd_kafka_conf_t *conf = ol_kafka_conf_new(s, defaults, err, errlen);
+    if (!conf) return false;
+    rd_kafka_conf_set_opaque(conf, r);
+    rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+    char kerr[512];
+    r->producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, kerr, sizeof kerr);
+    if (!r->producer) {
+        rd_kafka_conf_destroy(conf);
+        ol_seterr(err, errlen, "creating producer: %s", kerr);
+        return false;
+    }
+    const char *topics[] = {s->orders_topic, s->results_topic};
+    if (!ol_kafka_ensure_topics(r->producer, topics, 2, (int)s->partitions, 10000, err, errlen)) return false;
+    r->orders = rd_kafka_topic_new(r->producer, s->orders_topic, NULL);
+    if (!r->orders) {
+        ol_seterr(err, errlen, "topic '%s': %s", s->orders_topic, rd_kafka_err2str(rd_kafka_last_error()));
+        return false;
+    }
+    return true;
+}
+
+gw_relay *gw_relay_new(const ol_settings *s, gw_on_complete on_complete, void *opaque, char *err, size_t errlen) {
+    gw_relay *r = calloc(1, sizeof *r);
+    if (!r) {
+        ol_seterr(err, errlen, "out of memory");
+        return NULL;
+    }
+    pthread_mutex_init(&r->lock, NULL);
+    gw_counters_init(&r->counters);
+    r->on_complete = on_complete;
+    r->opaque = opaque;
+    r->last_run_ms = ol_monotonic_ms();
+    r->waiters = ol_waiters_new(MAX_UNCONFIRMED);
+    r->results_topic = strdup(s->results_topic);
+    if (!r->waiters || !r->results_topic) {
+        ol_seterr(err, errlen, "out of memory");
+        goto fail;
+    }
+    if (!open_producer(r, s, err, errlen) || !open_results(r, s, err, errlen)) goto fail;
+    return r;
+fail:
+    gw_relay_destroy(r);
+    return NULL;
+}
+
+void gw_relay_destroy(gw_relay *r) {
+    if (!r) return;
+    ol_reader_destroy(r->reader);
+    if (r->orders) rd_kafka_topic_destroy(r->orders);
+    if (r->producer) {
+        /* Reports still owed free their messages here. */
+        rd_kafka_purge(r->producer, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+        rd_kafka_poll(r->producer, 0);
+        rd_kafka_destroy(r->producer);
+    }
+    ol_waiters_destroy(r->waiters);
+    pthread_mutex_destroy(&r->lock);
+    free(r->results_topic);
+    free(r);
+}
+
+bool gw_relay_attach(gw_relay *r, const char *order_id, void *token, int64_t deadline_ms, gw_on_wait on_wait) {
+    pthread_mutex_lock(&r->lock);
+    ol_pending *p = ol_waiters_find(r->waiters, order_id);
+    bool attached = p && ol_waiters_wait(r->waiters, p, token, deadline_ms);
+    if (attached) on_wait(token);
+    r->counters.waiters = ol_waiters_waits(r->waiters);
+    pthread_mutex_unlock(&r->lock);
+    return attached;
+}
+
+static gw_message *message_new(const gw_order_input *in) {
+    gw_message *m = calloc(1, sizeof *m);
+    if (!m || !(m->value = malloc(in->message_len ? in->message_len : 1))) {
+        free(m);
+        return NULL;
+    }
+    memcpy(m->value, in->message, in->message_len);
+    m->len = in->message_len;
+    memcpy(m->order_id, in->order.order_id, sizeof m->order_id);
+    memcpy(m->item, in->order.item, sizeof m->item);
+    return m;
+}
+
+gw_submit_status gw_relay_submit(gw_relay *r, const gw_order_input *in, void *token, int64_t deadline_ms,
+                                 gw_on_wait on_wait, char *reason, size_t reasonlen) {
+    gw_message *m = message_new(in);
+    if (!m) {
+        ol_seterr(reason, reasonlen, "out of memory");
+        return GW_SUBMIT_FAILED;
+    }
+    gw_submit_status st = GW_SUBMIT_FAILED;
+    pthread_mutex_lock(&r->lock);
+    ol_pending *p = ol_waiters_find(r->waiters, m->order_id);
+    if (!p) {
+        /* Registered before it is produced: its answer has a waiter to find. */
+        p = ol_waiters_add(r->waiters, m->order_id);
+        if (!p) {
+            ol_seterr(reason, reasonlen, "out of memory");
+            goto done;
+        }
+        if (!produce(r, m, reason, reasonlen)) {
+            ol_waiters_delivery(r->waiters, m->order_id, reason, -1, -1, ol_monotonic_ms()); /* drops p */
+            goto done;
+        }
+        r->counters.produced++;
+        m = NULL;
+    }
+    if (!ol_waiters_wait(r->waiters, p, token, deadline_ms)) {
+        ol_seterr(reason, reasonlen, "out of memory");
+        goto done; /* the order, if produced, is still answered; a retry finds it */
+    }
+    on_wait(token);
+    st = GW_SUBMIT_WAITING;
+done:
+    r->counters.waiters = ol_waiters_waits(r->waiters);
+    pthread_mutex_unlock(&r->lock);
+    message_free(m);
+    return st;
+}
+
+/* Completions are handed over without the lock: the HTTP side resumes
+ * requests, which takes MHD's locks. */
+static void deliver_completions(gw_relay *r) {
+    for (;;) {
+        ol_completion c;
+        pthread_mutex_lock(&r->lock);
+        bool got = ol_waiters_next_completion(r->waiters, &c);
+        r->counters.waiters = ol_waiters_waits(r->waiters);
+        pthread_mutex_unlock(&r->lock);
+        if (!got) return;
+        r->on_complete(c.token, &c, r->opaque);
+    }
+}
+
+static void read_answers(gw_relay *r, rd_kafka_message_t **msgs, ssize_t n) {
+    pthread_mutex_lock(&r->lock);
+    for (ssize_t i = 0; i < n; i++) {
+        rd_kafka_message_t *m = msgs[i];
+        if (m->err) continue; /* end of partition */
+        r->counters.results_read++;
+        char err[256];
+        ol_answer_match match = ol_waiters_answer(r->waiters, m->payload, m->len, err, sizeof err);
+        if (match == OL_ANSWER_MATCHED) r->counters.results_matched++;
+        if (match == OL_ANSWER_UNREADABLE) {
+            r->counters.results_unreadable++;
+            ol_warn("'%s' [%" PRId32 "] at offset %" PRId64 ": not an answer: %s", r->results_topic, m->partition,
+                    m->offset, err);
+        }
+    }
+    pthread_mutex_unlock(&r->lock);
+    for (ssize_t i = 0; i < n; i++) rd_kafka_message_destroy(msgs[i]);
+}
+
+bool gw_relay_run_once(gw_relay *r, int timeout_ms, char *err, size_t errlen) {
+    rd_kafka_poll(r->producer, 0);
+    rd_kafka_message_t *msgs[READ_BATCH];
+    ssize_t n = ol_reader_poll(r->reader, msgs, READ_BATCH, timeout_ms, err, errlen);
+    if (n < 0) return false;
+    read_answers(r, msgs, n);
+    rd_kafka_poll(r->producer, 0);
+    pthread_mutex_lock(&r->lock);
+    int64_t now = ol_monotonic_ms();
+    ol_waiters_expire(r->waiters, now);
+    r->last_run_ms = now;
+    bool healthy = ol_waiters_healthy(r->waiters);
+    pthread_mutex_unlock(&r->lock);
+    deliver_completions(r);
+    if (!healthy) ol_seterr(err, errlen, "out of memory while answering a request");
+    return healthy;
+}
+
+static size_t producing(gw_relay *r) { return (size_t)rd_kafka_outq_len(r->producer); }
+
+int gw_relay_stop(gw_relay *r, int timeout_ms) {
+    int64_t deadline = ol_monotonic_ms() + timeout_ms;
+    char err[256];
+    /* Keep reading answers meanwhile: a waiting request may still get its
+     * decision rather than a 202. */
+    while (producing(r) > 0 && ol_monotonic_ms() < deadline)
+        if (!gw_relay_run_once(r, 10, err, sizeof err)) break;
+    int left = (int)producing(r);
+    pthread_mutex_lock(&r->lock);
+    ol_waiters_finish_all(r->waiters, "the gateway is stopping and the order was not confirmed in the log");
+    pthread_mutex_unlock(&r->lock);
+    deliver_completions(r);
+    return left;
+}
+
+void gw_relay_count_request(gw_relay *r, gw_route route, unsigned status, double wait_s) {
+    pthread_mutex_lock(&r->lock);
+    gw_counters_request(&r->counters, route, status);
+    if (route == GW_ROUTE_ORDERS && wait_s >= 0) ol_histogram_observe(&r->counters.wait_seconds, wait_s);
+    pthread_mutex_unlock(&r->lock);
+}
+
+void gw_relay_count_ledger_error(gw_relay *r) {
+    pthread_mutex_lock(&r->lock);
+    r->counters.ledger_errors++;
+    pthread_mutex_unlock(&r->lock);
+}
+
+bool gw_relay_render_metrics(gw_relay *r, ol_buf *out) {
+    pthread_mutex_lock(&r->lock);
+    gw_counters copy = r->counters;
+    pthread_mutex_unlock(&r->lock);
+    return gw_counters_render(&copy, out);
+}
+
+int64_t gw_relay_idle_ms(gw_relay *r) {
+    pthread_mutex_lock(&r->lock);
+    int64_t idle = ol_monotonic_ms() - r->last_run_ms;
+    pthread_mutex_unlock(&r->lock);
+    return idle;
+}

@@ -1,0 +1,59 @@
+/* gw_relay: the gateway's Kafka side. It publishes orders (idempotent
+ * producer, acks=all), reads every partition of the results topic from its
+ * end as of the start (a plain assignment, no group), and joins the two
+ * through the waiter registry (ol_waiters). HTTP threads call attach and
+ * submit; one thread (main) calls run_once, which delivers completions.
+ * The relay owns the gateway's counters too, under the same lock. */
+#ifndef GW_RELAY_H
+#define GW_RELAY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "counters.h"
+#include "ol_options.h"
+#include "ol_waiters.h"
+#include "request.h"
+
+typedef struct gw_relay gw_relay;
+
+/* Called with the relay's lock held, when a wait for token is registered:
+ * the HTTP side suspends the request there, so that its completion (which
+ * needs the lock) can only come after. */
+typedef void (*gw_on_wait)(void *token);
+/* Called without the lock for every completed wait; takes ownership of
+ * c->answer. */
+typedef void (*gw_on_complete)(void *token, ol_completion *c, void *opaque);
+
+gw_relay *gw_relay_new(const ol_settings *s, gw_on_complete on_complete, void *opaque, char *err, size_t errlen);
+/* Frees; call gw_relay_stop first. NULL is accepted. */
+void gw_relay_destroy(gw_relay *r);
+
+/* Waits on an order already in flight here. False when there is none. */
+bool gw_relay_attach(gw_relay *r, const char *order_id, void *token, int64_t deadline_ms, gw_on_wait on_wait);
+
+typedef enum { GW_SUBMIT_WAITING, GW_SUBMIT_FAILED } gw_submit_status;
+/* Registers a wait for the order and produces it (or joins the order if it
+ * got in flight meanwhile). FAILED: nothing was produced; reason says why. */
+gw_submit_status gw_relay_submit(gw_relay *r, const gw_order_input *in, void *token, int64_t deadline_ms,
+                                 gw_on_wait on_wait, char *reason, size_t reasonlen);
+
+/* Serves delivery reports, reads answers (waiting up to timeout_ms for
+ * one), ends waits past their deadline and delivers the completions. False
+ * on a fatal error (err says which): the results cannot be read. */
+bool gw_relay_run_once(gw_relay *r, int timeout_ms, char *err, size_t errlen);
+
+/* For a stop: waits up to timeout_ms for the orders in flight to be
+ * confirmed, then completes every wait (503 for the unconfirmed, 202 for
+ * the rest). Returns the number of orders still unconfirmed. */
+int gw_relay_stop(gw_relay *r, int timeout_ms);
+
+/* Counters, under the relay's lock. */
+void gw_relay_count_request(gw_relay *r, gw_route route, unsigned status, double wait_s);
+void gw_relay_count_ledger_error(gw_relay *r);
+bool gw_relay_render_metrics(gw_relay *r, ol_buf *out);
+/* Milliseconds since run_once last ran (for /healthz). */
+int64_t gw_relay_idle_ms(gw_relay *r);
+
+#endif

@@ -1,0 +1,89 @@
+/* gw_request: the HTTP API's decisions that need no socket, broker or
+ * database: routing, the Idempotency-Key and Prefer headers, turning a
+ * POST body into the order message to publish (or the error to answer),
+ * the status code of a decision, and the JSON bodies. Pure: unit-tested in
+ * tests/unit/test_gateway_request.c. */
+#ifndef GW_REQUEST_H
+#define GW_REQUEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ol_order.h"
+#include "ol_result.h"
+#include "ol_str.h"
+
+#define GW_BODY_MAX 16384 /* bytes of a POST body */
+
+typedef enum {
+    GW_ROUTE_FORM,        /* / */
+    GW_ROUTE_ORDERS,      /* /orders */
+    GW_ROUTE_ORDER,       /* /orders/{order_id} */
+    GW_ROUTE_ITEM,        /* /items/{name} */
+    GW_ROUTE_METRICS,     /* /metrics */
+    GW_ROUTE_HEALTHZ,     /* /healthz */
+    GW_ROUTE_NOT_FOUND,
+    GW_ROUTE_COUNT
+} gw_route;
+
+/* Matches a path (already percent-decoded). *arg points into path at the
+ * {order_id} or {name} segment, else is NULL. */
+gw_route gw_route_match(const char *path, const char **arg);
+/* The methods a route allows, as an Allow header value. */
+const char *gw_route_allow(gw_route route);
+bool gw_route_allows(gw_route route, const char *method);
+/* A short stable label for metrics: "post_orders", "get_order", ... */
+const char *gw_route_label(gw_route route);
+
+/* Idempotency-Key: an RFC 8941 sf-string ("...") or a plain token (letters,
+ * digits and !#$%&'*+-.^_`|~:/). Fills key (capacity OL_ORDER_ID_MAX + 1). */
+bool gw_idempotency_key_parse(const char *header, char *key, char *err, size_t errlen);
+
+/* Prefer (RFC 7240): respond-async and wait=N; anything else is ignored,
+ * as the RFC asks. wait_s is -1 when not given. */
+typedef struct gw_prefer {
+    bool respond_async;
+    long wait_s;
+} gw_prefer;
+gw_prefer gw_prefer_parse(const char *header);
+/* Milliseconds to wait: wait=N capped by max_s, default_s when absent, 0
+ * for respond-async. */
+int64_t gw_prefer_wait_ms(gw_prefer prefer, long default_s, long max_s);
+
+/* Content-Type application/json, with or without parameters. */
+bool gw_content_type_is_json(const char *header);
+
+/* The outcome of reading a POST /orders body. */
+typedef struct gw_order_input {
+    unsigned status;       /* 0: valid; else the HTTP status to answer (400 or 422) */
+    ol_order order;        /* when valid */
+    char *message;         /* when valid: the message value to publish (malloc'd; caller frees) */
+    size_t message_len;
+    char error[OL_ERROR_MAX + 64];
+    const char *field;     /* the field that was wrong, or NULL */
+    int line, column;      /* 400: where the JSON broke */
+} gw_order_input;
+
+/* Reads body with the key from the header (NULL when absent). The message
+ * is the body as sent when it already carries order_id, else the body with
+ * order_id added from the header. Validation is ol_order_parse's, so the
+ * words are those the DLQ would carry. False only when memory ran out. */
+bool gw_order_input_read(const char *body, size_t len, const char *header_key, gw_order_input *in);
+void gw_order_input_free(gw_order_input *in);
+
+/* 201 accepted, 409 rejected for stock or item, 422 invalid. */
+unsigned gw_status_of(const ol_result *result);
+
+/* Location of an order: /orders/ and its order_id percent-encoded. */
+bool gw_location(ol_buf *out, const char *order_id);
+
+/* {"error": msg} with optional "field" (NULL: left out) and extra numeric
+ * members line/column when line > 0. */
+bool gw_error_json(ol_buf *out, const char *msg, const char *field, int line, int column);
+/* The 202 body: the order is in the log at partition/offset, undecided. */
+bool gw_pending_json(ol_buf *out, const char *order_id, int32_t partition, int64_t offset);
+/* {"item": name, "count": n} */
+bool gw_item_json(ol_buf *out, const char *name, int64_t count);
+
+#endif
