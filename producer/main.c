@@ -3,7 +3,9 @@
  *
  * Exit codes: 0 every line valid and delivered; 2 bad usage; 3 some lines
  * were invalid (the valid ones were delivered); 4 some deliveries failed;
- * 1 any other error (cannot connect, cannot read a file). */
+ * 1 any other error (cannot connect, cannot read a file); with --wait, 5
+ * some orders were rejected, 6 some got no answer in time. When several
+ * apply: 1, 4, 6, 5, 3. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,7 +17,15 @@
 #include "ol_options.h"
 #include "producer.h"
 
-enum { EXIT_OK = 0, EXIT_ERROR = 1, EXIT_USAGE = 2, EXIT_INVALID = 3, EXIT_UNDELIVERED = 4 };
+enum {
+    EXIT_OK = 0,
+    EXIT_ERROR = 1,
+    EXIT_USAGE = 2,
+    EXIT_INVALID = 3,
+    EXIT_UNDELIVERED = 4,
+    EXIT_REJECTED = 5,  /* --wait: every order decided, some rejected */
+    EXIT_UNANSWERED = 6 /* --wait: some orders got no answer in time */
+};
 
 static const ol_option options[] = {
     OL_OPT_COMMON,
@@ -23,6 +33,9 @@ static const ol_option options[] = {
      "partitions when creating the orders topic (default 8)"},
     {"rate", 0, OL_OPT_LONG, "N", 0, 10000000L, offsetof(ol_settings, rate),
      "publish at most N orders per second, evenly paced (default: unpaced)"},
+    OL_OPT_RESULTS_TOPIC,
+    {"wait", 0, OL_OPT_OPTIONAL_LONG, "SECONDS", 1, 86400, offsetof(ol_settings, wait_s),
+     "wait up to SECONDS (default 30) for each order's answer; print answers on stdout"},
     {"generate", 0, OL_OPT_LONG, "N", 1, 1000000000L, offsetof(ol_settings, generate),
      "write N synthetic orders to stdout instead of publishing"},
     {"items", 0, OL_OPT_LONG, "K", 1, 10000000L, offsetof(ol_settings, items),
@@ -84,16 +97,26 @@ static int run_publish(const ol_settings *s, volatile const sig_atomic_t *stop_r
     }
     /* Drain before destroy: every message handed over gets its report. */
     int left = order_producer_drain(p, 60000);
-    order_producer_stats st = order_producer_get_stats(p);
     if (left > 0) ol_error("%d messages still undelivered after 60 s", left);
-    ol_info("%zu lines: %zu delivered, %zu invalid, %zu failed", st.lines, st.delivered, st.invalid,
-            st.failed + (size_t)(left > 0 ? left : 0));
+    if (!order_producer_await_answers(p, stop_requested, err, sizeof err)) {
+        ol_error("%s", err);
+        rc = EXIT_ERROR;
+    }
+    order_producer_stats st = order_producer_get_stats(p);
+    ol_info("%zu lines: %zu delivered, %zu invalid, %zu failed, %zu unconfirmed deliveries re-sent", st.lines,
+            st.delivered, st.invalid, st.failed + (size_t)(left > 0 ? left : 0), st.unconfirmed);
+    if (s->wait_s != 0)
+        ol_info("answers: %zu decided (%zu rejected), %zu without an answer in time", st.decided, st.rejected,
+                st.unanswered);
     if (*stop_requested) {
         ol_warn("interrupted: input not fully read");
         if (rc == EXIT_OK) rc = EXIT_ERROR;
     }
-    if (st.failed > 0 || left > 0) rc = EXIT_UNDELIVERED;
-    else if (rc == EXIT_OK && st.invalid > 0) rc = EXIT_INVALID;
+    if (rc == EXIT_ERROR) { /* stays */
+    } else if (st.failed > 0 || left > 0) rc = EXIT_UNDELIVERED;
+    else if (st.unanswered > 0) rc = EXIT_UNANSWERED;
+    else if (st.rejected > 0) rc = EXIT_REJECTED;
+    else if (st.invalid > 0) rc = EXIT_INVALID;
     order_producer_destroy(p);
     return rc;
 }
@@ -103,7 +126,8 @@ int main(int argc, char **argv) {
     switch (ol_cli_settings(&s, options, N_OPTIONS, argc, argv, "order-producer", "order-producer [OPTIONS] [FILE...]",
                             "Validates JSON-lines orders from FILEs (or stdin, '-') and publishes them to the\n"
                             "orders topic keyed by item. Exit: 0 all delivered, 3 invalid lines, 4 delivery\n"
-                            "failures, 2 usage, 1 other errors. --generate N writes synthetic orders instead.",
+                            "failures, 2 usage, 1 other errors; with --wait, 5 some rejected, 6 some not\n"
+                            "answered in time. --generate N writes synthetic orders instead.",
                             true)) {
     case OL_CLI_RUN: break;
     case OL_CLI_HELP_SHOWN: return EXIT_OK;

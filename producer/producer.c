@@ -10,7 +10,15 @@
 #include "ol_kafka.h"
 #include "ol_log.h"
 #include "ol_order.h"
+#include "ol_reader.h"
 #include "ol_str.h"
+#include "ol_waiters.h"
+
+/* Delivery reports without an offset one order may get, each answered by
+ * sending it again (safe: orders deduplicate by order_id), before it counts
+ * as failed. */
+#define MAX_UNCONFIRMED 3
+#define ANSWERS_BATCH 512
 
 struct order_producer {
     rd_kafka_t *rk;
@@ -18,26 +26,86 @@ struct order_producer {
     order_producer_stats stats;
     long rate;            /* orders/s, 0: unpaced */
     int64_t pace_start_us; /* when the first paced order was sent */
+    /* --wait: answers read from the results topic, matched by order_id. */
+    ol_waiters *waiters;  /* NULL without --wait */
+    ol_reader *reader;
+    char *results_topic;
+    int64_t wait_ms;
 };
 
-/* Where a message came from, carried as its opaque to the delivery report. */
+/* The token of a wait: which input line the order came from. */
+typedef struct line_ref {
+    const char *source;
+    size_t line;
+} line_ref;
+
+/* Where a message came from, carried as its opaque to the delivery report;
+ * it keeps the value so that an unconfirmed delivery can be sent again. */
 typedef struct line_origin {
     const char *source; /* borrowed: argv or a literal */
     size_t line;
     char order_id[OL_ORDER_ID_MAX + 1];
+    char item[OL_ITEM_MAX + 1];
+    int unconfirmed;
+    size_t len;
+    char value[]; /* the line as read */
 } line_origin;
 
+static bool report_completions(order_producer *p);
+static bool read_answers(order_producer *p, int timeout_ms, char *err, size_t errlen);
+
+static bool resend(order_producer *p, line_origin *o) {
+    return rd_kafka_produce(p->topic, RD_KAFKA_PARTITION_UA, 0, o->value, o->len, o->item, strlen(o->item), o) == 0;
+}
+
+/* "Delivered" means in the log: a report counts only when it names an
+ * offset. One without is sent again, then counted as failed. */
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque) {
     order_producer *p = opaque;
     line_origin *origin = msg->_private; /* ownership comes back to us here */
-    if (msg->err) {
+    const char *why = msg->err ? rd_kafka_err2str(msg->err) : NULL;
+    if (!msg->err && msg->offset < 0) {
+        p->stats.unconfirmed++;
+        if (++origin->unconfirmed <= MAX_UNCONFIRMED && resend(p, origin)) return;
+        why = "acknowledged without an offset: not shown to be in the log";
+    }
+    if (why) {
         p->stats.failed++;
-        ol_error("%s:%zu: delivery of order '%s' failed: %s", origin->source, origin->line, origin->order_id,
-                 rd_kafka_err2str(msg->err));
+        ol_error("%s:%zu: delivery of order '%s' failed: %s", origin->source, origin->line, origin->order_id, why);
     } else {
         p->stats.delivered++;
     }
+    if (p->waiters)
+        ol_waiters_delivery(p->waiters, origin->order_id, why, msg->partition, why ? -1 : msg->offset,
+                            ol_monotonic_ms());
     free(origin);
+}
+
+/* From the results topic's end as of now, before anything is sent: every
+ * answer to what follows is read. */
+static bool open_answers(order_producer *p, const ol_settings *settings, char *err, size_t errlen) {
+    p->wait_ms = (settings->wait_s < 0 ? 30 : settings->wait_s) * 1000L;
+    p->waiters = ol_waiters_new(MAX_UNCONFIRMED);
+    p->results_topic = strdup(settings->results_topic);
+    if (!p->waiters || !p->results_topic) {
+        ol_seterr(err, errlen, "out of memory");
+        return false;
+    }
+    p->reader = ol_reader_new(settings, "order-producer-wait", NULL, err, errlen);
+    if (!p->reader) return false;
+    int n = ol_reader_partition_count(p->reader, p->results_topic, err, errlen);
+    if (n <= 0) return false;
+    int32_t *parts = calloc((size_t)n, sizeof *parts);
+    int64_t *low = calloc((size_t)n, sizeof *low), *high = calloc((size_t)n, sizeof *high);
+    bool ok = parts && low && high;
+    if (!ok) ol_seterr(err, errlen, "out of memory");
+    if (ok) ok = ol_reader_watermarks(p->reader, p->results_topic, n, low, high, err, errlen);
+    for (int i = 0; ok && i < n; i++) parts[i] = i;
+    if (ok) ok = ol_reader_assign(p->reader, p->results_topic, parts, high, (size_t)n, err, errlen);
+    free(parts);
+    free(low);
+    free(high);
+    return ok;
 }
 
 order_producer *order_producer_new(const ol_settings *settings, char *err, size_t errlen) {
@@ -60,8 +128,11 @@ order_producer *order_producer_new(const ol_settings *settings, char *err, size_
         ol_seterr(err, errlen, "creating producer: %s", kerr);
         goto fail;
     }
-    const char *topics[] = {settings->orders_topic};
-    if (!ol_kafka_ensure_topics(p->rk, topics, 1, (int)settings->partitions, 10000, err, errlen)) goto fail;
+    const char *topics[] = {settings->orders_topic, settings->results_topic};
+    bool waiting = settings->wait_s != 0;
+    if (!ol_kafka_ensure_topics(p->rk, topics, waiting ? 2 : 1, (int)settings->partitions, 10000, err, errlen))
+        goto fail;
+    if (waiting && !open_answers(p, settings, err, errlen)) goto fail;
     p->topic = rd_kafka_topic_new(p->rk, settings->orders_topic, NULL);
     if (!p->topic) {
         ol_seterr(err, errlen, "topic '%s': %s", settings->orders_topic, rd_kafka_err2str(rd_kafka_last_error()));
@@ -75,8 +146,11 @@ fail:
 
 void order_producer_destroy(order_producer *p) {
     if (!p) return;
+    ol_reader_destroy(p->reader);
     if (p->topic) rd_kafka_topic_destroy(p->topic);
     if (p->rk) rd_kafka_destroy(p->rk);
+    ol_waiters_destroy(p->waiters);
+    free(p->results_topic);
     free(p);
 }
 
@@ -106,21 +180,43 @@ static void pace(order_producer *p) {
 }
 
 /* Hands one valid order to librdkafka, waiting while its queue is full. */
+/* With --wait: the order's wait is registered before it is sent. */
+static bool expect_answer(order_producer *p, const char *order_id, void *token) {
+    ol_pending *pending = ol_waiters_find(p->waiters, order_id);
+    if (!pending) pending = ol_waiters_add(p->waiters, order_id);
+    return pending && ol_waiters_wait(p->waiters, pending, token, ol_monotonic_ms() + p->wait_ms);
+}
+
 static bool send_order(order_producer *p, const ol_order *order, const char *value, size_t len,
                        const char *source, size_t lineno, char *err, size_t errlen) {
-    line_origin *origin = malloc(sizeof *origin);
+    line_origin *origin = malloc(sizeof *origin + len);
     if (!origin) {
         ol_seterr(err, errlen, "out of memory");
         return false;
     }
     origin->source = source;
     origin->line = lineno;
+    origin->unconfirmed = 0;
     memcpy(origin->order_id, order->order_id, sizeof origin->order_id);
+    memcpy(origin->item, order->item, sizeof origin->item);
+    memcpy(origin->value, value, len);
+    origin->len = len;
+    /* The wait's token is the line (source, number), copied: origin itself
+     * is freed at its delivery report. */
+    line_ref *ref = NULL;
+    if (p->waiters) {
+        ref = malloc(sizeof *ref);
+        if (!ref || !(*ref = (line_ref){source, lineno}, expect_answer(p, order->order_id, ref))) {
+            free(ref);
+            free(origin);
+            ol_seterr(err, errlen, "out of memory");
+            return false;
+        }
+    }
     for (;;) {
-        /* RD_KAFKA_MSG_F_COPY: librdkafka copies the line; origin passes to
-         * librdkafka until the delivery report returns it. */
-        if (rd_kafka_produce(p->topic, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, (void *)value, len,
-                             order->item, strlen(order->item), origin) == 0) {
+        /* origin (and the value in it) passes to librdkafka until the
+         * delivery report returns it. */
+        if (resend(p, origin)) {
             p->stats.sent++;
             return true;
         }
@@ -169,6 +265,10 @@ bool order_producer_publish_file(order_producer *p, const char *path, volatile c
             break;
         }
         rd_kafka_poll(p->rk, 0); /* serve delivery reports as we go */
+        if (p->waiters && p->stats.sent % 1000 == 0 && !(read_answers(p, 0, err, errlen) && report_completions(p))) {
+            ok = false;
+            break;
+        }
     }
     if (ok && ferror(in)) {
         ol_seterr(err, errlen, "%s: read error after line %zu", source, lineno);
@@ -186,3 +286,64 @@ int order_producer_drain(order_producer *p, int timeout_ms) {
 }
 
 order_producer_stats order_producer_get_stats(const order_producer *p) { return p->stats; }
+
+/* Prints or reports each completed wait; its token (a line_ref) is freed. */
+static bool report_completions(order_producer *p) {
+    ol_completion c;
+    bool ok = true;
+    while (ol_waiters_next_completion(p->waiters, &c)) {
+        line_ref *ref = c.token;
+        if (c.outcome == OL_WAIT_DECIDED) {
+            p->stats.decided++;
+            if (c.result.status == OL_STATUS_REJECTED) p->stats.rejected++;
+            if (fwrite(c.answer, 1, c.answer_len, stdout) != c.answer_len || putchar('\n') == EOF) ok = false;
+        } else if (c.outcome == OL_WAIT_TIMED_OUT) {
+            p->stats.unanswered++;
+            fprintf(stderr, "%s:%zu: order in the log (partition %d, offset %lld) but no answer within %lld s\n",
+                    ref->source, ref->line, (int)c.partition, (long long)c.offset, (long long)(p->wait_ms / 1000));
+        } /* OL_WAIT_FAILED: its delivery failure was reported already */
+        free(c.answer);
+        free(ref);
+    }
+    return ok;
+}
+
+/* Reads what answers are there (waiting up to timeout_ms for one). */
+static bool read_answers(order_producer *p, int timeout_ms, char *err, size_t errlen) {
+    rd_kafka_message_t *msgs[ANSWERS_BATCH];
+    ssize_t n = ol_reader_poll(p->reader, msgs, ANSWERS_BATCH, timeout_ms, err, errlen);
+    if (n < 0) return false;
+    for (ssize_t i = 0; i < n; i++) {
+        char why[256];
+        if (!msgs[i]->err &&
+            ol_waiters_answer(p->waiters, msgs[i]->payload, msgs[i]->len, why, sizeof why) == OL_ANSWER_UNREADABLE)
+            ol_warn("'%s' [%d] at offset %lld: not an answer: %s", p->results_topic, (int)msgs[i]->partition,
+                    (long long)msgs[i]->offset, why);
+        rd_kafka_message_destroy(msgs[i]);
+    }
+    return true;
+}
+
+bool order_producer_await_answers(order_producer *p, volatile const sig_atomic_t *stop, char *err, size_t errlen) {
+    if (!p->waiters) return true;
+    bool ok = true;
+    while (ok && !*stop && ol_waiters_waits(p->waiters) > 0) {
+        rd_kafka_poll(p->rk, 0);
+        ok = read_answers(p, 50, err, errlen);
+        ol_waiters_expire(p->waiters, ol_monotonic_ms());
+        if (!report_completions(p)) {
+            ol_seterr(err, errlen, "writing to stdout failed");
+            ok = false;
+        }
+    }
+    ol_waiters_finish_all(p->waiters, "interrupted");
+    if (!report_completions(p) && ok) {
+        ol_seterr(err, errlen, "writing to stdout failed");
+        ok = false;
+    }
+    if (fflush(stdout) != 0 && ok) {
+        ol_seterr(err, errlen, "writing to stdout failed");
+        ok = false;
+    }
+    return ok;
+}

@@ -16,8 +16,12 @@ typedef struct order_producer_stats {
     size_t lines;     /* non-blank lines read */
     size_t invalid;   /* rejected by validation, not sent */
     size_t sent;      /* handed to librdkafka */
-    size_t delivered; /* acknowledged by the brokers */
-    size_t failed;    /* delivery failed */
+    size_t delivered; /* acknowledged by the brokers with an offset */
+    size_t failed;    /* delivery failed (or never confirmed with an offset) */
+    size_t unconfirmed; /* delivery reports without error that named no offset (each re-sent) */
+    size_t decided;     /* --wait: answers read */
+    size_t rejected;    /* --wait: ... of them rejected */
+    size_t unanswered;  /* --wait: in the log, but no answer in time */
 } order_producer_stats;
 
 /* Connects and makes sure the orders topic exists. */
@@ -33,6 +37,11 @@ bool order_producer_publish_file(order_producer *p, const char *path, volatile c
 /* Waits until every message is delivered or failed (or timeout_ms passes);
  * returns the number still undelivered. */
 int order_producer_drain(order_producer *p, int timeout_ms);
+
+/* With --wait: reads the answers to every order sent until each has one or
+ * its time ran out (or *stop), printing each answer as a JSON line on
+ * stdout. False on a read or write error (err says which). */
+bool order_producer_await_answers(order_producer *p, volatile const sig_atomic_t *stop, char *err, size_t errlen);
 
 order_producer_stats order_producer_get_stats(const order_producer *p);
 
