@@ -156,9 +156,10 @@ void gw_relay_destroy(gw_relay *r) {
     ol_reader_destroy(r->reader);
     if (r->orders) rd_kafka_topic_destroy(r->orders);
     if (r->producer) {
-        /* Reports still owed free their messages here. */
+        /* Reports still owed free their messages here (purged ones come
+         * back at once with an error). */
         rd_kafka_purge(r->producer, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
-        rd_kafka_poll(r->producer, 0);
+        rd_kafka_flush(r->producer, 2000);
         rd_kafka_destroy(r->producer);
     }
     ol_waiters_destroy(r->waiters);
