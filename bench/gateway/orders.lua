@@ -1,0 +1,199 @@
+-- wrk script: POST /orders as the order gateway and the baseline handlers
+-- take them.
+--
+--   wrk -t2 -c64 -d10s --timeout 15s -s bench/gateway/orders.lua \
+--       http://127.0.0.1:18080/orders -- items=1000 conns=64 threads=2
+--
+-- Arguments after "--", all key=value and optional:
+--   items=N      items item-00000 .. item-<N-1> (1000), drawn zipf-like with
+--                exponent s=S (1.1), as order-producer --generate does, so
+--                the hot items are contended and run out first
+--   unknown=P    percent of orders for an item that does not exist (0)
+--   wait=N       Prefer: wait=N (10): the gateway answers 202 after N s
+--   rate=R       pace to R requests/s in total (0: as fast as answered);
+--                needs threads=T (wrk does not tell scripts its -t)
+--   conns=C      wrk's -c, for the fallback pacing and the report
+--   seed=K       random seed (1); each thread adds its id
+--   run=ID       prefix of the Idempotency-Keys (default: the start time);
+--                give each run its own, or the gateway answers a repeated key
+--                with the earlier decision
+-- Each request: Idempotency-Key <run>-<thread>-<n>, quantity 1..3.
+-- done() prints per-status counts and a line "json: {...}" with the results
+-- (bench/gateway/load turns that into its output).
+
+local threads, nthreads = {}, 0
+local start_id = tostring(os.time())
+
+function setup(thread)
+   nthreads = nthreads + 1
+   thread:set("tid", nthreads)
+   thread:set("default_run", start_id)
+   table.insert(threads, thread)
+end
+
+-- Wall clock in seconds for pacing. LuaJIT's ffi reaches clock_gettime;
+-- without it pacing falls back to a fixed per-connection delay.
+local now
+do
+   local ok, ffi = pcall(require, "ffi")
+   if ok then
+      ok = pcall(ffi.cdef, [[
+         typedef struct { long tv_sec; long tv_nsec; } orders_timespec;
+         int clock_gettime(int clk_id, orders_timespec *tp);
+      ]])
+      if ok then
+         local ts = ffi.new("orders_timespec")
+         now = function()
+            ffi.C.clock_gettime(1, ts) -- CLOCK_MONOTONIC
+            return tonumber(ts.tv_sec) + tonumber(ts.tv_nsec) * 1e-9
+         end
+      end
+   end
+end
+
+local function parse(args)
+   local o = {}
+   for _, a in ipairs(args) do
+      local k, v = a:match("^([%w_]+)=(.*)$")
+      if not k then error("orders.lua: argument '" .. a .. "' is not key=value") end
+      o[k] = v
+   end
+   return o
+end
+
+function init(args)
+   local o = parse(args)
+   items = tonumber(o.items or 1000)
+   local s = tonumber(o.s or 1.1)
+   unknown = tonumber(o.unknown or 0) / 100
+   wait = tonumber(o.wait or 10)
+   rate = tonumber(o.rate or 0)
+   conns = tonumber(o.conns or 0)
+   local nthr = tonumber(o.threads or 0)
+   run = o.run or default_run
+   math.randomseed(tonumber(o.seed or 1) * 7919 + tid)
+
+   -- Cumulative popularity of item i (0-based) ~ 1/(i+1)^s.
+   cdf = {}
+   local total = 0
+   for i = 1, items do
+      total = total + 1 / i ^ s
+      cdf[i] = total
+   end
+   for i = 1, items do cdf[i] = cdf[i] / total end
+   names = {}
+   for i = 1, items do names[i] = string.format("item-%05d", i - 1) end
+
+   path = (wrk.path == nil or wrk.path == "/") and "/orders" or wrk.path
+   headers = {["Content-Type"] = "application/json", ["Prefer"] = "wait=" .. wait}
+   counter, statuses, rejected = 0, {}, {}
+
+   -- Pacing. Per thread, each request claims the next free slot of a
+   -- schedule at rate/threads, so the rate holds whatever the response
+   -- time; the fixed delay conns/rate per connection (wrk's usual way)
+   -- would fall short of the rate by the response time.
+   if rate > 0 then
+      if now and nthr > 0 then
+         interval = nthr / rate
+         next_slot = now()
+         delay = function()
+            local t = now()
+            if next_slot < t then next_slot = t end
+            local d = next_slot - t
+            next_slot = next_slot + interval
+            return d * 1000
+         end
+      elseif conns > 0 then
+         local d = conns / rate * 1000
+         delay = function() return d end
+      else
+         error("orders.lua: rate= needs threads= (or conns=)")
+      end
+   end
+end
+
+local function pick()
+   if unknown > 0 and math.random() < unknown then return "no-such-item" end
+   local u = math.random()
+   local lo, hi = 1, items
+   while lo < hi do
+      local mid = math.floor((lo + hi) / 2)
+      if cdf[mid] < u then lo = mid + 1 else hi = mid end
+   end
+   return names[lo]
+end
+
+function request()
+   counter = counter + 1
+   headers["Idempotency-Key"] = run .. "-" .. tid .. "-" .. counter
+   local body = string.format('{"item":"%s","quantity":%d}', pick(), math.random(1, 3))
+   return wrk.format("POST", path, headers, body)
+end
+
+function response(status, hdrs, body)
+   statuses[status] = (statuses[status] or 0) + 1
+   if status == 409 and body then
+      local r = body:match('"reason"%s*:%s*"([%w_]+)"') or "?"
+      rejected[r] = (rejected[r] or 0) + 1
+   end
+end
+
+local function quote(s)
+   return '"' .. s:gsub('[%c"\\]', function(c) return string.format("\\u%04x", c:byte()) end) .. '"'
+end
+
+-- JSON of tables, numbers and strings, keys sorted.
+local function json(v)
+   local t = type(v)
+   if t == "table" then
+      local keys = {}
+      for k in pairs(v) do table.insert(keys, k) end
+      table.sort(keys, function(a, b) return tostring(a) < tostring(b) end)
+      local parts = {}
+      for _, k in ipairs(keys) do
+         table.insert(parts, quote(tostring(k)) .. ":" .. json(v[k]))
+      end
+      return "{" .. table.concat(parts, ",") .. "}"
+   elseif t == "number" then
+      if v ~= v or v == math.huge or v == -math.huge then return "null" end
+      if v == math.floor(v) and math.abs(v) < 2^53 then return string.format("%d", v) end
+      return string.format("%.3f", v)
+   elseif t == "string" then
+      return quote(v)
+   elseif t == "boolean" then
+      return tostring(v)
+   end
+   return "null"
+end
+
+function done(summary, latency, requests)
+   local st, rj, sent, opts = {}, {}, 0, nil
+   for _, thread in ipairs(threads) do
+      for code, n in pairs(thread:get("statuses") or {}) do st[tostring(code)] = (st[tostring(code)] or 0) + n end
+      for r, n in pairs(thread:get("rejected") or {}) do rj[r] = (rj[r] or 0) + n end
+      sent = sent + (thread:get("counter") or 0)
+   end
+   local t1 = threads[1]
+   local secs = summary.duration / 1e6
+   for code, n in pairs(st) do io.write(string.format("status %s: %d\n", code, n)) end
+   for r, n in pairs(rj) do io.write(string.format("  409 %s: %d\n", r, n)) end
+   local function ms(us) return us / 1000 end
+   local e = summary.errors
+   io.write("json: " .. json({
+      url = string.format("%s://%s:%s%s", wrk.scheme, wrk.host, wrk.port or "", t1 and t1:get("path") or wrk.path),
+      threads = #threads,
+      connections = t1 and t1:get("conns") or 0,
+      target_rate = t1 and t1:get("rate") or 0,
+      items = t1 and t1:get("items") or 0,
+      duration_s = secs,
+      requests = summary.requests,
+      sent = sent,
+      requests_per_s = summary.requests / secs,
+      latency_ms = {p50 = ms(latency:percentile(50)), p90 = ms(latency:percentile(90)),
+                    p99 = ms(latency:percentile(99)), max = ms(latency.max), mean = ms(latency.mean)},
+      statuses = st,
+      rejected = rj,
+      -- wrk's own "status" error count is every answer > 399, 409s included.
+      socket_errors = {connect = e.connect, read = e.read, write = e.write, timeout = e.timeout},
+   }) .. "\n")
+end
