@@ -80,7 +80,9 @@ static enum MHD_Result reply(gw_conn *c, unsigned status, const char *type, ol_b
     enum MHD_Result r = MHD_queue_response(c->conn, status, resp);
     MHD_destroy_response(resp);
     if (c->phase == CONN_RECEIVING || c->phase == CONN_COMPLETED) conn_set_phase(c, CONN_ANSWERED);
-    double waited = c->route == GW_ROUTE_ORDERS ? (double)(ol_now_us() - c->started_us) / 1e6 : -1;
+    /* The wait histogram: requests that reached the relay or the ledger. */
+    bool waited_for = c->route == GW_ROUTE_ORDERS && (status == 201 || status == 202 || status == 409 || status == 503);
+    double waited = waited_for ? (double)(ol_now_us() - c->started_us) / 1e6 : -1;
     gw_relay_count_request(c->http->relay, c->route, status, waited);
     return r;
 }
@@ -96,7 +98,7 @@ static enum MHD_Result reply_error(gw_conn *c, unsigned status, const char *msg,
     return reply(c, status, JSON_TYPE, &body, headers);
 }
 
-/* 201/409/422 with the answer as body (or 202/503 without one). */
+/* The answer as body: 201/409/422 for POST, 200 for GET. */
 static enum MHD_Result reply_decision(gw_conn *c, const ol_result *r, char *json) {
     ol_buf body = {json, strlen(json), strlen(json) + 1}, loc;
     ol_buf_init(&loc);
@@ -106,7 +108,8 @@ static enum MHD_Result reply_decision(gw_conn *c, const ol_result *r, char *json
         return MHD_NO;
     }
     const char *headers[] = {"Location", loc.data, NULL};
-    enum MHD_Result res = reply(c, gw_status_of(r), JSON_TYPE, &body, headers);
+    unsigned status = c->route == GW_ROUTE_ORDER ? 200 : gw_status_of(r);
+    enum MHD_Result res = reply(c, status, JSON_TYPE, &body, headers);
     ol_buf_free(&loc);
     return res;
 }
