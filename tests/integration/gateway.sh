@@ -53,10 +53,12 @@ grep -qi '^Retry-After: 1' "$IT_LOGDIR/restock.headers" || die "202 without Retr
 [ "$(curl -s -o /dev/null -w '%{http_code}' "$URL/orders/r-1")" = 404 ] || die "a decision before any consumer ran"
 start_consumer a
 CONSUMER=$CONSUMER_PID
-for ((i = 0; i < 300; i++)); do
-    [ "$(curl -s -o "$IT_LOGDIR/get.body" -w '%{http_code}' "$URL/orders/r-1")" = 200 ] && break
+for ((i = 0; i < 600; i++)); do
+    got=$(curl -s -o "$IT_LOGDIR/get.body" -w '%{http_code}' "$URL/orders/r-1")
+    [ "$got" = 404 ] || break
     sleep 0.1
 done
+[ "$got" = 200 ] || die "GET /orders/r-1 after the consumer started: HTTP $got"
 grep -q '"status":"accepted"' "$IT_LOGDIR/get.body" || die "GET /orders/r-1 after the consumer started: $(cat "$IT_LOGDIR/get.body")"
 log "202 without a consumer; GET answered once it ran"
 
