@@ -15,6 +15,7 @@ static const ol_option table[] = {
     {"group", 'g', OL_OPT_STRING, "NAME", 0, 0, offsetof(ol_settings, group), "consumer group"},
     {"idle-exit", 0, OL_OPT_LONG, "SECONDS", 0, 86400, offsetof(ol_settings, idle_exit_s), "exit when idle"},
     {"seed", 0, OL_OPT_LONG, "S", 0, 0x7fffffffL, offsetof(ol_settings, seed), "random seed"},
+    {"wait", 0, OL_OPT_OPTIONAL_LONG, "SECONDS", 1, 86400, offsetof(ol_settings, wait_s), "wait for answers"},
 };
 #define N_TABLE (sizeof table / sizeof table[0])
 
@@ -491,4 +492,27 @@ Test(options_help, prints_every_option) {
                                  "-X KEY=VALUE"};
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
         cr_expect(strstr(text, want[i]) != NULL, "help lacks '%s':\n%s", want[i], text);
+}
+
+Test(options_args, optional_value_bare_or_with_equals) {
+    ol_settings s;
+    char err[256];
+    init(&s);
+    cr_assert_eq(s.wait_s, 0, "off by default");
+    char *bare[] = {"prog", "--wait", "orders.jsonl"};
+    cr_assert(args(&s, ARGC(bare), bare, err, sizeof err), "%s", err);
+    cr_assert_eq(s.wait_s, -1, "--wait alone: on, with the tool's default");
+    cr_assert_eq(s.nargs, 1, "the next argument stays a file, not the value");
+    cr_assert_str_eq(s.args[0], "orders.jsonl");
+    ol_settings_destroy(&s);
+    init(&s);
+    char *given[] = {"prog", "--wait=7"};
+    cr_assert(args(&s, ARGC(given), given, err, sizeof err), "%s", err);
+    cr_assert_eq(s.wait_s, 7);
+    ol_settings_destroy(&s);
+    init(&s);
+    char *bad[] = {"prog", "--wait=0"};
+    cr_assert_not(args(&s, ARGC(bad), bad, err, sizeof err));
+    cr_assert(strstr(err, "--wait") != NULL, "%s", err);
+    ol_settings_destroy(&s);
 }

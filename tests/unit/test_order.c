@@ -645,3 +645,30 @@ static void check_order_samples(const char *kind, bool want_valid, size_t min_co
 Test(order_samples, valid_samples_accepted) { check_order_samples("valid", true, 10); }
 
 Test(order_samples, invalid_samples_rejected) { check_order_samples("invalid", false, 10); }
+
+Test(order_field, names_the_field_that_was_wrong) {
+    struct { const char *json; const char *field; } cases[] = {
+        {"{\"item\": \"w\", \"quantity\": 1}", "order_id"},
+        {"{\"order_id\": \"o\", \"quantity\": 1}", "item"},
+        {"{\"order_id\": \"o\", \"item\": \"w\", \"quantity\": 2.5}", "quantity"},
+        {"{\"order_id\": \"o\", \"item\": \"w\", \"quantity\": 1, \"type\": 3}", "type"},
+        {"[1]", NULL},
+        {"{\"order_id\": ", NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        ol_order o;
+        char err[256];
+        const char *field = "unset";
+        cr_assert_not(ol_order_parse_field(cases[i].json, strlen(cases[i].json), NULL, 0, &o, err, sizeof err, &field));
+        if (cases[i].field) cr_assert_str_eq(field, cases[i].field, "%s", cases[i].json);
+        else cr_assert_null(field, "%s: %s", cases[i].json, field);
+    }
+    ol_order o;
+    char err[256];
+    const char *field = "unset";
+    const char *ok = "{\"order_id\": \"o\", \"item\": \"w\", \"quantity\": 1}";
+    cr_assert_not(ol_order_parse_field(ok, strlen(ok), "x", 1, &o, err, sizeof err, &field));
+    cr_assert_str_eq(field, "key");
+    cr_assert(ol_order_parse_field(ok, strlen(ok), "w", 1, &o, err, sizeof err, &field));
+    cr_assert_null(field);
+}
