@@ -62,10 +62,23 @@ done
 grep -q '"status":"accepted"' "$IT_LOGDIR/get.body" || die "GET /orders/r-1 after the consumer started: $(cat "$IT_LOGDIR/get.body")"
 log "202 without a consumer; GET answered once it ran"
 
-# --- 2. the seed's race: 5 in stock, two orders of 3 at the same moment.
+# --- 2. the seed's race: 5 in stock, two orders of 3 at the same moment,
+# through two gateways side by side: each reads every answer and answers
+# only its own waiter.
+PORT2=$((PORT + 1))
+"$BUILD/order-gateway" "${GW_ARGS[@]}" --listen "127.0.0.1:$PORT2" >>"$IT_LOGDIR/gateway2.log" 2>&1 &
+GW2=$!
+for ((i = 0; i < 300; i++)); do curl -sf -o /dev/null "http://127.0.0.1:$PORT2/healthz" && break; sleep 0.1; done
+read1_before=$(metric orderline_gateway_results_read_total)
 post race-a race-a '{"item": "widget", "quantity": 3}' & pa=$!
-post race-b race-b '{"item": "widget", "quantity": 3}' & pb=$!
+URL="http://127.0.0.1:$PORT2" post race-b race-b '{"item": "widget", "quantity": 3}' & pb=$!
 wait $pa $pb
+m2() { curl -s "http://127.0.0.1:$PORT2/metrics" | awk -v m="$1" '$1 == m {print $2}'; }
+[ "$(m2 orderline_gateway_results_matched_total)" = 1 ] || die "gateway 2 matched $(m2 orderline_gateway_results_matched_total) answers, expected 1"
+[ "$(m2 orderline_gateway_results_read_total)" -ge 2 ] || die "gateway 2 did not read both answers"
+[ "$(($(metric orderline_gateway_results_read_total) - read1_before))" -ge 2 ] || die "gateway 1 did not read both answers"
+kill -TERM "$GW2"
+wait "$GW2" || die "gateway 2 exit $?"
 codes="$(code race-a) $(code race-b)"
 case "$codes" in
     "201 409") won=race-a lost=race-b ;;
@@ -75,7 +88,7 @@ esac
 [ "$(field $won remaining)" = 2 ] || die "race: the winner says remaining $(field $won remaining)"
 [ "$(field $lost reason)" = insufficient_stock ] || die "race: the loser's reason is $(field $lost reason)"
 [ "$(curl -s "$URL/items/widget")" = '{"item":"widget","count":2}' ] || die "stock after the race: $(curl -s "$URL/items/widget")"
-log "race: $won 201 remaining 2, $lost 409 insufficient_stock"
+log "race through two gateways: $won 201 remaining 2, $lost 409 insufficient_stock; each read both answers"
 
 # --- 3. the same key again, during the wait and after it.
 kill -STOP "$CONSUMER"
