@@ -182,3 +182,19 @@ ssize_t ol_reader_poll(ol_reader *r, rd_kafka_message_t **msgs, size_t max, int 
     }
     return kept;
 }
+
+int ol_reader_assign_from_end(ol_reader *r, const char *topic, char *err, size_t errlen) {
+    int n = ol_reader_partition_count(r, topic, err, errlen);
+    if (n <= 0) return -1;
+    int32_t *parts = calloc((size_t)n, sizeof *parts);
+    int64_t *low = calloc((size_t)n, sizeof *low), *high = calloc((size_t)n, sizeof *high);
+    bool ok = parts && low && high;
+    if (!ok) ol_seterr(err, errlen, "out of memory");
+    if (ok) ok = ol_reader_watermarks(r, topic, n, low, high, err, errlen);
+    for (int i = 0; ok && i < n; i++) parts[i] = i;
+    if (ok) ok = ol_reader_assign(r, topic, parts, high, (size_t)n, err, errlen);
+    free(parts);
+    free(low);
+    free(high);
+    return ok ? n : -1;
+}

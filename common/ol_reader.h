@@ -46,6 +46,11 @@ bool ol_reader_offsets_for_time(ol_reader *reader, const char *topic, int32_t n,
 bool ol_reader_assign(ol_reader *reader, const char *topic, const int32_t *partitions, const int64_t *offsets,
                       size_t n, char *err, size_t errlen);
 
+/* Assigns every partition of topic from its high-water mark as of now: a
+ * reader of what is written from here on (the answers to orders about to
+ * be sent). Returns the number of partitions, or -1 with err set. */
+int ol_reader_assign_from_end(ol_reader *reader, const char *topic, char *err, size_t errlen);
+
 /* Reads up to max messages: what is queued, else waits up to timeout_ms
  * for a first message and returns it with whatever came along. End of
  * partition events come as messages with err ==

@@ -83,21 +83,11 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opa
 static bool open_results(gw_relay *r, const ol_settings *s, char *err, size_t errlen) {
     r->reader = ol_reader_new(s, "order-gateway", NULL, err, errlen);
     if (!r->reader) return false;
-    int n = ol_reader_partition_count(r->reader, r->results_topic, err, errlen);
-    if (n <= 0) return false;
-    int32_t *parts = calloc((size_t)n, sizeof *parts);
-    int64_t *low = calloc((size_t)n, sizeof *low), *high = calloc((size_t)n, sizeof *high);
-    bool ok = parts && low && high;
-    if (!ok) ol_seterr(err, errlen, "out of memory");
-    if (ok) ok = ol_reader_watermarks(r->reader, r->results_topic, n, low, high, err, errlen);
-    for (int i = 0; ok && i < n; i++) parts[i] = i;
     /* From the end as of now: answers to orders produced from here on. */
-    if (ok) ok = ol_reader_assign(r->reader, r->results_topic, parts, high, (size_t)n, err, errlen);
-    if (ok) ol_info("reading answers from '%s': %d partitions from their ends", r->results_topic, n);
-    free(parts);
-    free(low);
-    free(high);
-    return ok;
+    int n = ol_reader_assign_from_end(r->reader, r->results_topic, err, errlen);
+    if (n < 0) return false;
+    ol_info("reading answers from '%s': %d partitions from their ends", r->results_topic, n);
+    return true;
 }
 
 static bool open_producer(gw_relay *r, const ol_settings *s, char *err, size_t errlen) {

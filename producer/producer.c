@@ -92,20 +92,7 @@ static bool open_answers(order_producer *p, const ol_settings *settings, char *e
         return false;
     }
     p->reader = ol_reader_new(settings, "order-producer-wait", NULL, err, errlen);
-    if (!p->reader) return false;
-    int n = ol_reader_partition_count(p->reader, p->results_topic, err, errlen);
-    if (n <= 0) return false;
-    int32_t *parts = calloc((size_t)n, sizeof *parts);
-    int64_t *low = calloc((size_t)n, sizeof *low), *high = calloc((size_t)n, sizeof *high);
-    bool ok = parts && low && high;
-    if (!ok) ol_seterr(err, errlen, "out of memory");
-    if (ok) ok = ol_reader_watermarks(p->reader, p->results_topic, n, low, high, err, errlen);
-    for (int i = 0; ok && i < n; i++) parts[i] = i;
-    if (ok) ok = ol_reader_assign(p->reader, p->results_topic, parts, high, (size_t)n, err, errlen);
-    free(parts);
-    free(low);
-    free(high);
-    return ok;
+    return p->reader && ol_reader_assign_from_end(p->reader, p->results_topic, err, errlen) >= 0;
 }
 
 order_producer *order_producer_new(const ol_settings *settings, char *err, size_t errlen) {
