@@ -29,8 +29,9 @@ bool ol_settings_init(ol_settings *s) {
     s->restock_pct = 10;
     s->duplicate_pct = 1;
     s->max_wait_s = 30;
-    return set_string(&s->listen, "127.0.0.1:8080") && set_string(&s->orders_topic, "orders") && set_string(&s->results_topic, "order-results") &&
-           set_string(&s->dlq_topic, "orders-dlq") && set_string(&s->group, "orderline");
+    return set_string(&s->listen, "127.0.0.1:8080") && set_string(&s->orders_topic, "orders") &&
+           set_string(&s->results_topic, "order-results") && set_string(&s->dlq_topic, "orders-dlq") &&
+           set_string(&s->group, "orderline");
 }
 
 void ol_settings_destroy(ol_settings *s) {

@@ -246,21 +246,28 @@ static void fail_waits(ol_waiters *w, ol_pending *p, const char *reason) {
     while (p->waits) complete(w, p->waits, OL_WAIT_FAILED, NULL, 0, NULL, reason);
 }
 
+ol_delivery_action ol_delivery_judge(bool error, int64_t offset, int *unconfirmed, int max_unconfirmed) {
+    if (error) return OL_DELIVERY_FAILED;
+    if (offset >= 0) return OL_DELIVERY_ACKED;
+    return ++*unconfirmed > max_unconfirmed ? OL_DELIVERY_FAILED : OL_DELIVERY_RESEND;
+}
+
 ol_delivery_action ol_waiters_delivery(ol_waiters *w, const char *order_id, const char *err_reason,
                                        int32_t partition, int64_t offset, int64_t now_ms) {
     ol_pending *p = ol_map_get(w->by_id, order_id);
     if (!p) return OL_DELIVERY_IGNORED;
-    ol_pending_event ev = err_reason ? OL_PENDING_EV_FAILED
-                          : offset >= 0 ? OL_PENDING_EV_DELIVERED
-                                        : OL_PENDING_EV_UNCONFIRMED;
-    if (ev == OL_PENDING_EV_UNCONFIRMED && p->state == OL_PENDING_PRODUCING &&
-        ++p->unconfirmed > w->max_unconfirmed) {
-        ev = OL_PENDING_EV_FAILED;
-        err_reason = "the brokers acknowledged it without naming an offset too often; not shown to be in the log";
+    /* Once in the log, a report for a re-sent copy changes nothing. */
+    if (p->state != OL_PENDING_PRODUCING) return OL_DELIVERY_ACKED;
+    ol_delivery_action a = ol_delivery_judge(err_reason != NULL, offset, &p->unconfirmed, w->max_unconfirmed);
+    if (a == OL_DELIVERY_RESEND) {
+        p->state = ol_pending_next(p->state, OL_PENDING_EV_UNCONFIRMED);
+        return a;
     }
-    ol_pending_state before = p->state;
-    p->state = ol_pending_next(before, ev);
-    if (p->state == OL_PENDING_IN_LOG && before == OL_PENDING_PRODUCING) {
+    if (a == OL_DELIVERY_FAILED) {
+        p->state = ol_pending_next(p->state, OL_PENDING_EV_FAILED);
+        fail_waits(w, p, err_reason ? err_reason : OL_DELIVERY_UNCONFIRMED_REASON);
+    } else {
+        p->state = ol_pending_next(p->state, OL_PENDING_EV_DELIVERED);
         p->partition = partition;
         p->offset = offset;
         /* Waits whose deadline passed while producing end now. */
@@ -268,14 +275,9 @@ ol_delivery_action ol_waiters_delivery(ol_waiters *w, const char *order_id, cons
             next = x->next;
             if (x->deadline_ms <= now_ms) complete(w, x, OL_WAIT_TIMED_OUT, NULL, 0, NULL, NULL);
         }
-    } else if (p->state == OL_PENDING_FAILED) {
-        fail_waits(w, p, err_reason);
     }
-    ol_pending_state after = p->state;
     release_if_done(w, p);
-    if (after == OL_PENDING_FAILED) return OL_DELIVERY_FAILED;
-    if (after == OL_PENDING_PRODUCING) return OL_DELIVERY_RESEND;
-    return OL_DELIVERY_ACKED;
+    return a;
 }
 
 ol_answer_match ol_waiters_answer(ol_waiters *w, const char *value, size_t len, char *err, size_t errlen) {

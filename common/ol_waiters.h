@@ -74,6 +74,16 @@ typedef enum {
     OL_DELIVERY_IGNORED /* nobody here waits for it any more (answered already) */
 } ol_delivery_action;
 
+/* The delivery rule, for every producer of orders: a report counts as
+ * delivered only when it names an offset. One without error and without an
+ * offset is answered by sending the message again, up to max_unconfirmed
+ * times (*unconfirmed counts them for that message); after that, and for
+ * any report with an error, it failed. */
+ol_delivery_action ol_delivery_judge(bool error, int64_t offset, int *unconfirmed, int max_unconfirmed);
+/* Why a message failed by that rule when its report had no error. */
+#define OL_DELIVERY_UNCONFIRMED_REASON \
+    "the brokers acknowledged it without naming an offset too often; not shown to be in the log"
+
 typedef struct ol_waiters ol_waiters;
 typedef struct ol_pending ol_pending;
 

@@ -60,24 +60,24 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opa
     gw_relay *r = opaque;
     gw_message *m = msg->_private;
     const char *why = msg->err ? rd_kafka_err2str(msg->err) : NULL;
+    char reason[256] = "";
     pthread_mutex_lock(&r->lock);
     if (msg->err) r->counters.delivery_failures++;
     else if (msg->offset < 0) r->counters.unconfirmed++;
     ol_delivery_action a = ol_waiters_delivery(r->waiters, m->order_id, why, msg->partition, msg->offset,
                                                ol_monotonic_ms());
+    bool resent = false;
     if (a == OL_DELIVERY_RESEND) {
-        char reason[256];
         r->counters.produced++;
-        if (produce(r, m, reason, sizeof reason)) m = NULL; /* librdkafka has it again */
-        else ol_waiters_delivery(r->waiters, m->order_id, reason, -1, -1, ol_monotonic_ms());
+        resent = produce(r, m, reason, sizeof reason);
+        if (!resent) ol_waiters_delivery(r->waiters, m->order_id, reason, -1, -1, ol_monotonic_ms());
     }
     pthread_mutex_unlock(&r->lock);
-    if (msg->err)
-        ol_warn("order '%s' not in the log: %s", msg->_private ? ((gw_message *)msg->_private)->order_id : "?", why);
+    if (why) ol_warn("order '%s' not in the log: %s", m->order_id, why);
     else if (msg->offset < 0)
-        ol_warn("order '%s': delivery report without an offset (not shown to be in the log); %s",
-                ((gw_message *)msg->_private)->order_id, m ? "giving up" : "producing it again");
-    message_free(m);
+        ol_warn("order '%s': delivery report without an offset (not shown to be in the log); %s", m->order_id,
+                resent ? "producing it again" : a == OL_DELIVERY_IGNORED ? "already answered" : "giving up");
+    if (!resent) message_free(m); /* else librdkafka has it again */
 }
 
 static bool open_results(gw_relay *r, const ol_settings *s, char *err, size_t errlen) {

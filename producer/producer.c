@@ -64,10 +64,16 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opa
     order_producer *p = opaque;
     line_origin *origin = msg->_private; /* ownership comes back to us here */
     const char *why = msg->err ? rd_kafka_err2str(msg->err) : NULL;
-    if (!msg->err && msg->offset < 0) {
-        p->stats.unconfirmed++;
-        if (++origin->unconfirmed <= MAX_UNCONFIRMED && resend(p, origin)) return;
-        why = "acknowledged without an offset: not shown to be in the log";
+    if (!msg->err && msg->offset < 0) p->stats.unconfirmed++;
+    switch (ol_delivery_judge(msg->err != 0, msg->offset, &origin->unconfirmed, MAX_UNCONFIRMED)) {
+    case OL_DELIVERY_RESEND:
+        if (resend(p, origin)) return;
+        why = "acknowledged without an offset, and it could not be sent again";
+        break;
+    case OL_DELIVERY_FAILED:
+        if (!why) why = OL_DELIVERY_UNCONFIRMED_REASON;
+        break;
+    default: break;
     }
     if (why) {
         p->stats.failed++;
@@ -166,7 +172,6 @@ static void pace(order_producer *p) {
     }
 }
 
-/* Hands one valid order to librdkafka, waiting while its queue is full. */
 /* With --wait: the order's wait is registered before it is sent. */
 static bool expect_answer(order_producer *p, const char *order_id, void *token) {
     ol_pending *pending = ol_waiters_find(p->waiters, order_id);
@@ -174,6 +179,7 @@ static bool expect_answer(order_producer *p, const char *order_id, void *token) 
     return pending && ol_waiters_wait(p->waiters, pending, token, ol_monotonic_ms() + p->wait_ms);
 }
 
+/* Hands one valid order to librdkafka, waiting while its queue is full. */
 static bool send_order(order_producer *p, const ol_order *order, const char *value, size_t len,
                        const char *source, size_t lineno, char *err, size_t errlen) {
     line_origin *origin = malloc(sizeof *origin + len);

@@ -57,6 +57,16 @@ Test(waiters, transition_table) {
     cr_assert_str_eq(ol_pending_state_name(OL_PENDING_IN_LOG), "in_log");
 }
 
+Test(waiters, delivery_rule) {
+    int unconfirmed = 0;
+    cr_assert_eq(ol_delivery_judge(false, 0, &unconfirmed, 2), OL_DELIVERY_ACKED, "offset 0 is an offset");
+    cr_assert_eq(ol_delivery_judge(true, 17, &unconfirmed, 2), OL_DELIVERY_FAILED, "an error is never a delivery");
+    cr_assert_eq(ol_delivery_judge(false, -1, &unconfirmed, 2), OL_DELIVERY_RESEND);
+    cr_assert_eq(ol_delivery_judge(false, -1001, &unconfirmed, 2), OL_DELIVERY_RESEND, "RD_KAFKA_OFFSET_INVALID");
+    cr_assert_eq(ol_delivery_judge(false, -1, &unconfirmed, 2), OL_DELIVERY_FAILED, "the third time: failed");
+    cr_assert_eq(unconfirmed, 3);
+}
+
 Test(waiters, answer_completes_every_wait_on_its_order) {
     ol_waiters *w = registry();
     ol_pending *p = ol_waiters_add(w, "o-1");
