@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 
 #include "ol_log.h"
+#include "ol_net.h"
 #include "ol_str.h"
 
 /* A snapshot older than this means the main loop is stuck: not healthy. */
@@ -78,38 +79,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     return respond(conn, status, type, body.data, body.len);
 }
 
-/* Splits "HOST:PORT" or "[V6]:PORT". */
-static bool split_addr(const char *addr, char *host, size_t hostlen, char *port, size_t portlen) {
-    const char *colon;
-    if (addr[0] == '[') {
-        const char *end = strchr(addr, ']');
-        if (!end || end[1] != ':') return false;
-        snprintf(host, hostlen, "%.*s", (int)(end - addr - 1), addr + 1);
-        colon = end + 1;
-    } else {
-        colon = strrchr(addr, ':');
-        if (!colon) return false;
-        snprintf(host, hostlen, "%.*s", (int)(colon - addr), addr);
-    }
-    snprintf(port, portlen, "%s", colon + 1);
-    return *port != '\0';
-}
-
 consumer_metrics *consumer_metrics_new(const char *addr, const char *topic, char *err, size_t errlen) {
-    char host[256], port[16];
-    if (!split_addr(addr, host, sizeof host, port, sizeof port)) {
-        ol_seterr(err, errlen, "--metrics-addr: expected HOST:PORT, got '%.64s'", addr);
-        return NULL;
-    }
-    struct addrinfo hints = {0}, *ai = NULL;
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-    int gai = getaddrinfo(*host ? host : NULL, port, &hints, &ai);
-    if (gai != 0) {
-        ol_seterr(err, errlen, "--metrics-addr %s: %s", addr, gai_strerror(gai));
-        return NULL;
-    }
+    struct addrinfo *ai = ol_net_resolve_listen("--metrics-addr", addr, err, errlen);
+    if (!ai) return NULL;
     consumer_metrics *m = calloc(1, sizeof *m);
     if (!m || !(m->topic = strdup(topic))) {
         ol_seterr(err, errlen, "out of memory");

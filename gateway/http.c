@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "ol_log.h"
+#include "ol_net.h"
 #include "ol_str.h"
 #include "request.h"
 
@@ -49,7 +50,6 @@ typedef struct gw_conn {
     ol_buf body;
     bool too_large;
     char order_id[OL_ORDER_ID_MAX + 1];
-    bool respond_async;
     ol_completion done; /* CONN_COMPLETED */
 } gw_conn;
 
@@ -349,33 +349,8 @@ gw_http *gw_http_new(const ol_settings *s, gw_ledger *ledger, char *err, size_t 
     return h;
 }
 
-/* Splits "HOST:PORT" or "[V6]:PORT" and resolves it. */
-static struct addrinfo *resolve(const char *flag, const char *addr, char *err, size_t errlen) {
-    char host[256], port[16];
-    const char *colon = addr[0] == '[' ? strchr(addr, ']') : strrchr(addr, ':');
-    if (addr[0] == '[' && colon) colon = colon[1] == ':' ? colon + 1 : NULL;
-    if (!colon || !colon[1]) {
-        ol_seterr(err, errlen, "%s: expected HOST:PORT, got '%.64s'", flag, addr);
-        return NULL;
-    }
-    int hostlen = (int)(colon - addr);
-    if (addr[0] == '[') snprintf(host, sizeof host, "%.*s", hostlen - 2, addr + 1);
-    else snprintf(host, sizeof host, "%.*s", hostlen, addr);
-    snprintf(port, sizeof port, "%s", colon + 1);
-    struct addrinfo hints = {0}, *ai = NULL;
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-    int gai = getaddrinfo(*host ? host : NULL, port, &hints, &ai);
-    if (gai != 0) {
-        ol_seterr(err, errlen, "%s %s: %s", flag, addr, gai_strerror(gai));
-        return NULL;
-    }
-    return ai;
-}
-
 static bool listen_on(gw_listener *l, const char *flag, const char *addr, unsigned threads, char *err, size_t errlen) {
-    struct addrinfo *ai = resolve(flag, addr, err, errlen);
+    struct addrinfo *ai = ol_net_resolve_listen(flag, addr, err, errlen);
     if (!ai) return false;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
     if (ai->ai_family == AF_INET6) flags |= MHD_USE_IPv6;
