@@ -76,13 +76,19 @@ int ol_kafka_partition_count(rd_kafka_t *rk, const char *topic, int timeout_ms, 
 }
 
 /* Waits until every partition of a topic has a leader in the metadata and
- * that leader answers for it (ListOffsets). A producer that wrote to a topic
- * created a moment ago lost acknowledged messages with librdkafka 2.0.2 and
- * Kafka 3.9.1 (4 of 60,000, twice): each time the first messages sent to
- * the partition whose log the broker created last, and sent before that
- * log existed, although the metadata already named its leader. */
+ * that leader answers for it (ListOffsets). Not for correctness (delivery
+ * reports without an offset are never counted, see ol_delivery_judge) but
+ * so the first orders are not re-sent: a broker names a partition's leader
+ * before it has created the log, and requests in that window fail. When a
+ * later one lands first, librdkafka reports the earlier messages delivered
+ * without an offset though they are not in the log (README, "Guarantees"). */
 static bool wait_topic_ready(rd_kafka_t *rk, const char *topic, int timeout_ms, char *err, size_t errlen) {
     int64_t deadline = ol_monotonic_ms() + timeout_ms;
+    /* Test-only: ORDERLINE_TEST_SKIP_TOPIC_READY=1 stops at "the metadata
+     * names a leader", so tests/faults/implicit_ack.sh can produce into
+     * partitions whose log may not exist yet. */
+    const char *skip = getenv("ORDERLINE_TEST_SKIP_TOPIC_READY");
+    bool ask_leaders = !(skip && strcmp(skip, "1") == 0);
     for (;;) {
         rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
         const struct rd_kafka_metadata *md = NULL;
@@ -92,7 +98,7 @@ static bool wait_topic_ready(rd_kafka_t *rk, const char *topic, int timeout_ms, 
             ready = true;
             for (int i = 0; i < md->topics[0].partition_cnt; i++)
                 if (md->topics[0].partitions[i].err || md->topics[0].partitions[i].leader < 0) ready = false;
-            for (int i = 0; ready && i < md->topics[0].partition_cnt; i++) {
+            for (int i = 0; ready && ask_leaders && i < md->topics[0].partition_cnt; i++) {
                 int64_t low, high;
                 if (rd_kafka_query_watermark_offsets(rk, topic, md->topics[0].partitions[i].id, &low, &high, 2000))
                     ready = false;

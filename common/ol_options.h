@@ -50,6 +50,7 @@ typedef struct ol_settings {
     long duplicate_pct;
     long rate; /* orders per second to publish at, 0: as fast as possible */
     long wait_s; /* --wait[=SECONDS]: wait for every answer this long; 0: do not wait, -1: the default */
+    char *acks_log; /* --acks-log FILE: one JSON line per delivery report; NULL: off */
 
     /* order-gateway */
     char *listen;     /* ADDR:PORT of the HTTP API */

@@ -36,6 +36,8 @@ static const ol_option options[] = {
     OL_OPT_RESULTS_TOPIC,
     {"wait", 0, OL_OPT_OPTIONAL_LONG, "SECONDS", 1, 86400, offsetof(ol_settings, wait_s),
      "wait up to SECONDS (default 30) for each order's answer; print answers on stdout"},
+    {"acks-log", 0, OL_OPT_STRING, "FILE", 0, 0, offsetof(ol_settings, acks_log),
+     "write one JSON line per delivery report (order_id, partition, offset, error) to FILE"},
     {"generate", 0, OL_OPT_LONG, "N", 1, 1000000000L, offsetof(ol_settings, generate),
      "write N synthetic orders to stdout instead of publishing"},
     {"items", 0, OL_OPT_LONG, "K", 1, 10000000L, offsetof(ol_settings, items),
@@ -99,6 +101,10 @@ static int run_publish(const ol_settings *s, volatile const sig_atomic_t *stop_r
     int left = order_producer_drain(p, 60000);
     if (left > 0) ol_error("%d messages still undelivered after 60 s", left);
     if (!order_producer_await_answers(p, stop_requested, err, sizeof err)) {
+        ol_error("%s", err);
+        rc = EXIT_ERROR;
+    }
+    if (!order_producer_close_acks_log(p, s->acks_log, err, sizeof err)) {
         ol_error("%s", err);
         rc = EXIT_ERROR;
     }

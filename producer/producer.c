@@ -1,6 +1,7 @@
 #include "producer.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <librdkafka/rdkafka.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +32,9 @@ struct order_producer {
     ol_reader *reader;
     char *results_topic;
     int64_t wait_ms;
+    /* --acks-log: every delivery report as it came, for the fault checker. */
+    FILE *acks_log; /* NULL: off */
+    bool acks_log_failed;
 };
 
 /* The token of a wait: which input line the order came from. */
@@ -58,12 +62,25 @@ static bool resend(order_producer *p, line_origin *o) {
     return rd_kafka_produce(p->topic, RD_KAFKA_PARTITION_UA, 0, o->value, o->len, o->item, strlen(o->item), o) == 0;
 }
 
+/* One line per report, as librdkafka gave it: the checker applies the
+ * delivery rule itself (error null and an offset >= 0 is a delivery). */
+static void log_ack(order_producer *p, const line_origin *origin, const rd_kafka_message_t *msg) {
+    if (!p->acks_log || p->acks_log_failed) return;
+    json_t *line = json_pack("{s:s, s:i, s:I, s:o}", "order_id", origin->order_id, "partition", (int)msg->partition,
+                             "offset", (json_int_t)msg->offset, "error",
+                             msg->err ? json_string(rd_kafka_err2name(msg->err)) : json_null());
+    if (!line || json_dumpf(line, p->acks_log, JSON_COMPACT) != 0 || fputc('\n', p->acks_log) == EOF)
+        p->acks_log_failed = true;
+    json_decref(line);
+}
+
 /* "Delivered" means in the log: a report counts only when it names an
  * offset. One without is sent again, then counted as failed. */
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque) {
     order_producer *p = opaque;
     line_origin *origin = msg->_private; /* ownership comes back to us here */
     const char *why = msg->err ? rd_kafka_err2str(msg->err) : NULL;
+    log_ack(p, origin, msg);
     if (!msg->err && msg->offset < 0) p->stats.unconfirmed++;
     switch (ol_delivery_judge(msg->err != 0, msg->offset, &origin->unconfirmed, MAX_UNCONFIRMED)) {
     case OL_DELIVERY_RESEND:
@@ -110,6 +127,10 @@ order_producer *order_producer_new(const ol_settings *settings, char *err, size_
         return NULL;
     }
     p->rate = settings->rate;
+    if (settings->acks_log && !(p->acks_log = fopen(settings->acks_log, "w"))) {
+        ol_seterr(err, errlen, "--acks-log %s: %s", settings->acks_log, strerror(errno));
+        goto fail;
+    }
     rd_kafka_conf_t *conf = ol_kafka_conf_new(settings, defaults, err, errlen);
     if (!conf) goto fail;
     rd_kafka_conf_set_opaque(conf, p);
@@ -144,6 +165,7 @@ void order_producer_destroy(order_producer *p) {
     if (p->rk) rd_kafka_destroy(p->rk);
     ol_waiters_destroy(p->waiters);
     free(p->results_topic);
+    if (p->acks_log) fclose(p->acks_log); /* close_acks_log reports errors; this only frees */
     free(p);
 }
 
@@ -279,6 +301,15 @@ int order_producer_drain(order_producer *p, int timeout_ms) {
 }
 
 order_producer_stats order_producer_get_stats(const order_producer *p) { return p->stats; }
+
+bool order_producer_close_acks_log(order_producer *p, const char *path, char *err, size_t errlen) {
+    if (!p->acks_log) return true;
+    bool ok = !p->acks_log_failed && !ferror(p->acks_log);
+    if (fclose(p->acks_log) != 0) ok = false;
+    p->acks_log = NULL;
+    if (!ok) ol_seterr(err, errlen, "--acks-log %s: write failed", path);
+    return ok;
+}
 
 /* Prints or reports each completed wait; its token (a line_ref) is freed. */
 static bool report_completions(order_producer *p) {

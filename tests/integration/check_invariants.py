@@ -17,7 +17,12 @@ and checks:
   5. per item, first results appear in the order of their source offsets;
   6. every invalid message has a DLQ copy, unchanged, with headers naming
      the error and the source partition/offset;
-  7. stored positions cover every message (after a clean finish).
+  7. stored positions cover every message (after a clean finish);
+  8. with --acks-log (order-producer --acks-log files): every order a
+     producer counted as delivered (a report with no error and an offset)
+     is in the log at that offset with its order_id, is decided, and has
+     an answer. Prints the account: acknowledged, found, decided, answered,
+     lost (must be 0). --log-only checks only the log (no consumer ran).
 
 Prints a summary and exits 1 on any violation.
 """
@@ -115,6 +120,71 @@ def decide(order, stock):
     return "rejected", "insufficient_stock", stock[item]
 
 
+def read_acks(paths):
+    """Delivery reports as order-producer --acks-log wrote them."""
+    reports = []
+    for path in paths:
+        with open(path, encoding="utf-8") as f:
+            for n, line in enumerate(f, 1):
+                if not line.strip():
+                    continue
+                try:
+                    r = json.loads(line)
+                    reports.append((str(r["order_id"]), int(r["partition"]), int(r["offset"]), r["error"]))
+                except (ValueError, KeyError, TypeError) as e:
+                    raise SystemExit("%s:%d: not an acks-log line: %s" % (path, n, e))
+    return reports
+
+
+def order_id_of(payload):
+    try:
+        v = json.loads(payload)
+        return v.get("order_id") if isinstance(v, dict) else None
+    except (ValueError, TypeError):
+        return None
+
+
+def acks_account(reports, orders, ledger, answered_ids, log_only, fail):
+    """The Jepsen-style account of every acknowledged write."""
+    acked = defaultdict(set)  # order_id -> positions its acknowledgements named
+    failed = set()
+    no_offset = 0
+    for oid, p, o, err in reports:
+        if err is None and o >= 0:
+            acked[oid].add((p, o))
+        elif err is None:
+            no_offset += 1
+        else:
+            failed.add(oid)
+    at = {(m["partition"], m["offset"]): order_id_of(m["payload"]) for m in orders}
+    found = decided = answered = lost = 0
+    for oid, positions in sorted(acked.items()):
+        ok = True
+        for pos in sorted(positions):
+            if at.get(pos) != oid:
+                ok = False
+                fail("order %r acknowledged at %s, but the log has %s there" %
+                     (oid, pos, "order %r" % at[pos] if pos in at else "nothing"))
+        found += ok
+        if not log_only:
+            if oid in ledger:
+                decided += 1
+            else:
+                ok = False
+                fail("acknowledged order %r is not decided" % oid)
+            if oid in answered_ids:
+                answered += 1
+            else:
+                ok = False
+                fail("acknowledged order %r has no answer" % oid)
+        lost += not ok
+    never = len({r[0] for r in reports} - set(acked) - failed)
+    print("acks: %d reports (%d without an offset, %d orders failed, %d never confirmed); acknowledged %d, "
+          "found %d, decided %s, answered %s, lost %d" %
+          (len(reports), no_offset, len(failed - set(acked)), never, len(acked), found,
+           "-" if log_only else decided, "-" if log_only else answered, lost))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--brokers", required=True)
@@ -125,6 +195,10 @@ def main():
     ap.add_argument("--initial-stock", default="", help="item=count,... present before the log began")
     ap.add_argument("--expect-invalid", type=int, default=None)
     ap.add_argument("--allow-unprocessed", action="store_true")
+    ap.add_argument("--acks-log", action="append", default=[],
+                    help="an order-producer --acks-log file (repeatable): account for every acknowledged order")
+    ap.add_argument("--log-only", action="store_true",
+                    help="with --acks-log: only check that acknowledged orders are in the log (no consumer ran)")
     ap.add_argument("--misrouted", action="store_true",
                     help="items span partitions: check the ledger's arithmetic instead of replaying the rules")
     args = ap.parse_args()
@@ -137,6 +211,10 @@ def main():
             print("FAIL: " + msg)
 
     orders = kcat(args.brokers, args.orders_topic)
+    if args.log_only:
+        acks_account(read_acks(args.acks_log), orders, {}, set(), True, fail)
+        print("invariants: %s" % ("OK" if not failures else "%d VIOLATIONS" % len(failures)))
+        return 1 if failures else 0
     results = kcat(args.brokers, args.results_topic)
     dlq = kcat(args.brokers, args.dlq_topic)
     rows = psql(args.db, "SELECT order_id, item, type, quantity, status, coalesce(reason,''), "
@@ -288,6 +366,10 @@ def main():
             nxt, res = positions.get(p, (0, 0))
             if nxt != last + 1:
                 fail("partition %d: stored position %d, log ends at %d" % (p, nxt, last + 1))
+
+    if args.acks_log:
+        answered_ids = {json.loads(r["payload"]).get("order_id") for r in results}
+        acks_account(read_acks(args.acks_log), orders, ledger, answered_ids, False, fail)
 
     dups = sum(1 for e in expected.values() if e["duplicate"])
     print("checked %d messages (%d invalid, %d duplicates), %d ledger rows, %d items, %d results "
