@@ -67,6 +67,9 @@ bool ol_metrics_render(const ol_metrics *m, const char *topic, ol_buf *out) {
               counter(out, "orderline_postgres_errors_total", "PostgreSQL errors (connection or statement).",
                       m->postgres_errors) &&
               counter(out, "orderline_kafka_errors_total", "Kafka consumer and producer errors.", m->kafka_errors) &&
+              counter(out, "orderline_kafka_unconfirmed_deliveries_total",
+                      "Delivery reports with no error that named no offset; re-sent, never counted as delivered.",
+                      m->kafka_unconfirmed) &&
               ol_histogram_render(out, "orderline_batch_size", "Messages per batch transaction.", &m->batch_size) &&
               ol_histogram_render(out, "orderline_batch_duration_seconds",
                         "From a batch's first statement to its commit.", &m->batch_seconds);

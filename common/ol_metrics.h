@@ -47,6 +47,7 @@ typedef struct ol_metrics {
     uint64_t retries;
     uint64_t postgres_errors;
     uint64_t kafka_errors;
+    uint64_t kafka_unconfirmed; /* delivery reports without an offset, re-sent */
     ol_histogram batch_size;
     ol_histogram batch_seconds;
     ol_metrics_partition partitions[OL_METRICS_MAX_PARTITIONS];

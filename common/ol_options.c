@@ -53,6 +53,7 @@ void ol_settings_destroy(ol_settings *s) {
     free(s->report_path);
     free(s->listen);
     free(s->acks_log);
+    free(s->stats_file);
     for (size_t i = 0; i < s->kafka.len; i++) {
         free(s->kafka.items[i].key);
         free(s->kafka.items[i].value);

@@ -41,6 +41,7 @@ typedef struct ol_settings {
     long idle_exit_s; /* 0: run until signalled */
     char *metrics_addr; /* HOST:PORT for /metrics and /healthz; NULL: off */
     long db_connections; /* parallel batch transactions (lanes of partitions) */
+    char *stats_file;    /* --stats-file: the /metrics text written at exit; NULL: off */
 
     /* order-producer */
     long generate; /* number of synthetic orders to write, 0: off */

@@ -27,6 +27,8 @@ static const ol_option options[] = {
      " (default 2)"},
     {"metrics-addr", 0, OL_OPT_STRING, "HOST:PORT", 0, 0, offsetof(ol_settings, metrics_addr),
      "serve Prometheus /metrics and /healthz there (e.g. 127.0.0.1:9464)"},
+    {"stats-file", 0, OL_OPT_STRING, "FILE", 0, 0, offsetof(ol_settings, stats_file),
+     "at exit, write the counters as /metrics shows them (Prometheus text) to FILE"},
     {"idle-exit", 0, OL_OPT_LONG, "SECONDS", 0, 86400 * 365L, offsetof(ol_settings, idle_exit_s),
      "exit 0 once everything is processed and nothing new came for SECONDS"},
 };
@@ -53,6 +55,10 @@ int main(int argc, char **argv) {
         ol_error("%s", err);
         rc = 1;
     } else if (!order_pipeline_run(pipeline, err, sizeof err)) {
+        ol_error("%s", err);
+        rc = 1;
+    }
+    if (pipeline && s.stats_file && !order_pipeline_write_stats(pipeline, s.stats_file, err, sizeof err)) {
         ol_error("%s", err);
         rc = 1;
     }

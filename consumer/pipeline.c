@@ -1,5 +1,6 @@
 #include "pipeline.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1064,10 +1065,11 @@ static batch_outcome advance(order_pipeline *pl, char *err, size_t errlen) {
     return outcome;
 }
 
-/* Publishes the metrics snapshot: counters plus per-partition gauges. */
-static void publish_metrics(order_pipeline *pl) {
+/* Brings the metrics snapshot up to date: counters plus per-partition gauges. */
+static void refresh_metrics(order_pipeline *pl) {
     ol_metrics *m = pl->metrics;
     m->kafka_errors = order_source_error_count(pl->source) + result_sink_error_count(pl->sink);
+    m->kafka_unconfirmed = result_sink_unconfirmed_count(pl->sink);
     m->n_partitions = 0;
     for (size_t p = 0; p < pl->n_parts && m->n_partitions < OL_METRICS_MAX_PARTITIONS; p++) {
         const partition_state *ps = &pl->parts[p];
@@ -1078,7 +1080,43 @@ static void publish_metrics(order_pipeline *pl) {
     m->db_connected = order_store_connected(pl->admin);
     for (size_t i = 0; i < pl->n_lanes; i++) m->db_connected = m->db_connected && order_store_connected(pl->lanes[i].store);
     m->consuming = pl->ever_assigned;
-    consumer_metrics_publish(pl->http, m);
+}
+
+static void publish_metrics(order_pipeline *pl) {
+    refresh_metrics(pl);
+    consumer_metrics_publish(pl->http, pl->metrics);
+}
+
+bool order_pipeline_write_stats(order_pipeline *pl, const char *path, char *err, size_t errlen) {
+    refresh_metrics(pl);
+    ol_buf text;
+    ol_buf_init(&text);
+    char tmp[4096];
+    bool ok = false;
+    FILE *f = NULL;
+    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp) {
+        ol_seterr(err, errlen, "--stats-file %s: path too long", path);
+        goto done;
+    }
+    if (!ol_metrics_render(pl->metrics, pl->settings->orders_topic, &text)) {
+        ol_seterr(err, errlen, "--stats-file: out of memory");
+        goto done;
+    }
+    if (!(f = fopen(tmp, "w")) || fwrite(text.data, 1, text.len, f) != text.len) {
+        ol_seterr(err, errlen, "--stats-file %s: %s", tmp, strerror(errno));
+        goto done;
+    }
+    int closed = fclose(f);
+    f = NULL;
+    if (closed != 0 || rename(tmp, path) != 0) {
+        ol_seterr(err, errlen, "--stats-file %s: %s", path, strerror(errno));
+        goto done;
+    }
+    ok = true;
+done:
+    if (f) fclose(f);
+    ol_buf_free(&text);
+    return ok;
 }
 
 /* When idle for a while, makes sure PostgreSQL is still there, so health

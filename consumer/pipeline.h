@@ -38,4 +38,9 @@ void order_pipeline_destroy(order_pipeline *pipeline);
  * for that long. True on a clean stop; false with err on a fatal error. */
 bool order_pipeline_run(order_pipeline *pipeline, char *err, size_t errlen);
 
+/* Writes the counters as /metrics shows them (Prometheus text) to path,
+ * replacing it whole (written aside, then renamed): the machine-readable
+ * account of a run, for tests and scripts. */
+bool order_pipeline_write_stats(order_pipeline *pipeline, const char *path, char *err, size_t errlen);
+
 #endif

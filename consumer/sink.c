@@ -9,10 +9,19 @@
 #include "ol_kafka.h"
 #include "ol_log.h"
 #include "ol_str.h"
+#include "ol_waiters.h"
+
+/* Reports without an offset a span may get per attached message, each
+ * answered by sending that message again (safe: answers deduplicate by
+ * (partition, offset)), before the sink fails and the span is republished
+ * after the restart. */
+#define MAX_UNCONFIRMED_PER_MESSAGE 3
 
 struct sink_span {
     int64_t end_offset;
-    size_t outstanding; /* attached messages not yet reported */
+    size_t outstanding; /* attached messages not yet shown to be in the log */
+    size_t attached;    /* messages ever attached */
+    int unconfirmed;    /* reports without an offset, each re-sent */
     bool closed;
     sink_span *next;
 };
@@ -33,6 +42,7 @@ struct result_sink {
     bool failed;
     char error[512];
     uint64_t errors;
+    uint64_t unconfirmed; /* reports with no error and no offset (not counted as delivered) */
 };
 
 /* Remembers the first unrecoverable error: prefix and detail joined. */
@@ -43,16 +53,45 @@ static void sink_fail(result_sink *sink, const char *prefix, const char *detail)
     }
 }
 
+/* Sends a message again from its delivery report, keeping its span. */
+static bool resend(result_sink *sink, const rd_kafka_message_t *msg) {
+    rd_kafka_headers_t *h = NULL, *copy = NULL;
+    if (rd_kafka_message_headers(msg, &h) == RD_KAFKA_RESP_ERR_NO_ERROR && h && !(copy = rd_kafka_headers_copy(h)))
+        return false;
+    rd_kafka_resp_err_t e = rd_kafka_producev(
+        sink->rk, RD_KAFKA_V_RKT(msg->rkt), RD_KAFKA_V_KEY(msg->key, msg->key_len),
+        RD_KAFKA_V_VALUE(msg->payload, msg->len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+        RD_KAFKA_V_HEADERS(copy), RD_KAFKA_V_OPAQUE(msg->_private), RD_KAFKA_V_END);
+    if (e && copy) rd_kafka_headers_destroy(copy);
+    return e == RD_KAFKA_RESP_ERR_NO_ERROR;
+}
+
+/* "Delivered" means in the log: a report counts only when it names an
+ * offset. One without (librdkafka's implicit ack after an earlier request
+ * failed) is sent again; the span stays open meanwhile. */
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque) {
     result_sink *sink = opaque;
     sink_span *span = msg->_private;
-    if (msg->err) {
-        sink->errors++;
-        ol_error("publishing to %s failed: %s", rd_kafka_topic_name(msg->rkt), rd_kafka_err2str(msg->err));
-        sink_fail(sink, "a result could not be delivered", rd_kafka_err2str(msg->err));
-        return; /* the span never completes: its answers are republished after restart */
+    int spare = 0;
+    int *unconfirmed = span ? &span->unconfirmed : &spare;
+    int max = span ? MAX_UNCONFIRMED_PER_MESSAGE * (int)span->attached : MAX_UNCONFIRMED_PER_MESSAGE;
+    if (!msg->err && msg->offset < 0) sink->unconfirmed++;
+    switch (ol_delivery_judge(msg->err != 0, msg->offset, unconfirmed, max)) {
+    case OL_DELIVERY_ACKED:
+        if (span) span->outstanding--;
+        return;
+    case OL_DELIVERY_RESEND:
+        if (resend(sink, msg)) return;
+        sink_fail(sink, "an answer acknowledged without an offset could not be sent again",
+                  rd_kafka_err2str(rd_kafka_last_error()));
+        return;
+    default: break;
     }
-    if (span) span->outstanding--;
+    const char *why = msg->err ? rd_kafka_err2str(msg->err) : OL_DELIVERY_UNCONFIRMED_REASON;
+    sink->errors++;
+    ol_error("publishing to %s failed: %s", rd_kafka_topic_name(msg->rkt), why);
+    sink_fail(sink, "a result could not be delivered", why);
+    /* The span never completes: its answers are republished after restart. */
 }
 
 static void on_error(rd_kafka_t *rk, int code, const char *reason, void *opaque) {
@@ -69,9 +108,7 @@ static void on_error(rd_kafka_t *rk, int code, const char *reason, void *opaque)
 }
 
 result_sink *result_sink_new(const ol_settings *settings, char *err, size_t errlen) {
-    static const char *const defaults[] = {"enable.idempotence", "true",
-                                           "acks", "all",
-                                           "partitioner", "murmur2_random",
+    static const char *const defaults[] = {OL_KAFKA_PRODUCER_DEFAULTS,
                                            /* Answers leave in bursts of a whole batch, so a
                                             * longer linger buys no bigger requests; at 17k
                                             * orders/s 5 -> 1 ms took p50 14-15 -> 12 ms and
@@ -198,6 +235,7 @@ static bool produce(result_sink *sink, sink_span *span, const char *topic, const
                               RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_OPAQUE(span), RD_KAFKA_V_END);
         if (e == RD_KAFKA_RESP_ERR_NO_ERROR) {
             span->outstanding++;
+            span->attached++;
             return true;
         }
         if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
@@ -252,6 +290,8 @@ bool result_sink_publish_dlq(result_sink *sink, sink_span *span, const rd_kafka_
 }
 
 uint64_t result_sink_error_count(const result_sink *sink) { return sink->errors; }
+
+uint64_t result_sink_unconfirmed_count(const result_sink *sink) { return sink->unconfirmed; }
 
 void result_sink_poll(result_sink *sink, int timeout_ms) { rd_kafka_poll(sink->rk, timeout_ms); }
 

@@ -6,7 +6,7 @@
  *
  * A span covers the messages of one partition in one batch: open it, attach
  * every message published for those orders, close it. A span is acknowledged
- * once closed and every attached message delivered; the acknowledged prefix
+ * once closed and every attached message delivered with an offset; the acknowledged prefix
  * only grows over consecutive acknowledged spans. */
 #ifndef RESULT_SINK_H
 #define RESULT_SINK_H
@@ -47,6 +47,9 @@ bool result_sink_publish_dlq(result_sink *sink, sink_span *span, const rd_kafka_
 
 /* Producer errors so far, retried or not (for metrics). */
 uint64_t result_sink_error_count(const result_sink *sink);
+/* Delivery reports with no error that named no offset (each re-sent, never
+ * counted as delivered), for orderline_kafka_unconfirmed_deliveries_total. */
+uint64_t result_sink_unconfirmed_count(const result_sink *sink);
 
 /* Serves delivery reports. */
 void result_sink_poll(result_sink *sink, int timeout_ms);

@@ -95,6 +95,14 @@ order_source *order_source_new(const ol_settings *settings, size_t n_lanes, cons
                                            "queued.min.messages", "20000",
                                            "queued.max.messages.kbytes", "16384",
                                            "fetch.max.bytes", "1048576",
+                                           /* A member killed with -9 holds its partitions
+                                            * until its session expires: librdkafka's 45 s
+                                            * left them undecided that long. 6 s is the
+                                            * brokers' default minimum; heartbeats come from
+                                            * librdkafka's own thread, not the batch loop,
+                                            * so a long batch cannot miss them. */
+                                           "session.timeout.ms", "6000",
+                                           "heartbeat.interval.ms", "1000",
                                            "client.id", "order-consumer",
                                            NULL};
     order_source *src = calloc(1, sizeof *src);

@@ -94,7 +94,7 @@ static bool open_producer(gw_relay *r, const ol_settings *s, char *err, size_t e
     /* linger.ms 1: one waiting person's order, not a batch job.
      * message.timeout.ms bounds how long a request waits to learn that the
      * order could not be put in the log (then 503). */
-    static const char *const defaults[] = {OL_KAFKA_ORDER_PRODUCER_DEFAULTS, "linger.ms", "1", "message.timeout.ms",
+    static const char *const defaults[] = {OL_KAFKA_PRODUCER_DEFAULTS, "linger.ms", "1", "message.timeout.ms",
                                            "10000", "client.id", "order-gateway", NULL};
     rd_kafka_conf_t *conf = ol_kafka_conf_new(s, defaults, err, errlen);
     if (!conf) return false;

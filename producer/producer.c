@@ -120,7 +120,7 @@ static bool open_answers(order_producer *p, const ol_settings *settings, char *e
 
 order_producer *order_producer_new(const ol_settings *settings, char *err, size_t errlen) {
     static const char *const defaults[] = {
-        OL_KAFKA_ORDER_PRODUCER_DEFAULTS, "linger.ms", "5", "compression.type", "lz4", "client.id", "order-producer", NULL};
+        OL_KAFKA_PRODUCER_DEFAULTS, "linger.ms", "5", "compression.type", "lz4", "client.id", "order-producer", NULL};
     order_producer *p = calloc(1, sizeof *p);
     if (!p) {
         ol_seterr(err, errlen, "out of memory");
