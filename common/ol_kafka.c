@@ -117,8 +117,8 @@ static bool wait_topic_ready(rd_kafka_t *rk, const char *topic, int timeout_ms, 
     }
 }
 
-bool ol_kafka_ensure_topics(rd_kafka_t *rk, const char *const *topics, size_t count, int partitions,
-                            int timeout_ms, char *err, size_t errlen) {
+static bool create_topics(rd_kafka_t *rk, const char *const *topics, size_t count, int partitions,
+                          int timeout_ms, char *err, size_t errlen) {
     bool ok = false;
     rd_kafka_NewTopic_t **new_topics = calloc(count, sizeof *new_topics);
     rd_kafka_queue_t *queue = rd_kafka_queue_new(rk);
@@ -179,5 +179,26 @@ done:
     }
     if (options) rd_kafka_AdminOptions_destroy(options);
     if (queue) rd_kafka_queue_destroy(queue);
+    return ok;
+}
+
+/* Only what the metadata does not list is created: a topic that exists
+ * needs neither the controller (which has no quorum while a majority of a
+ * cluster is down: producing must then fail per message, not at start) nor
+ * the wait for its leaders. */
+bool ol_kafka_ensure_topics(rd_kafka_t *rk, const char *const *topics, size_t count, int partitions,
+                            int timeout_ms, char *err, size_t errlen) {
+    const char **missing = calloc(count ? count : 1, sizeof *missing);
+    if (!missing) {
+        ol_seterr(err, errlen, "out of memory");
+        return false;
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < count; i++) {
+        char why[256];
+        if (ol_kafka_partition_count(rk, topics[i], 5000, why, sizeof why) <= 0) missing[n++] = topics[i];
+    }
+    bool ok = n == 0 || create_topics(rk, missing, n, partitions, timeout_ms, err, errlen);
+    free(missing);
     return ok;
 }
