@@ -26,6 +26,8 @@ struct sink_span {
     sink_span *next;
 };
 
+typedef struct deferred deferred;
+
 typedef struct span_queue {
     sink_span *head, *tail;
     int64_t acked; /* -1: nothing acknowledged yet */
@@ -43,6 +45,8 @@ struct result_sink {
     char error[512];
     uint64_t errors;
     uint64_t unconfirmed; /* reports with no error and no offset (not counted as delivered) */
+    deferred *deferred;   /* re-sends waiting for room in the queue */
+    size_t n_deferred;
 };
 
 /* Remembers the first unrecoverable error: prefix and detail joined. */
@@ -53,17 +57,88 @@ static void sink_fail(result_sink *sink, const char *prefix, const char *detail)
     }
 }
 
+/* A re-send that met a full queue: the reported message still counts
+ * against the queue until its report returns, so it waits here and goes
+ * out from result_sink_poll / result_sink_flush. */
+struct deferred {
+    char *topic;
+    void *key;
+    size_t key_len;
+    void *value;
+    size_t len;
+    rd_kafka_headers_t *headers;
+    sink_span *span;
+    deferred *next;
+};
+
+static void deferred_free(deferred *d) {
+    if (!d) return;
+    free(d->topic);
+    free(d->key);
+    free(d->value);
+    if (d->headers) rd_kafka_headers_destroy(d->headers);
+    free(d);
+}
+
+/* headers pass to librdkafka on success only. */
+static rd_kafka_resp_err_t produce_copy(result_sink *sink, const char *topic, const void *key, size_t key_len,
+                                        const void *value, size_t len, rd_kafka_headers_t *headers, sink_span *span) {
+    return rd_kafka_producev(sink->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, key_len),
+                             RD_KAFKA_V_VALUE((void *)value, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                             RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_OPAQUE(span), RD_KAFKA_V_END);
+}
+
+static rd_kafka_resp_err_t defer(result_sink *sink, const rd_kafka_message_t *msg, rd_kafka_headers_t *headers) {
+    deferred *d = calloc(1, sizeof *d);
+    if (d) {
+        d->topic = strdup(rd_kafka_topic_name(msg->rkt));
+        d->key = msg->key_len ? malloc(msg->key_len) : NULL;
+        d->value = msg->len ? malloc(msg->len) : NULL;
+        d->headers = headers;
+        d->span = msg->_private;
+    }
+    if (!d || !d->topic || (msg->key_len && !d->key) || (msg->len && !d->value)) {
+        if (d) deferred_free(d);
+        else if (headers) rd_kafka_headers_destroy(headers);
+        return RD_KAFKA_RESP_ERR__NOENT; /* out of memory */
+    }
+    if (msg->key_len) memcpy(d->key, msg->key, msg->key_len);
+    if (msg->len) memcpy(d->value, msg->payload, msg->len);
+    d->key_len = msg->key_len;
+    d->len = msg->len;
+    d->next = sink->deferred;
+    sink->deferred = d;
+    sink->n_deferred++;
+    return RD_KAFKA_RESP_ERR_NO_ERROR;
+}
+
+/* Sends what waits; stops at the first full queue. */
+static void send_deferred(result_sink *sink) {
+    while (sink->deferred) {
+        deferred *d = sink->deferred;
+        rd_kafka_resp_err_t e = produce_copy(sink, d->topic, d->key, d->key_len, d->value, d->len, d->headers, d->span);
+        if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) return;
+        if (e == RD_KAFKA_RESP_ERR_NO_ERROR) d->headers = NULL; /* librdkafka's now */
+        else {
+            sink->errors++;
+            sink_fail(sink, "an answer acknowledged without an offset could not be sent again", rd_kafka_err2str(e));
+        }
+        sink->deferred = d->next;
+        sink->n_deferred--;
+        deferred_free(d);
+    }
+}
+
 /* Sends a message again from its delivery report, keeping its span. */
-static bool resend(result_sink *sink, const rd_kafka_message_t *msg) {
+static rd_kafka_resp_err_t resend(result_sink *sink, const rd_kafka_message_t *msg) {
     rd_kafka_headers_t *h = NULL, *copy = NULL;
     if (rd_kafka_message_headers(msg, &h) == RD_KAFKA_RESP_ERR_NO_ERROR && h && !(copy = rd_kafka_headers_copy(h)))
-        return false;
-    rd_kafka_resp_err_t e = rd_kafka_producev(
-        sink->rk, RD_KAFKA_V_RKT(msg->rkt), RD_KAFKA_V_KEY(msg->key, msg->key_len),
-        RD_KAFKA_V_VALUE(msg->payload, msg->len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-        RD_KAFKA_V_HEADERS(copy), RD_KAFKA_V_OPAQUE(msg->_private), RD_KAFKA_V_END);
+        return RD_KAFKA_RESP_ERR__NOENT; /* out of memory */
+    rd_kafka_resp_err_t e = produce_copy(sink, rd_kafka_topic_name(msg->rkt), msg->key, msg->key_len, msg->payload,
+                                         msg->len, copy, msg->_private);
+    if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) return defer(sink, msg, copy);
     if (e && copy) rd_kafka_headers_destroy(copy);
-    return e == RD_KAFKA_RESP_ERR_NO_ERROR;
+    return e;
 }
 
 /* "Delivered" means in the log: a report counts only when it names an
@@ -80,11 +155,15 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opa
     case OL_DELIVERY_ACKED:
         if (span) span->outstanding--;
         return;
-    case OL_DELIVERY_RESEND:
-        if (resend(sink, msg)) return;
-        sink_fail(sink, "an answer acknowledged without an offset could not be sent again",
-                  rd_kafka_err2str(rd_kafka_last_error()));
+    case OL_DELIVERY_RESEND: {
+        rd_kafka_resp_err_t e = resend(sink, msg);
+        if (!e) return;
+        const char *why = e == RD_KAFKA_RESP_ERR__NOENT ? "out of memory" : rd_kafka_err2str(e);
+        sink->errors++;
+        ol_error("re-sending an answer to %s failed: %s", rd_kafka_topic_name(msg->rkt), why);
+        sink_fail(sink, "an answer acknowledged without an offset could not be sent again", why);
         return;
+    }
     default: break;
     }
     const char *why = msg->err ? rd_kafka_err2str(msg->err) : OL_DELIVERY_UNCONFIRMED_REASON;
@@ -161,6 +240,11 @@ void result_sink_destroy(result_sink *sink) {
             free(s);
             s = next;
         }
+    }
+    while (sink->deferred) {
+        deferred *d = sink->deferred;
+        sink->deferred = d->next;
+        deferred_free(d);
     }
     free(sink->queues);
     free(sink->results_topic);
@@ -293,12 +377,20 @@ uint64_t result_sink_error_count(const result_sink *sink) { return sink->errors;
 
 uint64_t result_sink_unconfirmed_count(const result_sink *sink) { return sink->unconfirmed; }
 
-void result_sink_poll(result_sink *sink, int timeout_ms) { rd_kafka_poll(sink->rk, timeout_ms); }
+void result_sink_poll(result_sink *sink, int timeout_ms) {
+    rd_kafka_poll(sink->rk, timeout_ms);
+    send_deferred(sink);
+}
 
 int result_sink_flush(result_sink *sink, int timeout_ms) {
-    rd_kafka_flush(sink->rk, timeout_ms);
-    rd_kafka_poll(sink->rk, 0);
-    return rd_kafka_outq_len(sink->rk);
+    int64_t deadline = ol_monotonic_ms() + timeout_ms;
+    do {
+        int64_t left = deadline - ol_monotonic_ms();
+        rd_kafka_flush(sink->rk, left > 0 ? (int)left : 0);
+        rd_kafka_poll(sink->rk, 0);
+        send_deferred(sink); /* re-sends met while flushing go out, then flush again */
+    } while (sink->n_deferred > 0 && ol_monotonic_ms() < deadline);
+    return rd_kafka_outq_len(sink->rk) + (int)sink->n_deferred;
 }
 
 int64_t result_sink_acked(result_sink *sink, int32_t partition) {

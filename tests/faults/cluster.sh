@@ -23,11 +23,6 @@ scenarios=("$@")
 [ ${#scenarios[@]} -gt 0 ] || scenarios=(leader_kill pause two_down rolling)
 
 restore=0
-if [ "$("$STACK" env | grep -c ',')" -eq 0 ]; then
-    restore=1
-    "$STACK" down kafka >&2
-fi
-"$STACK" up kafka --kafka-nodes 3 >&2
 restore_stack() {
     local rc=$?
     if [ $restore -eq 1 ]; then
@@ -36,7 +31,14 @@ restore_stack() {
     fi
     exit $rc
 }
+# Set before the swap: a cluster that fails to start still gets the single
+# node back, so later tests do not run against the wrong layout.
 trap restore_stack EXIT
+if [ "$("$STACK" env | grep -c ',')" -eq 0 ]; then
+    restore=1
+    "$STACK" down kafka >&2
+fi
+"$STACK" up kafka --kafka-nodes 3 >&2
 eval "$("$STACK" env)"
 export ORDERLINE_BROKERS ORDERLINE_DB
 

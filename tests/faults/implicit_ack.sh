@@ -22,6 +22,15 @@
 # those reports as delivered and fails here).
 source "$(dirname "$0")/../integration/lib.sh"
 it_setup implicit-ack
+# Some 2,000 partitions: delete them whatever happens, or every later
+# broker start loads them.
+cleanup_topics() {
+    local rc=$?
+    "$IT_ROOT/scripts/stack" delete-topics "${IT_ORDERS//./\\.}\\..*" >/dev/null 2>&1 || true
+    (exit $rc)
+    it_cleanup
+}
+trap cleanup_topics EXIT
 PRODUCER=${ORDER_PRODUCER:-$BUILD/order-producer}
 MAX_ROUNDS=${MAX_ROUNDS:-60}
 MIN_ROUNDS=${MIN_ROUNDS:-10}
@@ -99,15 +108,19 @@ consumer_round() { # NAME INFLIGHT: prints the unconfirmed count; checks the inv
     awk '$1 == "orderline_kafka_unconfirmed_deliveries_total" { print $2 }' "$IT_LOGDIR/stats-$name.txt"
 }
 strict=$(consumer_round strict 1)
+[[ $strict =~ ^[0-9]+$ ]] || die "no orderline_kafka_unconfirmed_deliveries_total in the consumer's --stats-file"
 [ "$strict" = 0 ] || die "one request in flight, yet $strict answers were acknowledged without an offset"
 relaxed=0 tries=0
 while [ $tries -lt "${CONSUMER_TRIES:-3}" ] && [ "$relaxed" -eq 0 ]; do
     tries=$((tries + 1))
     relaxed=$(consumer_round "relaxed$tries" 5)
+    [[ $relaxed =~ ^[0-9]+$ ]] || die "no orderline_kafka_unconfirmed_deliveries_total in the consumer's --stats-file"
     log "consumer with 5 in flight, try $tries: $relaxed answers acknowledged without an offset, all re-sent"
 done
-# Some 2,000 partitions: delete them, or every later broker start loads them.
-"$IT_ROOT/scripts/stack" delete-topics "${IT_ORDERS//./\\.}\\..*" >/dev/null
+# The consumer's race is rarer than the producer's (about 1 run in 3 here);
+# a run where it never came is reported, not failed: the producer rounds
+# above already failed unless the race happened.
+[ "$relaxed" -gt 0 ] || log "NOTE: the consumer's race did not happen in $tries tries; its re-send was not exercised"
 echo "invariants: OK"
 echo "SUMMARY implicit_ack: rounds=$rounds provoked=$provoked reports_without_offset=$implicit" \
      "orders_claimed_delivered=$claimed lost=0 answers_unconfirmed_inflight1=$strict" \
