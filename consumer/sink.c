@@ -57,9 +57,9 @@ static void sink_fail(result_sink *sink, const char *prefix, const char *detail)
     }
 }
 
-/* A re-send that met a full queue: the reported message still counts
- * against the queue until its report returns, so it waits here and goes
- * out from result_sink_poll / result_sink_flush. */
+/* A re-send, copied out of its delivery report. It goes out at once if
+ * the queue has room; otherwise (the reported message still counts against
+ * the queue until its report returns) from result_sink_poll / _flush. */
 struct deferred {
     char *topic;
     void *key;
@@ -80,14 +80,7 @@ static void deferred_free(deferred *d) {
     free(d);
 }
 
-/* headers pass to librdkafka on success only. */
-static rd_kafka_resp_err_t produce_copy(result_sink *sink, const char *topic, const void *key, size_t key_len,
-                                        const void *value, size_t len, rd_kafka_headers_t *headers, sink_span *span) {
-    return rd_kafka_producev(sink->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, key_len),
-                             RD_KAFKA_V_VALUE((void *)value, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                             RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_OPAQUE(span), RD_KAFKA_V_END);
-}
-
+/* Takes headers (freed on failure). */
 static rd_kafka_resp_err_t defer(result_sink *sink, const rd_kafka_message_t *msg, rd_kafka_headers_t *headers) {
     deferred *d = calloc(1, sizeof *d);
     if (d) {
@@ -116,11 +109,15 @@ static rd_kafka_resp_err_t defer(result_sink *sink, const rd_kafka_message_t *ms
 static void send_deferred(result_sink *sink) {
     while (sink->deferred) {
         deferred *d = sink->deferred;
-        rd_kafka_resp_err_t e = produce_copy(sink, d->topic, d->key, d->key_len, d->value, d->len, d->headers, d->span);
+        rd_kafka_resp_err_t e = rd_kafka_producev(
+            sink->rk, RD_KAFKA_V_TOPIC(d->topic), RD_KAFKA_V_KEY(d->key, d->key_len),
+            RD_KAFKA_V_VALUE(d->value, d->len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+            RD_KAFKA_V_HEADERS(d->headers), RD_KAFKA_V_OPAQUE(d->span), RD_KAFKA_V_END);
         if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) return;
         if (e == RD_KAFKA_RESP_ERR_NO_ERROR) d->headers = NULL; /* librdkafka's now */
         else {
             sink->errors++;
+            ol_error("re-sending an answer to %s failed: %s", d->topic, rd_kafka_err2str(e));
             sink_fail(sink, "an answer acknowledged without an offset could not be sent again", rd_kafka_err2str(e));
         }
         sink->deferred = d->next;
@@ -129,16 +126,15 @@ static void send_deferred(result_sink *sink) {
     }
 }
 
-/* Sends a message again from its delivery report, keeping its span. */
-static rd_kafka_resp_err_t resend(result_sink *sink, const rd_kafka_message_t *msg) {
+/* Sends a message again from its delivery report, keeping its span. False
+ * only when out of memory; a produce error fails the sink in send_deferred. */
+static bool resend(result_sink *sink, const rd_kafka_message_t *msg) {
     rd_kafka_headers_t *h = NULL, *copy = NULL;
     if (rd_kafka_message_headers(msg, &h) == RD_KAFKA_RESP_ERR_NO_ERROR && h && !(copy = rd_kafka_headers_copy(h)))
-        return RD_KAFKA_RESP_ERR__NOENT; /* out of memory */
-    rd_kafka_resp_err_t e = produce_copy(sink, rd_kafka_topic_name(msg->rkt), msg->key, msg->key_len, msg->payload,
-                                         msg->len, copy, msg->_private);
-    if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) return defer(sink, msg, copy);
-    if (e && copy) rd_kafka_headers_destroy(copy);
-    return e;
+        return false;
+    if (defer(sink, msg, copy) != RD_KAFKA_RESP_ERR_NO_ERROR) return false;
+    send_deferred(sink);
+    return true;
 }
 
 /* "Delivered" means in the log: a report counts only when it names an
@@ -146,24 +142,19 @@ static rd_kafka_resp_err_t resend(result_sink *sink, const rd_kafka_message_t *m
  * failed) is sent again; the span stays open meanwhile. */
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque) {
     result_sink *sink = opaque;
-    sink_span *span = msg->_private;
-    int spare = 0;
-    int *unconfirmed = span ? &span->unconfirmed : &spare;
-    int max = span ? MAX_UNCONFIRMED_PER_MESSAGE * (int)span->attached : MAX_UNCONFIRMED_PER_MESSAGE;
+    sink_span *span = msg->_private; /* never NULL: produce() attaches every message */
     if (!msg->err && msg->offset < 0) sink->unconfirmed++;
-    switch (ol_delivery_judge(msg->err != 0, msg->offset, unconfirmed, max)) {
+    switch (ol_delivery_judge(msg->err != 0, msg->offset, &span->unconfirmed,
+                              MAX_UNCONFIRMED_PER_MESSAGE * (int)span->attached)) {
     case OL_DELIVERY_ACKED:
-        if (span) span->outstanding--;
+        span->outstanding--;
         return;
-    case OL_DELIVERY_RESEND: {
-        rd_kafka_resp_err_t e = resend(sink, msg);
-        if (!e) return;
-        const char *why = e == RD_KAFKA_RESP_ERR__NOENT ? "out of memory" : rd_kafka_err2str(e);
+    case OL_DELIVERY_RESEND:
+        if (resend(sink, msg)) return;
         sink->errors++;
-        ol_error("re-sending an answer to %s failed: %s", rd_kafka_topic_name(msg->rkt), why);
-        sink_fail(sink, "an answer acknowledged without an offset could not be sent again", why);
+        ol_error("re-sending an answer to %s failed: out of memory", rd_kafka_topic_name(msg->rkt));
+        sink_fail(sink, "an answer acknowledged without an offset could not be sent again", "out of memory");
         return;
-    }
     default: break;
     }
     const char *why = msg->err ? rd_kafka_err2str(msg->err) : OL_DELIVERY_UNCONFIRMED_REASON;
