@@ -35,6 +35,12 @@ bool ol_order_parse(const char *value, size_t value_len, const char *key, size_t
 bool ol_order_parse_field(const char *value, size_t value_len, const char *key, size_t key_len, ol_order *out,
                           char *err, size_t errlen, const char **field);
 
+/* The general path alone: any JSON document, through jansson. The two
+ * above read the common flat shape without building a tree and fall back to
+ * this for anything else; exposed so that tests can show both agree. */
+bool ol_order_parse_json(const char *value, size_t value_len, ol_order *out, char *err, size_t errlen,
+                         const char **field);
+
 const char *ol_order_type_name(ol_order_type type);
 
 #endif

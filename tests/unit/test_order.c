@@ -672,3 +672,118 @@ Test(order_field, names_the_field_that_was_wrong) {
     cr_assert(ol_order_parse_field(ok, strlen(ok), "w", 1, &o, err, sizeof err, &field));
     cr_assert_null(field);
 }
+
+/* ---- The fast path against the general path.
+ * ol_order_parse_field reads the flat shape itself and hands every other
+ * document to ol_order_parse_json (jansson). Whatever the input, both must
+ * end the same: same verdict, same field, same order, same error text. */
+
+static void check_agree(const char *value, size_t len, const char *key, size_t key_len) {
+    ol_order fast, slow;
+    char fast_err[OL_ERROR_MAX] = "", slow_err[OL_ERROR_MAX] = "";
+    const char *fast_field, *slow_field;
+    bool fast_ok = ol_order_parse_field(value, len, key, key_len, &fast, fast_err, sizeof fast_err, &fast_field);
+    bool slow_ok = len > 0 && ol_order_parse_json(value, len, &slow, slow_err, sizeof slow_err, &slow_field);
+    if (len == 0) {
+        cr_assert(!fast_ok);
+        return;
+    }
+    if (slow_ok && key) {
+        /* The key check follows either path the same way. */
+        bool match = key_len == strlen(slow.item) && memcmp(key, slow.item, key_len) == 0;
+        if (!match) {
+            cr_assert(!fast_ok, "accepted a key that does not match: %.*s", (int)len, value);
+            cr_assert_str_eq(fast_field, "key");
+            return;
+        }
+    }
+    cr_assert_eq(fast_ok, slow_ok, "verdicts differ for %.*s: fast %d (%s), general %d (%s)", (int)len, value,
+                 fast_ok, fast_err, slow_ok, slow_err);
+    cr_assert_str_eq(fast.order_id, slow.order_id, "order_id differs for %.*s", (int)len, value);
+    if (fast_ok) {
+        cr_assert_str_eq(fast.item, slow.item);
+        cr_assert_eq(fast.quantity, slow.quantity, "quantity differs for %.*s", (int)len, value);
+        cr_assert_eq(fast.type, slow.type, "type differs for %.*s", (int)len, value);
+    } else {
+        cr_assert_str_eq(fast_err, slow_err, "errors differ for %.*s", (int)len, value);
+        cr_assert_eq(fast_field == NULL, slow_field == NULL);
+        if (fast_field) cr_assert_str_eq(fast_field, slow_field);
+    }
+}
+
+static void check_agree_str(const char *value) { check_agree(value, strlen(value), NULL, 0); }
+
+Test(order_fast_path, reads_what_the_general_path_reads) {
+    static const char *const cases[] = {
+        BASE,
+        " {\"order_id\" : \"o1\" ,\n\t\"item\":\"apple\",\r\"quantity\":3 } ",
+        "{\"order_id\":\"o1\",\"item\":\"apple\",\"quantity\":3,\"type\":\"restock\"}",
+        "{\"type\":\"order\",\"quantity\":1000000,\"item\":\"a\",\"order_id\":\"x\"}",
+        "{\"order_id\":\"o1\",\"item\":\"apple\",\"quantity\":3,\"note\":null,\"vip\":true,\"n\":-12,\"s\":\"\"}",
+        /* Each of these is wrong or unusual: the general path answers. */
+        "{\"order_id\":\"o1\",\"item\":\"apple\",\"quantity\":3,\"quantity\":4}",
+        "{\"order_id\":\"o1\",\"item\":\"apple\",\"quantity\":3.0}",
+        "{\"order_id\":\"o1\",\"item\":\"apple\",\"quantity\":2.5}",
+        "{\"order_id\":\"o1\",\"item\":\"apple\",\"quantity\":3e0}",
+        "{\"order_id\":\"o1\",\"item\":\"apple\",\"quantity\":03}",
+        "{\"order_id\":\"o1\",\"item\":\"apple\",\"quantity\":-0}",
+        "{\"order_id\":\"o1\",\"item\":\"apple\",\"quantity\":0}",
+        "{\"order_id\":\"o1\",\"item\":\"apple\",\"quantity\":1000001}",
+        "{\"order_id\":\"o1\",\"item\":\"apple\",\"quantity\":99999999999999999999}",
+        "{\"order_id\":\"o1\",\"item\":\"apple\",\"quantity\":\"3\"}",
+        "{\"order_id\":\"o1\",\"item\":\"apple\",\"quantity\":3,\"type\":null}",
+        "{\"order_id\":\"o1\",\"item\":\"apple\",\"quantity\":3,\"type\":\"Order\"}",
+        "{\"order_id\":\"o\\u0031\",\"item\":\"apple\",\"quantity\":3}",
+        "{\"order_id\":\"o1\",\"item\":\"caf\xc3\xa9\",\"quantity\":3}",
+        "{\"order_id\":\"o1\",\"item\":\"bad\xc3\",\"quantity\":3}",
+        "{\"order_id\":\"o1\",\"item\":\"tab\there\",\"quantity\":3}",
+        "{\"order_id\":\"\",\"item\":\"apple\",\"quantity\":3}",
+        "{\"order_id\":\"o1\",\"item\":\"apple\"}",
+        "{\"order_id\":\"o1\",\"item\":\"apple\",\"quantity\":3,\"x\":{\"y\":1}}",
+        "{\"order_id\":\"o1\",\"item\":\"apple\",\"quantity\":3,\"x\":[1,2]}",
+        "{\"order_id\":\"o1\",\"item\":\"apple\",\"quantity\":3,}",
+        "{\"order_id\":\"o1\",\"item\":\"apple\",\"quantity\":3} x",
+        "{\"order_id\":\"o1\",\"item\":\"apple\",\"quantity\":3}}",
+        "{\"order_id\":\"o1\" \"item\":\"apple\",\"quantity\":3}",
+        "{\"order_id\":\"o1\",\"item\":\"apple\",\"quantity\":tru}",
+        "{\"order_id\":\"o1\",\"item\":\"apple\",\"quantity\":3,\"z\":nulls}",
+        "{}",
+        "[]",
+        "\"just a string\"",
+        "{\"order_id\":1,\"item\":\"apple\",\"quantity\":3}",
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) check_agree_str(cases[i]);
+    check_agree(BASE "\0", sizeof BASE, NULL, 0); /* a NUL byte after the object */
+    check_agree(BASE, strlen(BASE), "apple", 5);
+    check_agree(BASE, strlen(BASE), "pear", 4);
+}
+
+/* Mutates valid orders at random, byte by byte, with the characters that
+ * matter to JSON: every mutant must get the same verdict from both paths. */
+Test(order_fast_path, agrees_with_the_general_path_on_mutants) {
+    static const char *const seeds[] = {
+        "{\"order_id\":\"g1-17\",\"item\":\"item-00042\",\"quantity\":3,\"type\":\"order\"}",
+        "{\"order_id\":\"r-9\",\"item\":\"widget\",\"quantity\":250,\"type\":\"restock\",\"source\":\"erp\",\"n\":7}",
+        " { \"quantity\" : 1 , \"order_id\" : \"a\" , \"item\" : \"b\" } ",
+    };
+    static const char alphabet[] = "{}[]:,\"\\ \t\n0123456789-+.eEtrufalsn\x01\x7f\xc3\xa9xyz";
+    unsigned seed = 20261202u;
+    char buf[256];
+    for (int round = 0; round < 200000; round++) {
+        const char *base = seeds[round % 3];
+        size_t len = strlen(base);
+        memcpy(buf, base, len);
+        int edits = 1 + (int)((seed = seed * 1103515245u + 12345u) >> 16) % 3;
+        for (int e = 0; e < edits; e++) {
+            seed = seed * 1103515245u + 12345u;
+            size_t at = (seed >> 8) % (len + 1);
+            char ch = alphabet[(seed >> 20) % (sizeof alphabet - 1)];
+            switch ((seed >> 28) % 3) {
+            case 0: if (at < len) buf[at] = ch; break; /* replace */
+            case 1: if (len + 1 < sizeof buf) { memmove(buf + at + 1, buf + at, len - at); buf[at] = ch; len++; } break;
+            default: if (at < len) { memmove(buf + at, buf + at + 1, len - at - 1); len--; } break;
+            }
+        }
+        check_agree(buf, len, NULL, 0);
+    }
+}
