@@ -8,18 +8,71 @@
 
 #include "ol_log.h"
 #include "ol_pg.h"
-#include "ol_pgarray.h"
 #include "ol_str.h"
+#include "pgbin.h"
 
-/* Parameter arrays reused from batch to batch. */
-enum { ARR_A, ARR_B, ARR_C, ARR_D, ARR_E, ARR_F, ARR_G, ARR_H, ARR_I, ARR_J, ARR_K, ARR_COUNT };
+/* The statements' array parameters, one per column sent, each with its
+ * element type; sent in binary (no array literal or element text for the
+ * server to parse) and reused from batch to batch. */
+#define STORE_ARRAYS(X)                                                                                            \
+    X(adv_partition, PGBIN_INT4) X(adv_expected, PGBIN_INT8) X(adv_next, PGBIN_INT8)                             \
+    X(first_partition, PGBIN_INT4) X(first_next, PGBIN_INT8) X(first_results, PGBIN_INT8)                        \
+    X(ack_partition, PGBIN_INT4) X(ack_offset, PGBIN_INT8)                                                         \
+    X(items, PGBIN_TEXT) X(order_ids, PGBIN_TEXT) X(load_partition, PGBIN_INT4)                                    \
+    X(d_order_id, PGBIN_TEXT) X(d_item, PGBIN_TEXT) X(d_type, PGBIN_TEXT) X(d_quantity, PGBIN_INT4)                \
+    X(d_status, PGBIN_TEXT) X(d_reason, PGBIN_TEXT) X(d_remaining, PGBIN_INT4) X(d_error, PGBIN_TEXT)             \
+    X(d_partition, PGBIN_INT4) X(d_offset, PGBIN_INT8) X(d_processed_at, PGBIN_TIMESTAMPTZ)                        \
+    X(stock_item, PGBIN_TEXT) X(stock_count, PGBIN_INT4) X(new_item, PGBIN_TEXT) X(new_count, PGBIN_INT4)
+
+typedef struct store_arrays {
+#define STORE_ARRAY_FIELD(name, oid) pgbin_array name;
+    STORE_ARRAYS(STORE_ARRAY_FIELD)
+#undef STORE_ARRAY_FIELD
+} store_arrays;
+
+static void arrays_init(store_arrays *a) {
+#define STORE_ARRAY_INIT(name, oid) pgbin_init(&a->name, oid);
+    STORE_ARRAYS(STORE_ARRAY_INIT)
+#undef STORE_ARRAY_INIT
+}
+
+static void arrays_free(store_arrays *a) {
+#define STORE_ARRAY_FREE(name, oid) pgbin_free(&a->name);
+    STORE_ARRAYS(STORE_ARRAY_FREE)
+#undef STORE_ARRAY_FREE
+}
+
+static void arrays_reset(store_arrays *a) {
+#define STORE_ARRAY_RESET(name, oid) pgbin_reset(&a->name);
+    STORE_ARRAYS(STORE_ARRAY_RESET)
+#undef STORE_ARRAY_RESET
+}
+
+/* One statement's parameters: text (the topic) or a binary array each. */
+#define MAX_PARAMS 12
+typedef struct stmt_params {
+    const char *values[MAX_PARAMS];
+    int lengths[MAX_PARAMS];
+    int formats[MAX_PARAMS];
+    int n;
+} stmt_params;
+
+static void param_text(stmt_params *p, const char *text) {
+    p->values[p->n] = text;
+    p->lengths[p->n] = 0;
+    p->formats[p->n++] = 0;
+}
+
+static void param_array(stmt_params *p, pgbin_array *a) {
+    p->values[p->n] = pgbin_data(a, &p->lengths[p->n]);
+    p->formats[p->n++] = 1;
+}
 
 struct order_store {
     PGconn *conn;
     char *conninfo;
     char *topic;
-    ol_pgarray arr[ARR_COUNT];
-    ol_pgarray arr2[ARR_COUNT]; /* second set: several statements share one pipeline */
+    store_arrays arr;
     bool commit_pending;        /* round trip 2 sent, outcome not read yet */
     /* What round trip 1 sent, needed to read its answers. */
     const store_advance *advances;
@@ -148,10 +201,7 @@ order_store *order_store_new(const char *conninfo, const char *topic, char *err,
         ol_seterr(err, errlen, "out of memory");
         return NULL;
     }
-    for (int i = 0; i < ARR_COUNT; i++) {
-        ol_pgarray_init(&s->arr[i]);
-        ol_pgarray_init(&s->arr2[i]);
-    }
+    arrays_init(&s->arr);
     s->conninfo = strdup(conninfo ? conninfo : "");
     s->topic = strdup(topic);
     if (!s->conninfo || !s->topic) {
@@ -169,10 +219,7 @@ fail:
 void order_store_destroy(order_store *s) {
     if (!s) return;
     if (s->conn) PQfinish(s->conn);
-    for (int i = 0; i < ARR_COUNT; i++) {
-        ol_pgarray_free(&s->arr[i]);
-        ol_pgarray_free(&s->arr2[i]);
-    }
+    arrays_free(&s->arr);
     free(s->conninfo);
     free(s->topic);
     free(s);
@@ -245,26 +292,29 @@ static void pipe_drain_to_sync(order_store *s) {
     }
 }
 
-static bool send_params(order_store *s, store_statement stmt, int n, const char *const *params) {
-    return PQsendQueryPrepared(s->conn, statements[stmt].name, n, params, NULL, NULL, 0) == 1;
+static bool send_stmt(order_store *s, store_statement stmt, const stmt_params *p) {
+    return PQsendQueryPrepared(s->conn, statements[stmt].name, p->n, p->values, p->lengths, p->formats, 0) == 1;
 }
 
 store_status order_store_load_positions(order_store *s, const int32_t *partitions, size_t n,
                                         store_position *out, char *err, size_t errlen) {
-    ol_pgarray *parts = &s->arr[ARR_A];
-    ol_pgarray_reset(parts);
+    pgbin_array *parts = &s->arr.load_partition;
+    pgbin_reset(parts);
     for (size_t i = 0; i < n; i++) {
         out[i].partition = partitions[i];
         out[i].stored = false;
         out[i].next_offset = 0;
         out[i].results_offset = 0;
-        if (!ol_pgarray_add_int(parts, partitions[i])) {
+        if (!pgbin_add_int4(parts, partitions[i])) {
             ol_seterr(err, errlen, "out of memory");
             return STORE_RETRY;
         }
     }
-    const char *params[2] = {s->topic, ol_pgarray_text(parts)};
-    PGresult *res = PQexecPrepared(s->conn, statements[STMT_LOAD_POSITIONS].name, 2, params, NULL, NULL, 0);
+    stmt_params params = {0};
+    param_text(&params, s->topic);
+    param_array(&params, parts);
+    PGresult *res = PQexecPrepared(s->conn, statements[STMT_LOAD_POSITIONS].name, params.n, params.values,
+                                   params.lengths, params.formats, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         store_status st = classify(s, res, "reading consumer positions", err, errlen);
         PQclear(res);
@@ -283,53 +333,61 @@ store_status order_store_load_positions(order_store *s, const int32_t *partition
     return STORE_OK;
 }
 
-static bool build_str_array(ol_pgarray *a, const char *const *values, size_t n) {
-    ol_pgarray_reset(a);
+static bool build_str_array(pgbin_array *a, const char *const *values, size_t n) {
+    pgbin_reset(a);
     for (size_t i = 0; i < n; i++)
-        if (!ol_pgarray_add_text(a, values[i])) return false;
-    return ol_pgarray_text(a) != NULL;
+        if (!pgbin_add_text(a, values[i])) return false;
+    return true;
 }
 
 store_status order_store_send_begin(order_store *s, const store_advance *advances, size_t n_advances,
                                     const store_ack *acks, size_t n_acks, const char *const *items, size_t n_items,
                                     const char *const *order_ids, size_t n_order_ids, char *err, size_t errlen) {
-    ol_pgarray *a = s->arr;
-    for (int i = 0; i < ARR_COUNT; i++) ol_pgarray_reset(&a[i]);
+    store_arrays *a = &s->arr;
+    arrays_reset(a);
     size_t n_existing = 0, n_first = 0;
     bool ok = true;
     for (size_t i = 0; i < n_advances; i++) {
         const store_advance *adv = &advances[i];
         if (adv->stored) {
-            ok = ok && ol_pgarray_add_int(&a[ARR_A], adv->partition) && ol_pgarray_add_int(&a[ARR_B], adv->expected) &&
-                 ol_pgarray_add_int(&a[ARR_C], adv->new_next);
+            ok = ok && pgbin_add_int4(&a->adv_partition, adv->partition) &&
+                 pgbin_add_int8(&a->adv_expected, adv->expected) && pgbin_add_int8(&a->adv_next, adv->new_next);
             n_existing++;
         } else {
-            ok = ok && ol_pgarray_add_int(&a[ARR_D], adv->partition) && ol_pgarray_add_int(&a[ARR_E], adv->new_next) &&
-                 ol_pgarray_add_int(&a[ARR_F], adv->first_offset);
+            ok = ok && pgbin_add_int4(&a->first_partition, adv->partition) &&
+                 pgbin_add_int8(&a->first_next, adv->new_next) && pgbin_add_int8(&a->first_results, adv->first_offset);
             n_first++;
         }
     }
     for (size_t i = 0; i < n_acks; i++)
-        ok = ok && ol_pgarray_add_int(&a[ARR_G], acks[i].partition) &&
-             ol_pgarray_add_int(&a[ARR_H], acks[i].results_offset);
-    ok = ok && build_str_array(&a[ARR_I], items, n_items) && build_str_array(&a[ARR_J], order_ids, n_order_ids);
+        ok = ok && pgbin_add_int4(&a->ack_partition, acks[i].partition) &&
+             pgbin_add_int8(&a->ack_offset, acks[i].results_offset);
+    ok = ok && build_str_array(&a->items, items, n_items) && build_str_array(&a->order_ids, order_ids, n_order_ids);
     if (!ok) {
         ol_seterr(err, errlen, "out of memory building batch parameters");
         return STORE_RETRY;
     }
-    const char *p_adv[4] = {s->topic, ol_pgarray_text(&a[ARR_A]), ol_pgarray_text(&a[ARR_B]), ol_pgarray_text(&a[ARR_C])};
-    const char *p_first[4] = {s->topic, ol_pgarray_text(&a[ARR_D]), ol_pgarray_text(&a[ARR_E]),
-                              ol_pgarray_text(&a[ARR_F])};
-    const char *p_acks[3] = {s->topic, ol_pgarray_text(&a[ARR_G]), ol_pgarray_text(&a[ARR_H])};
-    const char *p_items[1] = {ol_pgarray_text(&a[ARR_I])};
-    const char *p_ids[1] = {ol_pgarray_text(&a[ARR_J])};
+    stmt_params p_adv = {0}, p_first = {0}, p_acks = {0}, p_items = {0}, p_ids = {0};
+    param_text(&p_adv, s->topic);
+    param_array(&p_adv, &a->adv_partition);
+    param_array(&p_adv, &a->adv_expected);
+    param_array(&p_adv, &a->adv_next);
+    param_text(&p_first, s->topic);
+    param_array(&p_first, &a->first_partition);
+    param_array(&p_first, &a->first_next);
+    param_array(&p_first, &a->first_results);
+    param_text(&p_acks, s->topic);
+    param_array(&p_acks, &a->ack_partition);
+    param_array(&p_acks, &a->ack_offset);
+    param_array(&p_items, &a->items);
+    param_array(&p_ids, &a->order_ids);
 
     if (PQenterPipelineMode(s->conn) != 1) return classify(s, NULL, "entering pipeline mode", err, errlen);
     bool sent = PQsendQueryParams(s->conn, "BEGIN", 0, NULL, NULL, NULL, NULL, 0) == 1;
-    if (n_existing) sent = sent && send_params(s, STMT_ADVANCE, 4, p_adv);
-    if (n_first) sent = sent && send_params(s, STMT_FIRST_POSITION, 4, p_first);
-    if (n_acks) sent = sent && send_params(s, STMT_ACKS, 3, p_acks);
-    sent = sent && send_params(s, STMT_LOCK_ITEMS, 1, p_items) && send_params(s, STMT_DECISIONS, 1, p_ids) &&
+    if (n_existing) sent = sent && send_stmt(s, STMT_ADVANCE, &p_adv);
+    if (n_first) sent = sent && send_stmt(s, STMT_FIRST_POSITION, &p_first);
+    if (n_acks) sent = sent && send_stmt(s, STMT_ACKS, &p_acks);
+    sent = sent && send_stmt(s, STMT_LOCK_ITEMS, &p_items) && send_stmt(s, STMT_DECISIONS, &p_ids) &&
            PQpipelineSync(s->conn) == 1;
     if (!sent) {
         store_status status = classify(s, NULL, "sending batch", err, errlen);
@@ -444,39 +502,34 @@ fail:
     return status;
 }
 
-static bool add_decision_row(ol_pgarray *a, const ol_result *r) {
-    char stamp[40];
-    ol_format_rfc3339(stamp, sizeof stamp, r->processed_at_us);
+static bool add_decision_row(store_arrays *a, const ol_result *r) {
     const char *reason = ol_reason_name(r->reason);
-    return ol_pgarray_add_text(&a[ARR_A], r->order_id) && ol_pgarray_add_text(&a[ARR_B], r->item) &&
-           ol_pgarray_add_text(&a[ARR_C], ol_order_type_name(r->type)) &&
-           ol_pgarray_add_int(&a[ARR_D], r->quantity) && ol_pgarray_add_text(&a[ARR_E], ol_status_name(r->status)) &&
-           (reason ? ol_pgarray_add_text(&a[ARR_F], reason) : ol_pgarray_add_null(&a[ARR_F])) &&
-           (r->has_remaining ? ol_pgarray_add_int(&a[ARR_G], r->remaining) : ol_pgarray_add_null(&a[ARR_G])) &&
-           (r->error[0] ? ol_pgarray_add_text(&a[ARR_H], r->error) : ol_pgarray_add_null(&a[ARR_H])) &&
-           ol_pgarray_add_int(&a[ARR_I], r->partition) && ol_pgarray_add_int(&a[ARR_J], r->offset) &&
-           ol_pgarray_add_text(&a[ARR_K], stamp);
+    return pgbin_add_text(&a->d_order_id, r->order_id) && pgbin_add_text(&a->d_item, r->item) &&
+           pgbin_add_text(&a->d_type, ol_order_type_name(r->type)) && pgbin_add_int4(&a->d_quantity, r->quantity) &&
+           pgbin_add_text(&a->d_status, ol_status_name(r->status)) &&
+           (reason ? pgbin_add_text(&a->d_reason, reason) : pgbin_add_null(&a->d_reason)) &&
+           (r->has_remaining ? pgbin_add_int4(&a->d_remaining, (int32_t)r->remaining)
+                             : pgbin_add_null(&a->d_remaining)) &&
+           (r->error[0] ? pgbin_add_text(&a->d_error, r->error) : pgbin_add_null(&a->d_error)) &&
+           pgbin_add_int4(&a->d_partition, r->partition) && pgbin_add_int8(&a->d_offset, r->offset) &&
+           pgbin_add_timestamptz(&a->d_processed_at, r->processed_at_us);
 }
 
 store_status order_store_send_commit(order_store *s, const ol_result *const *decisions, size_t n,
                                      const ol_decider *decider, char *err, size_t errlen) {
-    ol_pgarray *a = s->arr, *b = s->arr2;
-    for (int i = 0; i < ARR_COUNT; i++) {
-        ol_pgarray_reset(&a[i]);
-        ol_pgarray_reset(&b[i]);
-    }
+    store_arrays *a = &s->arr;
+    arrays_reset(a);
     bool ok = true;
     for (size_t i = 0; i < n && ok; i++) ok = add_decision_row(a, decisions[i]);
-    /* b[A,B]: stock of existing items that changed; b[C,D]: items created. */
     size_t pos = 0, n_updates = 0, n_creates = 0;
     const char *item;
     ol_stock before, after;
     while (ok && ol_decider_next_stock(decider, &pos, &item, &before, &after)) {
         if (before.exists && after.count != before.count) {
-            ok = ol_pgarray_add_text(&b[ARR_A], item) && ol_pgarray_add_int(&b[ARR_B], after.count);
+            ok = pgbin_add_text(&a->stock_item, item) && pgbin_add_int4(&a->stock_count, (int32_t)after.count);
             n_updates++;
         } else if (!before.exists && after.exists) {
-            ok = ol_pgarray_add_text(&b[ARR_C], item) && ol_pgarray_add_int(&b[ARR_D], after.count);
+            ok = pgbin_add_text(&a->new_item, item) && pgbin_add_int4(&a->new_count, (int32_t)after.count);
             n_creates++;
         }
     }
@@ -485,10 +538,16 @@ store_status order_store_send_commit(order_store *s, const ol_result *const *dec
         abort_transaction(s);
         return STORE_RETRY;
     }
-    const char *p_ins[12] = {s->topic};
-    for (int i = 0; i < 11; i++) p_ins[i + 1] = ol_pgarray_text(&a[i]);
-    const char *p_upd[2] = {ol_pgarray_text(&b[ARR_A]), ol_pgarray_text(&b[ARR_B])};
-    const char *p_new[2] = {ol_pgarray_text(&b[ARR_C]), ol_pgarray_text(&b[ARR_D])};
+    stmt_params p_ins = {0}, p_upd = {0}, p_new = {0};
+    param_text(&p_ins, s->topic);
+    pgbin_array *cols[] = {&a->d_order_id, &a->d_item,      &a->d_type,      &a->d_quantity,
+                           &a->d_status,   &a->d_reason,    &a->d_remaining, &a->d_error,
+                           &a->d_partition, &a->d_offset,   &a->d_processed_at};
+    for (size_t i = 0; i < sizeof cols / sizeof cols[0]; i++) param_array(&p_ins, cols[i]);
+    param_array(&p_upd, &a->stock_item);
+    param_array(&p_upd, &a->stock_count);
+    param_array(&p_new, &a->new_item);
+    param_array(&p_new, &a->new_count);
 
     if (PQenterPipelineMode(s->conn) != 1) {
         store_status status = classify(s, NULL, "entering pipeline mode", err, errlen);
@@ -498,9 +557,9 @@ store_status order_store_send_commit(order_store *s, const ol_result *const *dec
     /* libpq copies parameters into its output buffer as they are sent, so
      * the arrays may be reused for the next batch before the outcome. */
     bool sent = true;
-    if (n) sent = send_params(s, STMT_INSERT_DECISIONS, 12, p_ins);
-    if (n_updates) sent = sent && send_params(s, STMT_UPDATE_STOCK, 2, p_upd);
-    if (n_creates) sent = sent && send_params(s, STMT_CREATE_ITEMS, 2, p_new);
+    if (n) sent = send_stmt(s, STMT_INSERT_DECISIONS, &p_ins);
+    if (n_updates) sent = sent && send_stmt(s, STMT_UPDATE_STOCK, &p_upd);
+    if (n_creates) sent = sent && send_stmt(s, STMT_CREATE_ITEMS, &p_new);
     sent = sent && PQsendQueryParams(s->conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0) == 1 &&
            PQpipelineSync(s->conn) == 1;
     if (!sent) {
@@ -562,17 +621,20 @@ fail:
 
 store_status order_store_save_acks(order_store *s, const store_ack *acks, size_t n, char *err, size_t errlen) {
     if (n == 0) return STORE_OK;
-    ol_pgarray *a = s->arr;
-    ol_pgarray_reset(&a[ARR_A]);
-    ol_pgarray_reset(&a[ARR_B]);
+    store_arrays *a = &s->arr;
+    pgbin_reset(&a->ack_partition);
+    pgbin_reset(&a->ack_offset);
     for (size_t i = 0; i < n; i++)
-        if (!ol_pgarray_add_int(&a[ARR_A], acks[i].partition) ||
-            !ol_pgarray_add_int(&a[ARR_B], acks[i].results_offset)) {
+        if (!pgbin_add_int4(&a->ack_partition, acks[i].partition) ||
+            !pgbin_add_int8(&a->ack_offset, acks[i].results_offset)) {
             ol_seterr(err, errlen, "out of memory");
             return STORE_RETRY;
         }
-    const char *params[3] = {s->topic, ol_pgarray_text(&a[ARR_A]), ol_pgarray_text(&a[ARR_B])};
-    PGresult *res = PQexecPrepared(s->conn, statements[STMT_ACKS].name, 3, params, NULL, NULL, 0);
+    stmt_params p = {0};
+    param_text(&p, s->topic);
+    param_array(&p, &a->ack_partition);
+    param_array(&p, &a->ack_offset);
+    PGresult *res = PQexecPrepared(s->conn, statements[STMT_ACKS].name, p.n, p.values, p.lengths, p.formats, 0);
     store_status st = STORE_OK;
     if (PQresultStatus(res) != PGRES_COMMAND_OK) st = classify(s, res, "recording result acknowledgements", err, errlen);
     PQclear(res);
