@@ -27,7 +27,12 @@ int main(int argc, char **argv) {
     if (rd_kafka_conf_set(conf, "bootstrap.servers", argv[1], err, sizeof err) ||
         rd_kafka_conf_set(conf, "group.id", "bench-raw-read", err, sizeof err) ||
         rd_kafka_conf_set(conf, "enable.auto.commit", "false", err, sizeof err) ||
-        rd_kafka_conf_set(conf, "enable.partition.eof", "true", err, sizeof err)) {
+        rd_kafka_conf_set(conf, "enable.partition.eof", "true", err, sizeof err) ||
+        /* librdkafka 2.0.2 stops fetching for up to 1 s whenever the
+         * prefetch queue is over these (README, Benchmark): a limit must
+         * not wait on that, and memory does not matter here. */
+        rd_kafka_conf_set(conf, "queued.min.messages", "10000000", err, sizeof err) ||
+        rd_kafka_conf_set(conf, "queued.max.messages.kbytes", "2097151", err, sizeof err)) {
         fprintf(stderr, "config: %s\n", err);
         rd_kafka_conf_destroy(conf);
         return 1;

@@ -84,15 +84,18 @@ order_source *order_source_new(const ol_settings *settings, size_t n_lanes, cons
                                            "enable.auto.offset.store", "false",
                                            "auto.offset.reset", "earliest",
                                            "partition.assignment.strategy", "cooperative-sticky",
-                                           /* Prefetch: librdkafka's defaults keep 100,000
-                                            * messages per partition and 50 MB fetches in
-                                            * memory (~190 MB RSS measured over 8
-                                            * partitions). A fetch buffer stays in memory
-                                            * until its last message is freed: with the
-                                            * lanes' queues, 4 MB fetches measured 110-148
-                                            * MB peak RSS over 1M orders, 2 MB 105-109 MB,
-                                            * 1 MB 71-72 MB at ~5% less speed. */
-                                           "queued.min.messages", "20000",
+                                           /* Prefetch, per lane. librdkafka 2.0.2 compares
+                                            * these with the queue a partition forwards to
+                                            * (its lane's), and once either is exceeded stops
+                                            * fetching until the broker thread next wakes,
+                                            * which with nothing in flight is up to 1 s later
+                                            * (2.2.0 added fetch.queue.backoff.ms for it). A
+                                            * lane's queue must hold about a second of its
+                                            * work or the lane starves in between; the
+                                            * kbytes bound then caps the memory of what is
+                                            * queued, and 1 MB fetches keep few fetch buffers
+                                            * pinned by partly consumed messages. */
+                                           "queued.min.messages", "50000",
                                            "queued.max.messages.kbytes", "16384",
                                            "fetch.max.bytes", "1048576",
                                            /* A member killed with -9 holds its partitions
