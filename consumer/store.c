@@ -95,9 +95,11 @@ static const char SQL_ACKS[] =
     "UPDATE consumer_positions AS cp SET results_offset = GREATEST(cp.results_offset, LEAST(v.r, cp.next_offset)),"
     " updated_at = now() FROM unnest($2::int[], $3::bigint[]) AS v(p, r)"
     " WHERE cp.topic = $1 AND cp.partition = v.p";
-/* Sorted locking: two consumers sharing items never deadlock. */
+/* Sorted locking: two consumers sharing items never deadlock. Items are
+ * reached through their byte-order index (migration 002). */
 static const char SQL_LOCK_ITEMS[] =
-    "SELECT name, count FROM inventories WHERE name = ANY($1::text[]) ORDER BY name FOR UPDATE";
+    "SELECT name, count FROM inventories WHERE name COLLATE \"C\" = ANY($1::text[]) ORDER BY name COLLATE \"C\""
+    " FOR UPDATE";
 static const char SQL_DECISIONS[] =
     "SELECT " OL_PG_DECISION_COLUMNS " FROM orders WHERE order_id = ANY($1::text[])";
 static const char SQL_INSERT_DECISIONS[] =
@@ -107,7 +109,8 @@ static const char SQL_INSERT_DECISIONS[] =
     " $4::text[], $5::int[], $6::text[], $7::text[], $8::int[], $9::text[], $10::int[], $11::bigint[],"
     " $12::timestamptz[]) AS v(o, i, t, q, s, r, rem, e, p, off, ts)";
 static const char SQL_UPDATE_STOCK[] =
-    "UPDATE inventories SET count = v.c FROM unnest($1::text[], $2::int[]) AS v(n, c) WHERE inventories.name = v.n";
+    "UPDATE inventories SET count = v.c FROM unnest($1::text[], $2::int[]) AS v(n, c)"
+    " WHERE inventories.name COLLATE \"C\" = v.n";
 /* Plain INSERT: a concurrent creator makes this fail and the batch retry. */
 static const char SQL_CREATE_ITEMS[] =
     "INSERT INTO inventories (name, count) SELECT v.n, v.c FROM unnest($1::text[], $2::int[]) AS v(n, c)";
