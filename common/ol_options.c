@@ -21,7 +21,7 @@ static bool set_string(char **field, const char *value) {
 bool ol_settings_init(ol_settings *s) {
     memset(s, 0, sizeof *s);
     s->partitions = 8;
-    s->batch_max = 2000;
+    s->batch_max = 4000;
     s->batch_linger_ms = 10;
     s->db_connections = 2;
     s->items = 100;

@@ -69,7 +69,7 @@ Test(options_defaults, init_fills_defaults) {
     cr_assert_str_eq(s.dlq_topic, "orders-dlq");
     cr_assert_str_eq(s.group, "orderline");
     cr_assert_eq(s.partitions, 8);
-    cr_assert_eq(s.batch_max, 2000);
+    cr_assert_eq(s.batch_max, 4000);
     cr_assert_eq(s.batch_linger_ms, 10);
     cr_assert_eq(s.idle_exit_s, 0);
     cr_assert_eq(s.generate, 0);
