@@ -73,6 +73,7 @@ struct order_store {
     char *conninfo;
     char *topic;
     store_arrays arr;
+    char sqlstate[6]; /* of the last failed statement classified; "" none */
     bool commit_pending;        /* round trip 2 sent, outcome not read yet */
     /* What round trip 1 sent, needed to read its answers. */
     const store_advance *advances;
@@ -239,6 +240,7 @@ bool order_store_reconnect(order_store *s, char *err, size_t errlen) {
 /* Classifies a failed result: connection gone, or a conflict worth a retry. */
 static store_status classify(order_store *s, const PGresult *res, const char *what, char *err, size_t errlen) {
     const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    ol_strlcpy(s->sqlstate, state ? state : "", sizeof s->sqlstate);
     const char *msg = res && PQresultErrorMessage(res)[0] ? PQresultErrorMessage(res) : PQerrorMessage(s->conn);
     char safe[512];
     ol_pg_redact(safe, sizeof safe, msg, s->conninfo);
@@ -444,7 +446,7 @@ store_status order_store_finish_begin(order_store *s, ol_decider *decider, int32
         res = pipe_result(s, PGRES_COMMAND_OK, "recording first consumer positions", &status, err, errlen);
         if (!res) {
             /* A unique violation here means another consumer got there first. */
-            if (status == STORE_RETRY && strstr(err, "23505")) {
+            if (status == STORE_RETRY && strcmp(s->sqlstate, "23505") == 0) {
                 *fenced_partition = -1;
                 for (size_t i = 0; i < n_advances; i++)
                     if (!advances[i].stored) *fenced_partition = advances[i].partition;
