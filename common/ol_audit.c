@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ol_decide.h"
 #include "ol_decider.h"
 #include "ol_map.h"
 #include "ol_order.h"
@@ -707,12 +708,7 @@ bool ol_audit_decide(ol_audit *a, char *err, size_t errlen) {
         if (!e->valid) {
             a->stats.invalid++;
             if (!e->order.order_id[0]) continue; /* no answer to give */
-            memset(&answer, 0, sizeof answer);
-            memcpy(answer.order_id, e->order.order_id, sizeof answer.order_id);
-            answer.status = OL_STATUS_REJECTED;
-            answer.reason = OL_REASON_INVALID;
-            answer.partition = e->partition;
-            answer.offset = e->offset;
+            ol_decide_invalid(e->order.order_id, e->partition, e->offset, 0, e->error, &answer);
             check_answer(a, r, &answer);
             continue;
         }

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "ol_decide.h"
 #include "ol_decider.h"
 #include "ol_kafka.h"
 #include "ol_log.h"
@@ -714,14 +715,7 @@ static bool decide(order_pipeline *pl, batch *b) {
         e->answered = false;
         if (!e->valid) {
             if (!e->order.order_id[0]) continue; /* nothing to answer to: DLQ only */
-            memset(&e->result, 0, sizeof e->result);
-            memcpy(e->result.order_id, e->order.order_id, sizeof e->result.order_id);
-            e->result.status = OL_STATUS_REJECTED;
-            e->result.reason = OL_REASON_INVALID;
-            e->result.partition = e->msg->partition;
-            e->result.offset = e->msg->offset;
-            e->result.processed_at_us = now;
-            ol_strlcpy(e->result.error, e->error, sizeof e->result.error);
+            ol_decide_invalid(e->order.order_id, e->msg->partition, e->msg->offset, now, e->error, &e->result);
             e->answered = true;
             continue;
         }

@@ -182,3 +182,26 @@ Test(decide, success_clears_a_previous_error) {
     cr_assert(r.has_remaining);
     cr_assert_eq(r.remaining, (int64_t)OL_STOCK_MAX - 1);
 }
+
+Test(decide_invalid, answers_with_the_validation_error_and_nothing_else) {
+    ol_result r;
+    memset(&r, 0x5a, sizeof r); /* every field must be overwritten */
+    ol_decide_invalid("o-7", 3, 42, 1700000000000000LL, "field 'quantity' must be an integer, got 2.5", &r);
+    cr_assert_str_eq(r.order_id, "o-7");
+    cr_assert_eq(r.status, OL_STATUS_REJECTED);
+    cr_assert_eq(r.reason, OL_REASON_INVALID);
+    cr_assert_eq(r.partition, 3);
+    cr_assert_eq(r.offset, 42);
+    cr_assert_eq(r.processed_at_us, 1700000000000000LL);
+    cr_assert_str_eq(r.error, "field 'quantity' must be an integer, got 2.5");
+    cr_assert(!r.has_order, "an invalid message has no order fields to echo");
+    cr_assert(!r.has_remaining);
+    cr_assert(!r.duplicate);
+    cr_assert_str_eq(r.item, "");
+}
+
+Test(decide_invalid, a_null_error_is_empty) {
+    ol_result r;
+    ol_decide_invalid("x", 0, 0, 0, NULL, &r);
+    cr_assert_str_eq(r.error, "");
+}
