@@ -19,13 +19,6 @@ static bool append_be32(ol_buf *b, uint32_t v) {
     return ol_buf_append(b, (const char *)p, 4);
 }
 
-static bool append_be64(ol_buf *b, uint64_t v) {
-    unsigned char p[8];
-    put_be32(p, (uint32_t)(v >> 32));
-    put_be32(p + 4, (uint32_t)v);
-    return ol_buf_append(b, (const char *)p, 8);
-}
-
 void pgbin_init(pgbin_array *a, uint32_t elem_oid) {
     memset(a, 0, sizeof *a);
     ol_buf_init(&a->buf);
@@ -68,13 +61,10 @@ bool pgbin_add_int4(pgbin_array *a, int32_t value) {
 }
 
 bool pgbin_add_int8(pgbin_array *a, int64_t value) {
-    size_t before = a->buf.len;
-    if (!begin_element(a) || !append_be32(&a->buf, 8) || !append_be64(&a->buf, (uint64_t)value)) {
-        a->buf.len = before;
-        return false;
-    }
-    a->count++;
-    return true;
+    unsigned char p[8];
+    put_be32(p, (uint32_t)((uint64_t)value >> 32));
+    put_be32(p + 4, (uint32_t)value);
+    return add_bytes(a, p, 8);
 }
 
 bool pgbin_add_timestamptz(pgbin_array *a, int64_t unix_us) { return pgbin_add_int8(a, unix_us - PG_EPOCH_UNIX_US); }
