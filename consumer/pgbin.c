@@ -42,15 +42,18 @@ static bool begin_element(pgbin_array *a) {
     return true;
 }
 
-static bool add_bytes(pgbin_array *a, const void *data, uint32_t n) {
+/* One element: its length word (0xFFFFFFFF for NULL), then n bytes. */
+static bool add_element(pgbin_array *a, uint32_t length_word, const void *data, uint32_t n) {
     size_t before = a->buf.len;
-    if (!begin_element(a) || !append_be32(&a->buf, n) || !ol_buf_append(&a->buf, data, n)) {
+    if (!begin_element(a) || !append_be32(&a->buf, length_word) || !ol_buf_append(&a->buf, data, n)) {
         a->buf.len = before;
         return false;
     }
     a->count++;
     return true;
 }
+
+static bool add_bytes(pgbin_array *a, const void *data, uint32_t n) { return add_element(a, n, data, n); }
 
 bool pgbin_add_text(pgbin_array *a, const char *text) { return add_bytes(a, text, (uint32_t)strlen(text)); }
 
@@ -70,12 +73,7 @@ bool pgbin_add_int8(pgbin_array *a, int64_t value) {
 bool pgbin_add_timestamptz(pgbin_array *a, int64_t unix_us) { return pgbin_add_int8(a, unix_us - PG_EPOCH_UNIX_US); }
 
 bool pgbin_add_null(pgbin_array *a) {
-    size_t before = a->buf.len;
-    if (!begin_element(a) || !append_be32(&a->buf, 0xFFFFFFFFu)) {
-        a->buf.len = before;
-        return false;
-    }
-    a->count++;
+    if (!add_element(a, 0xFFFFFFFFu, "", 0)) return false;
     a->has_null = true;
     return true;
 }

@@ -301,6 +301,10 @@ static bool send_stmt(order_store *s, store_statement stmt, const stmt_params *p
     return PQsendQueryPrepared(s->conn, statements[stmt].name, p->n, p->values, p->lengths, p->formats, 0) == 1;
 }
 
+static PGresult *exec_stmt(order_store *s, store_statement stmt, const stmt_params *p) {
+    return PQexecPrepared(s->conn, statements[stmt].name, p->n, p->values, p->lengths, p->formats, 0);
+}
+
 store_status order_store_load_positions(order_store *s, const int32_t *partitions, size_t n,
                                         store_position *out, char *err, size_t errlen) {
     pgbin_array *parts = &s->arr.load_partition;
@@ -318,8 +322,7 @@ store_status order_store_load_positions(order_store *s, const int32_t *partition
     stmt_params params = {0};
     param_text(&params, s->topic);
     param_array(&params, parts);
-    PGresult *res = PQexecPrepared(s->conn, statements[STMT_LOAD_POSITIONS].name, params.n, params.values,
-                                   params.lengths, params.formats, 0);
+    PGresult *res = exec_stmt(s, STMT_LOAD_POSITIONS, &params);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         store_status st = classify(s, res, "reading consumer positions", err, errlen);
         PQclear(res);
@@ -639,7 +642,7 @@ store_status order_store_save_acks(order_store *s, const store_ack *acks, size_t
     param_text(&p, s->topic);
     param_array(&p, &a->ack_partition);
     param_array(&p, &a->ack_offset);
-    PGresult *res = PQexecPrepared(s->conn, statements[STMT_ACKS].name, p.n, p.values, p.lengths, p.formats, 0);
+    PGresult *res = exec_stmt(s, STMT_ACKS, &p);
     store_status st = STORE_OK;
     if (PQresultStatus(res) != PGRES_COMMAND_OK) st = classify(s, res, "recording result acknowledgements", err, errlen);
     PQclear(res);
