@@ -1,4 +1,4 @@
-/* order_auditor: order-audit's I/O around the pure replay engine ol_audit.
+/* order_auditor: order-audit's I/O around the pure replay engine (replay.h).
  *
  * 1. Snapshot (audit_ledger): in one REPEATABLE READ transaction, the
  *    stored positions of the orders topic and inventories. Per partition,
@@ -28,7 +28,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "ol_audit.h"
+#include "replay.h"
 #include "ol_options.h"
 
 typedef struct audit_partition {

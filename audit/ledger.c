@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "ol_pg.h"
-#include "ol_pgarray.h"
+#include "pgarray.h"
 #include "ol_str.h"
 
 #define ROW_COLUMNS OL_PG_DECISION_COLUMNS

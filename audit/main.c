@@ -1,6 +1,6 @@
 /* order-audit: replays the orders log with the consumer's own decision
  * code and compares the outcome with the ledger (orders), the results
- * topic and inventories. See auditor.h for how, and ol_audit.h for what is
+ * topic and inventories. See auditor.h for how, and replay.h for what is
  * compared.
  *
  * Exit codes: 0 everything agrees; 1 divergences (each on stdout, and in
@@ -13,7 +13,7 @@
 #include "ol_cli.h"
 #include "ol_log.h"
 #include "ol_options.h"
-#include "ol_results_view.h"
+#include "ol_time.h"
 #include "ol_str.h"
 #include "report.h"
 

@@ -10,7 +10,7 @@
 #include <stdint.h>
 
 #include "auditor.h"
-#include "ol_audit.h"
+#include "replay.h"
 #include "ol_options.h"
 
 typedef struct audit_report audit_report;

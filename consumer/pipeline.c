@@ -12,7 +12,7 @@
 #include "ol_kafka.h"
 #include "ol_log.h"
 #include "ol_map.h"
-#include "ol_murmur2.h"
+#include "murmur2.h"
 #include "ol_str.h"
 #include "metrics.h"
 #include "ol_metrics.h"

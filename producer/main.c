@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "ol_cli.h"
-#include "ol_generate.h"
+#include "generate.h"
 #include "ol_log.h"
 #include "ol_options.h"
 #include "producer.h"

@@ -13,7 +13,8 @@
 #include "ol_cli.h"
 #include "ol_log.h"
 #include "ol_options.h"
-#include "ol_results_view.h"
+#include "ol_time.h"
+#include "view.h"
 #include "ol_str.h"
 #include "tail.h"
 

@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 #include "ol_options.h"
-#include "ol_results_view.h"
+#include "view.h"
 
 typedef enum { TAIL_FROM_END, TAIL_FROM_BEGINNING, TAIL_SINCE } tail_start;
 

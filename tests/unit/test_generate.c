@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ol_generate.h"
+#include "generate.h"
 #include "ol_map.h"
 #include "ol_order.h"
 

@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "ol_murmur2.h"
+#include "murmur2.h"
 
 typedef struct mm_case {
     const char *input;

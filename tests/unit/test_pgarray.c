@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "ol_pgarray.h"
+#include "pgarray.h"
 
 Test(pgarray, empty_array) {
     ol_pgarray a;

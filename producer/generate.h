@@ -1,9 +1,9 @@
-/* ol_generate: deterministic synthetic orders for tests and benchmarks.
+/* producer/generate: deterministic synthetic orders for tests and benchmarks.
  * Item popularity is zipf-like (item-00000 is the hottest); a share of
  * lines restock an item, a share repeat an earlier order_id verbatim (a
  * client retry). Same seed, same lines. Pure. */
-#ifndef OL_GENERATE_H
-#define OL_GENERATE_H
+#ifndef PRODUCER_GENERATE_H
+#define PRODUCER_GENERATE_H
 
 #include <stdbool.h>
 #include <stdint.h>

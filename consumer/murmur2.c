@@ -1,4 +1,4 @@
-#include "ol_murmur2.h"
+#include "murmur2.h"
 
 int32_t ol_murmur2(const void *data, size_t len) {
     const uint8_t *d = data;

@@ -1,4 +1,4 @@
-#include "ol_audit.h"
+#include "replay.h"
 
 #include <inttypes.h>
 #include <jansson.h>

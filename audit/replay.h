@@ -1,4 +1,4 @@
-/* ol_audit: recomputes the decisions of an orders log with the consumer's
+/* audit/replay: recomputes the decisions of an orders log with the consumer's
  * own code (ol_order_parse, ol_decider in compact mode, hence ol_decide) and
  * compares them with what the consumer recorded: the orders ledger, the
  * results topic and inventories. Pure: order-audit reads Kafka and
@@ -53,8 +53,8 @@
  *  4. The remaining ledger rows, then ol_audit_finish.
  * Functions returning bool fail only on OOM or on a call out of this order
  * (err says which). */
-#ifndef OL_AUDIT_H
-#define OL_AUDIT_H
+#ifndef AUDIT_REPLAY_H
+#define AUDIT_REPLAY_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ol_audit.h"
+#include "replay.h"
 
 /* ---- a small world: messages, ledger, answers, stock -------------------- */
 

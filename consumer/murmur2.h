@@ -1,7 +1,7 @@
-/* ol_murmur2: Kafka's Java partitioner hash, so the consumer can tell which
+/* consumer/murmur2: Kafka's Java partitioner hash, so the consumer can tell which
  * partition an item belongs to (librdkafka's murmur2_random uses the same). */
-#ifndef OL_MURMUR2_H
-#define OL_MURMUR2_H
+#ifndef CONSUMER_MURMUR2_H
+#define CONSUMER_MURMUR2_H
 
 #include <stddef.h>
 #include <stdint.h>

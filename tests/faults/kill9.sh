@@ -4,7 +4,7 @@
 # every order_id has exactly one row, stock = restocks - accepted per item,
 # nothing is negative, every message is answered and every junk message is in
 # the DLQ. KILLS (default 8) sets how many times.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/../integration/lib.sh"
 it_setup kill9
 KILLS=${KILLS:-8}
 TOTAL=${TOTAL:-40000}

@@ -1,7 +1,7 @@
-/* ol_pgarray: builds PostgreSQL array literals ({"a","b"}) for sending a
+/* audit/pgarray: builds PostgreSQL array literals ({"a","b"}) for sending a
  * whole batch as one parameter to unnest(). Pure. */
-#ifndef OL_PGARRAY_H
-#define OL_PGARRAY_H
+#ifndef AUDIT_PGARRAY_H
+#define AUDIT_PGARRAY_H
 
 #include <stdbool.h>
 #include <stdint.h>

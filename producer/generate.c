@@ -1,4 +1,4 @@
-#include "ol_generate.h"
+#include "generate.h"
 
 #include <math.h>
 #include <stdlib.h>

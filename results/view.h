@@ -1,8 +1,8 @@
-/* ol_results_view: the pure half of order-results: reading --since times,
- * filtering results, rendering them as a table, and summarising a window of
- * them. No I/O: the tool reads the topic and writes what this returns. */
-#ifndef OL_RESULTS_VIEW_H
-#define OL_RESULTS_VIEW_H
+/* results/view: the pure half of order-results: filtering results,
+ * rendering them as a table, and summarising a window of them. No I/O: the
+ * tool reads the topic and writes what this returns. */
+#ifndef RESULTS_VIEW_H
+#define RESULTS_VIEW_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -10,16 +10,6 @@
 
 #include "ol_result.h"
 #include "ol_str.h"
-
-/* Parses a point in time given on the command line, into microseconds
- * since the epoch:
- *  - RFC 3339: 2026-11-25T17:00:00Z, with optional fraction
- *    (17:00:00.25Z) and a numeric offset instead of Z (+01:00); a date
- *    alone (2026-11-25) is midnight UTC;
- *  - relative to now_us: a positive integer and a unit s, m, h or d
- *    (30s, 15m, 2h, 1d), meaning that long ago.
- * On false, err says what was expected. */
-bool ol_time_arg_parse(const char *text, int64_t now_us, int64_t *out_us, char *err, size_t errlen);
 
 typedef enum { OL_FORMAT_JSON, OL_FORMAT_TABLE } ol_output_format;
 

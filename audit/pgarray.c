@@ -1,4 +1,4 @@
-#include "ol_pgarray.h"
+#include "pgarray.h"
 
 #include <inttypes.h>
 #include <stdio.h>
