@@ -231,6 +231,7 @@ static bool reconnect_store(order_pipeline *pl, order_store *store) {
     char err[1024];
     while (!*pl->stop) {
         if (order_store_reconnect(store, err, sizeof err)) {
+            pl->metrics->postgres_reconnects++;
             ol_info("reconnected to PostgreSQL");
             return true;
         }
@@ -343,6 +344,7 @@ static void on_assign(void *ctx, rd_kafka_topic_partition_list_t *list) {
         apply_position(pl, &pos[i]);
         ps->assigned = true;
         ps->fenced_until = 0;
+        pl->metrics->partitions_assigned++;
         list->elems[i].offset = start_offset(pl, &pos[i]);
         ol_info("assigned %s [%d]: decided up to %" PRId64 ", answers acknowledged up to %" PRId64 "%s",
                 list->elems[i].topic, ids[i], ps->decided, ps->acked_saved,
@@ -382,6 +384,8 @@ static void on_revoke(void *ctx, const rd_kafka_topic_partition_list_t *list, bo
             ps->assigned = false;
             ps->fenced_until = 0;
         }
+        if (lost) pl->metrics->partitions_lost++;
+        else pl->metrics->partitions_revoked++;
         ol_info("%s %s [%d]", lost ? "lost" : "revoked", list->elems[i].topic, list->elems[i].partition);
     }
 }

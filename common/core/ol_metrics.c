@@ -70,6 +70,17 @@ bool ol_metrics_render(const ol_metrics *m, const char *topic, ol_buf *out) {
               counter(out, "orderline_kafka_unconfirmed_deliveries_total",
                       "Delivery reports with no error that named no offset; re-sent, never counted as delivered.",
                       m->kafka_unconfirmed) &&
+              ol_buf_appends(out, "# HELP orderline_partition_changes_total Partitions assigned to this consumer,"
+                                  " revoked from it with a handover, or lost without one.\n"
+                                  "# TYPE orderline_partition_changes_total counter\n") &&
+              ol_buf_appendf(out, "orderline_partition_changes_total{change=\"assigned\"} %" PRIu64 "\n",
+                             m->partitions_assigned) &&
+              ol_buf_appendf(out, "orderline_partition_changes_total{change=\"revoked\"} %" PRIu64 "\n",
+                             m->partitions_revoked) &&
+              ol_buf_appendf(out, "orderline_partition_changes_total{change=\"lost\"} %" PRIu64 "\n",
+                             m->partitions_lost) &&
+              counter(out, "orderline_postgres_reconnects_total",
+                      "PostgreSQL connections re-established after a loss.", m->postgres_reconnects) &&
               ol_histogram_render(out, "orderline_batch_size", "Messages per batch transaction.", &m->batch_size) &&
               ol_histogram_render(out, "orderline_batch_duration_seconds",
                         "From a batch's first statement to its commit.", &m->batch_seconds);

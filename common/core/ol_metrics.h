@@ -48,6 +48,10 @@ typedef struct ol_metrics {
     uint64_t postgres_errors;
     uint64_t kafka_errors;
     uint64_t kafka_unconfirmed; /* delivery reports without an offset, re-sent */
+    uint64_t partitions_assigned; /* partitions received in rebalances */
+    uint64_t partitions_revoked;  /* handed over cleanly */
+    uint64_t partitions_lost;     /* taken away without a handover */
+    uint64_t postgres_reconnects; /* connections re-established after a loss */
     ol_histogram batch_size;
     ol_histogram batch_seconds;
     ol_metrics_partition partitions[OL_METRICS_MAX_PARTITIONS];

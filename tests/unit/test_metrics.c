@@ -34,6 +34,10 @@ Test(render, counters_partitions_and_up) {
     m->accepted = 7;
     m->rejected_insufficient_stock = 3;
     m->dlq = 2;
+    m->partitions_assigned = 4;
+    m->partitions_revoked = 3;
+    m->partitions_lost = 1;
+    m->postgres_reconnects = 6;
     m->partitions[0] = (ol_metrics_partition){0, 100, 90, 130};
     m->partitions[1] = (ol_metrics_partition){5, 40, 40, -1}; /* end unknown: no lag series */
     m->n_partitions = 2;
@@ -47,6 +51,10 @@ Test(render, counters_partitions_and_up) {
         "orderline_orders_total{status=\"accepted\",reason=\"\"} 7\n",
         "orderline_orders_total{status=\"rejected\",reason=\"insufficient_stock\"} 3\n",
         "orderline_dlq_total 2\n",
+        "orderline_partition_changes_total{change=\"assigned\"} 4\n",
+        "orderline_partition_changes_total{change=\"revoked\"} 3\n",
+        "orderline_partition_changes_total{change=\"lost\"} 1\n",
+        "orderline_postgres_reconnects_total 6\n",
         "orderline_consumer_lag{topic=\"orders\",partition=\"0\"} 30\n",
         "orderline_stored_position{topic=\"orders\",partition=\"5\"} 40\n",
         "orderline_answers_acknowledged_position{topic=\"orders\",partition=\"0\"} 90\n",
