@@ -117,7 +117,7 @@ struct order_pipeline {
     rd_kafka_message_t *stray;    /* from the consumer queue, its lane was full */
     store_ack *acks; /* scratch for save_acks */
     size_t acks_cap;
-    sink_span **spans; /* scratch for publish(), per partition */
+    ack_span **spans; /* scratch for publish(), per partition */
     int64_t *span_ends;
     size_t spans_cap;
 
@@ -746,7 +746,7 @@ static bool decide(order_pipeline *pl, batch *b) {
 static bool publish(order_pipeline *pl, batch *b, char *err, size_t errlen) {
     if (b->len == 0) return true;
     if (pl->spans_cap < pl->n_parts) {
-        sink_span **grown = realloc(pl->spans, pl->n_parts * sizeof *grown);
+        ack_span **grown = realloc(pl->spans, pl->n_parts * sizeof *grown);
         int64_t *ends = realloc(pl->span_ends, pl->n_parts * sizeof *ends);
         if (grown) pl->spans = grown;
         if (ends) pl->span_ends = ends;
@@ -772,7 +772,7 @@ static bool publish(order_pipeline *pl, batch *b, char *err, size_t errlen) {
     bool ok = true;
     for (size_t i = 0; ok && i < b->len; i++) {
         batch_entry *e = &b->entries[i];
-        sink_span *span = pl->spans[e->msg->partition];
+        ack_span *span = pl->spans[e->msg->partition];
         if (!e->valid && !result_sink_publish_dlq(pl->sink, span, e->msg, e->error, err, errlen)) ok = false;
         if (!ok) break;
         if (!e->valid) pl->metrics->dlq++;

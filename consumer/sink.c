@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "acks.h"
 #include "ol_kafka.h"
 #include "ol_log.h"
 #include "ol_str.h"
@@ -17,30 +18,14 @@
  * after the restart. */
 #define MAX_UNCONFIRMED_PER_MESSAGE 3
 
-struct sink_span {
-    int64_t end_offset;
-    size_t outstanding; /* attached messages not yet shown to be in the log */
-    size_t attached;    /* messages ever attached */
-    int unconfirmed;    /* reports without an offset, each re-sent */
-    bool closed;
-    sink_span *next;
-};
-
 typedef struct deferred deferred;
-
-typedef struct span_queue {
-    sink_span *head, *tail;
-    int64_t acked; /* -1: nothing acknowledged yet */
-} span_queue;
 
 struct result_sink {
     rd_kafka_t *rk;
     char *results_topic;
     char *dlq_topic;
     char *orders_topic;
-    span_queue *queues; /* indexed by orders partition */
-    size_t n_queues;
-    size_t pending_spans;
+    ack_tracker *acks;
     bool failed;
     char error[512];
     uint64_t errors;
@@ -67,7 +52,7 @@ struct deferred {
     void *value;
     size_t len;
     rd_kafka_headers_t *headers;
-    sink_span *span;
+    ack_span *span;
     deferred *next;
 };
 
@@ -142,13 +127,10 @@ static bool resend(result_sink *sink, const rd_kafka_message_t *msg) {
  * failed) is sent again; the span stays open meanwhile. */
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque) {
     result_sink *sink = opaque;
-    sink_span *span = msg->_private; /* never NULL: produce() attaches every message */
+    ack_span *span = msg->_private; /* never NULL: produce() attaches every message */
     if (!msg->err && msg->offset < 0) sink->unconfirmed++;
-    switch (ol_delivery_judge(msg->err != 0, msg->offset, &span->unconfirmed,
-                              MAX_UNCONFIRMED_PER_MESSAGE * (int)span->attached)) {
-    case OL_DELIVERY_ACKED:
-        span->outstanding--;
-        return;
+    switch (ack_span_report(span, msg->err != 0, msg->offset, MAX_UNCONFIRMED_PER_MESSAGE)) {
+    case OL_DELIVERY_ACKED: return;
     case OL_DELIVERY_RESEND:
         if (resend(sink, msg)) return;
         sink->errors++;
@@ -195,7 +177,8 @@ result_sink *result_sink_new(const ol_settings *settings, char *err, size_t errl
     sink->results_topic = strdup(settings->results_topic);
     sink->dlq_topic = strdup(settings->dlq_topic);
     sink->orders_topic = strdup(settings->orders_topic);
-    if (!sink->results_topic || !sink->dlq_topic || !sink->orders_topic) {
+    sink->acks = ack_tracker_new();
+    if (!sink->results_topic || !sink->dlq_topic || !sink->orders_topic || !sink->acks) {
         ol_seterr(err, errlen, "out of memory");
         goto fail;
     }
@@ -224,20 +207,12 @@ void result_sink_destroy(result_sink *sink) {
         if (left > 0) ol_warn("%d results undelivered at shutdown; they will be republished on restart", left);
         rd_kafka_destroy(sink->rk);
     }
-    for (size_t i = 0; i < sink->n_queues; i++) {
-        sink_span *s = sink->queues[i].head;
-        while (s) {
-            sink_span *next = s->next;
-            free(s);
-            s = next;
-        }
-    }
+    ack_tracker_destroy(sink->acks);
     while (sink->deferred) {
         deferred *d = sink->deferred;
         sink->deferred = d->next;
         deferred_free(d);
     }
-    free(sink->queues);
     free(sink->results_topic);
     free(sink->dlq_topic);
     free(sink->orders_topic);
@@ -268,40 +243,16 @@ bool result_sink_warm_up(result_sink *sink, int timeout_ms, char *err, size_t er
     return true;
 }
 
-static span_queue *queue_for(result_sink *sink, int32_t partition) {
-    if (partition < 0) return NULL;
-    if ((size_t)partition >= sink->n_queues) {
-        size_t n = (size_t)partition + 1;
-        span_queue *q = realloc(sink->queues, n * sizeof *q);
-        if (!q) return NULL;
-        for (size_t i = sink->n_queues; i < n; i++) {
-            q[i].head = q[i].tail = NULL;
-            q[i].acked = -1;
-        }
-        sink->queues = q;
-        sink->n_queues = n;
-    }
-    return &sink->queues[partition];
+ack_span *result_sink_open_span(result_sink *sink, int32_t partition, int64_t end_offset) {
+    return ack_tracker_open(sink->acks, partition, end_offset);
 }
 
-sink_span *result_sink_open_span(result_sink *sink, int32_t partition, int64_t end_offset) {
-    span_queue *q = queue_for(sink, partition);
-    sink_span *span = q ? calloc(1, sizeof *span) : NULL;
-    if (!span) return NULL;
-    span->end_offset = end_offset;
-    if (q->tail) q->tail->next = span;
-    else q->head = span;
-    q->tail = span;
-    sink->pending_spans++;
-    return span;
-}
-
-void result_sink_close_span(result_sink *sink, sink_span *span) { span->closed = true; }
+void result_sink_close_span(result_sink *sink, ack_span *span) { ack_span_close(span); }
 
 /* Hands one message to librdkafka, serving reports while its queue is full.
  * value is malloc'd and passes to librdkafka (RD_KAFKA_MSG_F_FREE) on
  * success; on failure it is freed here. headers likewise. */
-static bool produce(result_sink *sink, sink_span *span, const char *topic, const void *key, size_t key_len,
+static bool produce(result_sink *sink, ack_span *span, const char *topic, const void *key, size_t key_len,
                     char *value, size_t value_len, rd_kafka_headers_t *headers, char *err, size_t errlen) {
     for (;;) {
         rd_kafka_resp_err_t e =
@@ -309,8 +260,7 @@ static bool produce(result_sink *sink, sink_span *span, const char *topic, const
                               RD_KAFKA_V_VALUE(value, value_len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_FREE),
                               RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_OPAQUE(span), RD_KAFKA_V_END);
         if (e == RD_KAFKA_RESP_ERR_NO_ERROR) {
-            span->outstanding++;
-            span->attached++;
+            ack_span_attach(span);
             return true;
         }
         if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
@@ -323,7 +273,7 @@ static bool produce(result_sink *sink, sink_span *span, const char *topic, const
     }
 }
 
-bool result_sink_publish_result(result_sink *sink, sink_span *span, const ol_result *result, const void *key,
+bool result_sink_publish_result(result_sink *sink, ack_span *span, const ol_result *result, const void *key,
                                 size_t key_len, char *err, size_t errlen) {
     char *json = ol_result_to_json(result);
     if (!json) {
@@ -333,7 +283,7 @@ bool result_sink_publish_result(result_sink *sink, sink_span *span, const ol_res
     return produce(sink, span, sink->results_topic, key, key_len, json, strlen(json), NULL, err, errlen);
 }
 
-bool result_sink_publish_dlq(result_sink *sink, sink_span *span, const rd_kafka_message_t *original,
+bool result_sink_publish_dlq(result_sink *sink, ack_span *span, const rd_kafka_message_t *original,
                              const char *error, char *err, size_t errlen) {
     rd_kafka_headers_t *orig_headers = NULL;
     rd_kafka_headers_t *headers = NULL;
@@ -384,26 +334,9 @@ int result_sink_flush(result_sink *sink, int timeout_ms) {
     return rd_kafka_outq_len(sink->rk) + (int)sink->n_deferred;
 }
 
-int64_t result_sink_acked(result_sink *sink, int32_t partition) {
-    span_queue *q = queue_for(sink, partition);
-    if (!q) return -1;
-    while (q->head && q->head->closed && q->head->outstanding == 0) {
-        sink_span *done = q->head;
-        q->acked = done->end_offset;
-        q->head = done->next;
-        if (!q->head) q->tail = NULL;
-        free(done);
-        sink->pending_spans--;
-    }
-    return q->acked;
-}
+int64_t result_sink_acked(result_sink *sink, int32_t partition) { return ack_tracker_acked(sink->acks, partition); }
 
-bool result_sink_idle(const result_sink *sink) {
-    for (size_t i = 0; i < sink->n_queues; i++)
-        for (sink_span *s = sink->queues[i].head; s; s = s->next)
-            if (!s->closed || s->outstanding > 0) return false;
-    return true;
-}
+bool result_sink_idle(const result_sink *sink) { return ack_tracker_idle(sink->acks); }
 
 bool result_sink_failed(const result_sink *sink, char *err, size_t errlen) {
     if (sink->failed) ol_seterr(err, errlen, "%s", sink->error);

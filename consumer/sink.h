@@ -1,13 +1,8 @@
-/* result_sink: publishes results and dead-letter copies, and tracks which
- * prefix of each orders partition has every one of its answers
- * acknowledged by Kafka. The pipeline stores that prefix in PostgreSQL
- * (results_offset) so that after a crash only unacknowledged answers are
- * published again.
- *
- * A span covers the messages of one partition in one batch: open it, attach
- * every message published for those orders, close it. A span is acknowledged
- * once closed and every attached message delivered with an offset; the acknowledged prefix
- * only grows over consecutive acknowledged spans. */
+/* result_sink: publishes results and dead-letter copies, and feeds their
+ * delivery reports to an ack_tracker (acks.h), which says which prefix of
+ * each orders partition has every one of its answers in the log. The
+ * pipeline stores that prefix in PostgreSQL (results_offset) so that after
+ * a crash only unacknowledged answers are published again. */
 #ifndef RESULT_SINK_H
 #define RESULT_SINK_H
 
@@ -16,11 +11,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "acks.h"
 #include "ol_options.h"
 #include "ol_result.h"
 
 typedef struct result_sink result_sink;
-typedef struct sink_span sink_span;
 
 /* Creates the producer (idempotent, acks=all, murmur2_random). */
 result_sink *result_sink_new(const ol_settings *settings, char *err, size_t errlen);
@@ -33,16 +28,16 @@ rd_kafka_t *result_sink_handle(result_sink *sink);
  * for leader discovery (otherwise the first batch's answers are late). */
 bool result_sink_warm_up(result_sink *sink, int timeout_ms, char *err, size_t errlen);
 
-sink_span *result_sink_open_span(result_sink *sink, int32_t partition, int64_t end_offset);
-void result_sink_close_span(result_sink *sink, sink_span *span);
+ack_span *result_sink_open_span(result_sink *sink, int32_t partition, int64_t end_offset);
+void result_sink_close_span(result_sink *sink, ack_span *span);
 
 /* Publishes a result keyed by key (the item; for unreadable messages the
  * original key, possibly NULL). */
-bool result_sink_publish_result(result_sink *sink, sink_span *span, const ol_result *result, const void *key,
+bool result_sink_publish_result(result_sink *sink, ack_span *span, const ol_result *result, const void *key,
                                 size_t key_len, char *err, size_t errlen);
 /* Copies an order message unchanged to the DLQ, with headers naming the
  * error and the source topic, partition and offset. */
-bool result_sink_publish_dlq(result_sink *sink, sink_span *span, const rd_kafka_message_t *original,
+bool result_sink_publish_dlq(result_sink *sink, ack_span *span, const rd_kafka_message_t *original,
                              const char *error, char *err, size_t errlen);
 
 /* Producer errors so far, retried or not (for metrics). */
