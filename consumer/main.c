@@ -54,9 +54,15 @@ int main(int argc, char **argv) {
     if (!pipeline) {
         ol_error("%s", err);
         rc = 1;
-    } else if (!order_pipeline_run(pipeline, err, sizeof err)) {
-        ol_error("%s", err);
-        rc = 1;
+    } else {
+        if (!order_pipeline_run(pipeline, err, sizeof err)) {
+            ol_error("%s", err);
+            rc = 1;
+        }
+        if (!order_pipeline_stop(pipeline, err, sizeof err)) {
+            ol_error("%s", err);
+            rc = 1;
+        }
     }
     if (pipeline && s.stats_file && !order_pipeline_write_stats(pipeline, s.stats_file, err, sizeof err)) {
         ol_error("%s", err);

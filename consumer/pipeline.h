@@ -31,12 +31,20 @@ typedef struct order_pipeline order_pipeline;
  * the group. stop is the process's run flag (set from a signal handler). */
 order_pipeline *order_pipeline_new(const ol_settings *settings, volatile sig_atomic_t *stop, char *err,
                                    size_t errlen);
-/* Leaves the group, flushes answers, records acknowledgements, frees. */
-void order_pipeline_destroy(order_pipeline *pipeline);
-
 /* Runs until *stop is set or, with --idle-exit, until nothing new arrived
- * for that long. True on a clean stop; false with err on a fatal error. */
+ * for that long. True on a clean stop; false with err on a fatal error.
+ * Either way, order_pipeline_stop follows. */
 bool order_pipeline_run(order_pipeline *pipeline, char *err, size_t errlen);
+
+/* Settles the batches in flight and publishes their answers, leaves the
+ * group, flushes answers and records their acknowledgements. False with
+ * err when a batch could not be settled or published (its answers are then
+ * published again after a restart). Runs once; later calls return true. */
+bool order_pipeline_stop(order_pipeline *pipeline, char *err, size_t errlen);
+
+/* Only frees: call order_pipeline_stop first to leave cleanly. NULL is
+ * accepted. */
+void order_pipeline_destroy(order_pipeline *pipeline);
 
 /* Writes the counters as /metrics shows them (Prometheus text) to path,
  * replacing it whole (written aside, then renamed): the machine-readable

@@ -24,6 +24,7 @@ struct order_source {
     size_t n_lanes;
     rd_kafka_queue_t *consumer_queue; /* rebalances and errors */
     int wake[2];                      /* pipe librdkafka writes to when a queue gets work */
+    bool closed;                      /* has left the group */
 };
 
 /* Routes each partition's fetched messages to its lane's queue. Done before
@@ -176,22 +177,38 @@ fail:
     return NULL;
 }
 
+/* Queue references must go before the close (librdkafka's rule);
+ * partitions still forwarding to a lane queue hold their own. */
+static void release_queues(order_source *src) {
+    for (size_t i = 0; i < src->n_lanes; i++) {
+        if (!src->lane_queues[i]) continue;
+        rd_kafka_queue_io_event_enable(src->lane_queues[i], -1, NULL, 0);
+        rd_kafka_queue_destroy(src->lane_queues[i]);
+        src->lane_queues[i] = NULL;
+    }
+    if (src->consumer_queue) {
+        rd_kafka_queue_io_event_enable(src->consumer_queue, -1, NULL, 0);
+        rd_kafka_queue_destroy(src->consumer_queue);
+        src->consumer_queue = NULL;
+    }
+}
+
+bool order_source_close(order_source *src, char *err, size_t errlen) {
+    if (!src->rk || src->closed) return true;
+    release_queues(src);
+    src->closed = true;
+    rd_kafka_resp_err_t e = rd_kafka_consumer_close(src->rk); /* serves the final revoke */
+    if (e) ol_seterr(err, errlen, "leaving the consumer group: %s", rd_kafka_err2str(e));
+    return e == RD_KAFKA_RESP_ERR_NO_ERROR;
+}
+
 void order_source_destroy(order_source *src) {
     if (!src) return;
     if (src->rk) {
-        /* Queue references must go before the close (librdkafka's rule);
-         * partitions still forwarding to a lane queue hold their own. */
-        for (size_t i = 0; i < src->n_lanes; i++) {
-            if (!src->lane_queues[i]) continue;
-            rd_kafka_queue_io_event_enable(src->lane_queues[i], -1, NULL, 0);
-            rd_kafka_queue_destroy(src->lane_queues[i]);
-        }
-        if (src->consumer_queue) {
-            rd_kafka_queue_io_event_enable(src->consumer_queue, -1, NULL, 0);
-            rd_kafka_queue_destroy(src->consumer_queue);
-        }
-        rd_kafka_consumer_close(src->rk); /* serves the final revoke */
-        rd_kafka_destroy(src->rk);
+        release_queues(src);
+        /* Only frees: leaving the group is order_source_close's, and must
+         * not run callbacks into a listener that may be half torn down. */
+        rd_kafka_destroy_flags(src->rk, src->closed ? 0 : RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
     }
     if (src->wake[0] >= 0) close(src->wake[0]);
     if (src->wake[1] >= 0) close(src->wake[1]);

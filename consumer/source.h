@@ -31,7 +31,10 @@ typedef struct order_source order_source;
  * partition p are delivered on lane p % n_lanes (order_source_take). */
 order_source *order_source_new(const ol_settings *settings, size_t n_lanes, const order_source_listener *listener,
                                char *err, size_t errlen);
-/* Leaves the group (the listener sees the final revoke) and frees. */
+/* Leaves the group: the listener sees the final revoke, from in here. */
+bool order_source_close(order_source *source, char *err, size_t errlen);
+/* Frees, without leaving the group if not closed (the group then notices
+ * when the session times out). NULL is accepted. */
 void order_source_destroy(order_source *source);
 
 rd_kafka_t *order_source_handle(order_source *source);

@@ -1,0 +1,205 @@
+#include "lanes.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "ol_log.h"
+#include "ol_str.h"
+
+#define MAX_ATTEMPTS 20 /* per batch, for transient conflicts */
+
+static void release_message(rd_kafka_message_t *msg) { rd_kafka_message_destroy(msg); }
+
+bool lane_init(lane *ln, size_t index, const char *db, const char *topic, size_t batch_cap, size_t acks_cap,
+               const lane_env *env, char *err, size_t errlen) {
+    memset(ln, 0, sizeof *ln);
+    ln->index = index;
+    ln->env = env;
+    ln->collecting = &ln->slots[0];
+    ln->flight = &ln->slots[1];
+    if (!batch_init(&ln->slots[0], batch_cap, acks_cap, release_message) ||
+        !batch_init(&ln->slots[1], batch_cap, acks_cap, release_message)) {
+        ol_seterr(err, errlen, "out of memory");
+        return false;
+    }
+    ln->store = order_store_new(db, topic, err, errlen);
+    return ln->store != NULL;
+}
+
+void lane_free(lane *ln) {
+    batch_free(&ln->slots[0]);
+    batch_free(&ln->slots[1]);
+    order_store_destroy(ln->store);
+    ln->store = NULL;
+}
+
+bool lane_in_flight(const lane *ln) { return ln->flight && ln->flight->state == BATCH_COMMITTING; }
+
+static void sleep_ms(int64_t ms) {
+    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static int64_t sink_acked(void *sink, int32_t partition) { return result_sink_acked(sink, partition); }
+
+store_status lane_send_begin(lane *ln, batch *b, char *why, size_t whylen) {
+    if (!batch_transition(b, BATCH_EV_SEND_BEGIN)) return STORE_OK; /* lane_start reports the bug */
+    const lane_env *env = ln->env;
+    b->t_start = ol_now_us();
+    ack_filter mine = {.lane = ln->index, .n_lanes = env->n_lanes};
+    b->n_acks = partition_table_collect_acks(env->parts, &mine, sink_acked, env->sink, b->acks, b->acks_cap);
+    return order_store_send_begin(ln->store, b->advances, b->n_adv, b->acks, b->n_acks, b->items, b->n_items,
+                                  b->order_ids, b->n_ids, why, whylen);
+}
+
+/* A failed round trip: FENCED and BROKEN drop the batch and go up; a
+ * conflict is retried (LANE_OK, b PLANNED again) until MAX_ATTEMPTS. */
+static lane_result fail_round_trip(lane *ln, batch *b, store_status st, const char *why, char *err, size_t errlen) {
+    ln->env->metrics->postgres_errors++;
+    if (st != STORE_RETRY) {
+        batch_abandon(b);
+        return st == STORE_FENCED ? LANE_FENCED : LANE_BROKEN;
+    }
+    ln->env->metrics->retries++;
+    b->attempts++;
+    ol_warn("batch rolled back (attempt %d of %d): %s", b->attempts, MAX_ATTEMPTS, why);
+    if (b->attempts >= MAX_ATTEMPTS) {
+        batch_transition(b, BATCH_EV_FAIL);
+        ol_seterr(err, errlen, "batch failed %d times, last: %s", b->attempts, why);
+        return LANE_FAILED;
+    }
+    sleep_ms(50L * b->attempts);
+    batch_transition(b, BATCH_EV_RETRY);
+    return LANE_OK;
+}
+
+/* Logs re-reads below the stored position that have no decision in the
+ * ledger: only a hand edit can do this. Never decided twice; said loudly. */
+static void report_decided(lane *ln, const batch *b) {
+    for (size_t i = 0; i < b->len; i++) {
+        const batch_entry *e = &b->entries[i];
+        if (e->unrecorded)
+            ol_error("partition %d offset %" PRId64 ": order '%s' is below the stored position but has no row in"
+                     " orders; not deciding it again",
+                     e->msg->partition, e->msg->offset, e->order.order_id);
+    }
+}
+
+/* Round trip 1's answer, the decisions and round trip 2's send. */
+static store_status lock_and_decide(lane *ln, batch *b, store_status st, char *why, size_t whylen, bool *oom) {
+    const lane_env *env = ln->env;
+    int64_t t0 = ol_now_us();
+    int32_t fenced = -1;
+    if (st == STORE_OK) {
+        ol_decider_clear(env->decider);
+        st = order_store_finish_begin(ln->store, env->decider, &fenced, why, whylen);
+    }
+    b->t_locked = ol_now_us();
+    probes_add(env->probes, PROBE_WAIT1, b->t_locked - t0);
+    if (st != STORE_OK) return st;
+    batch_transition(b, BATCH_EV_READ_BEGIN);
+    probes_pass(env->probes, FAILPOINT_STOP_IN_TRANSACTION);
+    if (!batch_decide(b, env->decider, ol_now_us())) {
+        *oom = true;
+        return STORE_OK;
+    }
+    report_decided(ln, b);
+    b->t_decided = ol_now_us();
+    st = order_store_send_commit(ln->store, b->decisions, b->n_new, env->decider, why, whylen);
+    b->t_sent = ol_now_us();
+    probes_add(env->probes, PROBE_DECIDE, b->t_decided - b->t_locked);
+    probes_add(env->probes, PROBE_SEND2, b->t_sent - b->t_decided);
+    if (st == STORE_OK) batch_transition(b, BATCH_EV_SEND_COMMIT);
+    return st;
+}
+
+/* The batch in flight becomes b: the lane's collecting slot swaps. */
+static bool take_flight(lane *ln, batch *b) {
+    if (b == ln->flight) return true;
+    if (ln->flight->state != BATCH_EMPTY) return false;
+    ln->flight = b;
+    ln->collecting = b == &ln->slots[0] ? &ln->slots[1] : &ln->slots[0];
+    return true;
+}
+
+lane_result lane_start(lane *ln, batch *b, store_status sent, char *why, size_t whylen,
+                       volatile sig_atomic_t *stop, char *err, size_t errlen) {
+    store_status st = sent;
+    for (;;) {
+        if (b->state != BATCH_BEGUN) {
+            batch_transition(b, BATCH_EV_FAIL);
+            ol_seterr(err, errlen, "lane %zu: a batch in state %s cannot start", ln->index, batch_state_name(b->state));
+            return LANE_FAILED;
+        }
+        bool oom = false;
+        st = lock_and_decide(ln, b, st, why, whylen, &oom);
+        if (oom) {
+            batch_transition(b, BATCH_EV_FAIL);
+            ol_seterr(err, errlen, "out of memory deciding a batch");
+            return LANE_FAILED;
+        }
+        if (st == STORE_OK) {
+            if (take_flight(ln, b)) return LANE_OK;
+            batch_transition(b, BATCH_EV_FAIL);
+            ol_seterr(err, errlen, "lane %zu: a batch started while another was in flight", ln->index);
+            return LANE_FAILED;
+        }
+        lane_result r = fail_round_trip(ln, b, st, why, err, errlen);
+        if (r != LANE_OK) return r;
+        if (*stop) {
+            batch_abandon(b);
+            return LANE_OK;
+        }
+        st = lane_send_begin(ln, b, why, whylen);
+    }
+}
+
+/* The debug line of a committed batch: where its time went, and the oldest
+ * message's age from its broker timestamp (how much of an order's latency
+ * is spent before this batch's commit returned). */
+static void report_commit(const batch *b) {
+    if (!ol_log_enabled(OL_LOG_DEBUG)) return;
+    int64_t oldest = INT64_MAX, now = ol_now_us();
+    for (size_t i = 0; i < b->len; i++) {
+        int64_t ts = rd_kafka_message_timestamp(b->entries[i].msg, NULL);
+        if (ts >= 0 && ts < oldest) oldest = ts;
+    }
+    ol_debug("batch of %zu messages: %zu new decisions, %zu items; us: lock+load %" PRId64 ", decide %" PRId64
+             ", send %" PRId64 ", commit wait %" PRId64 "; oldest message %" PRId64 " ms old",
+             b->len, b->n_new, b->n_items, b->t_locked - b->t_start, b->t_decided - b->t_locked,
+             b->t_sent - b->t_decided, now - b->t_sent, oldest == INT64_MAX ? -1 : now / 1000 - oldest);
+}
+
+lane_result lane_settle(lane *ln, bool *committed, char *why, size_t whylen, volatile sig_atomic_t *stop,
+                        char *err, size_t errlen) {
+    const lane_env *env = ln->env;
+    batch *b = ln->flight;
+    *committed = false;
+    while (b->state == BATCH_COMMITTING) {
+        int64_t t0 = ol_now_us();
+        store_status st = order_store_finish_commit(ln->store, why, whylen);
+        probes_add(env->probes, PROBE_SETTLE, ol_now_us() - t0);
+        if (st == STORE_OK) {
+            batch_transition(b, BATCH_EV_READ_COMMIT);
+            break;
+        }
+        lane_result r = fail_round_trip(ln, b, st, why, err, errlen);
+        if (r != LANE_OK) return r;
+        if (*stop) {
+            batch_abandon(b);
+            return LANE_OK;
+        }
+        r = lane_start(ln, b, lane_send_begin(ln, b, why, whylen), why, whylen, stop, err, errlen);
+        if (r != LANE_OK) return r;
+    }
+    if (b->state != BATCH_COMMITTED) return LANE_OK; /* nothing was in flight */
+    probes_pass(env->probes, FAILPOINT_CRASH_AFTER_COMMIT);
+    partition_table_commit(env->parts, b->advances, b->n_adv, b->acks, b->n_acks);
+    ol_histogram_observe(&env->metrics->batch_size, (double)b->len);
+    ol_histogram_observe(&env->metrics->batch_seconds, (double)(ol_now_us() - b->t_start) / 1e6);
+    report_commit(b);
+    *committed = true;
+    return LANE_OK;
+}
