@@ -71,7 +71,7 @@ case $SCENARIO in
         sleep 2
         stalled=$(decided_count)
         log "the consumer decided $((stalled - before)) orders during the outage"
-        kill -0 "$a" || die "the consumer died during the outage"
+        running "$a" || die "the consumer died during the outage"
         "$STACK" node 2 start >&2
         "$STACK" node 3 start >&2
         kill -CONT $producers 2>/dev/null || true
@@ -107,9 +107,8 @@ for ((i = 0; i < 1200; i++)); do
     sleep 0.1
 done
 [ "$i" -lt 1200 ] || die "the consumer did not catch up within 120 s after the $SCENARIO fault"
-kill -0 "$a" || die "the consumer died during the $SCENARIO fault"
-kill -TERM "$a"
-wait "$a" || die "consumer exited $? on SIGTERM"
+running "$a" || die "the consumer died during the $SCENARIO fault"
+stop_consumer a
 acks=("$IT_LOGDIR"/*acks*.jsonl)
 check_invariants --expect-invalid 0 "${acks[@]/#/--acks-log=}"
 echo "SUMMARY cluster.$SCENARIO: orders=$TOTAL decided=$(decided_count) outage_acked=$outage_producer_acked" \

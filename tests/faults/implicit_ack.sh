@@ -105,7 +105,7 @@ consumer_round() { # NAME INFLIGHT: prints the unconfirmed count; checks the inv
         --expect-invalid 0 "${relax[@]}" >"$IT_LOGDIR/check-$name.txt" ||
         { cat "$IT_LOGDIR/check-$name.txt" >&2; die "$name: invariants violated"; }
     psql "$ORDERLINE_DB" -X -q -c "DROP DATABASE $db" >/dev/null 2>&1 || true
-    awk '$1 == "orderline_kafka_unconfirmed_deliveries_total" { print $2 }' "$IT_LOGDIR/stats-$name.txt"
+    counter orderline_kafka_unconfirmed_deliveries_total "$IT_LOGDIR/stats-$name.txt"
 }
 strict=$(consumer_round strict 1)
 [[ $strict =~ ^[0-9]+$ ]] || die "no orderline_kafka_unconfirmed_deliveries_total in the consumer's --stats-file"

@@ -17,10 +17,9 @@ sleep 3
 log "PostgreSQL is back"
 wait_decided "$WORKLOAD_DISTINCT" 120
 sleep 2
-kill -0 "$a" || die "the consumer died during the outage"
-kill -TERM "$a"
-wait "$a" || die "consumer exited $? on SIGTERM"
-reconnects=$(grep -c 'reconnected to PostgreSQL' "$IT_LOGDIR/consumer-a.log" || true)
+running "$a" || die "the consumer died during the outage"
+stop_consumer a
+reconnects=$(counter orderline_postgres_reconnects_total "${CONSUMER_STATS[a]}")
 [ "$reconnects" -ge 1 ] || die "the consumer never reconnected"
 check_invariants --expect-invalid "$WORKLOAD_JUNK"
 echo "SUMMARY pg_restart: orders=$TOTAL junk=$WORKLOAD_JUNK outage_s=3 reconnects=$reconnects" \

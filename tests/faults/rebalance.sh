@@ -28,34 +28,31 @@ sleep 0.5
 produce_raw <"$IT_LOGDIR/junk.txt"
 
 start_consumer a
-a=$CONSUMER_PID
 wait_decided 2000
 start_consumer b
-b=$CONSUMER_PID
 start_consumer c
-c=$CONSUMER_PID
 wait_assigned b
 wait_assigned c
 at=$(decided_count)
 wait_decided $((at + 2 * RATE))
 log "three consumers at $(decided_count) decided"
 kill -0 "$producer" 2>/dev/null || die "the producer finished before scaling back: the test proves too little"
-kill -TERM "$b" "$c"
-wait "$b" || die "consumer b exited $? on SIGTERM"
-wait "$c" || die "consumer c exited $? on SIGTERM"
+stop_consumer b c
 log "back to one at $(decided_count) decided"
 wait "$producer" || die "producer failed"
 wait_decided "$distinct" 120
 sleep 1
-kill -TERM "$a"
-wait "$a" || die "consumer a exited $? on SIGTERM"
-assigned=$(cat "$IT_LOGDIR"/consumer-*.log | grep -c ' assigned ')
-revoked=$(cat "$IT_LOGDIR"/consumer-*.log | grep -c ' revoked ')
+stop_consumer a
+assigned=$(stat_sum 'orderline_partition_changes_total{change="assigned"}')
+revoked=$(stat_sum 'orderline_partition_changes_total{change="revoked"}')
 for n in b c; do
-    [ "$(grep -c 'decided up to' "$IT_LOGDIR/consumer-$n.log")" -gt 0 ] || die "consumer $n never got a partition"
-    [ "$(grep 'final:' "$IT_LOGDIR/consumer-$n.log" | awk '{print $5}')" -gt 0 ] || die "consumer $n decided nothing"
+    [ "$(counter 'orderline_partition_changes_total{change="assigned"}' "${CONSUMER_STATS[$n]}")" -gt 0 ] ||
+        die "consumer $n never got a partition"
+    [ "$(counter orderline_orders_total "${CONSUMER_STATS[$n]}")" -gt 0 ] || die "consumer $n decided nothing"
 done
+duplicates=$(stat_sum orderline_duplicates_total)
+fenced=$(stat_sum orderline_fenced_batches_total)
 log "$assigned partition assignments, $revoked revocations"
 check_invariants --expect-invalid 80
 echo "SUMMARY rebalance($STRATEGY): orders=$TOTAL at ${RATE}/s junk=80 instances=1-3-1 assignments=$assigned" \
-     "revocations=$revoked duplicates_answered=$(stat_sum duplicates) fenced=$(stat_sum fenced)"
+     "revocations=$revoked duplicates_answered=$duplicates fenced=$fenced"

@@ -13,14 +13,13 @@ publish_workload "$TOTAL" 200 44
 # Small batches keep both at work long enough to meet on every partition.
 CONSUMER_ARGS+=(--batch-max 50)
 start_consumer a --group "$IT_NAME-a-$$" --idle-exit 4
-a=$CONSUMER_PID
 start_consumer b --group "$IT_NAME-b-$$" --idle-exit 4
-b=$CONSUMER_PID
-wait "$a" || die "consumer a exited $?"
-wait "$b" || die "consumer b exited $?"
-fenced=$(cat "$IT_LOGDIR"/consumer-*.log | grep -c 'batch abandoned, nothing applied' || true)
-log "$fenced batches fenced; decided by a: $(grep 'final:' "$IT_LOGDIR/consumer-a.log" | awk '{print $5}')," \
-    "by b: $(grep 'final:' "$IT_LOGDIR/consumer-b.log" | awk '{print $5}')"
+wait_consumer a
+wait_consumer b
+fenced=$(stat_sum orderline_fenced_batches_total)
+by_a=$(counter orderline_orders_total "${CONSUMER_STATS[a]}")
+by_b=$(counter orderline_orders_total "${CONSUMER_STATS[b]}")
+log "$fenced batches fenced; decided by a: $by_a, by b: $by_b"
 [ "$fenced" -gt 0 ] || die "two owners of the same partitions were never fenced: the test proved nothing"
 check_invariants --expect-invalid "$WORKLOAD_JUNK"
 echo "SUMMARY split_brain: orders=$TOTAL junk=$WORKLOAD_JUNK fenced_batches=$fenced"

@@ -82,7 +82,7 @@ log "mid-stream: audit replayed $replayed messages; the ledger went from $at_sta
 if [ "$replayed" -le "$total" ] || [ "$replayed" -ge $((total + 40000)) ]; then
     die "mid-stream replay covered $replayed messages: not between the two workloads"
 fi
-wait "$CONSUMER_PID" || die "the live consumer failed"
+wait_consumer live
 audit_expect 0 after-live
 
 # ---- 3. --since: the second workload only, from the ledger's stock

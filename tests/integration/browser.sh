@@ -27,6 +27,5 @@ for f in form-a form-b form-double-click; do [ -s "$ARTIFACTS/$f.png" ] || die "
 [ "$(sql "SELECT count(*) FROM orders WHERE item = 'gizmo' AND type = 'order'")" = 1 ] || die "the double click ordered twice"
 kill -TERM "$gw"
 wait "$gw" || die "gateway exit $?"
-kill -TERM "$CONSUMER_PID"
-wait "$CONSUMER_PID" || die "consumer exit $?"
+stop_consumer a
 log "ok: screenshots in $ARTIFACTS"

@@ -8,22 +8,21 @@ it_setup crash-after-commit
 "$BUILD/order-producer" --generate 3000 --items 40 --seed 3 >"$IT_LOGDIR/orders.jsonl"
 produce "$IT_LOGDIR/orders.jsonl" 2>>"$IT_LOGDIR/producer.log" || die "producer failed"
 
-set +e
 # Static membership: the restart takes the partitions back without waiting
 # for the dead member's session to expire.
 STATIC=(-X group.instance.id=crash -X session.timeout.ms=6000)
-ORDERLINE_FAILPOINT=crash-after-commit:3 "$BUILD/order-consumer" "${CONSUMER_ARGS[@]}" --batch-max 500 "${STATIC[@]}" \
-    >>"$IT_LOGDIR/consumer.log" 2>&1
-rc=$?
-set -e
+ORDERLINE_FAILPOINT=crash-after-commit:3 start_consumer crash --batch-max 500 "${STATIC[@]}"
+rc=0
+wait "$CONSUMER_PID" || rc=$?
 [ $rc -eq 137 ] || die "consumer should have been killed by its failpoint (rc 137), got $rc"
+[ ! -e "${CONSUMER_STATS[crash]}" ] || die "a consumer killed with -9 wrote a stats file"
 decided=$(sql "SELECT count(*) FROM orders")
 answered=$(results_json | wc -l)
 log "crashed after commit: $decided decided, $answered answers published"
 [ "$decided" -gt "$answered" ] || die "expected decided orders without answers after the crash"
 
 consume_until_idle 2 "${STATIC[@]}"
-replayed=$(grep -o '[0-9]* re-answered after restart' "$IT_LOGDIR/consumer.log" | tail -1 | awk '{print $1}')
+replayed=$(counter orderline_republished_total "$LAST_STATS")
 log "restart re-answered $replayed orders"
-[ "${replayed:-0}" -gt 0 ] || die "restart re-answered nothing"
+[ "$replayed" -gt 0 ] || die "restart re-answered nothing"
 check_invariants --expect-invalid 0

@@ -195,7 +195,6 @@ log "Kafka back: the retry was decided once, one message on the topic"
 
 kill -TERM "$GW_PID"
 wait "$GW_PID" || die "gateway exit $?"
-kill -TERM "$CONSUMER"
-wait "$CONSUMER" || die "consumer exit $?"
+stop_consumer a
 check_invariants --expect-invalid 0
 log "ok"

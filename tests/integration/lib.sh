@@ -56,10 +56,15 @@ produce() { "$BUILD/order-producer" "${TOPIC_ARGS[@]}" --partitions "${IT_PARTIT
 # Publishes raw lines "key|value" (no validation) to the orders topic, for junk.
 produce_raw() { kcat -P -b "$ORDERLINE_BROKERS" -t "$IT_ORDERS" -K '|' -X partitioner=murmur2_random; }
 
-# Runs the consumer until it has been idle for $1 seconds.
+# Runs a consumer in the foreground until it has been idle for $1 seconds;
+# dies unless it stops cleanly. Its stats file is left in LAST_STATS.
+IT_IDLE_RUNS=0
 consume_until_idle() {
     local idle=$1; shift
-    "$BUILD/order-consumer" "${CONSUMER_ARGS[@]}" --idle-exit "$idle" "$@" >>"$IT_LOGDIR/consumer.log" 2>&1
+    IT_IDLE_RUNS=$((IT_IDLE_RUNS + 1))
+    start_consumer "idle$IT_IDLE_RUNS" --idle-exit "$idle" "$@"
+    wait_consumer "idle$IT_IDLE_RUNS"
+    LAST_STATS=${CONSUMER_STATS[idle$IT_IDLE_RUNS]}
 }
 
 check_invariants() {
@@ -93,19 +98,152 @@ publish_workload() {
     log "published $total orders ($WORKLOAD_DISTINCT distinct order_ids) and $WORKLOAD_JUNK junk messages"
 }
 
-# Starts a consumer in the background with a log of its own; its pid is
-# left in CONSUMER_PID (not printed: a $(...) subshell would own the child).
-start_consumer() {
-    local name=$1; shift
-    "$BUILD/order-consumer" "${CONSUMER_ARGS[@]}" "$@" >>"$IT_LOGDIR/consumer-$name.log" 2>&1 &
-    CONSUMER_PID=$!
+# ---- consumers and their facts
+# Scripts read what a consumer did from its counters, never from its log's
+# sentences. Every consumer started here writes them at exit (--stats-file,
+# Prometheus text, the same as /metrics) to CONSUMER_STATS[NAME], and serves
+# them live at CONSUMER_URL[NAME] (--metrics-addr on a free loopback port).
+# A consumer killed with -9 writes no stats file.
+declare -A CONSUMER_PIDS=() CONSUMER_STATS=() CONSUMER_URL=()
+IT_PORTS=()
+
+# A free loopback port, below the ephemeral range (32768+) where client
+# connections (Kafka, PostgreSQL) could take it between this check and the
+# bind, and above the ports the gateway tests pick (20000-29999).
+free_port() {
+    python3 - "${IT_PORTS[@]}" <<'PY'
+import random, socket, sys
+taken = set(sys.argv[1:])
+for _ in range(500):
+    p = random.randint(30000, 32700)
+    if str(p) in taken:
+        continue
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", p))
+        print(p)
+        sys.exit(0)
+    except OSError:
+        pass
+    finally:
+        s.close()
+sys.exit(1)
+PY
 }
 
-# Waits until consumer NAME has logged a partition assignment.
+# Starts consumer NAME in the background with a log, a stats file and a
+# /metrics of its own (a --metrics-addr among ARGS is used instead of a free
+# port); its pid is left in CONSUMER_PID and CONSUMER_PIDS[NAME] (not
+# printed: a $(...) subshell would own the child).
+start_consumer() {
+    local name=$1 addr= prev= a; shift
+    for a; do
+        [ "$prev" = --metrics-addr ] && addr=$a
+        case $a in --metrics-addr=*) addr=${a#*=} ;; esac
+        prev=$a
+    done
+    local extra=(--stats-file "$IT_LOGDIR/stats-$name.prom")
+    if [ -z "$addr" ]; then
+        local port
+        port=$(free_port) || die "no free port for consumer $name"
+        IT_PORTS+=("$port")
+        addr=127.0.0.1:$port
+        extra+=(--metrics-addr "$addr")
+    fi
+    CONSUMER_STATS[$name]=$IT_LOGDIR/stats-$name.prom
+    CONSUMER_URL[$name]=http://$addr
+    rm -f "${CONSUMER_STATS[$name]}"
+    "$BUILD/order-consumer" "${CONSUMER_ARGS[@]}" "${extra[@]}" "$@" >>"$IT_LOGDIR/consumer-$name.log" 2>&1 &
+    CONSUMER_PID=$!
+    CONSUMER_PIDS[$name]=$!
+}
+
+# proc_state PID: the process's state letter (R, S, T for stopped, Z for
+# exited but not yet waited for), empty once it is gone.
+proc_state() { sed -E 's/^[0-9]+ \(.*\) (.).*/\1/' "/proc/$1/stat" 2>/dev/null || true; }
+# running PID: true while the process has not exited.
+running() { local st; st=$(proc_state "$1"); [ -n "$st" ] && [ "$st" != Z ]; }
+
+# wait_consumer NAME [LIMIT_S]: waits for consumer NAME to exit by itself
+# (--idle-exit, or after stop_consumer's signal), at most LIMIT_S seconds
+# (default 300, then it is killed); dies unless it stopped cleanly: exit
+# status 0 and its stats file written.
+wait_consumer() {
+    local name=$1 limit=${2:-300} pid i rc=0
+    pid=${CONSUMER_PIDS[$name]:?no consumer named $1}
+    for ((i = 0; i < limit * 10; i++)); do
+        running "$pid" || break
+        sleep 0.1
+    done
+    if running "$pid"; then
+        kill -9 "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+        die "consumer $name did not exit within ${limit}s"
+    fi
+    wait "$pid" || rc=$?
+    [ $rc -eq 0 ] || die "consumer $name exited $rc"
+    [ -s "${CONSUMER_STATS[$name]}" ] || die "consumer $name exited 0 but wrote no stats file"
+}
+
+# stop_consumer NAME...: SIGTERM to each, then waits for each (at most
+# STOP_TIMEOUT seconds, default 30) and dies unless each stopped cleanly.
+stop_consumer() {
+    local name
+    for name; do
+        kill -TERM "${CONSUMER_PIDS[$name]:?no consumer named $name}" 2>/dev/null ||
+            die "consumer $name was gone before its SIGTERM"
+    done
+    for name; do wait_consumer "$name" "${STOP_TIMEOUT:-30}"; done
+}
+
+# scrape SOURCE: the Prometheus text of a stats file, or of a consumer's
+# /metrics given its base URL (http://HOST:PORT).
+scrape() {
+    case $1 in
+        http://*) curl -sf -m 5 "$1/metrics" ;;
+        *) cat "$1" ;;
+    esac
+}
+
+# counter 'NAME[{LABEL="VALUE",...}]' SOURCE...: the sum of metric NAME over
+# its label sets (only those with every label given) in every SOURCE (stats
+# files or consumer URLs, see scrape). Fails, saying why on stderr, if a
+# source cannot be read or has no such series: a renamed counter fails a
+# check instead of reading as 0.
+counter() {
+    local spec=$1 name filter= src text= chunk; shift
+    name=${spec%%\{*}
+    if [[ $spec == *\{* ]]; then filter=${spec#*\{}; filter=${filter%\}}; fi
+    [ $# -gt 0 ] || { log "FAIL: counter $spec: no source"; return 1; }
+    for src; do
+        chunk=$(scrape "$src") || { log "FAIL: counter $spec: cannot read $src"; return 1; }
+        text+=$chunk$'\n# end of source\n'
+    done
+    awk -v name="$name" -v filter="$filter" '
+        BEGIN { nwant = split(filter, want, ",") }
+        /^# end of source$/ { if (!hit) missing = 1; hit = 0; next }
+        /^#/ || NF < 2 { next }
+        {
+            base = $1; labels = ""
+            if ((i = index($1, "{")) > 0) { base = substr($1, 1, i - 1); labels = "," substr($1, i + 1, length($1) - i - 1) "," }
+            if (base != name) next
+            for (k = 1; k <= nwant; k++) if (index(labels, "," want[k] ",") == 0) next
+            hit = 1; sum += $2
+        }
+        END { if (missing) exit 1; if (sum == int(sum)) printf "%d\n", sum; else print sum }' <<<"$text" ||
+        { log "FAIL: counter $spec: no such series in $*"; return 1; }
+}
+
+# The partitions consumer NAME has been assigned so far (live); 0 while its
+# /metrics does not answer yet.
+assigned_count() { counter 'orderline_partition_changes_total{change="assigned"}' "${CONSUMER_URL[$1]}" 2>/dev/null || echo 0; }
+
+# Waits until consumer NAME has been assigned a partition.
 wait_assigned() {
     local name=$1 i
     for ((i = 0; i < 600; i++)); do
-        grep -q ' assigned ' "$IT_LOGDIR/consumer-$name.log" 2>/dev/null && return 0
+        [ "$(assigned_count "$name")" -gt 0 ] && return 0
+        running "${CONSUMER_PIDS[$name]}" || die "consumer $name exited before any partition was assigned"
         sleep 0.1
     done
     die "consumer $name got no partition within 60 s"
@@ -124,5 +262,6 @@ wait_decided() {
     die "only $(decided_count) of $want order_ids decided after ${limit}s"
 }
 
-# Sums a counter from the consumers' final stats lines ("N <label>").
-stat_sum() { cat "$IT_LOGDIR"/consumer*.log | grep "final:" | grep -o "[0-9]* $1" | awk '{s += $1} END {print s + 0}'; }
+# stat_sum NAME: counter NAME summed over the stats files of every consumer
+# of this test that has exited (one killed with -9 wrote none).
+stat_sum() { counter "$1" "$IT_LOGDIR"/stats-*.prom; }

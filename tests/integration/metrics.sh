@@ -4,34 +4,22 @@
 # PostgreSQL connection, and a password in the conninfo shows nowhere.
 source "$(dirname "$0")/lib.sh"
 it_setup metrics
-# A free port below the ephemeral range (32768+), where client connections
-# (Kafka, PostgreSQL) could take it between our check and the bind.
-PORT=$(python3 -c 'import random, socket
-for _ in range(200):
-    p = random.randint(20000, 32000)
-    s = socket.socket()
-    try:
-        s.bind(("127.0.0.1", p)); print(p); break
-    except OSError:
-        pass
-    finally:
-        s.close()')
-URL="http://127.0.0.1:$PORT"
 SECRET=Sh0uldNeverAppear
 fetch() { python3 -c 'import sys, urllib.request, urllib.error
 try:
     r = urllib.request.urlopen(sys.argv[1], timeout=5); print(r.status); print(r.read().decode())
 except urllib.error.HTTPError as e:
     print(e.code); print(e.read().decode())' "$1"; }
-metric() { fetch "$URL/metrics" | awk -v k="$1" '$1 == k {print $2}'; }
+metric() { counter "$1" "$URL"; }
 
 "$BUILD/order-producer" --generate 3000 --items 30 --seed 4 --duplicate-pct 3 >"$IT_LOGDIR/orders.jsonl"
 produce "$IT_LOGDIR/orders.jsonl" 2>>"$IT_LOGDIR/producer.log"
 printf 'item-00001|not json\nitem-00002|{"order_id":"bad-1","item":"item-00002","quantity":0}\n' | produce_raw
 # trust auth ignores the password; it is there to be leaked, or not.
 CONSUMER_ARGS[1]="$IT_DB password=$SECRET"
-start_consumer a --metrics-addr "127.0.0.1:$PORT"
+start_consumer a
 a=$CONSUMER_PID
+URL=${CONSUMER_URL[a]}
 want=$(grep -o '"order_id":"[^"]*"' "$IT_LOGDIR/orders.jsonl" | sort -u | wc -l)
 sleep 0.5
 kill -0 "$a" 2>/dev/null || die "consumer did not start: $(tail -n 3 "$IT_LOGDIR/consumer-a.log")"
@@ -70,8 +58,7 @@ for _ in $(seq 1 40); do
     sleep 0.5
 done
 [ "$(fetch "$URL/healthz" | head -1)" = 200 ] || die "/healthz did not recover"
-kill -TERM "$a"
-wait "$a" || die "consumer exited $?"
-! grep -q "$SECRET" "$IT_LOGDIR"/*.log "$IT_LOGDIR/scrape.txt" || die "the password leaked"
+stop_consumer a
+! grep -q "$SECRET" "$IT_LOGDIR"/*.log "$IT_LOGDIR/scrape.txt" "${CONSUMER_STATS[a]}" || die "the password leaked"
 [ "$(fetch "$URL/healthz" 2>/dev/null | head -1)" != 200 ] || die "server still up after exit"
 log "metrics agree with PostgreSQL; health follows the database; no secret leaked"

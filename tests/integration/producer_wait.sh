@@ -36,6 +36,5 @@ PY
 echo '{"order_id": "c", "item": "widget", "quantity": 2}' | produce "${WAIT_ARGS[@]}" --wait=30 >"$IT_LOGDIR/ok.out" \
     2>>"$IT_LOGDIR/producer.log" || die "all accepted: exit $?"
 grep -q '"order_id":"c".*"status":"accepted".*"remaining":0' "$IT_LOGDIR/ok.out" || die "c: $(cat "$IT_LOGDIR/ok.out")"
-kill -TERM "$CONSUMER_PID"
-wait "$CONSUMER_PID" || die "consumer exit $?"
+stop_consumer a
 log "ok: exit 6 without a consumer, 5 for the race, 0 when all were accepted"

@@ -9,8 +9,9 @@ it_setup sequence
     >"$IT_LOGDIR/orders.jsonl"
 produce "$IT_LOGDIR/orders.jsonl" 2>>"$IT_LOGDIR/producer.log" || die "producer failed"
 consume_until_idle 2
-batches=$(grep -o 'final: [0-9]* messages in [0-9]* batches' "$IT_LOGDIR/consumer.log" | tail -1)
-log "$batches"
-n_batches=$(echo "$batches" | awk '{print $5}')
-[ "$n_batches" -lt 600 ] || die "expected batched transactions (many orders per batch), got $batches"
+n_batches=$(counter orderline_batch_size_count "$LAST_STATS")
+n_messages=$(counter orderline_batch_size_sum "$LAST_STATS")
+log "$n_messages messages in $n_batches batches"
+[ "$n_messages" -eq 6000 ] || die "the consumer's batches held $n_messages messages, the log has 6000"
+[ "$n_batches" -lt 600 ] || die "expected batched transactions (many orders per batch), got $n_batches batches"
 check_invariants --expect-invalid 0
