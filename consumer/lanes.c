@@ -55,8 +55,14 @@ store_status lane_send_begin(lane *ln, batch *b, char *why, size_t whylen) {
 }
 
 /* A failed round trip: FENCED and BROKEN drop the batch and go up; a
- * conflict is retried (LANE_OK, b PLANNED again) until MAX_ATTEMPTS. */
+ * conflict is retried (LANE_OK, b PLANNED again) until MAX_ATTEMPTS; out of
+ * memory fails at once. */
 static lane_result fail_round_trip(lane *ln, batch *b, store_status st, const char *why, char *err, size_t errlen) {
+    if (st == STORE_FATAL) {
+        batch_transition(b, BATCH_EV_FAIL);
+        ol_seterr(err, errlen, "%s", why);
+        return LANE_FAILED;
+    }
     ln->env->metrics->postgres_errors++;
     if (st != STORE_RETRY) {
         batch_abandon(b);

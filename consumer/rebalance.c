@@ -44,6 +44,11 @@ static bool load_positions(order_pipeline *pl, const int32_t *ids, size_t n, sto
     while (!*pl->stop) {
         store_status st = order_store_load_positions(pl->admin, ids, n, out, err, sizeof err);
         if (st == STORE_OK) return true;
+        if (st == STORE_FATAL) {
+            /* Ends the loop at its next collect, which returns this. */
+            if (!pl->callback_error[0]) ol_seterr(pl->callback_error, sizeof pl->callback_error, "%s", err);
+            return false;
+        }
         pl->metrics->postgres_errors++;
         ol_warn("%s; retrying in %" PRId64 " ms", err, backoff);
         if (st == STORE_BROKEN && !pipeline_reconnect(pl, pl->admin)) return false;

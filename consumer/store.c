@@ -316,7 +316,7 @@ store_status order_store_load_positions(order_store *s, const int32_t *partition
         out[i].results_offset = 0;
         if (!pgbin_add_int4(parts, partitions[i])) {
             ol_seterr(err, errlen, "out of memory");
-            return STORE_RETRY;
+            return STORE_FATAL;
         }
     }
     stmt_params params = {0};
@@ -373,7 +373,7 @@ store_status order_store_send_begin(order_store *s, const store_advance *advance
     ok = ok && build_str_array(&a->items, items, n_items) && build_str_array(&a->order_ids, order_ids, n_order_ids);
     if (!ok) {
         ol_seterr(err, errlen, "out of memory building batch parameters");
-        return STORE_RETRY;
+        return STORE_FATAL;
     }
     stmt_params p_adv = {0}, p_first = {0}, p_acks = {0}, p_items = {0}, p_ids = {0};
     param_text(&p_adv, s->topic);
@@ -502,7 +502,7 @@ store_status order_store_finish_begin(order_store *s, ol_decider *decider, int32
 fail_oom:
     PQclear(res);
     ol_seterr(err, errlen, "out of memory loading batch state");
-    status = STORE_RETRY;
+    status = STORE_FATAL;
 fail_drain:
     pipe_drain_to_sync(s);
 fail:
@@ -544,7 +544,7 @@ store_status order_store_send_commit(order_store *s, const ol_result *const *dec
     if (!ok) {
         ol_seterr(err, errlen, "out of memory building batch writes");
         abort_transaction(s);
-        return STORE_RETRY;
+        return STORE_FATAL;
     }
     stmt_params p_ins = {0}, p_upd = {0}, p_new = {0};
     param_text(&p_ins, s->topic);
@@ -636,7 +636,7 @@ store_status order_store_save_acks(order_store *s, const store_ack *acks, size_t
         if (!pgbin_add_int4(&a->ack_partition, acks[i].partition) ||
             !pgbin_add_int8(&a->ack_offset, acks[i].results_offset)) {
             ol_seterr(err, errlen, "out of memory");
-            return STORE_RETRY;
+            return STORE_FATAL;
         }
     stmt_params p = {0};
     param_text(&p, s->topic);

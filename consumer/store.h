@@ -23,7 +23,8 @@ typedef enum {
     STORE_OK,
     STORE_FENCED, /* a stored position was not what we expected: rolled back */
     STORE_RETRY,  /* transient conflict (deadlock, unique race): rolled back */
-    STORE_BROKEN  /* connection lost: reconnect, then re-read positions */
+    STORE_BROKEN, /* connection lost: reconnect, then re-read positions */
+    STORE_FATAL   /* out of memory: nothing was committed; retrying would not help, stop */
 } store_status;
 
 typedef struct store_position {
