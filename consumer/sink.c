@@ -162,9 +162,8 @@ static void on_error(rd_kafka_t *rk, int code, const char *reason, void *opaque)
 result_sink *result_sink_new(const ol_settings *settings, char *err, size_t errlen) {
     static const char *const defaults[] = {OL_KAFKA_PRODUCER_DEFAULTS,
                                            /* Answers leave in bursts of a whole batch, so a
-                                            * longer linger buys no bigger requests; at 17k
-                                            * orders/s 5 -> 1 ms took p50 14-15 -> 12 ms and
-                                            * p99 48-54 -> 36-37 ms, 1M-order rate unchanged. */
+                                            * longer linger buys no bigger requests, only
+                                            * latency (bench/notes.md). */
                                            "linger.ms", "1",
                                            "compression.type", "lz4",
                                            "client.id", "order-consumer-results",

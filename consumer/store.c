@@ -164,9 +164,8 @@ static const struct {
  * - enable_seqscan off: every statement here reaches rows by key. The
  *   ledger grows by thousands of rows a second, its statistics lag behind,
  *   and with a batch's ~2000 order_ids the planner often prices a scan of
- *   the whole ledger below 2000 index probes: measured on 1M orders, 233
- *   lookups ran as (parallel) seq scans, 5.8 s of a 18 s run, each batch
- *   slower as the ledger grew. */
+ *   the whole ledger below 2000 index probes, and each batch gets slower as
+ *   the ledger grows (bench/notes.md). */
 static const char SQL_SESSION_SETTINGS[] =
     "SET idle_in_transaction_session_timeout = '5s'; SET lock_timeout = '10s'; SET enable_seqscan = off";
 

@@ -170,9 +170,9 @@ void order_producer_destroy(order_producer *p) {
 }
 
 /* Orders due within this long are sent at once: the rate holds at 1 ms
- * granularity. Sleeping for every order (18,000 sleeps a second at 18k/s)
- * cost the producer a third of a core in context switches, taken from the
- * system it was measuring. */
+ * granularity. Sleeping for every order costs the producer a large share of
+ * a core in context switches, taken from the system it is measuring
+ * (bench/notes.md). */
 #define PACE_GRANULARITY_US 1000
 
 /* With --rate, waits until the next order is due (serving delivery reports
