@@ -132,7 +132,8 @@ static bool plan(order_auditor *a, char *err, size_t errlen) {
     a->topic_partitions = n;
     audit_position *pos = NULL;
     size_t n_pos = 0;
-    int64_t *starts = NULL, *low = NULL, *high = NULL;
+    int64_t *starts = NULL;
+    ol_window w = {0};
     bool ok = false;
     if (!audit_ledger_snapshot(a->ledger, &pos, &n_pos, err, errlen)) goto done;
     /* Stored partitions beyond the topic's count would be a shrunk topic:
@@ -142,31 +143,27 @@ static bool plan(order_auditor *a, char *err, size_t errlen) {
         if ((size_t)pos[i].partition + 1 > a->n_parts) a->n_parts = (size_t)pos[i].partition + 1;
     a->parts = calloc(a->n_parts + 1, sizeof *a->parts);
     starts = calloc(a->n_parts + 1, sizeof *starts);
-    low = calloc(a->n_parts + 1, sizeof *low);
-    high = calloc(a->n_parts + 1, sizeof *high);
-    if (!a->parts || !starts || !low || !high) {
+    if (!a->parts || !starts) {
         ol_seterr(err, errlen, "out of memory");
         goto done;
     }
     /* Watermarks after the snapshot: the log holds everything decided. */
-    if (!ol_reader_watermarks(a->reader, topic, n, low, high, err, errlen)) goto done;
-    if (a->since_us >= 0) {
-        if (!ol_reader_offsets_for_time(a->reader, topic, n, a->since_us / 1000, high, starts, err, errlen)) goto done;
-    } else {
-        memcpy(starts, low, (size_t)n * sizeof *starts);
-    }
+    if (!ol_reader_plan_window(a->reader, topic, n, a->since_us >= 0 ? OL_READER_FROM_TIME : OL_READER_FROM_BEGINNING,
+                               a->since_us / 1000, &w, err, errlen))
+        goto done;
     for (size_t p = 0; p < a->n_parts; p++) {
         audit_partition *ap = &a->parts[p];
+        bool in_topic = p < (size_t)w.n; /* else a stored partition of a shrunk topic */
         ap->partition = (int32_t)p;
-        ap->low = low[p];
-        ap->high = high[p];
+        ap->low = in_topic ? w.low[p] : 0;
+        ap->high = in_topic ? w.high[p] : 0;
         for (size_t i = 0; i < n_pos; i++) {
             if (pos[i].partition != (int32_t)p) continue;
             ap->stored = true;
             ap->decided_end = pos[i].next_offset;
             ap->results_end = pos[i].results_offset;
         }
-        int64_t start = starts[p] > low[p] ? starts[p] : low[p];
+        int64_t start = in_topic ? w.start[p] : 0; /* at least the low mark */
         ap->start = start < ap->decided_end ? start : ap->decided_end;
         starts[p] = ap->start;
         if (!ol_audit_set_range(a->audit, ap->partition, ap->start, ap->decided_end, ap->results_end, err, errlen))
@@ -184,40 +181,38 @@ static bool plan(order_auditor *a, char *err, size_t errlen) {
 done:
     free(pos);
     free(starts);
-    free(low);
-    free(high);
+    ol_window_free(&w);
     return ok;
 }
 
 /* ---- the results topic ------------------------------------------------ */
 
+/* A message of the results window: an answer for the engine, or counted
+ * and shown as undecodable. False (err set) when the engine fails. */
+static bool add_result(order_auditor *a, const rd_kafka_message_t *m, char *err, size_t errlen) {
+    ol_result r;
+    char why[256] = "empty message";
+    if (m->payload && ol_result_from_json(m->payload, m->len, &r, why, sizeof why))
+        return ol_audit_add_result(a->audit, &r, err, errlen);
+    if (++a->undecodable <= UNDECODABLE_SHOWN)
+        ol_warn("results topic [%" PRId32 "] offset %" PRId64 ": not a result, ignored: %s", m->partition, m->offset,
+                why);
+    return true;
+}
+
 static bool read_results(order_auditor *a, char *err, size_t errlen) {
     const char *topic = a->settings->results_topic;
     int n = ol_reader_partition_count(a->reader, topic, err, errlen);
     if (n < 0) return false;
-    size_t cnt = (size_t)n + 1;
-    int64_t *low = calloc(cnt, sizeof *low), *high = calloc(cnt, sizeof *high), *start = calloc(cnt, sizeof *start);
-    int32_t *ids = calloc(cnt, sizeof *ids);
+    ol_window w = {0};
     bool ok = false;
-    if (!low || !high || !start || !ids) {
-        ol_seterr(err, errlen, "out of memory");
+    int64_t from_ms = (a->since_us - RESULTS_MARGIN_US) / 1000;
+    if (!ol_reader_plan_window(a->reader, topic, n, a->since_us >= 0 ? OL_READER_FROM_TIME : OL_READER_FROM_BEGINNING,
+                               from_ms > 0 ? from_ms : 0, &w, err, errlen) ||
+        !ol_reader_assign_window(a->reader, topic, &w, err, errlen))
         goto done;
-    }
-    if (!ol_reader_watermarks(a->reader, topic, n, low, high, err, errlen)) goto done;
-    if (a->since_us >= 0) {
-        int64_t from_ms = (a->since_us - RESULTS_MARGIN_US) / 1000;
-        if (!ol_reader_offsets_for_time(a->reader, topic, n, from_ms > 0 ? from_ms : 0, high, start, err, errlen))
-            goto done;
-    }
-    int32_t pending = 0;
-    for (int32_t p = 0; p < n; p++) {
-        ids[p] = p;
-        if (a->since_us < 0 || start[p] < low[p]) start[p] = low[p];
-        pending += start[p] < high[p];
-    }
-    if (!ol_reader_assign(a->reader, topic, ids, start, (size_t)n, err, errlen)) goto done;
     int64_t began = ol_monotonic_ms(), last_progress = began;
-    while (pending > 0) {
+    while (w.pending > 0) {
         if (stopped(a, err, errlen)) goto done;
         ssize_t got = ol_reader_poll(a->reader, a->msgs, POLL_BATCH, POLL_TIMEOUT_MS, err, errlen);
         if (got < 0) goto done;
@@ -229,23 +224,9 @@ static bool read_results(order_auditor *a, char *err, size_t errlen) {
         bool failed = false;
         for (ssize_t i = 0; i < got; i++) {
             rd_kafka_message_t *m = a->msgs[i];
-            int32_t p = m->partition;
-            if (p >= 0 && p < n && high[p] >= 0 && !failed) {
-                if (!m->err && m->offset < high[p]) {
-                    ol_result r;
-                    char why[256] = "empty message";
-                    if (m->payload && ol_result_from_json(m->payload, m->len, &r, why, sizeof why)) {
-                        failed = !ol_audit_add_result(a->audit, &r, err, errlen);
-                    } else if (++a->undecodable <= UNDECODABLE_SHOWN) {
-                        ol_warn("results topic [%" PRId32 "] offset %" PRId64 ": not a result, ignored: %s", p,
-                                m->offset, why);
-                    }
-                }
-                if (m->err ? m->offset >= high[p] : m->offset + 1 >= high[p]) {
-                    high[p] = -1; /* done: later messages are past the window */
-                    pending--;
-                }
-            }
+            if (!failed && !m->err && ol_window_contains(&w, m->partition, m->offset))
+                failed = !add_result(a, m, err, errlen);
+            if (!failed) ol_window_note(&w, m->partition, m->offset, m->err != 0);
             rd_kafka_message_destroy(m);
         }
         if (failed) goto done;
@@ -253,10 +234,7 @@ static bool read_results(order_auditor *a, char *err, size_t errlen) {
     ok = ol_reader_assign(a->reader, topic, NULL, NULL, 0, err, errlen);
     ol_debug("results topic: %d partitions read in %" PRId64 " ms", n, ol_monotonic_ms() - began);
 done:
-    free(low);
-    free(high);
-    free(start);
-    free(ids);
+    ol_window_free(&w);
     return ok;
 }
 

@@ -23,9 +23,7 @@ struct results_tail {
     ol_results_summary *summary; /* with --summary */
     ol_buf out;                  /* one batch of output */
     rd_kafka_message_t **msgs;
-    int32_t n_parts;
-    int64_t *low, *high, *start;
-    bool *done;
+    ol_window window; /* the topic's partitions, from the start to the high-water marks seen then */
     uint64_t read, shown, undecodable;
     bool pipe_closed;
 };
@@ -60,10 +58,7 @@ void results_tail_destroy(results_tail *t) {
     ol_results_summary_destroy(t->summary);
     ol_buf_free(&t->out);
     free(t->msgs);
-    free(t->low);
-    free(t->high);
-    free(t->start);
-    free(t->done);
+    ol_window_free(&t->window);
     free(t);
 }
 
@@ -87,28 +82,16 @@ static bool plan(results_tail *t, char *err, size_t errlen) {
     const char *topic = t->settings->results_topic;
     int n = ol_reader_partition_count(t->reader, topic, err, errlen);
     if (n < 0) return false;
-    t->n_parts = n;
-    size_t cnt = (size_t)n + 1;
-    t->low = calloc(cnt, sizeof *t->low);
-    t->high = calloc(cnt, sizeof *t->high);
-    t->start = calloc(cnt, sizeof *t->start);
-    t->done = calloc(cnt, sizeof *t->done);
-    if (!t->low || !t->high || !t->start || !t->done) {
-        ol_seterr(err, errlen, "out of memory");
+    static const ol_reader_from from[] = {[TAIL_FROM_END] = OL_READER_FROM_END,
+                                          [TAIL_FROM_BEGINNING] = OL_READER_FROM_BEGINNING,
+                                          [TAIL_SINCE] = OL_READER_FROM_TIME};
+    ol_window *w = &t->window;
+    if (!ol_reader_plan_window(t->reader, topic, n, from[t->options.start], t->options.since_us / 1000, w, err,
+                               errlen))
         return false;
-    }
-    if (!ol_reader_watermarks(t->reader, topic, n, t->low, t->high, err, errlen)) return false;
-    if (t->options.start == TAIL_SINCE &&
-        !ol_reader_offsets_for_time(t->reader, topic, n, t->options.since_us / 1000, t->high, t->start, err, errlen))
-        return false;
-    for (int32_t p = 0; p < n; p++) {
-        if (t->options.start == TAIL_FROM_END) t->start[p] = t->high[p];
-        else if (t->options.start == TAIL_FROM_BEGINNING) t->start[p] = t->low[p];
-        if (t->start[p] < t->low[p]) t->start[p] = t->low[p];
-        t->done[p] = t->start[p] >= t->high[p];
-        ol_debug("%s [%" PRId32 "]: from %" PRId64 " (watermarks %" PRId64 "..%" PRId64 ")", topic, p, t->start[p],
-                 t->low[p], t->high[p]);
-    }
+    for (int32_t p = 0; p < n; p++)
+        ol_debug("%s [%" PRId32 "]: from %" PRId64 " (watermarks %" PRId64 "..%" PRId64 ")", topic, p, w->start[p],
+                 w->low[p], w->high[p]);
     return true;
 }
 
@@ -159,23 +142,15 @@ oom:
 }
 
 bool results_tail_run(results_tail *t, char *err, size_t errlen) {
-    if (!plan(t, err, errlen)) return false;
-    int32_t *ids = calloc((size_t)t->n_parts + 1, sizeof *ids);
-    if (!ids) {
-        ol_seterr(err, errlen, "out of memory");
+    ol_window *w = &t->window;
+    if (!plan(t, err, errlen) || !ol_reader_assign_window(t->reader, t->settings->results_topic, w, err, errlen))
         return false;
-    }
-    for (int32_t p = 0; p < t->n_parts; p++) ids[p] = p;
-    bool ok = ol_reader_assign(t->reader, t->settings->results_topic, ids, t->start, (size_t)t->n_parts, err, errlen);
-    free(ids);
-    if (!ok) return false;
-    int32_t pending = 0;
-    for (int32_t p = 0; p < t->n_parts; p++) pending += !t->done[p];
     if (!t->summary && t->options.format == OL_FORMAT_TABLE && !ol_results_table_header(&t->out)) {
         ol_seterr(err, errlen, "out of memory");
         return false;
     }
-    while (ok && !*t->stop && !t->pipe_closed && (t->options.follow || pending > 0)) {
+    bool ok = true;
+    while (ok && !*t->stop && !t->pipe_closed && (t->options.follow || w->pending > 0)) {
         ssize_t n = ol_reader_poll(t->reader, t->msgs, POLL_BATCH, POLL_TIMEOUT_MS, err, errlen);
         if (n < 0) {
             ok = false;
@@ -183,16 +158,11 @@ bool results_tail_run(results_tail *t, char *err, size_t errlen) {
         }
         for (ssize_t i = 0; i < n; i++) {
             rd_kafka_message_t *m = t->msgs[i];
-            int32_t p = m->partition;
-            bool known = p >= 0 && p < t->n_parts;
             /* Without --follow the window ends at the high-water marks
              * seen at start; later messages are not ours. */
-            bool in_window = t->options.follow || (known && m->offset < t->high[p]);
+            bool in_window = t->options.follow || ol_window_contains(w, m->partition, m->offset);
             if (!m->err && in_window && ok) ok = handle(t, m, err, errlen);
-            if (known && !t->done[p] && (m->err ? m->offset >= t->high[p] : m->offset + 1 >= t->high[p])) {
-                t->done[p] = true;
-                pending--;
-            }
+            ol_window_note(w, m->partition, m->offset, m->err != 0);
             rd_kafka_message_destroy(m);
         }
         if (ok) ok = flush_out(t, err, errlen);

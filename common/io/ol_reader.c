@@ -2,6 +2,7 @@
 
 #include <inttypes.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "ol_kafka.h"
 #include "ol_log.h"
@@ -130,6 +131,31 @@ bool ol_reader_assign(ol_reader *r, const char *topic, const int32_t *partitions
     return true;
 }
 
+bool ol_reader_plan_window(ol_reader *r, const char *topic, int32_t n, ol_reader_from from, int64_t at_ms,
+                           ol_window *w, char *err, size_t errlen) {
+    if (!ol_window_init(w, n, err, errlen)) return false;
+    if (!ol_reader_watermarks(r, topic, n, w->low, w->high, err, errlen)) return false;
+    if (from == OL_READER_FROM_TIME) {
+        if (!ol_reader_offsets_for_time(r, topic, n, at_ms, w->high, w->start, err, errlen)) return false;
+    } else {
+        memcpy(w->start, from == OL_READER_FROM_END ? w->high : w->low, (size_t)n * sizeof *w->start);
+    }
+    ol_window_begin(w);
+    return true;
+}
+
+bool ol_reader_assign_window(ol_reader *r, const char *topic, const ol_window *w, char *err, size_t errlen) {
+    int32_t *ids = calloc((size_t)w->n + 1, sizeof *ids);
+    if (!ids) {
+        ol_seterr(err, errlen, "out of memory");
+        return false;
+    }
+    for (int32_t p = 0; p < w->n; p++) ids[p] = p;
+    bool ok = ol_reader_assign(r, topic, ids, w->start, (size_t)w->n, err, errlen);
+    free(ids);
+    return ok;
+}
+
 static bool is_fatal(rd_kafka_resp_err_t e) {
     switch (e) {
     case RD_KAFKA_RESP_ERR__FATAL:
@@ -186,15 +212,9 @@ ssize_t ol_reader_poll(ol_reader *r, rd_kafka_message_t **msgs, size_t max, int 
 int ol_reader_assign_from_end(ol_reader *r, const char *topic, char *err, size_t errlen) {
     int n = ol_reader_partition_count(r, topic, err, errlen);
     if (n <= 0) return -1;
-    int32_t *parts = calloc((size_t)n, sizeof *parts);
-    int64_t *low = calloc((size_t)n, sizeof *low), *high = calloc((size_t)n, sizeof *high);
-    bool ok = parts && low && high;
-    if (!ok) ol_seterr(err, errlen, "out of memory");
-    if (ok) ok = ol_reader_watermarks(r, topic, n, low, high, err, errlen);
-    for (int i = 0; ok && i < n; i++) parts[i] = i;
-    if (ok) ok = ol_reader_assign(r, topic, parts, high, (size_t)n, err, errlen);
-    free(parts);
-    free(low);
-    free(high);
+    ol_window w = {0};
+    bool ok = ol_reader_plan_window(r, topic, n, OL_READER_FROM_END, 0, &w, err, errlen) &&
+              ol_reader_assign_window(r, topic, &w, err, errlen);
+    ol_window_free(&w);
     return ok ? n : -1;
 }

@@ -16,6 +16,7 @@
 #include <sys/types.h>
 
 #include "ol_options.h"
+#include "ol_window.h"
 
 typedef struct ol_reader ol_reader;
 
@@ -45,6 +46,21 @@ bool ol_reader_offsets_for_time(ol_reader *reader, const char *topic, int32_t n,
  * clears it. */
 bool ol_reader_assign(ol_reader *reader, const char *topic, const int32_t *partitions, const int64_t *offsets,
                       size_t n, char *err, size_t errlen);
+
+/* Where each partition of a window starts. */
+typedef enum { OL_READER_FROM_BEGINNING, OL_READER_FROM_END, OL_READER_FROM_TIME } ol_reader_from;
+
+/* Plans a window over partitions 0..n-1 of topic (n: its partition count,
+ * asked by the caller so that it may come before other work): sizes w,
+ * reads the watermarks (high: the window's end, as of now) and starts
+ * each partition at its low mark, at its end, or (OL_READER_FROM_TIME) at
+ * the first offset at or after at_ms, never below its low mark
+ * (ol_window_begin). w is the caller's to free, also on false. */
+bool ol_reader_plan_window(ol_reader *reader, const char *topic, int32_t n, ol_reader_from from, int64_t at_ms,
+                           ol_window *w, char *err, size_t errlen);
+
+/* Assigns every partition of w's topic from its start. */
+bool ol_reader_assign_window(ol_reader *reader, const char *topic, const ol_window *w, char *err, size_t errlen);
 
 /* Assigns every partition of topic from its high-water mark as of now: a
  * reader of what is written from here on (the answers to orders about to
