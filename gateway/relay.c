@@ -48,9 +48,12 @@ static void message_free(gw_message *m) {
 
 /* Hands m to librdkafka. False (reason set) when it would not take it. */
 static bool produce(gw_relay *r, gw_message *m, char *reason, size_t reasonlen) {
-    if (rd_kafka_produce(r->orders, RD_KAFKA_PARTITION_UA, 0, m->value, m->len, m->item, strlen(m->item), m) == 0)
-        return true;
-    rd_kafka_resp_err_t e = rd_kafka_last_error();
+    /* No waiting for room: a person waits (a full queue is a 503), and a
+     * delivery report, which re-sends through here, must not poll. */
+    ol_kafka_msg msg = {.rkt = r->orders, .key = m->item, .key_len = strlen(m->item), .value = m->value,
+                        .len = m->len, .opaque = m};
+    rd_kafka_resp_err_t e = ol_kafka_produce(r->producer, &msg, 0);
+    if (e == RD_KAFKA_RESP_ERR_NO_ERROR) return true;
     ol_seterr(reason, reasonlen, "%s", e == RD_KAFKA_RESP_ERR__QUEUE_FULL ? "the producer's queue is full"
                                                                            : rd_kafka_err2str(e));
     return false;

@@ -58,8 +58,13 @@ typedef struct line_origin {
 static bool report_completions(order_producer *p);
 static bool read_answers(order_producer *p, int timeout_ms, char *err, size_t errlen);
 
-static bool resend(order_producer *p, line_origin *o) {
-    return rd_kafka_produce(p->topic, RD_KAFKA_PARTITION_UA, 0, o->value, o->len, o->item, strlen(o->item), o) == 0;
+/* Hands o to librdkafka (o, and the value in it, pass to it until the
+ * delivery report returns them), waiting full_poll_ms at a time while its
+ * queue is full; 0 inside a delivery report, which must not poll. */
+static rd_kafka_resp_err_t send_line(order_producer *p, line_origin *o, int full_poll_ms) {
+    ol_kafka_msg m = {.rkt = p->topic, .key = o->item, .key_len = strlen(o->item), .value = o->value, .len = o->len,
+                      .opaque = o};
+    return ol_kafka_produce(p->rk, &m, full_poll_ms);
 }
 
 /* One line per report, as librdkafka gave it: the checker applies the
@@ -84,7 +89,7 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opa
     if (!msg->err && msg->offset < 0) p->stats.unconfirmed++;
     switch (ol_delivery_judge(msg->err != 0, msg->offset, &origin->unconfirmed, MAX_UNCONFIRMED)) {
     case OL_DELIVERY_RESEND:
-        if (resend(p, origin)) return;
+        if (send_line(p, origin, 0) == RD_KAFKA_RESP_ERR_NO_ERROR) return;
         why = "acknowledged without an offset, and it could not be sent again";
         break;
     case OL_DELIVERY_FAILED:
@@ -228,21 +233,14 @@ static bool send_order(order_producer *p, const ol_order *order, const char *val
             return false;
         }
     }
-    for (;;) {
-        /* origin (and the value in it) passes to librdkafka until the
-         * delivery report returns it. */
-        if (resend(p, origin)) {
-            p->stats.sent++;
-            return true;
-        }
-        rd_kafka_resp_err_t e = rd_kafka_last_error();
-        if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-            free(origin);
-            ol_seterr(err, errlen, "%s:%zu: cannot produce: %s", source, lineno, rd_kafka_err2str(e));
-            return false;
-        }
-        rd_kafka_poll(p->rk, 100);
+    rd_kafka_resp_err_t e = send_line(p, origin, 100);
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        free(origin);
+        ol_seterr(err, errlen, "%s:%zu: cannot produce: %s", source, lineno, rd_kafka_err2str(e));
+        return false;
     }
+    p->stats.sent++;
+    return true;
 }
 
 bool order_producer_publish_file(order_producer *p, const char *path, volatile const sig_atomic_t *stop, char *err,

@@ -53,6 +53,20 @@ fail:
     return NULL;
 }
 
+rd_kafka_resp_err_t ol_kafka_produce(rd_kafka_t *rk, const ol_kafka_msg *m, int full_poll_ms) {
+    for (;;) {
+        rd_kafka_resp_err_t e =
+            m->rkt ? rd_kafka_producev(rk, RD_KAFKA_V_RKT(m->rkt), RD_KAFKA_V_KEY(m->key, m->key_len),
+                                       RD_KAFKA_V_VALUE(m->value, m->len), RD_KAFKA_V_MSGFLAGS(m->flags),
+                                       RD_KAFKA_V_HEADERS(m->headers), RD_KAFKA_V_OPAQUE(m->opaque), RD_KAFKA_V_END)
+                   : rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(m->topic), RD_KAFKA_V_KEY(m->key, m->key_len),
+                                       RD_KAFKA_V_VALUE(m->value, m->len), RD_KAFKA_V_MSGFLAGS(m->flags),
+                                       RD_KAFKA_V_HEADERS(m->headers), RD_KAFKA_V_OPAQUE(m->opaque), RD_KAFKA_V_END);
+        if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL || full_poll_ms <= 0) return e;
+        rd_kafka_poll(rk, full_poll_ms);
+    }
+}
+
 int ol_kafka_partition_count(rd_kafka_t *rk, const char *topic, int timeout_ms, char *err, size_t errlen) {
     rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
     if (!rkt) {

@@ -40,6 +40,27 @@ bool ol_kafka_ensure_topics(rd_kafka_t *rk, const char *const *topics, size_t co
 /* Partition count of a topic from broker metadata; -1 on error. */
 int ol_kafka_partition_count(rd_kafka_t *rk, const char *topic, int timeout_ms, char *err, size_t errlen);
 
+/* One message for ol_kafka_produce. */
+typedef struct ol_kafka_msg {
+    rd_kafka_topic_t *rkt; /* the topic's handle; NULL: named by topic */
+    const char *topic;
+    const void *key;
+    size_t key_len;
+    void *value;
+    size_t len;
+    int flags;                   /* RD_KAFKA_MSG_F_COPY, _FREE, or 0: value stays the caller's until the report */
+    rd_kafka_headers_t *headers; /* NULL: none; librdkafka's once taken */
+    void *opaque;                /* the delivery report's _private */
+} ol_kafka_msg;
+
+/* Hands m to librdkafka (any partition: the partitioner's choice). While
+ * its queue is full, serves delivery reports for full_poll_ms (each report
+ * frees a place) and tries again, until m is taken or fails otherwise.
+ * full_poll_ms 0 returns RD_KAFKA_RESP_ERR__QUEUE_FULL at once: inside a
+ * delivery report, which must not poll, or where a full queue is itself
+ * the answer. On an error, value and headers stay the caller's. */
+rd_kafka_resp_err_t ol_kafka_produce(rd_kafka_t *rk, const ol_kafka_msg *m, int full_poll_ms);
+
 /* librdkafka log callback that writes through ol_log. */
 void ol_kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf);
 
