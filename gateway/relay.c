@@ -99,17 +99,8 @@ static bool open_producer(gw_relay *r, const ol_settings *s, char *err, size_t e
      * order could not be put in the log (then 503). */
     static const char *const defaults[] = {OL_KAFKA_PRODUCER_DEFAULTS, "linger.ms", "1", "message.timeout.ms",
                                            "10000", "client.id", "order-gateway", NULL};
-    rd_kafka_conf_t *conf = ol_kafka_conf_new(s, defaults, err, errlen);
-    if (!conf) return false;
-    rd_kafka_conf_set_opaque(conf, r);
-    rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
-    char kerr[512];
-    r->producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, kerr, sizeof kerr);
-    if (!r->producer) {
-        rd_kafka_conf_destroy(conf);
-        ol_seterr(err, errlen, "creating producer: %s", kerr);
-        return false;
-    }
+    r->producer = ol_kafka_producer_new(s, defaults, "producer", r, on_delivery, NULL, err, errlen);
+    if (!r->producer) return false;
     const char *topics[] = {s->orders_topic, s->results_topic};
     if (!ol_kafka_ensure_topics(r->producer, topics, 2, (int)s->partitions, 10000, err, errlen)) return false;
     r->orders = rd_kafka_topic_new(r->producer, s->orders_topic, NULL);

@@ -136,17 +136,8 @@ order_producer *order_producer_new(const ol_settings *settings, char *err, size_
         ol_seterr(err, errlen, "--acks-log %s: %s", settings->acks_log, strerror(errno));
         goto fail;
     }
-    rd_kafka_conf_t *conf = ol_kafka_conf_new(settings, defaults, err, errlen);
-    if (!conf) goto fail;
-    rd_kafka_conf_set_opaque(conf, p);
-    rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
-    char kerr[512];
-    p->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, kerr, sizeof kerr);
-    if (!p->rk) {
-        rd_kafka_conf_destroy(conf); /* rd_kafka_new only takes it on success */
-        ol_seterr(err, errlen, "creating producer: %s", kerr);
-        goto fail;
-    }
+    p->rk = ol_kafka_producer_new(settings, defaults, "producer", p, on_delivery, NULL, err, errlen);
+    if (!p->rk) goto fail;
     const char *topics[] = {settings->orders_topic, settings->results_topic};
     bool waiting = settings->wait_s != 0;
     if (!ol_kafka_ensure_topics(p->rk, topics, waiting ? 2 : 1, (int)settings->partitions, 10000, err, errlen))

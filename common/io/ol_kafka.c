@@ -53,6 +53,23 @@ fail:
     return NULL;
 }
 
+rd_kafka_t *ol_kafka_producer_new(const ol_settings *s, const char *const *defaults, const char *name, void *opaque,
+                                  ol_kafka_delivery_fn on_delivery, ol_kafka_error_fn on_error, char *err,
+                                  size_t errlen) {
+    rd_kafka_conf_t *conf = ol_kafka_conf_new(s, defaults, err, errlen);
+    if (!conf) return NULL;
+    rd_kafka_conf_set_opaque(conf, opaque);
+    if (on_delivery) rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+    if (on_error) rd_kafka_conf_set_error_cb(conf, on_error);
+    char kerr[512];
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, kerr, sizeof kerr);
+    if (!rk) {
+        rd_kafka_conf_destroy(conf); /* rd_kafka_new only takes it on success */
+        ol_seterr(err, errlen, "creating %s: %s", name, kerr);
+    }
+    return rk;
+}
+
 rd_kafka_resp_err_t ol_kafka_produce(rd_kafka_t *rk, const ol_kafka_msg *m, int full_poll_ms) {
     for (;;) {
         rd_kafka_resp_err_t e =

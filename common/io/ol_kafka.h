@@ -31,6 +31,18 @@
 rd_kafka_conf_t *ol_kafka_conf_new(const ol_settings *settings, const char *const *defaults, char *err,
                                    size_t errlen);
 
+typedef void (*ol_kafka_delivery_fn)(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque);
+typedef void (*ol_kafka_error_fn)(rd_kafka_t *rk, int err, const char *reason, void *opaque);
+
+/* Creates a producer from the settings and the tool's defaults (as
+ * ol_kafka_conf_new), with opaque for its callbacks, on_delivery as the
+ * delivery report callback and on_error as the error callback (either may
+ * be NULL: librdkafka's own). name is what the error calls it: "creating
+ * NAME: <librdkafka's reason>". NULL on error. */
+rd_kafka_t *ol_kafka_producer_new(const ol_settings *settings, const char *const *defaults, const char *name,
+                                  void *opaque, ol_kafka_delivery_fn on_delivery, ol_kafka_error_fn on_error,
+                                  char *err, size_t errlen);
+
 /* Creates each named topic that does not exist yet, with partitions
  * partitions and the broker's default replication factor. Existing topics
  * are left as they are. */
