@@ -93,20 +93,8 @@ const char *ol_divergence_kind_name(ol_divergence_kind kind) {
 
 /* ---- reporting -------------------------------------------------------- */
 
-/* Appends s with control characters (C0, DEL, C1) shown as '?'. */
-static bool append_visible(ol_buf *out, const char *s) {
-    const unsigned char *p = (const unsigned char *)s;
-    for (size_t i = 0; p[i]; i++) {
-        bool c1 = p[i] == 0xC2 && p[i + 1] >= 0x80 && p[i + 1] <= 0x9F;
-        if (p[i] < 0x20 || p[i] == 0x7F || c1) {
-            if (!ol_buf_append(out, "?", 1)) return false;
-            if (c1) i++;
-        } else if (!ol_buf_append(out, (const char *)&p[i], 1)) {
-            return false;
-        }
-    }
-    return true;
-}
+/* Appends s with control characters shown as '?'. */
+static bool append_visible(ol_buf *out, const char *s) { return ol_buf_append_visible(out, s, strlen(s)); }
 
 bool ol_divergence_format(const ol_divergence *d, ol_buf *out) {
     bool ok = ol_buf_appends(out, ol_divergence_kind_name(d->kind));

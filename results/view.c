@@ -79,16 +79,7 @@ static bool append_cell(ol_buf *out, const char *text, size_t width, bool right,
     if (right)
         for (size_t i = 0; i < pad; i++)
             if (!ol_buf_append(out, " ", 1)) return false;
-    for (size_t i = 0; i < cut; i++) {
-        unsigned char c = s[i];
-        bool c1 = c == 0xC2 && i + 1 < cut && s[i + 1] >= 0x80 && s[i + 1] <= 0x9F;
-        if (c < 0x20 || c == 0x7F || c1) {
-            if (!ol_buf_append(out, "?", 1)) return false;
-            if (c1) i++;
-            continue;
-        }
-        if (!ol_buf_append(out, (const char *)&s[i], 1)) return false;
-    }
+    if (!ol_buf_append_visible(out, text, cut)) return false;
     if (truncated && !ol_buf_appends(out, "\xE2\x80\xA6")) return false;
     if (!right && !last)
         for (size_t i = 0; i < pad; i++)

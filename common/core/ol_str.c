@@ -71,6 +71,19 @@ bool ol_buf_append_int(ol_buf *buf, int64_t value) {
     return ol_buf_append(buf, digits + n, sizeof digits - n);
 }
 
+bool ol_buf_append_visible(ol_buf *buf, const char *data, size_t len) {
+    const unsigned char *s = (const unsigned char *)data;
+    size_t run = 0; /* start of the bytes kept as they are */
+    for (size_t i = 0; i < len; i++) {
+        bool c1 = s[i] == 0xC2 && i + 1 < len && s[i + 1] >= 0x80 && s[i + 1] <= 0x9F;
+        if (s[i] >= 0x20 && s[i] != 0x7F && !c1) continue;
+        if (!ol_buf_append(buf, data + run, i - run) || !ol_buf_append(buf, "?", 1)) return false;
+        if (c1) i++;
+        run = i + 1;
+    }
+    return ol_buf_append(buf, data + run, len - run);
+}
+
 bool ol_utf8_valid(const char *data, size_t len) {
     const unsigned char *s = (const unsigned char *)data;
     size_t i = 0;

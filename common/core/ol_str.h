@@ -24,6 +24,12 @@ bool ol_buf_appendf(ol_buf *buf, const char *fmt, ...) __attribute__((format(pri
  * (it runs several times per order on the consumer's hot path). */
 bool ol_buf_append_int(ol_buf *buf, int64_t value);
 
+/* Appends [data, data+len) for a terminal: control characters (C0, DEL,
+ * and C1 encoded as UTF-8, U+0080..U+009F) become '?', so untrusted text
+ * cannot move the cursor or change the terminal's state; every other byte
+ * is kept as it is. False when memory ran out. */
+bool ol_buf_append_visible(ol_buf *buf, const char *data, size_t len);
+
 /* True when [data, data+len) is well-formed UTF-8 (no overlongs, no
  * surrogates, nothing above U+10FFFF) and contains no NUL byte. */
 bool ol_utf8_valid(const char *data, size_t len);

@@ -1,5 +1,5 @@
-/* Unit tests for ol_str: byte buffer, UTF-8 validation, printable
- * rendering, RFC 3339 formatting and integer parsing. */
+/* Unit tests for ol_str: byte buffer, text for a terminal, UTF-8
+ * validation, printable rendering, RFC 3339 formatting and integer parsing. */
 #include <criterion/criterion.h>
 #include <inttypes.h>
 #include <time.h>
@@ -194,6 +194,50 @@ Test(seterr, formats_truncates_and_accepts_null) {
     err[0] = 'Q';
     ol_seterr(err, 0, "x");
     cr_assert_eq(err[0], 'Q');
+}
+
+/* ---- ol_buf_append_visible ------------------------------------------- */
+
+static void check_visible(const char *in, size_t len, const char *want) {
+    ol_buf b;
+    ol_buf_init(&b);
+    cr_assert(ol_buf_append_visible(&b, in, len));
+    cr_assert_eq(b.len, strlen(want));
+    cr_assert_str_eq(b.data, want);
+    ol_buf_free(&b);
+}
+
+Test(visible, keeps_printable_text_and_utf8) {
+    check_visible("plain text", 10, "plain text");
+    check_visible("caf\xC3\xA9 \xE2\x80\xA6", 9, "caf\xC3\xA9 \xE2\x80\xA6");
+    check_visible("\xC2\xA0nbsp", 6, "\xC2\xA0nbsp"); /* U+00A0 is no control */
+    check_visible("", 0, "");
+}
+
+Test(visible, c0_and_del_become_question_marks) {
+    check_visible("a\x1b[2Jb", 6, "a?[2Jb");
+    check_visible("\r\n\t\x7f", 4, "????");
+    check_visible("x\0y", 3, "x?y");
+}
+
+Test(visible, c1_is_one_question_mark_for_both_bytes) {
+    check_visible("a\xC2\x9B" "31mb", 7, "a?31mb"); /* CSI */
+    check_visible("\xC2\x80\xC2\x9F", 4, "??");
+}
+
+Test(visible, respects_length) {
+    /* A lead byte cut from its continuation is kept: it is no control. */
+    check_visible("a\xC2\x9B", 2, "a\xC2");
+    check_visible("abc\x01", 3, "abc");
+}
+
+Test(visible, appends_to_what_is_there) {
+    ol_buf b;
+    ol_buf_init(&b);
+    cr_assert(ol_buf_appends(&b, "id="));
+    cr_assert(ol_buf_append_visible(&b, "x\ny", 3));
+    cr_assert_str_eq(b.data, "id=x?y");
+    ol_buf_free(&b);
 }
 
 /* ---- ol_printable ---------------------------------------------------- */
