@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "ol_backoff.h"
 #include "ol_log.h"
 #include "ol_str.h"
 #include "pipeline_state.h"
@@ -15,6 +16,9 @@
  * A zombie learns within this time that its assignment is lost; a rightful
  * owner fenced by a zombie's late commit takes the partition back. */
 #define FENCE_BACKOFF_MS 3000
+/* PostgreSQL outages: retried soon at first, then every 6.4 s. */
+#define BACKOFF_FIRST_MS 200
+#define BACKOFF_LIMIT_MS 6400
 
 static void sleep_ms(int64_t ms) {
     struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
@@ -22,7 +26,8 @@ static void sleep_ms(int64_t ms) {
 }
 
 bool pipeline_reconnect(order_pipeline *pl, order_store *store) {
-    int64_t backoff = 200;
+    ol_backoff backoff;
+    ol_backoff_init(&backoff, BACKOFF_FIRST_MS, BACKOFF_LIMIT_MS);
     char err[1024];
     while (!*pl->stop) {
         if (order_store_reconnect(store, err, sizeof err)) {
@@ -30,9 +35,9 @@ bool pipeline_reconnect(order_pipeline *pl, order_store *store) {
             ol_info("reconnected to PostgreSQL");
             return true;
         }
-        ol_warn("PostgreSQL unavailable, retrying in %" PRId64 " ms: %s", backoff, err);
-        sleep_ms(backoff);
-        if (backoff < 5000) backoff *= 2;
+        int64_t wait = ol_backoff_next(&backoff);
+        ol_warn("PostgreSQL unavailable, retrying in %" PRId64 " ms: %s", wait, err);
+        sleep_ms(wait);
     }
     return false;
 }
@@ -40,7 +45,8 @@ bool pipeline_reconnect(order_pipeline *pl, order_store *store) {
 /* Loads stored positions for partitions, retrying through outages. */
 static bool load_positions(order_pipeline *pl, const int32_t *ids, size_t n, store_position *out) {
     char err[1024];
-    int64_t backoff = 200;
+    ol_backoff backoff;
+    ol_backoff_init(&backoff, BACKOFF_FIRST_MS, BACKOFF_LIMIT_MS);
     while (!*pl->stop) {
         store_status st = order_store_load_positions(pl->admin, ids, n, out, err, sizeof err);
         if (st == STORE_OK) return true;
@@ -50,10 +56,10 @@ static bool load_positions(order_pipeline *pl, const int32_t *ids, size_t n, sto
             return false;
         }
         pl->metrics->postgres_errors++;
-        ol_warn("%s; retrying in %" PRId64 " ms", err, backoff);
+        int64_t wait = ol_backoff_next(&backoff);
+        ol_warn("%s; retrying in %" PRId64 " ms", err, wait);
         if (st == STORE_BROKEN && !pipeline_reconnect(pl, pl->admin)) return false;
-        sleep_ms(backoff);
-        if (backoff < 5000) backoff *= 2;
+        sleep_ms(wait);
     }
     return false;
 }

@@ -94,10 +94,9 @@ static rd_kafka_resp_err_t defer(result_sink *sink, const rd_kafka_message_t *ms
 static void send_deferred(result_sink *sink) {
     while (sink->deferred) {
         deferred *d = sink->deferred;
-        rd_kafka_resp_err_t e = rd_kafka_producev(
-            sink->rk, RD_KAFKA_V_TOPIC(d->topic), RD_KAFKA_V_KEY(d->key, d->key_len),
-            RD_KAFKA_V_VALUE(d->value, d->len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-            RD_KAFKA_V_HEADERS(d->headers), RD_KAFKA_V_OPAQUE(d->span), RD_KAFKA_V_END);
+        ol_kafka_msg m = {.topic = d->topic, .key = d->key, .key_len = d->key_len, .value = d->value,
+                          .len = d->len, .flags = RD_KAFKA_MSG_F_COPY, .headers = d->headers, .opaque = d->span};
+        rd_kafka_resp_err_t e = ol_kafka_produce(sink->rk, &m, 0); /* may run inside a delivery report */
         if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) return;
         if (e == RD_KAFKA_RESP_ERR_NO_ERROR) d->headers = NULL; /* librdkafka's now */
         else {
@@ -181,18 +180,9 @@ result_sink *result_sink_new(const ol_settings *settings, char *err, size_t errl
         ol_seterr(err, errlen, "out of memory");
         goto fail;
     }
-    rd_kafka_conf_t *conf = ol_kafka_conf_new(settings, defaults, err, errlen);
-    if (!conf) goto fail;
-    rd_kafka_conf_set_opaque(conf, sink);
-    rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
-    rd_kafka_conf_set_error_cb(conf, on_error);
-    char kerr[512];
-    sink->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, kerr, sizeof kerr);
-    if (!sink->rk) {
-        rd_kafka_conf_destroy(conf);
-        ol_seterr(err, errlen, "creating results producer: %s", kerr);
-        goto fail;
-    }
+    sink->rk = ol_kafka_producer_new(settings, defaults, "results producer", sink, on_delivery, on_error, err,
+                                     errlen);
+    if (!sink->rk) goto fail;
     return sink;
 fail:
     result_sink_destroy(sink);
@@ -253,23 +243,17 @@ void result_sink_close_span(result_sink *sink, ack_span *span) { ack_span_close(
  * success; on failure it is freed here. headers likewise. */
 static bool produce(result_sink *sink, ack_span *span, const char *topic, const void *key, size_t key_len,
                     char *value, size_t value_len, rd_kafka_headers_t *headers, char *err, size_t errlen) {
-    for (;;) {
-        rd_kafka_resp_err_t e =
-            rd_kafka_producev(sink->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, key_len),
-                              RD_KAFKA_V_VALUE(value, value_len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_FREE),
-                              RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_OPAQUE(span), RD_KAFKA_V_END);
-        if (e == RD_KAFKA_RESP_ERR_NO_ERROR) {
-            ack_span_attach(span);
-            return true;
-        }
-        if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-            free(value);
-            if (headers) rd_kafka_headers_destroy(headers);
-            ol_seterr(err, errlen, "producing to %s: %s", topic, rd_kafka_err2str(e));
-            return false;
-        }
-        rd_kafka_poll(sink->rk, 50);
+    ol_kafka_msg m = {.topic = topic, .key = key, .key_len = key_len, .value = value, .len = value_len,
+                      .flags = RD_KAFKA_MSG_F_FREE, .headers = headers, .opaque = span};
+    rd_kafka_resp_err_t e = ol_kafka_produce(sink->rk, &m, 50);
+    if (e == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        ack_span_attach(span);
+        return true;
     }
+    free(value);
+    if (headers) rd_kafka_headers_destroy(headers);
+    ol_seterr(err, errlen, "producing to %s: %s", topic, rd_kafka_err2str(e));
+    return false;
 }
 
 bool result_sink_publish_result(result_sink *sink, ack_span *span, const ol_result *result, const void *key,
