@@ -71,10 +71,14 @@ order_auditor *order_auditor_new(const ol_settings *settings, int64_t since_us, 
      * would delay the next one's first messages by as much. Bigger fetches
      * mean fewer round trips for a single partition; a smaller prefetch
      * queue than librdkafka's 64 MB keeps memory for the decisions. */
-    static const char *const defaults[] = {"fetch.wait.max.ms",          "10",
-                                           "max.partition.fetch.bytes",  "4194304",
-                                           "fetch.max.bytes",            "16777216",
-                                           "queued.max.messages.kbytes", "16384",
+    static const char *const defaults[] = {"fetch.wait.max.ms",
+                                           "10",
+                                           "max.partition.fetch.bytes",
+                                           "4194304",
+                                           "fetch.max.bytes",
+                                           "16777216",
+                                           "queued.max.messages.kbytes",
+                                           "16384",
                                            NULL};
     a->reader = ol_reader_new(settings, "order-audit", defaults, err, errlen);
     if (!a->reader) goto fail;

@@ -33,11 +33,11 @@
 
 typedef struct audit_partition {
     int32_t partition;
-    int64_t low, high;    /* orders topic watermarks at start */
-    int64_t start;        /* first offset replayed */
-    int64_t decided_end;  /* next_offset in the snapshot (0: none stored) */
-    int64_t results_end;  /* results_offset in the snapshot */
-    bool stored;          /* consumer_positions has a row */
+    int64_t low, high;   /* orders topic watermarks at start */
+    int64_t start;       /* first offset replayed */
+    int64_t decided_end; /* next_offset in the snapshot (0: none stored) */
+    int64_t results_end; /* results_offset in the snapshot */
+    bool stored;         /* consumer_positions has a row */
 } audit_partition;
 
 typedef struct audit_outcome {

@@ -122,9 +122,9 @@ bool audit_ledger_snapshot(audit_ledger *l, audit_position **out, size_t *n, cha
         return false;
     }
     for (int r = 0; r < rows; r++)
-        (*out)[r] = (audit_position){(int32_t)strtol(PQgetvalue(res, r, 0), NULL, 10),
-                                     strtoll(PQgetvalue(res, r, 1), NULL, 10),
-                                     strtoll(PQgetvalue(res, r, 2), NULL, 10)};
+        (*out)[r] =
+            (audit_position){(int32_t)strtol(PQgetvalue(res, r, 0), NULL, 10), strtoll(PQgetvalue(res, r, 1), NULL, 10),
+                             strtoll(PQgetvalue(res, r, 2), NULL, 10)};
     *n = (size_t)rows;
     PQclear(res);
     return true;

@@ -51,8 +51,8 @@ bool audit_ledger_next_row(audit_ledger *ledger, ol_result *row, bool *has, char
 typedef bool (*audit_row_fn)(void *ctx, const ol_result *row, char *err, size_t errlen);
 /* The rows of these order_ids, on any topic (a row of another orders topic
  * comes with partition -1), in one query. */
-bool audit_ledger_lookup(audit_ledger *ledger, const char *const *ids, size_t n, audit_row_fn fn, void *ctx,
-                         char *err, size_t errlen);
+bool audit_ledger_lookup(audit_ledger *ledger, const char *const *ids, size_t n, audit_row_fn fn, void *ctx, char *err,
+                         size_t errlen);
 
 /* Ends the snapshot (nothing was written: a plain COMMIT). */
 bool audit_ledger_close(audit_ledger *ledger, char *err, size_t errlen);

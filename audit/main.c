@@ -39,10 +39,13 @@ int main(int argc, char **argv) {
                             "own rules, and compares with the orders ledger, the results topic and inventories.\n"
                             "Safe while a consumer runs. Exit: 0 all agree, 1 divergences, 2 errors.",
                             false)) {
-    case OL_CLI_RUN: break;
-    case OL_CLI_HELP_SHOWN: return EXIT_AGREES;
+    case OL_CLI_RUN:
+        break;
+    case OL_CLI_HELP_SHOWN:
+        return EXIT_AGREES;
     case OL_CLI_USAGE_ERROR:
-    case OL_CLI_FAILED: return EXIT_ERROR;
+    case OL_CLI_FAILED:
+        return EXIT_ERROR;
     }
     int64_t since_us = -1;
     char why[256];

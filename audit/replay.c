@@ -83,8 +83,8 @@ struct ol_audit {
 };
 
 static const char *const kind_names[OL_DIV_KIND_COUNT] = {
-    "decision_differs", "ledger_missing",     "original_differs",  "not_in_log", "result_missing",
-    "result_conflicting", "result_unexpected", "stock_drift", "log_short",
+    "decision_differs",   "ledger_missing",    "original_differs", "not_in_log", "result_missing",
+    "result_conflicting", "result_unexpected", "stock_drift",      "log_short",
 };
 
 const char *ol_divergence_kind_name(ol_divergence_kind kind) {
@@ -164,9 +164,14 @@ static void emit(ol_audit *a, ol_divergence_kind kind, const char *order_id, con
     va_start(ap, fmt);
     vsnprintf(detail, sizeof detail, fmt, ap);
     va_end(ap);
-    ol_divergence d = {kind,   order_id && order_id[0] ? order_id : NULL,
+    ol_divergence d = {kind,
+                       order_id && order_id[0] ? order_id : NULL,
                        item && item[0] ? item : NULL,
-                       partition, offset, expected ? expected : "", found ? found : "", detail};
+                       partition,
+                       offset,
+                       expected ? expected : "",
+                       found ? found : "",
+                       detail};
     a->stats.divergences++;
     a->stats.by_kind[kind]++;
     if (a->report) a->report(a->ctx, &d);
@@ -272,8 +277,8 @@ bool ol_audit_set_range(ol_audit *a, int32_t partition, int64_t start, int64_t d
                         char *err, size_t errlen) {
     if (partition < 0 || start < 0 || decided_end < start || results_end > decided_end) {
         ol_seterr(err, errlen,
-                  "partition %" PRId32 ": bad range [%" PRId64 ", %" PRId64 ") with answers up to %" PRId64,
-                  partition, start, decided_end, results_end);
+                  "partition %" PRId32 ": bad range [%" PRId64 ", %" PRId64 ") with answers up to %" PRId64, partition,
+                  start, decided_end, results_end);
         return false;
     }
     if ((size_t)partition >= a->n_ranges) {
@@ -321,8 +326,8 @@ static bool slot_matches(const answer_slot *s, const char *order_id, ol_status s
 }
 
 static void describe_slot(char *dst, size_t len, const answer_slot *s) {
-    describe_answer(dst, len, s->order_id, (ol_status)s->status, (ol_reason)s->reason,
-                    s->flags & ANSWER_HAS_REMAINING, s->remaining, s->flags & ANSWER_DUPLICATE);
+    describe_answer(dst, len, s->order_id, (ol_status)s->status, (ol_reason)s->reason, s->flags & ANSWER_HAS_REMAINING,
+                    s->remaining, s->flags & ANSWER_DUPLICATE);
 }
 
 bool ol_audit_add_result(ol_audit *a, const ol_result *res, char *err, size_t errlen) {
@@ -340,7 +345,7 @@ bool ol_audit_add_result(ol_audit *a, const ol_result *res, char *err, size_t er
     if (s->flags & ANSWER_PRESENT) {
         /* Published again (after a consumer restart): must be the same. */
         if (!(s->flags & ANSWER_CONFLICT) && !slot_matches(s, res->order_id, res->status, res->reason,
-                                                            res->has_remaining, res->remaining, res->duplicate)) {
+                                                           res->has_remaining, res->remaining, res->duplicate)) {
             char first[320], again[320];
             describe_slot(first, sizeof first, s);
             describe_answer(again, sizeof again, res->order_id, res->status, res->reason, res->has_remaining,
@@ -356,8 +361,8 @@ bool ol_audit_add_result(ol_audit *a, const ol_result *res, char *err, size_t er
     s->status = (uint8_t)res->status;
     s->reason = (uint8_t)res->reason;
     s->remaining = res->remaining;
-    s->flags = ANSWER_PRESENT | (res->has_remaining ? ANSWER_HAS_REMAINING : 0) |
-               (res->duplicate ? ANSWER_DUPLICATE : 0);
+    s->flags =
+        ANSWER_PRESENT | (res->has_remaining ? ANSWER_HAS_REMAINING : 0) | (res->duplicate ? ANSWER_DUPLICATE : 0);
     return true;
 }
 
@@ -371,8 +376,7 @@ bool ol_audit_add_ledger_row(ol_audit *a, const ol_result *row, char *err, size_
                   row->partition, row->offset, a->last_fed_partition, a->last_fed_offset);
         return false;
     }
-    if (a->partition >= 0 && pos_cmp(row->partition, row->offset, a->partition,
-                                     a->ranges[a->partition].next) < 0) {
+    if (a->partition >= 0 && pos_cmp(row->partition, row->offset, a->partition, a->ranges[a->partition].next) < 0) {
         ol_seterr(err, errlen, "ledger row at partition %" PRId32 " offset %" PRId64 " given after its batch",
                   row->partition, row->offset);
         return false;
@@ -467,8 +471,8 @@ bool ol_audit_prepare(ol_audit *a, const ol_audit_msg *msgs, size_t n, const cha
         if (!r || m->offset < r->start || m->offset >= r->end) continue;
         if (m->partition < partition || (m->partition == a->partition && m->offset < r->next) ||
             (m->partition == partition && m->offset <= last)) {
-            ol_seterr(err, errlen, "message at partition %" PRId32 " offset %" PRId64 " out of order",
-                      m->partition, m->offset);
+            ol_seterr(err, errlen, "message at partition %" PRId32 " offset %" PRId64 " out of order", m->partition,
+                      m->offset);
             return false;
         }
         partition = m->partition;
@@ -732,8 +736,8 @@ static void check_stock(ol_audit *a) {
         else snprintf(found, sizeof found, "no such item");
         if (current.exists && inv)
             emit(a, OL_DIV_STOCK_DRIFT, NULL, item, -1, -1, expected, found,
-                 "inventories has %" PRId64 ", the replay gives %" PRId64 " (%+" PRId64 ")", inv->count,
-                 current.count, inv->count - current.count);
+                 "inventories has %" PRId64 ", the replay gives %" PRId64 " (%+" PRId64 ")", inv->count, current.count,
+                 inv->count - current.count);
         else if (current.exists)
             emit(a, OL_DIV_STOCK_DRIFT, NULL, item, -1, -1, expected, found,
                  "the replay gives %" PRId64 ", but inventories has no such item", current.count);
@@ -781,8 +785,7 @@ bool ol_audit_finish(ol_audit *a, char *err, size_t errlen) {
         if (!r->set) continue;
         if (r->next < r->end)
             emit(a, OL_DIV_LOG_SHORT, NULL, NULL, (int32_t)p, r->next, "", "",
-                 "the consumer decided up to offset %" PRId64 ", but the log has no message from here on",
-                 r->end - 1);
+                 "the consumer decided up to offset %" PRId64 ", but the log has no message from here on", r->end - 1);
         for (int64_t i = 0; r->answers && i < r->end - r->start; i++) {
             answer_slot *s = &r->answers[i];
             if (!(s->flags & ANSWER_PRESENT) || (s->flags & ANSWER_CHECKED)) continue;

@@ -136,8 +136,8 @@ void ol_audit_destroy(ol_audit *audit);
 /* Partition p replays [start, decided_end); answers below results_end must
  * be on the results topic. Partitions without a range are not replayed (a
  * ledger row there is reported). */
-bool ol_audit_set_range(ol_audit *audit, int32_t partition, int64_t start, int64_t decided_end,
-                        int64_t results_end, char *err, size_t errlen);
+bool ol_audit_set_range(ol_audit *audit, int32_t partition, int64_t start, int64_t decided_end, int64_t results_end,
+                        char *err, size_t errlen);
 /* An item's stock at the replay start. */
 bool ol_audit_set_stock(ol_audit *audit, const char *item, ol_stock stock, char *err, size_t errlen);
 /* A row of inventories (the stock the consumer has written). */
@@ -153,8 +153,8 @@ bool ol_audit_add_ledger_row(ol_audit *audit, const ol_result *row, char *err, s
 /* Parses a batch and lists the order_ids to look up in the ledger
  * (*ids, *n_ids: valid until ol_audit_decide). Messages outside the
  * partition's range are skipped. */
-bool ol_audit_prepare(ol_audit *audit, const ol_audit_msg *msgs, size_t n, const char *const **ids,
-                      size_t *n_ids, char *err, size_t errlen);
+bool ol_audit_prepare(ol_audit *audit, const ol_audit_msg *msgs, size_t n, const char *const **ids, size_t *n_ids,
+                      char *err, size_t errlen);
 /* A ledger row found for one of those order_ids. partition is -1 when the
  * row belongs to another orders topic. */
 bool ol_audit_add_prior(ol_audit *audit, const ol_result *row, char *err, size_t errlen);

@@ -109,10 +109,10 @@ static json_t *json_partitions(const audit_outcome *o) {
     json_t *arr = json_array();
     for (size_t i = 0; arr && i < o->n_parts; i++) {
         const audit_partition *p = &o->parts[i];
-        json_t *e = json_pack("{s:i, s:I, s:I, s:I, s:I, s:o}", "partition", (int)p->partition, "start",
-                              (json_int_t)p->start, "decided_end", (json_int_t)p->decided_end, "results_end",
-                              (json_int_t)p->results_end, "log_end", (json_int_t)p->high, "stored",
-                              json_boolean(p->stored));
+        json_t *e =
+            json_pack("{s:i, s:I, s:I, s:I, s:I, s:o}", "partition", (int)p->partition, "start", (json_int_t)p->start,
+                      "decided_end", (json_int_t)p->decided_end, "results_end", (json_int_t)p->results_end, "log_end",
+                      (json_int_t)p->high, "stored", json_boolean(p->stored));
         if (!e || json_array_append_new(arr, e) != 0) {
             json_decref(arr);
             return NULL;

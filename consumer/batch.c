@@ -6,8 +6,8 @@
 #include "murmur2.h"
 #include "ol_decide.h"
 
-static const char *const state_names[BATCH_STATE_COUNT] = {
-    "empty", "collecting", "parsed", "planned", "begun", "locked", "committing", "committed", "failed"};
+static const char *const state_names[BATCH_STATE_COUNT] = {"empty",  "collecting", "parsed",    "planned", "begun",
+                                                           "locked", "committing", "committed", "failed"};
 
 const char *batch_state_name(batch_state s) { return s < BATCH_STATE_COUNT ? state_names[s] : "?"; }
 

@@ -94,7 +94,7 @@ typedef struct batch {
     size_t n_acks, acks_cap;
     const ol_result **decisions; /* new decisions, into the ledger */
     size_t n_new;
-    int attempts; /* rolled back and retried */
+    int attempts;                                 /* rolled back and retried */
     int64_t t_start, t_locked, t_decided, t_sent; /* us, for the debug timing line */
 } batch;
 

@@ -130,8 +130,8 @@ static bool take_flight(lane *ln, batch *b) {
     return true;
 }
 
-lane_result lane_start(lane *ln, batch *b, store_status sent, char *why, size_t whylen,
-                       volatile sig_atomic_t *stop, char *err, size_t errlen) {
+lane_result lane_start(lane *ln, batch *b, store_status sent, char *why, size_t whylen, volatile sig_atomic_t *stop,
+                       char *err, size_t errlen) {
     store_status st = sent;
     for (;;) {
         if (b->state != BATCH_BEGUN) {
@@ -178,8 +178,8 @@ static void report_commit(const batch *b) {
              b->t_sent - b->t_decided, now - b->t_sent, oldest == INT64_MAX ? -1 : now / 1000 - oldest);
 }
 
-lane_result lane_settle(lane *ln, bool *committed, char *why, size_t whylen, volatile sig_atomic_t *stop,
-                        char *err, size_t errlen) {
+lane_result lane_settle(lane *ln, bool *committed, char *why, size_t whylen, volatile sig_atomic_t *stop, char *err,
+                        size_t errlen) {
     const lane_env *env = ln->env;
     batch *b = ln->flight;
     *committed = false;

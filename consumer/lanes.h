@@ -63,13 +63,13 @@ store_status lane_send_begin(lane *ln, batch *b, char *why, size_t whylen);
  * 2 without waiting; conflicts are retried from round trip 1 up to a limit.
  * On LANE_OK b is the lane's batch in flight. stop ends retrying (the batch
  * is dropped: LANE_OK with nothing in flight). */
-lane_result lane_start(lane *ln, batch *b, store_status sent, char *why, size_t whylen,
-                       volatile sig_atomic_t *stop, char *err, size_t errlen);
+lane_result lane_start(lane *ln, batch *b, store_status sent, char *why, size_t whylen, volatile sig_atomic_t *stop,
+                       char *err, size_t errlen);
 
 /* Reads the outcome of the commit in flight; a conflict is retried from
  * round trip 1. On LANE_OK with *committed, the partitions have advanced
  * and the batch (ln->flight) is COMMITTED, its answers to be published. */
-lane_result lane_settle(lane *ln, bool *committed, char *why, size_t whylen, volatile sig_atomic_t *stop,
-                        char *err, size_t errlen);
+lane_result lane_settle(lane *ln, bool *committed, char *why, size_t whylen, volatile sig_atomic_t *stop, char *err,
+                        size_t errlen);
 
 #endif

@@ -41,10 +41,14 @@ int main(int argc, char **argv) {
                             "stock changes to PostgreSQL and publishes an answer for every order. Runs until\n"
                             "SIGTERM/SIGINT (finishing the batch in flight) or --idle-exit.",
                             false)) {
-    case OL_CLI_RUN: break;
-    case OL_CLI_HELP_SHOWN: return 0;
-    case OL_CLI_USAGE_ERROR: return 2;
-    case OL_CLI_FAILED: return 1;
+    case OL_CLI_RUN:
+        break;
+    case OL_CLI_HELP_SHOWN:
+        return 0;
+    case OL_CLI_USAGE_ERROR:
+        return 2;
+    case OL_CLI_FAILED:
+        return 1;
     }
     volatile sig_atomic_t *stop_requested = ol_cli_stop_on_signals();
 

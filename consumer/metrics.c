@@ -18,13 +18,12 @@
 struct consumer_metrics {
     struct MHD_Daemon *daemon;
     pthread_mutex_t lock;
-    ol_metrics snapshot; /* guarded by lock */
+    ol_metrics snapshot;  /* guarded by lock */
     int64_t published_ms; /* guarded by lock; 0: never */
     char *topic;
 };
 
-static enum MHD_Result respond(struct MHD_Connection *conn, unsigned status, const char *type, char *body,
-                               size_t len) {
+static enum MHD_Result respond(struct MHD_Connection *conn, unsigned status, const char *type, char *body, size_t len) {
     /* MHD_RESPMEM_MUST_FREE: the response takes the malloc'd body. */
     struct MHD_Response *resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
     if (!resp) {

@@ -16,8 +16,10 @@ int32_t ol_murmur2(const void *data, size_t len) {
     }
     const uint8_t *tail = d + (len & ~(size_t)3);
     switch (len % 4) {
-    case 3: h ^= (uint32_t)tail[2] << 16; /* fall through */
-    case 2: h ^= (uint32_t)tail[1] << 8;  /* fall through */
+    case 3:
+        h ^= (uint32_t)tail[2] << 16; /* fall through */
+    case 2:
+        h ^= (uint32_t)tail[1] << 8; /* fall through */
     case 1:
         h ^= (uint32_t)tail[0];
         h *= m;

@@ -50,8 +50,8 @@ void partition_table_commit(partition_table *t, const store_advance *adv, size_t
 
 /* Which acknowledgements to record. */
 typedef struct ack_filter {
-    size_t lane, n_lanes;   /* only partitions p with p % n_lanes == lane; n_lanes 0: all */
-    const int32_t *only;    /* only these partitions; NULL: all */
+    size_t lane, n_lanes; /* only partitions p with p % n_lanes == lane; n_lanes 0: all */
+    const int32_t *only;  /* only these partitions; NULL: all */
     size_t n_only;
 } ack_filter;
 

@@ -76,8 +76,7 @@ static bool open_lanes(order_pipeline *pl, char *err, size_t errlen) {
     return true;
 }
 
-order_pipeline *order_pipeline_new(const ol_settings *settings, volatile sig_atomic_t *stop, char *err,
-                                   size_t errlen) {
+order_pipeline *order_pipeline_new(const ol_settings *settings, volatile sig_atomic_t *stop, char *err, size_t errlen) {
     order_pipeline *pl = calloc(1, sizeof *pl);
     if (!pl) {
         ol_seterr(err, errlen, "out of memory");
@@ -178,9 +177,7 @@ static bool accept_message(order_pipeline *pl, rd_kafka_message_t *msg) {
     return true;
 }
 
-static bool has_room(order_pipeline *pl, int32_t partition) {
-    return !batch_full(lane_of(pl, partition)->collecting);
-}
+static bool has_room(order_pipeline *pl, int32_t partition) { return !batch_full(lane_of(pl, partition)->collecting); }
 
 /* True when every lane that holds a partition has a full batch. */
 static bool lanes_full(order_pipeline *pl) {
@@ -235,7 +232,7 @@ static bool collect(order_pipeline *pl, char *err, size_t errlen) {
             if (deadline < 0) deadline = now + pl->settings->batch_linger_ms;
         }
         if (flying || lanes_full(pl) || (deadline >= 0 && now >= deadline)) break;
-        if (got > 0) continue; /* more may be fetched already */
+        if (got > 0) continue;             /* more may be fetched already */
         if (deadline < 0 && waited) break; /* idle: let the loop do its chores */
         order_source_wait(pl->source, deadline < 0 ? 100 : (int)(deadline - now));
         waited = true;
@@ -375,8 +372,8 @@ static bool plan_all(order_pipeline *pl, batch **planned, char *err, size_t errl
 
 /* Reads each started lane's round trip 1, decides and sends its commit;
  * lanes not started yet (their items overlap) go one after the other. */
-static bool start_all(order_pipeline *pl, batch **planned, const store_status *sent, char (*why)[512],
-                      char *err, size_t errlen) {
+static bool start_all(order_pipeline *pl, batch **planned, const store_status *sent, char (*why)[512], char *err,
+                      size_t errlen) {
     for (size_t i = 0; i < pl->n_lanes; i++) {
         lane *ln = &pl->lanes[i];
         batch *b = planned[i];
@@ -435,11 +432,12 @@ static void refresh_metrics(order_pipeline *pl) {
     for (size_t p = 0; p < pl->parts.n && m->n_partitions < OL_METRICS_MAX_PARTITIONS; p++) {
         const partition_state *ps = &pl->parts.parts[p];
         if (!ps->assigned) continue;
-        m->partitions[m->n_partitions++] = (ol_metrics_partition){
-            (int32_t)p, ps->decided, ps->acked_saved, order_source_high_watermark(pl->source, (int32_t)p)};
+        m->partitions[m->n_partitions++] = (ol_metrics_partition){(int32_t)p, ps->decided, ps->acked_saved,
+                                                                  order_source_high_watermark(pl->source, (int32_t)p)};
     }
     m->db_connected = order_store_connected(pl->admin);
-    for (size_t i = 0; i < pl->n_lanes; i++) m->db_connected = m->db_connected && order_store_connected(pl->lanes[i].store);
+    for (size_t i = 0; i < pl->n_lanes; i++)
+        m->db_connected = m->db_connected && order_store_connected(pl->lanes[i].store);
     m->consuming = pl->ever_assigned;
 }
 

@@ -7,9 +7,8 @@
 
 #include "ol_log.h"
 
-static const char *const phase_names[PROBE_PHASES] = {"collect", "parse",   "settle (commit wait)",
-                                                      "plan",    "send 1",  "publish",
-                                                      "wait 1",  "decide",  "send 2"};
+static const char *const phase_names[PROBE_PHASES] = {
+    "collect", "parse", "settle (commit wait)", "plan", "send 1", "publish", "wait 1", "decide", "send 2"};
 static const char *const failpoint_names[FAILPOINT_COUNT] = {"crash-after-commit", "stop-in-transaction"};
 
 void probes_init(probes *p, const char *spec) {

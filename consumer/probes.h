@@ -34,7 +34,7 @@ typedef enum { FAILPOINT_CRASH_AFTER_COMMIT, FAILPOINT_STOP_IN_TRANSACTION, FAIL
 
 typedef struct probes {
     int64_t phase_us[PROBE_PHASES];
-    uint64_t armed[FAILPOINT_COUNT];  /* the pass that fires; 0: off */
+    uint64_t armed[FAILPOINT_COUNT]; /* the pass that fires; 0: off */
     uint64_t passes[FAILPOINT_COUNT];
 } probes;
 

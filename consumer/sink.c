@@ -94,8 +94,14 @@ static rd_kafka_resp_err_t defer(result_sink *sink, const rd_kafka_message_t *ms
 static void send_deferred(result_sink *sink) {
     while (sink->deferred) {
         deferred *d = sink->deferred;
-        ol_kafka_msg m = {.topic = d->topic, .key = d->key, .key_len = d->key_len, .value = d->value,
-                          .len = d->len, .flags = RD_KAFKA_MSG_F_COPY, .headers = d->headers, .opaque = d->span};
+        ol_kafka_msg m = {.topic = d->topic,
+                          .key = d->key,
+                          .key_len = d->key_len,
+                          .value = d->value,
+                          .len = d->len,
+                          .flags = RD_KAFKA_MSG_F_COPY,
+                          .headers = d->headers,
+                          .opaque = d->span};
         rd_kafka_resp_err_t e = ol_kafka_produce(sink->rk, &m, 0); /* may run inside a delivery report */
         if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) return;
         if (e == RD_KAFKA_RESP_ERR_NO_ERROR) d->headers = NULL; /* librdkafka's now */
@@ -129,14 +135,16 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opa
     ack_span *span = msg->_private; /* never NULL: produce() attaches every message */
     if (!msg->err && msg->offset < 0) sink->unconfirmed++;
     switch (ack_span_report(span, msg->err != 0, msg->offset, MAX_UNCONFIRMED_PER_MESSAGE)) {
-    case OL_DELIVERY_ACKED: return;
+    case OL_DELIVERY_ACKED:
+        return;
     case OL_DELIVERY_RESEND:
         if (resend(sink, msg)) return;
         sink->errors++;
         ol_error("re-sending an answer to %s failed: out of memory", rd_kafka_topic_name(msg->rkt));
         sink_fail(sink, "an answer acknowledged without an offset could not be sent again", "out of memory");
         return;
-    default: break;
+    default:
+        break;
     }
     const char *why = msg->err ? rd_kafka_err2str(msg->err) : OL_DELIVERY_UNCONFIRMED_REASON;
     sink->errors++;
@@ -163,10 +171,8 @@ result_sink *result_sink_new(const ol_settings *settings, char *err, size_t errl
                                            /* Answers leave in bursts of a whole batch, so a
                                             * longer linger buys no bigger requests, only
                                             * latency (bench/notes.md). */
-                                           "linger.ms", "1",
-                                           "compression.type", "lz4",
-                                           "client.id", "order-consumer-results",
-                                           NULL};
+                                           "linger.ms", "1", "compression.type", "lz4", "client.id",
+                                           "order-consumer-results", NULL};
     result_sink *sink = calloc(1, sizeof *sink);
     if (!sink) {
         ol_seterr(err, errlen, "out of memory");
@@ -180,8 +186,7 @@ result_sink *result_sink_new(const ol_settings *settings, char *err, size_t errl
         ol_seterr(err, errlen, "out of memory");
         goto fail;
     }
-    sink->rk = ol_kafka_producer_new(settings, defaults, "results producer", sink, on_delivery, on_error, err,
-                                     errlen);
+    sink->rk = ol_kafka_producer_new(settings, defaults, "results producer", sink, on_delivery, on_error, err, errlen);
     if (!sink->rk) goto fail;
     return sink;
 fail:
@@ -241,10 +246,16 @@ void result_sink_close_span(result_sink *sink, ack_span *span) { ack_span_close(
 /* Hands one message to librdkafka, serving reports while its queue is full.
  * value is malloc'd and passes to librdkafka (RD_KAFKA_MSG_F_FREE) on
  * success; on failure it is freed here. headers likewise. */
-static bool produce(result_sink *sink, ack_span *span, const char *topic, const void *key, size_t key_len,
-                    char *value, size_t value_len, rd_kafka_headers_t *headers, char *err, size_t errlen) {
-    ol_kafka_msg m = {.topic = topic, .key = key, .key_len = key_len, .value = value, .len = value_len,
-                      .flags = RD_KAFKA_MSG_F_FREE, .headers = headers, .opaque = span};
+static bool produce(result_sink *sink, ack_span *span, const char *topic, const void *key, size_t key_len, char *value,
+                    size_t value_len, rd_kafka_headers_t *headers, char *err, size_t errlen) {
+    ol_kafka_msg m = {.topic = topic,
+                      .key = key,
+                      .key_len = key_len,
+                      .value = value,
+                      .len = value_len,
+                      .flags = RD_KAFKA_MSG_F_FREE,
+                      .headers = headers,
+                      .opaque = span};
     rd_kafka_resp_err_t e = ol_kafka_produce(sink->rk, &m, 50);
     if (e == RD_KAFKA_RESP_ERR_NO_ERROR) {
         ack_span_attach(span);
@@ -266,15 +277,14 @@ bool result_sink_publish_result(result_sink *sink, ack_span *span, const ol_resu
     return produce(sink, span, sink->results_topic, key, key_len, json, strlen(json), NULL, err, errlen);
 }
 
-bool result_sink_publish_dlq(result_sink *sink, ack_span *span, const rd_kafka_message_t *original,
-                             const char *error, char *err, size_t errlen) {
+bool result_sink_publish_dlq(result_sink *sink, ack_span *span, const rd_kafka_message_t *original, const char *error,
+                             char *err, size_t errlen) {
     rd_kafka_headers_t *orig_headers = NULL;
     rd_kafka_headers_t *headers = NULL;
     /* Keep the producer's own headers, then add ours. */
     if (rd_kafka_message_headers(original, &orig_headers) == RD_KAFKA_RESP_ERR_NO_ERROR && orig_headers)
         headers = rd_kafka_headers_copy(orig_headers);
-    else
-        headers = rd_kafka_headers_new(4);
+    else headers = rd_kafka_headers_new(4);
     char partition[16], offset[32];
     snprintf(partition, sizeof partition, "%" PRId32, original->partition);
     snprintf(offset, sizeof offset, "%" PRId64, original->offset);
@@ -283,8 +293,7 @@ bool result_sink_publish_dlq(result_sink *sink, ack_span *span, const rd_kafka_m
         value = malloc(original->len);
         if (value) memcpy(value, original->payload, original->len);
     }
-    if (!headers || (original->len > 0 && !value) ||
-        rd_kafka_header_add(headers, "orderline.error", -1, error, -1) ||
+    if (!headers || (original->len > 0 && !value) || rd_kafka_header_add(headers, "orderline.error", -1, error, -1) ||
         rd_kafka_header_add(headers, "orderline.source.topic", -1, sink->orders_topic, -1) ||
         rd_kafka_header_add(headers, "orderline.source.partition", -1, partition, -1) ||
         rd_kafka_header_add(headers, "orderline.source.offset", -1, offset, -1)) {

@@ -37,8 +37,8 @@ bool result_sink_publish_result(result_sink *sink, ack_span *span, const ol_resu
                                 size_t key_len, char *err, size_t errlen);
 /* Copies an order message unchanged to the DLQ, with headers naming the
  * error and the source topic, partition and offset. */
-bool result_sink_publish_dlq(result_sink *sink, ack_span *span, const rd_kafka_message_t *original,
-                             const char *error, char *err, size_t errlen);
+bool result_sink_publish_dlq(result_sink *sink, ack_span *span, const rd_kafka_message_t *original, const char *error,
+                             char *err, size_t errlen);
 
 /* Producer errors so far, retried or not (for metrics). */
 uint64_t result_sink_error_count(const result_sink *sink);

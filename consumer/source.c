@@ -81,11 +81,10 @@ order_source *order_source_new(const ol_settings *settings, size_t n_lanes, cons
                                char *err, size_t errlen) {
     /* Offsets are never committed to or read from Kafka: PostgreSQL holds
      * the positions, in the same transaction as the decisions. */
-    static const char *const defaults[] = {"enable.auto.commit", "false",
-                                           "enable.auto.offset.store", "false",
-                                           "auto.offset.reset", "earliest",
-                                           "partition.assignment.strategy", "cooperative-sticky",
-                                           /* Prefetch, per lane. librdkafka 2.0.2 compares
+    static const char *const defaults[] = {
+        "enable.auto.commit", "false", "enable.auto.offset.store", "false", "auto.offset.reset", "earliest",
+        "partition.assignment.strategy", "cooperative-sticky",
+        /* Prefetch, per lane. librdkafka 2.0.2 compares
                                             * these with the queue a partition forwards to
                                             * (its lane's), and once either is exceeded stops
                                             * fetching until the broker thread next wakes,
@@ -96,19 +95,14 @@ order_source *order_source_new(const ol_settings *settings, size_t n_lanes, cons
                                             * kbytes bound then caps the memory of what is
                                             * queued, and 1 MB fetches keep few fetch buffers
                                             * pinned by partly consumed messages. */
-                                           "queued.min.messages", "50000",
-                                           "queued.max.messages.kbytes", "16384",
-                                           "fetch.max.bytes", "1048576",
-                                           /* A member killed with -9 holds its partitions
+        "queued.min.messages", "50000", "queued.max.messages.kbytes", "16384", "fetch.max.bytes", "1048576",
+        /* A member killed with -9 holds its partitions
                                             * until its session expires: librdkafka's 45 s
                                             * left them undecided that long. 6 s is the
                                             * brokers' default minimum; heartbeats come from
                                             * librdkafka's own thread, not the batch loop,
                                             * so a long batch cannot miss them. */
-                                           "session.timeout.ms", "6000",
-                                           "heartbeat.interval.ms", "1000",
-                                           "client.id", "order-consumer",
-                                           NULL};
+        "session.timeout.ms", "6000", "heartbeat.interval.ms", "1000", "client.id", "order-consumer", NULL};
     order_source *src = calloc(1, sizeof *src);
     rd_kafka_topic_partition_list_t *topics = NULL;
     if (src) src->wake[0] = src->wake[1] = -1;
@@ -228,8 +222,8 @@ static rd_kafka_message_t *screen(order_source *src, rd_kafka_message_t *msg, bo
         *fatal = true;
     } else if (msg->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
         src->errors++;
-        ol_warn("consumer: %s%s%s", msg->rkt ? rd_kafka_topic_name(msg->rkt) : "",
-                msg->rkt ? ": " : "", rd_kafka_message_errstr(msg));
+        ol_warn("consumer: %s%s%s", msg->rkt ? rd_kafka_topic_name(msg->rkt) : "", msg->rkt ? ": " : "",
+                rd_kafka_message_errstr(msg));
     }
     rd_kafka_message_destroy(msg);
     return NULL;
@@ -240,8 +234,8 @@ rd_kafka_message_t *order_source_poll(order_source *src, bool *fatal, char *err,
     return screen(src, rd_kafka_consumer_poll(src->rk, 0), fatal, err, errlen);
 }
 
-size_t order_source_take(order_source *src, size_t lane, rd_kafka_message_t **msgs, size_t max, bool *fatal,
-                         char *err, size_t errlen) {
+size_t order_source_take(order_source *src, size_t lane, rd_kafka_message_t **msgs, size_t max, bool *fatal, char *err,
+                         size_t errlen) {
     *fatal = false;
     if (lane >= src->n_lanes || max == 0) return 0;
     ssize_t n = rd_kafka_consume_batch_queue(src->lane_queues[lane], 0, msgs, max);
@@ -266,7 +260,8 @@ static void pause_or_resume(order_source *src, int32_t partition, bool pause) {
     rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(1);
     if (!list) return;
     rd_kafka_topic_partition_list_add(list, src->topic, partition);
-    rd_kafka_resp_err_t e = pause ? rd_kafka_pause_partitions(src->rk, list) : rd_kafka_resume_partitions(src->rk, list);
+    rd_kafka_resp_err_t e =
+        pause ? rd_kafka_pause_partitions(src->rk, list) : rd_kafka_resume_partitions(src->rk, list);
     if (e) ol_warn("%s partition %d: %s", pause ? "pausing" : "resuming", partition, rd_kafka_err2str(e));
     rd_kafka_topic_partition_list_destroy(list);
 }

@@ -14,6 +14,8 @@
 /* The statements' array parameters, one per column sent, each with its
  * element type; sent in binary (no array literal or element text for the
  * server to parse) and reused from batch to batch. */
+/* One row per statement group reads better than a reflow. */
+/* clang-format off */
 #define STORE_ARRAYS(X)                                                                                            \
     X(adv_partition, PGBIN_INT4) X(adv_expected, PGBIN_INT8) X(adv_next, PGBIN_INT8)                             \
     X(first_partition, PGBIN_INT4) X(first_next, PGBIN_INT8) X(first_results, PGBIN_INT8)                        \
@@ -23,6 +25,8 @@
     X(d_status, PGBIN_TEXT) X(d_reason, PGBIN_TEXT) X(d_remaining, PGBIN_INT4) X(d_error, PGBIN_TEXT)             \
     X(d_partition, PGBIN_INT4) X(d_offset, PGBIN_INT8) X(d_processed_at, PGBIN_TIMESTAMPTZ)                        \
     X(stock_item, PGBIN_TEXT) X(stock_count, PGBIN_INT4) X(new_item, PGBIN_TEXT) X(new_count, PGBIN_INT4)
+
+/* clang-format on */
 
 typedef struct store_arrays {
 #define STORE_ARRAY_FIELD(name, oid) pgbin_array name;
@@ -73,13 +77,13 @@ struct order_store {
     char *conninfo;
     char *topic;
     store_arrays arr;
-    char sqlstate[6]; /* of the last failed statement classified; "" none */
-    bool commit_pending;        /* round trip 2 sent, outcome not read yet */
+    char sqlstate[6];    /* of the last failed statement classified; "" none */
+    bool commit_pending; /* round trip 2 sent, outcome not read yet */
     /* What round trip 1 sent, needed to read its answers. */
     const store_advance *advances;
     size_t n_advances, n_existing, n_first, n_acks, n_items;
     const char *const *items;
-    size_t pending_counts[3];   /* rows each write of round trip 2 must touch */
+    size_t pending_counts[3]; /* rows each write of round trip 2 must touch */
 };
 
 static const char SQL_ADVANCE[] =
@@ -101,8 +105,7 @@ static const char SQL_ACKS[] =
 static const char SQL_LOCK_ITEMS[] =
     "SELECT name, count FROM inventories WHERE name COLLATE \"C\" = ANY($1::text[]) ORDER BY name COLLATE \"C\""
     " FOR UPDATE";
-static const char SQL_DECISIONS[] =
-    "SELECT " OL_PG_DECISION_COLUMNS " FROM orders WHERE order_id = ANY($1::text[])";
+static const char SQL_DECISIONS[] = "SELECT " OL_PG_DECISION_COLUMNS " FROM orders WHERE order_id = ANY($1::text[])";
 static const char SQL_INSERT_DECISIONS[] =
     "INSERT INTO orders (order_id, item, type, quantity, status, reason, remaining, error, kafka_topic,"
     " kafka_partition, kafka_offset, processed_at)"
@@ -115,9 +118,8 @@ static const char SQL_UPDATE_STOCK[] =
 /* Plain INSERT: a concurrent creator makes this fail and the batch retry. */
 static const char SQL_CREATE_ITEMS[] =
     "INSERT INTO inventories (name, count) SELECT v.n, v.c FROM unnest($1::text[], $2::int[]) AS v(n, c)";
-static const char SQL_LOAD_POSITIONS[] =
-    "SELECT partition, next_offset, results_offset FROM consumer_positions"
-    " WHERE topic = $1 AND partition = ANY($2::int[])";
+static const char SQL_LOAD_POSITIONS[] = "SELECT partition, next_offset, results_offset FROM consumer_positions"
+                                         " WHERE topic = $1 AND partition = ANY($2::int[])";
 
 /* Every statement is prepared once per connection: a batch then costs the
  * server no parsing or analysis, which at 20% load (batches of ~30 orders,
@@ -304,8 +306,8 @@ static PGresult *exec_stmt(order_store *s, store_statement stmt, const stmt_para
     return PQexecPrepared(s->conn, statements[stmt].name, p->n, p->values, p->lengths, p->formats, 0);
 }
 
-store_status order_store_load_positions(order_store *s, const int32_t *partitions, size_t n,
-                                        store_position *out, char *err, size_t errlen) {
+store_status order_store_load_positions(order_store *s, const int32_t *partitions, size_t n, store_position *out,
+                                        char *err, size_t errlen) {
     pgbin_array *parts = &s->arr.load_partition;
     pgbin_reset(parts);
     for (size_t i = 0; i < n; i++) {
@@ -436,8 +438,9 @@ store_status order_store_finish_begin(order_store *s, ol_decider *decider, int32
                     expected = advances[i].expected;
                 }
             }
-            ol_seterr(err, errlen, "partition %d: stored position is no longer %" PRId64
-                      " (another consumer advanced it)", *fenced_partition, expected);
+            ol_seterr(err, errlen,
+                      "partition %d: stored position is no longer %" PRId64 " (another consumer advanced it)",
+                      *fenced_partition, expected);
             status = STORE_FENCED;
             PQclear(res);
             goto fail_drain;
@@ -547,9 +550,9 @@ store_status order_store_send_commit(order_store *s, const ol_result *const *dec
     }
     stmt_params p_ins = {0}, p_upd = {0}, p_new = {0};
     param_text(&p_ins, s->topic);
-    pgbin_array *cols[] = {&a->d_order_id, &a->d_item,      &a->d_type,      &a->d_quantity,
-                           &a->d_status,   &a->d_reason,    &a->d_remaining, &a->d_error,
-                           &a->d_partition, &a->d_offset,   &a->d_processed_at};
+    pgbin_array *cols[] = {&a->d_order_id,  &a->d_item,   &a->d_type,        &a->d_quantity,
+                           &a->d_status,    &a->d_reason, &a->d_remaining,   &a->d_error,
+                           &a->d_partition, &a->d_offset, &a->d_processed_at};
     for (size_t i = 0; i < sizeof cols / sizeof cols[0]; i++) param_array(&p_ins, cols[i]);
     param_array(&p_upd, &a->stock_item);
     param_array(&p_upd, &a->stock_count);
@@ -567,8 +570,8 @@ store_status order_store_send_commit(order_store *s, const ol_result *const *dec
     if (n) sent = send_stmt(s, STMT_INSERT_DECISIONS, &p_ins);
     if (n_updates) sent = sent && send_stmt(s, STMT_UPDATE_STOCK, &p_upd);
     if (n_creates) sent = sent && send_stmt(s, STMT_CREATE_ITEMS, &p_new);
-    sent = sent && PQsendQueryParams(s->conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0) == 1 &&
-           PQpipelineSync(s->conn) == 1;
+    sent =
+        sent && PQsendQueryParams(s->conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0) == 1 && PQpipelineSync(s->conn) == 1;
     if (!sent) {
         store_status status = classify(s, NULL, "sending batch writes", err, errlen);
         abort_transaction(s);
@@ -592,8 +595,7 @@ store_status order_store_finish_commit(order_store *s, char *err, size_t errlen)
         res = pipe_result(s, PGRES_COMMAND_OK, what[i], &status, err, errlen);
         if (!res) goto fail_drain;
         if (strtoull(PQcmdTuples(res), NULL, 10) != s->pending_counts[i]) {
-            ol_seterr(err, errlen, "%s: wrote %s rows, expected %zu", what[i], PQcmdTuples(res),
-                      s->pending_counts[i]);
+            ol_seterr(err, errlen, "%s: wrote %s rows, expected %zu", what[i], PQcmdTuples(res), s->pending_counts[i]);
             status = STORE_RETRY;
             PQclear(res);
             goto fail_drain;
@@ -643,7 +645,8 @@ store_status order_store_save_acks(order_store *s, const store_ack *acks, size_t
     param_array(&p, &a->ack_offset);
     PGresult *res = exec_stmt(s, STMT_ACKS, &p);
     store_status st = STORE_OK;
-    if (PQresultStatus(res) != PGRES_COMMAND_OK) st = classify(s, res, "recording result acknowledgements", err, errlen);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK)
+        st = classify(s, res, "recording result acknowledgements", err, errlen);
     PQclear(res);
     return st;
 }

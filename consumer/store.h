@@ -58,8 +58,8 @@ bool order_store_reconnect(order_store *store, char *err, size_t errlen);
 bool order_store_connected(const order_store *store);
 
 /* Reads stored positions for the given partitions into out[i]. */
-store_status order_store_load_positions(order_store *store, const int32_t *partitions, size_t n,
-                                        store_position *out, char *err, size_t errlen);
+store_status order_store_load_positions(order_store *store, const int32_t *partitions, size_t n, store_position *out,
+                                        char *err, size_t errlen);
 
 /* Round trip 1, first half: sends BEGIN, the fenced position advances,
  * result acknowledgements, the item locks and the decision lookups without
@@ -88,12 +88,10 @@ store_status order_store_send_commit(order_store *store, const ol_result *const 
  * caller must re-read positions). */
 store_status order_store_finish_commit(order_store *store, char *err, size_t errlen);
 
-
 /* Checks the connection with a trivial query (idle health check). */
 store_status order_store_ping(order_store *store, char *err, size_t errlen);
 
 /* Records result acknowledgements outside a batch (idle time, shutdown). */
-store_status order_store_save_acks(order_store *store, const store_ack *acks, size_t n, char *err,
-                                   size_t errlen);
+store_status order_store_save_acks(order_store *store, const store_ack *acks, size_t n, char *err, size_t errlen);
 
 #endif

@@ -44,8 +44,8 @@ bool gw_counters_render(const gw_counters *c, ol_buf *out) {
                    c->results_read) &&
            counter(out, "orderline_gateway_results_matched_total", "Answers someone here was waiting for.",
                    c->results_matched) &&
-           counter(out, "orderline_gateway_results_unreadable_total", "Messages on the results topic that are not answers.",
-                   c->results_unreadable) &&
+           counter(out, "orderline_gateway_results_unreadable_total",
+                   "Messages on the results topic that are not answers.", c->results_unreadable) &&
            counter(out, "orderline_gateway_produced_total", "Orders handed to the producer (re-sends included).",
                    c->produced) &&
            counter(out, "orderline_kafka_unconfirmed_deliveries_total",

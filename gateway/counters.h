@@ -16,10 +16,10 @@ extern const unsigned gw_codes[GW_CODES];
 
 typedef struct gw_counters {
     uint64_t requests[GW_ROUTE_COUNT][GW_CODES + 1]; /* [route][code index, GW_CODES: other] */
-    ol_histogram wait_seconds;  /* POST /orders: from request to response */
-    uint64_t waiters;           /* gauge: waits in flight */
-    uint64_t results_read;      /* answers read from the results topic */
-    uint64_t results_matched;   /* ... that someone here waited for */
+    ol_histogram wait_seconds;                       /* POST /orders: from request to response */
+    uint64_t waiters;                                /* gauge: waits in flight */
+    uint64_t results_read;                           /* answers read from the results topic */
+    uint64_t results_matched;                        /* ... that someone here waited for */
     uint64_t results_unreadable;
     uint64_t produced;          /* orders handed to the producer, re-sends included */
     uint64_t unconfirmed;       /* delivery reports without error that named no offset */

@@ -17,7 +17,7 @@
 extern const char gw_form_html[];
 extern const size_t gw_form_html_len;
 
-#define THREADS 2           /* epoll loops; waiting requests hold none of them */
+#define THREADS 2 /* epoll loops; waiting requests hold none of them */
 #define CONNECTION_LIMIT 20000
 #define STALE_AFTER_MS 5000 /* relay loop not run for this long: unhealthy */
 #define JSON_TYPE "application/json"
@@ -203,12 +203,13 @@ static enum MHD_Result handle_post(gw_conn *c) {
     int64_t deadline = ol_monotonic_ms() + gw_prefer_wait_ms(prefer, 5, h->max_wait_s);
     enum MHD_Result res = MHD_YES;
     if (gw_relay_attach(h->relay, c->order_id, c, deadline, on_wait)) goto done; /* in flight here already */
-    if (try_ledger(c, c->order_id, &res) == GW_LEDGER_FOUND) goto done;       /* decided before */
+    if (try_ledger(c, c->order_id, &res) == GW_LEDGER_FOUND) goto done;          /* decided before */
     char reason[256];
     if (gw_relay_submit(h->relay, &in, c, deadline, on_wait, reason, sizeof reason) == GW_SUBMIT_FAILED) {
         char msg[700];
-        snprintf(msg, sizeof msg, "order '%.128s' could not be published: %s; sending it again with the same key is safe",
-                 c->order_id, reason);
+        snprintf(msg, sizeof msg,
+                 "order '%.128s' could not be published: %s; sending it again with the same key is safe", c->order_id,
+                 reason);
         const char *headers[] = {"Retry-After", "1", NULL};
         res = reply_error(c, 503, msg, NULL, headers);
     }
@@ -231,7 +232,8 @@ static enum MHD_Result handle_get(gw_conn *c, const char *arg) {
         return reply(c, 200, "text/plain; version=0.0.4; charset=utf-8", &body, NULL);
     }
     if (c->route == GW_ROUTE_HEALTHZ) {
-        if (gw_relay_idle_ms(h->relay) > STALE_AFTER_MS) return reply_error(c, 503, "unhealthy: relay loop stalled", NULL, NULL);
+        if (gw_relay_idle_ms(h->relay) > STALE_AFTER_MS)
+            return reply_error(c, 503, "unhealthy: relay loop stalled", NULL, NULL);
         if (!gw_ledger_ping(h->ledger, err, sizeof err)) {
             snprintf(msg, sizeof msg, "unhealthy: PostgreSQL: %s", err);
             return reply_error(c, 503, msg, NULL, NULL);
@@ -244,8 +246,10 @@ static enum MHD_Result handle_get(gw_conn *c, const char *arg) {
         ol_strlcpy(c->order_id, arg, sizeof c->order_id);
         gw_ledger_status st = try_ledger(c, arg, &res);
         if (st == GW_LEDGER_FOUND) return res;
-        snprintf(msg, sizeof msg, st == GW_LEDGER_ERROR ? "cannot read the ledger for order '%.128s'"
-                                                        : "no decision for order '%.128s' (yet)", arg);
+        snprintf(msg, sizeof msg,
+                 st == GW_LEDGER_ERROR ? "cannot read the ledger for order '%.128s'"
+                                       : "no decision for order '%.128s' (yet)",
+                 arg);
         const char *headers[] = {"Retry-After", "1", NULL};
         return reply_error(c, st == GW_LEDGER_ERROR ? 503 : 404, msg, NULL, st == GW_LEDGER_ERROR ? headers : NULL);
     }
@@ -318,7 +322,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return MHD_YES;
     }
     if (!c->too_large) return handle_post(c);
-too_large: {
+too_large : {
     char msg[128];
     snprintf(msg, sizeof msg, "body larger than %d bytes", GW_BODY_MAX);
     return reply_error(c, 413, msg, NULL, NULL);
@@ -337,7 +341,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **state, e
 
 gw_http *gw_http_new(const ol_settings *s, gw_ledger *ledger, char *err, size_t errlen) {
     gw_http *h = calloc(1, sizeof *h);
-    if (!h || !(h->listen_addr = strdup(s->listen)) || (s->metrics_addr && !(h->metrics_addr = strdup(s->metrics_addr)))) {
+    if (!h || !(h->listen_addr = strdup(s->listen)) ||
+        (s->metrics_addr && !(h->metrics_addr = strdup(s->metrics_addr)))) {
         ol_seterr(err, errlen, "out of memory");
         gw_http_destroy(h);
         return NULL;
@@ -354,11 +359,10 @@ static bool listen_on(gw_listener *l, const char *flag, const char *addr, unsign
     if (!ai) return false;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
     if (ai->ai_family == AF_INET6) flags |= MHD_USE_IPv6;
-    l->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, l, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
-                                 MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_LIMIT,
-                                 (unsigned)CONNECTION_LIMIT, MHD_OPTION_LISTEN_BACKLOG_SIZE, 4096u,
-                                 MHD_OPTION_CONNECTION_TIMEOUT, 60u, MHD_OPTION_NOTIFY_COMPLETED, on_completed, l,
-                                 MHD_OPTION_END);
+    l->daemon = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, l, MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_THREAD_POOL_SIZE, threads,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTION_LIMIT, MHD_OPTION_LISTEN_BACKLOG_SIZE, 4096u,
+        MHD_OPTION_CONNECTION_TIMEOUT, 60u, MHD_OPTION_NOTIFY_COMPLETED, on_completed, l, MHD_OPTION_END);
     freeaddrinfo(ai);
     if (!l->daemon) {
         ol_seterr(err, errlen, "%s %s: cannot listen (address in use or not local?)", flag, addr);

@@ -58,7 +58,8 @@ static int serve(gw_relay *relay, gw_http *http, volatile sig_atomic_t *stop) {
     ol_info("stopping: no new connections; answering the requests in flight");
     gw_http_quiesce(http);
     int unconfirmed = gw_relay_stop(relay, STOP_PRODUCE_MS);
-    if (unconfirmed > 0) ol_warn("%d orders not confirmed in the log at the stop (their requests got 503)", unconfirmed);
+    if (unconfirmed > 0)
+        ol_warn("%d orders not confirmed in the log at the stop (their requests got 503)", unconfirmed);
     unsigned open = gw_http_drain(http, STOP_DRAIN_MS);
     if (open > 0) ol_warn("%u requests still unanswered at the stop", open);
     return rc;
@@ -93,10 +94,14 @@ int main(int argc, char **argv) {
                             "(201 accepted, 409 rejected, 202 not decided in time); GET /orders/{id}, GET\n"
                             "/items/{name}, the order form at /, /metrics and /healthz.",
                             false)) {
-    case OL_CLI_RUN: break;
-    case OL_CLI_HELP_SHOWN: return EXIT_OK;
-    case OL_CLI_USAGE_ERROR: return EXIT_USAGE;
-    case OL_CLI_FAILED: return EXIT_ERROR;
+    case OL_CLI_RUN:
+        break;
+    case OL_CLI_HELP_SHOWN:
+        return EXIT_OK;
+    case OL_CLI_USAGE_ERROR:
+        return EXIT_USAGE;
+    case OL_CLI_FAILED:
+        return EXIT_ERROR;
     }
     volatile sig_atomic_t *stop = ol_cli_stop_on_signals();
     raise_fd_limit();

@@ -50,12 +50,12 @@ static void message_free(gw_message *m) {
 static bool produce(gw_relay *r, gw_message *m, char *reason, size_t reasonlen) {
     /* No waiting for room: a person waits (a full queue is a 503), and a
      * delivery report, which re-sends through here, must not poll. */
-    ol_kafka_msg msg = {.rkt = r->orders, .key = m->item, .key_len = strlen(m->item), .value = m->value,
-                        .len = m->len, .opaque = m};
+    ol_kafka_msg msg = {
+        .rkt = r->orders, .key = m->item, .key_len = strlen(m->item), .value = m->value, .len = m->len, .opaque = m};
     rd_kafka_resp_err_t e = ol_kafka_produce(r->producer, &msg, 0);
     if (e == RD_KAFKA_RESP_ERR_NO_ERROR) return true;
-    ol_seterr(reason, reasonlen, "%s", e == RD_KAFKA_RESP_ERR__QUEUE_FULL ? "the producer's queue is full"
-                                                                           : rd_kafka_err2str(e));
+    ol_seterr(reason, reasonlen, "%s",
+              e == RD_KAFKA_RESP_ERR__QUEUE_FULL ? "the producer's queue is full" : rd_kafka_err2str(e));
     return false;
 }
 
@@ -67,8 +67,8 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opa
     pthread_mutex_lock(&r->lock);
     if (msg->err) r->counters.delivery_failures++;
     else if (msg->offset < 0) r->counters.unconfirmed++;
-    ol_delivery_action a = ol_waiters_delivery(r->waiters, m->order_id, why, msg->partition, msg->offset,
-                                               ol_monotonic_ms());
+    ol_delivery_action a =
+        ol_waiters_delivery(r->waiters, m->order_id, why, msg->partition, msg->offset, ol_monotonic_ms());
     bool resent = false;
     if (a == OL_DELIVERY_RESEND) {
         r->counters.produced++;
@@ -79,7 +79,9 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opa
     if (why) ol_warn("order '%s' not in the log: %s", m->order_id, why);
     else if (msg->offset < 0)
         ol_warn("order '%s': delivery report without an offset (not shown to be in the log); %s", m->order_id,
-                resent ? "producing it again" : a == OL_DELIVERY_IGNORED ? "already answered" : "giving up");
+                resent                     ? "producing it again"
+                : a == OL_DELIVERY_IGNORED ? "already answered"
+                                           : "giving up");
     if (!resent) message_free(m); /* else librdkafka has it again */
 }
 
@@ -97,8 +99,14 @@ static bool open_producer(gw_relay *r, const ol_settings *s, char *err, size_t e
     /* linger.ms 1: one waiting person's order, not a batch job.
      * message.timeout.ms bounds how long a request waits to learn that the
      * order could not be put in the log (then 503). */
-    static const char *const defaults[] = {OL_KAFKA_PRODUCER_DEFAULTS, "linger.ms", "1", "message.timeout.ms",
-                                           "10000", "client.id", "order-gateway", NULL};
+    static const char *const defaults[] = {OL_KAFKA_PRODUCER_DEFAULTS,
+                                           "linger.ms",
+                                           "1",
+                                           "message.timeout.ms",
+                                           "10000",
+                                           "client.id",
+                                           "order-gateway",
+                                           NULL};
     r->producer = ol_kafka_producer_new(s, defaults, "producer", r, on_delivery, NULL, err, errlen);
     if (!r->producer) return false;
     const char *topics[] = {s->orders_topic, s->results_topic};

@@ -10,9 +10,9 @@ static const struct {
     const char *allow;
     const char *label;
 } routes[GW_ROUTE_COUNT] = {
-    [GW_ROUTE_FORM] = {"GET", "form"},         [GW_ROUTE_ORDERS] = {"POST", "post_orders"},
-    [GW_ROUTE_ORDER] = {"GET", "get_order"},   [GW_ROUTE_ITEM] = {"GET", "get_item"},
-    [GW_ROUTE_METRICS] = {"GET", "metrics"},   [GW_ROUTE_HEALTHZ] = {"GET", "healthz"},
+    [GW_ROUTE_FORM] = {"GET", "form"},        [GW_ROUTE_ORDERS] = {"POST", "post_orders"},
+    [GW_ROUTE_ORDER] = {"GET", "get_order"},  [GW_ROUTE_ITEM] = {"GET", "get_item"},
+    [GW_ROUTE_METRICS] = {"GET", "metrics"},  [GW_ROUTE_HEALTHZ] = {"GET", "healthz"},
     [GW_ROUTE_NOT_FOUND] = {"", "not_found"},
 };
 
@@ -45,9 +45,7 @@ bool gw_route_allows(gw_route route, const char *method) {
     return strcmp(allow, "GET") == 0 && strcmp(method, "HEAD") == 0;
 }
 
-static bool is_token_char(unsigned char c) {
-    return isalnum(c) || (c && strchr("!#$%&'*+-.^_`|~:/", c));
-}
+static bool is_token_char(unsigned char c) { return isalnum(c) || (c && strchr("!#$%&'*+-.^_`|~:/", c)); }
 
 bool gw_idempotency_key_parse(const char *header, char *key, char *err, size_t errlen) {
     const char *s = header;
@@ -77,7 +75,8 @@ bool gw_idempotency_key_parse(const char *header, char *key, char *err, size_t e
     } else {
         for (; *s && *s != ' ' && *s != '\t'; s++) {
             if (!is_token_char((unsigned char)*s)) {
-                ol_seterr(err, errlen, "Idempotency-Key: character 0x%02x is not allowed in a token (quote it as a string)",
+                ol_seterr(err, errlen,
+                          "Idempotency-Key: character 0x%02x is not allowed in a token (quote it as a string)",
                           (unsigned char)*s);
                 return false;
             }
@@ -247,8 +246,9 @@ bool gw_error_json(ol_buf *out, const char *msg, const char *field, int line, in
     if (!o) return false;
     bool ok = json_object_set_new(o, "error", json_string(msg)) == 0;
     if (ok && field) ok = json_object_set_new(o, "field", json_string(field)) == 0;
-    if (ok && line > 0) ok = json_object_set_new(o, "line", json_integer(line)) == 0 &&
-                             json_object_set_new(o, "column", json_integer(column)) == 0;
+    if (ok && line > 0)
+        ok = json_object_set_new(o, "line", json_integer(line)) == 0 &&
+             json_object_set_new(o, "column", json_integer(column)) == 0;
     if (!ok) {
         json_decref(o);
         return false;
@@ -257,8 +257,8 @@ bool gw_error_json(ol_buf *out, const char *msg, const char *field, int line, in
 }
 
 bool gw_pending_json(ol_buf *out, const char *order_id, int32_t partition, int64_t offset) {
-    return append_json(out, json_pack("{s:s, s:s, s:I, s:I}", "order_id", order_id, "status", "pending",
-                                      "partition", (json_int_t)partition, "offset", (json_int_t)offset));
+    return append_json(out, json_pack("{s:s, s:s, s:I, s:I}", "order_id", order_id, "status", "pending", "partition",
+                                      (json_int_t)partition, "offset", (json_int_t)offset));
 }
 
 bool gw_item_json(ol_buf *out, const char *name, int64_t count) {

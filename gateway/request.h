@@ -17,12 +17,12 @@
 #define GW_BODY_MAX 16384 /* bytes of a POST body */
 
 typedef enum {
-    GW_ROUTE_FORM,        /* / */
-    GW_ROUTE_ORDERS,      /* /orders */
-    GW_ROUTE_ORDER,       /* /orders/{order_id} */
-    GW_ROUTE_ITEM,        /* /items/{name} */
-    GW_ROUTE_METRICS,     /* /metrics */
-    GW_ROUTE_HEALTHZ,     /* /healthz */
+    GW_ROUTE_FORM,    /* / */
+    GW_ROUTE_ORDERS,  /* /orders */
+    GW_ROUTE_ORDER,   /* /orders/{order_id} */
+    GW_ROUTE_ITEM,    /* /items/{name} */
+    GW_ROUTE_METRICS, /* /metrics */
+    GW_ROUTE_HEALTHZ, /* /healthz */
     GW_ROUTE_NOT_FOUND,
     GW_ROUTE_COUNT
 } gw_route;
@@ -56,13 +56,13 @@ bool gw_content_type_is_json(const char *header);
 
 /* The outcome of reading a POST /orders body. */
 typedef struct gw_order_input {
-    unsigned status;       /* 0: valid; else the HTTP status to answer (400 or 422) */
-    ol_order order;        /* when valid */
-    char *message;         /* when valid: the message value to publish (malloc'd; caller frees) */
+    unsigned status; /* 0: valid; else the HTTP status to answer (400 or 422) */
+    ol_order order;  /* when valid */
+    char *message;   /* when valid: the message value to publish (malloc'd; caller frees) */
     size_t message_len;
     char error[OL_ERROR_MAX + 64];
-    const char *field;     /* the field that was wrong, or NULL */
-    int line, column;      /* 400: where the JSON broke */
+    const char *field; /* the field that was wrong, or NULL */
+    int line, column;  /* 400: where the JSON broke */
 } gw_order_input;
 
 /* Reads body with the key from the header (NULL when absent). The message

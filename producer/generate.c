@@ -70,8 +70,7 @@ static long pick_item(ol_generator *g) {
 
 static bool format_order(ol_buf *line, const recent_order *o, uint64_t seed) {
     ol_buf_clear(line);
-    return ol_buf_appendf(line,
-                          "{\"order_id\":\"g%llu-%llu\",\"item\":\"item-%05ld\",\"quantity\":%d,\"type\":\"%s\"}",
+    return ol_buf_appendf(line, "{\"order_id\":\"g%llu-%llu\",\"item\":\"item-%05ld\",\"quantity\":%d,\"type\":\"%s\"}",
                           (unsigned long long)seed, (unsigned long long)o->serial, o->item, o->quantity,
                           o->restock ? "restock" : "order");
 }

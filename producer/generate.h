@@ -13,7 +13,7 @@
 typedef struct ol_generator ol_generator;
 
 typedef struct ol_generator_params {
-    long items;         /* distinct items, >= 1 */
+    long items; /* distinct items, >= 1 */
     uint64_t seed;
     long restock_pct;   /* 0..100 */
     long duplicate_pct; /* 0..100 */

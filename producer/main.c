@@ -135,10 +135,14 @@ int main(int argc, char **argv) {
                             "failures, 2 usage, 1 other errors; with --wait, 5 some rejected, 6 some not\n"
                             "answered in time. --generate N writes synthetic orders instead.",
                             true)) {
-    case OL_CLI_RUN: break;
-    case OL_CLI_HELP_SHOWN: return EXIT_OK;
-    case OL_CLI_USAGE_ERROR: return EXIT_USAGE;
-    case OL_CLI_FAILED: return EXIT_ERROR;
+    case OL_CLI_RUN:
+        break;
+    case OL_CLI_HELP_SHOWN:
+        return EXIT_OK;
+    case OL_CLI_USAGE_ERROR:
+        return EXIT_USAGE;
+    case OL_CLI_FAILED:
+        return EXIT_ERROR;
     }
     volatile sig_atomic_t *stop_requested = ol_cli_stop_on_signals();
     int rc = s.generate > 0 ? run_generate(&s, stop_requested) : run_publish(&s, stop_requested);

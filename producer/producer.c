@@ -25,10 +25,10 @@ struct order_producer {
     rd_kafka_t *rk;
     rd_kafka_topic_t *topic;
     order_producer_stats stats;
-    long rate;            /* orders/s, 0: unpaced */
+    long rate;             /* orders/s, 0: unpaced */
     int64_t pace_start_us; /* when the first paced order was sent */
     /* --wait: answers read from the results topic, matched by order_id. */
-    ol_waiters *waiters;  /* NULL without --wait */
+    ol_waiters *waiters; /* NULL without --wait */
     ol_reader *reader;
     char *results_topic;
     int64_t wait_ms;
@@ -62,8 +62,8 @@ static bool read_answers(order_producer *p, int timeout_ms, char *err, size_t er
  * delivery report returns them), waiting full_poll_ms at a time while its
  * queue is full; 0 inside a delivery report, which must not poll. */
 static rd_kafka_resp_err_t send_line(order_producer *p, line_origin *o, int full_poll_ms) {
-    ol_kafka_msg m = {.rkt = p->topic, .key = o->item, .key_len = strlen(o->item), .value = o->value, .len = o->len,
-                      .opaque = o};
+    ol_kafka_msg m = {
+        .rkt = p->topic, .key = o->item, .key_len = strlen(o->item), .value = o->value, .len = o->len, .opaque = o};
     return ol_kafka_produce(p->rk, &m, full_poll_ms);
 }
 
@@ -71,9 +71,9 @@ static rd_kafka_resp_err_t send_line(order_producer *p, line_origin *o, int full
  * delivery rule itself (error null and an offset >= 0 is a delivery). */
 static void log_ack(order_producer *p, const line_origin *origin, const rd_kafka_message_t *msg) {
     if (!p->acks_log || p->acks_log_failed) return;
-    json_t *line = json_pack("{s:s, s:i, s:I, s:o}", "order_id", origin->order_id, "partition", (int)msg->partition,
-                             "offset", (json_int_t)msg->offset, "error",
-                             msg->err ? json_string(rd_kafka_err2name(msg->err)) : json_null());
+    json_t *line =
+        json_pack("{s:s, s:i, s:I, s:o}", "order_id", origin->order_id, "partition", (int)msg->partition, "offset",
+                  (json_int_t)msg->offset, "error", msg->err ? json_string(rd_kafka_err2name(msg->err)) : json_null());
     if (!line || json_dumpf(line, p->acks_log, JSON_COMPACT) != 0 || fputc('\n', p->acks_log) == EOF)
         p->acks_log_failed = true;
     json_decref(line);
@@ -95,7 +95,8 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opa
     case OL_DELIVERY_FAILED:
         if (!why) why = OL_DELIVERY_UNCONFIRMED_REASON;
         break;
-    default: break;
+    default:
+        break;
     }
     if (why) {
         p->stats.failed++;
@@ -198,8 +199,8 @@ static bool expect_answer(order_producer *p, const char *order_id, void *token) 
 }
 
 /* Hands one valid order to librdkafka, waiting while its queue is full. */
-static bool send_order(order_producer *p, const ol_order *order, const char *value, size_t len,
-                       const char *source, size_t lineno, char *err, size_t errlen) {
+static bool send_order(order_producer *p, const ol_order *order, const char *value, size_t len, const char *source,
+                       size_t lineno, char *err, size_t errlen) {
     line_origin *origin = malloc(sizeof *origin + len);
     if (!origin) {
         ol_seterr(err, errlen, "out of memory");

@@ -13,11 +13,11 @@
 typedef struct order_producer order_producer;
 
 typedef struct order_producer_stats {
-    size_t lines;     /* non-blank lines read */
-    size_t invalid;   /* rejected by validation, not sent */
-    size_t sent;      /* handed to librdkafka */
-    size_t delivered; /* acknowledged by the brokers with an offset */
-    size_t failed;    /* delivery failed (or never confirmed with an offset) */
+    size_t lines;       /* non-blank lines read */
+    size_t invalid;     /* rejected by validation, not sent */
+    size_t sent;        /* handed to librdkafka */
+    size_t delivered;   /* acknowledged by the brokers with an offset */
+    size_t failed;      /* delivery failed (or never confirmed with an offset) */
     size_t unconfirmed; /* delivery reports without error that named no offset (each re-sent) */
     size_t decided;     /* --wait: answers read */
     size_t rejected;    /* --wait: ... of them rejected */

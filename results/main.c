@@ -79,10 +79,14 @@ int main(int argc, char **argv) {
                             "--since TIME, up to the end seen at start (or on with --follow), filtered. JSON\n"
                             "lines when piped, a table on a terminal; --summary counts the window instead.",
                             false)) {
-    case OL_CLI_RUN: break;
-    case OL_CLI_HELP_SHOWN: return EXIT_OK;
-    case OL_CLI_USAGE_ERROR: return EXIT_USAGE;
-    case OL_CLI_FAILED: return EXIT_ERROR;
+    case OL_CLI_RUN:
+        break;
+    case OL_CLI_HELP_SHOWN:
+        return EXIT_OK;
+    case OL_CLI_USAGE_ERROR:
+        return EXIT_USAGE;
+    case OL_CLI_FAILED:
+        return EXIT_ERROR;
     }
     results_tail_options o;
     if (!tail_options(&s, &o, err, sizeof err)) {

@@ -86,8 +86,7 @@ static bool plan(results_tail *t, char *err, size_t errlen) {
                                           [TAIL_FROM_BEGINNING] = OL_READER_FROM_BEGINNING,
                                           [TAIL_SINCE] = OL_READER_FROM_TIME};
     ol_window *w = &t->window;
-    if (!ol_reader_plan_window(t->reader, topic, n, from[t->options.start], t->options.since_us / 1000, w, err,
-                               errlen))
+    if (!ol_reader_plan_window(t->reader, topic, n, from[t->options.start], t->options.since_us / 1000, w, err, errlen))
         return false;
     for (int32_t p = 0; p < n; p++)
         ol_debug("%s [%" PRId32 "]: from %" PRId64 " (watermarks %" PRId64 "..%" PRId64 ")", topic, p, w->start[p],

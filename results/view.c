@@ -6,8 +6,7 @@
 
 #include "ol_map.h"
 
-bool ol_output_format_parse(const char *text, bool stdout_is_tty, ol_output_format *out, char *err,
-                            size_t errlen) {
+bool ol_output_format_parse(const char *text, bool stdout_is_tty, ol_output_format *out, char *err, size_t errlen) {
     if (!text) *out = stdout_is_tty ? OL_FORMAT_TABLE : OL_FORMAT_JSON;
     else if (strcmp(text, "json") == 0) *out = OL_FORMAT_JSON;
     else if (strcmp(text, "table") == 0) *out = OL_FORMAT_TABLE;
@@ -35,8 +34,8 @@ bool ol_results_filter_init(ol_results_filter *f, const char *item, const char *
     if (reason) {
         if (strcmp(reason, "none") == 0) f->reason = OL_REASON_NONE;
         else if (!ol_reason_parse(reason, &f->reason) || f->reason == OL_REASON_NONE) {
-            ol_seterr(err, errlen,
-                      "--reason: expected insufficient_stock, unknown_item, invalid or none, got '%.64s'", reason);
+            ol_seterr(err, errlen, "--reason: expected insufficient_stock, unknown_item, invalid or none, got '%.64s'",
+                      reason);
             return false;
         }
         f->has_reason = true;
@@ -96,8 +95,20 @@ typedef struct column {
     bool right;
 } column;
 
-enum { COL_TIME, COL_POS, COL_ID, COL_ITEM, COL_TYPE, COL_QTY, COL_STATUS, COL_REASON, COL_REMAINING, COL_DUP,
-       COL_ERROR, COL_COUNT };
+enum {
+    COL_TIME,
+    COL_POS,
+    COL_ID,
+    COL_ITEM,
+    COL_TYPE,
+    COL_QTY,
+    COL_STATUS,
+    COL_REASON,
+    COL_REMAINING,
+    COL_DUP,
+    COL_ERROR,
+    COL_COUNT
+};
 static const column columns[COL_COUNT] = {
     {"PROCESSED_AT", 24, false}, {"PART/OFFSET", 12, false}, {"ORDER_ID", 24, false}, {"ITEM", 16, false},
     {"TYPE", 7, false},          {"QTY", 7, true},           {"STATUS", 8, false},    {"REASON", 18, false},
@@ -106,8 +117,7 @@ static const column columns[COL_COUNT] = {
 
 bool ol_results_table_header(ol_buf *out) {
     for (int i = 0; i < COL_COUNT; i++)
-        if (!append_cell(out, columns[i].title, columns[i].width, columns[i].right, i == COL_COUNT - 1))
-            return false;
+        if (!append_cell(out, columns[i].title, columns[i].width, columns[i].right, i == COL_COUNT - 1)) return false;
     return true;
 }
 
@@ -152,7 +162,7 @@ struct ol_results_summary {
     position_slot *seen;
     size_t seen_cap; /* power of two */
     size_t seen_len;
-    ol_map *items;   /* item -> ol_results_counts* (owned) */
+    ol_map *items; /* item -> ol_results_counts* (owned) */
     ol_results_counts no_item;
     bool any_no_item;
     ol_results_counts total;
@@ -313,8 +323,17 @@ static item_row *sorted_rows(const ol_results_summary *s, size_t *n) {
     return rows;
 }
 
-enum { SUM_ITEM, SUM_ACCEPTED, SUM_REJECTED, SUM_INSUFFICIENT, SUM_UNKNOWN, SUM_INVALID, SUM_DUPLICATES,
-       SUM_RATE, SUM_COUNT };
+enum {
+    SUM_ITEM,
+    SUM_ACCEPTED,
+    SUM_REJECTED,
+    SUM_INSUFFICIENT,
+    SUM_UNKNOWN,
+    SUM_INVALID,
+    SUM_DUPLICATES,
+    SUM_RATE,
+    SUM_COUNT
+};
 static const char *const summary_titles[SUM_COUNT] = {"ITEM",         "ACCEPTED", "REJECTED",   "INSUFFICIENT_STOCK",
                                                       "UNKNOWN_ITEM", "INVALID",  "DUPLICATES", "ACCEPTED%"};
 /* The item column's width is computed from the names. */
@@ -322,8 +341,8 @@ static const size_t summary_widths[SUM_COUNT] = {0, 10, 10, 18, 12, 9, 10, 10};
 
 static bool summary_row(ol_buf *out, const char *label, size_t item_width, const ol_results_counts *c) {
     char cells[SUM_COUNT][32];
-    const uint64_t values[] = {c->accepted, c->rejected, c->insufficient_stock, c->unknown_item, c->invalid,
-                               c->duplicates};
+    const uint64_t values[] = {c->accepted,     c->rejected, c->insufficient_stock,
+                               c->unknown_item, c->invalid,  c->duplicates};
     for (int i = SUM_ACCEPTED; i <= SUM_DUPLICATES; i++)
         snprintf(cells[i], sizeof cells[i], "%llu", (unsigned long long)values[i - SUM_ACCEPTED]);
     double rate;

@@ -15,8 +15,7 @@ typedef enum { OL_FORMAT_JSON, OL_FORMAT_TABLE } ol_output_format;
 
 /* Picks the output format: text "json" or "table", or NULL for automatic
  * (a table when stdout is a terminal, JSON lines when it is not). */
-bool ol_output_format_parse(const char *text, bool stdout_is_tty, ol_output_format *out, char *err,
-                            size_t errlen);
+bool ol_output_format_parse(const char *text, bool stdout_is_tty, ol_output_format *out, char *err, size_t errlen);
 
 /* Which results to show. Unset criteria match everything. Strings are
  * borrowed from the caller and must outlive the filter. */

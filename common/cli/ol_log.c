@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <time.h>
 
-
 static const char *level_names[] = {"ERROR", "WARN", "INFO", "DEBUG"};
 
 bool ol_log_enabled(ol_log_level level) {

@@ -107,8 +107,8 @@ static const ol_option *find_short(const ol_option *table, size_t n, char c) {
 }
 
 /* Stores value into the field an option names. where prefixes errors. */
-static bool apply_option(ol_settings *s, const ol_option *opt, const char *value, const char *where,
-                         char *err, size_t errlen) {
+static bool apply_option(ol_settings *s, const ol_option *opt, const char *value, const char *where, char *err,
+                         size_t errlen) {
     char *base = (char *)s;
     switch (opt->type) {
     case OL_OPT_STRING:
@@ -125,8 +125,8 @@ static bool apply_option(ol_settings *s, const ol_option *opt, const char *value
     case OL_OPT_LONG: {
         long v;
         if (!ol_parse_long(value, opt->min, opt->max, &v)) {
-            ol_seterr(err, errlen, "%s: --%s expects an integer from %ld to %ld, got '%.64s'", where,
-                      opt->name, opt->min, opt->max, value);
+            ol_seterr(err, errlen, "%s: --%s expects an integer from %ld to %ld, got '%.64s'", where, opt->name,
+                      opt->min, opt->max, value);
             return false;
         }
         *(long *)(base + opt->offset) = v;
@@ -269,8 +269,8 @@ static bool apply_x(ol_settings *s, const char *kv, char *err, size_t errlen) {
 /* One pass over argv. When config_only, only --config is applied (so the
  * file can be layered beneath every other flag); otherwise --config is
  * skipped and everything else applied. */
-static bool parse_pass(ol_settings *s, const ol_option *table, size_t n, int argc, char **argv,
-                       bool config_only, char *err, size_t errlen) {
+static bool parse_pass(ol_settings *s, const ol_option *table, size_t n, int argc, char **argv, bool config_only,
+                       char *err, size_t errlen) {
     bool only_positional = false;
     for (int i = 1; i < argc; i++) {
         char *a = argv[i];
@@ -337,8 +337,8 @@ static bool parse_pass(ol_settings *s, const ol_option *table, size_t n, int arg
     return true;
 }
 
-bool ol_settings_parse_args(ol_settings *s, const ol_option *table, size_t n, int argc, char **argv,
-                            char *err, size_t errlen) {
+bool ol_settings_parse_args(ol_settings *s, const ol_option *table, size_t n, int argc, char **argv, char *err,
+                            size_t errlen) {
     if (!parse_pass(s, table, n, argc, argv, true, err, errlen)) return false;
     if (s->config_path) {
         char *text = read_config_file(s->config_path, err, errlen);
@@ -360,8 +360,7 @@ void ol_options_print_help(const ol_option *table, size_t n, const char *usage, 
         else if (o->short_name)
             snprintf(left, sizeof left, "-%c, --%s%s%s", o->short_name, o->name, o->arg ? " " : "",
                      o->arg ? o->arg : "");
-        else
-            snprintf(left, sizeof left, "    --%s%s%s", o->name, o->arg ? " " : "", o->arg ? o->arg : "");
+        else snprintf(left, sizeof left, "    --%s%s%s", o->name, o->arg ? " " : "", o->arg ? o->arg : "");
         printf("  %-30s %s\n", left, o->help);
     }
     printf("  %-30s %s\n", "-X KEY=VALUE", "set a librdkafka property (repeatable)");

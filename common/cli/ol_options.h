@@ -38,8 +38,8 @@ typedef struct ol_settings {
     char *group;
     long batch_max;
     long batch_linger_ms;
-    long idle_exit_s; /* 0: run until signalled */
-    char *metrics_addr; /* HOST:PORT for /metrics and /healthz; NULL: off */
+    long idle_exit_s;    /* 0: run until signalled */
+    char *metrics_addr;  /* HOST:PORT for /metrics and /healthz; NULL: off */
     long db_connections; /* parallel batch transactions (lanes of partitions) */
     char *stats_file;    /* --stats-file: the /metrics text written at exit; NULL: off */
 
@@ -49,13 +49,13 @@ typedef struct ol_settings {
     long seed;
     long restock_pct;
     long duplicate_pct;
-    long rate; /* orders per second to publish at, 0: as fast as possible */
-    long wait_s; /* --wait[=SECONDS]: wait for every answer this long; 0: do not wait, -1: the default */
+    long rate;      /* orders per second to publish at, 0: as fast as possible */
+    long wait_s;    /* --wait[=SECONDS]: wait for every answer this long; 0: do not wait, -1: the default */
     char *acks_log; /* --acks-log FILE: one JSON line per delivery report; NULL: off */
 
     /* order-gateway */
-    char *listen;     /* ADDR:PORT of the HTTP API */
-    long max_wait_s;  /* cap on Prefer: wait=N */
+    char *listen;    /* ADDR:PORT of the HTTP API */
+    long max_wait_s; /* cap on Prefer: wait=N */
 
     /* Positional arguments (producer input files). */
     char **args;
@@ -104,8 +104,8 @@ bool ol_settings_apply_config_text(ol_settings *s, const ol_option *table, size_
 /* Layers 3 and 4 from argv: finds --config first, reads and applies it, then
  * applies every flag (flags win over the file whatever their order).
  * Positional arguments are collected in s->args. */
-bool ol_settings_parse_args(ol_settings *s, const ol_option *table, size_t n, int argc, char **argv,
-                            char *err, size_t errlen);
+bool ol_settings_parse_args(ol_settings *s, const ol_option *table, size_t n, int argc, char **argv, char *err,
+                            size_t errlen);
 
 /* Appends key=value (from -X or a file) to the librdkafka list. */
 bool ol_kvlist_add(ol_kvlist *list, const char *key, const char *value, const char *origin);
@@ -114,21 +114,38 @@ bool ol_kvlist_add(ol_kvlist *list, const char *key, const char *value, const ch
 void ol_options_print_help(const ol_option *table, size_t n, const char *usage, const char *summary);
 
 /* Common option rows every tool includes. */
-#define OL_OPT_COMMON                                                                              \
-    {"brokers", 'b', OL_OPT_STRING, "HOST:PORT", 0, 0, offsetof(ol_settings, brokers),             \
-     "Kafka bootstrap servers (default: $ORDERLINE_BROKERS)"},                                     \
-        {"config", 'c', OL_OPT_STRING, "FILE", 0, 0, offsetof(ol_settings, config_path),           \
-         "read key=value settings (orderline options or librdkafka properties)"},                  \
-        {"help", 'h', OL_OPT_FLAG, NULL, 0, 0, offsetof(ol_settings, help), "show this help"},     \
-        {"orders-topic", 0, OL_OPT_STRING, "NAME", 0, 0, offsetof(ol_settings, orders_topic),      \
-         "topic of orders (default: orders)"}
+#define OL_OPT_COMMON                                                                                                  \
+    {"brokers",                                                                                                        \
+     'b',                                                                                                              \
+     OL_OPT_STRING,                                                                                                    \
+     "HOST:PORT",                                                                                                      \
+     0,                                                                                                                \
+     0,                                                                                                                \
+     offsetof(ol_settings, brokers),                                                                                   \
+     "Kafka bootstrap servers (default: $ORDERLINE_BROKERS)"},                                                         \
+        {"config",                                                                                                     \
+         'c',                                                                                                          \
+         OL_OPT_STRING,                                                                                                \
+         "FILE",                                                                                                       \
+         0,                                                                                                            \
+         0,                                                                                                            \
+         offsetof(ol_settings, config_path),                                                                           \
+         "read key=value settings (orderline options or librdkafka properties)"},                                      \
+        {"help", 'h', OL_OPT_FLAG, NULL, 0, 0, offsetof(ol_settings, help), "show this help"}, {                       \
+        "orders-topic", 0, OL_OPT_STRING, "NAME", 0, 0, offsetof(ol_settings, orders_topic),                           \
+            "topic of orders (default: orders)"                                                                        \
+    }
 
 /* Rows shared by the tools that talk to PostgreSQL / read the results. */
-#define OL_OPT_DB                                                                                                  \
-    {"db", 'd', OL_OPT_STRING, "CONNINFO", 0, 0, offsetof(ol_settings, db),                                       \
-     "PostgreSQL conninfo (default: $ORDERLINE_DB, else libpq defaults)"}
-#define OL_OPT_RESULTS_TOPIC                                                                                       \
-    {"results-topic", 0, OL_OPT_STRING, "NAME", 0, 0, offsetof(ol_settings, results_topic),                       \
-     "topic of results (default: order-results)"}
+#define OL_OPT_DB                                                                                                      \
+    {                                                                                                                  \
+        "db", 'd', OL_OPT_STRING, "CONNINFO", 0, 0, offsetof(ol_settings, db),                                         \
+            "PostgreSQL conninfo (default: $ORDERLINE_DB, else libpq defaults)"                                        \
+    }
+#define OL_OPT_RESULTS_TOPIC                                                                                           \
+    {                                                                                                                  \
+        "results-topic", 0, OL_OPT_STRING, "NAME", 0, 0, offsetof(ol_settings, results_topic),                         \
+            "topic of results (default: order-results)"                                                                \
+    }
 
 #endif

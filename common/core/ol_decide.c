@@ -25,8 +25,7 @@ void ol_decide(ol_order_type type, int32_t quantity, ol_stock *stock, ol_result 
             out->reason = OL_REASON_INVALID;
             out->has_remaining = false; /* invalid: remaining is null */
             out->remaining = 0;
-            ol_seterr(out->error, sizeof out->error, "restock of %d would take stock past %d", quantity,
-                      OL_STOCK_MAX);
+            ol_seterr(out->error, sizeof out->error, "restock of %d would take stock past %d", quantity, OL_STOCK_MAX);
             return;
         }
         stock->exists = true;

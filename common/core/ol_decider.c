@@ -30,7 +30,7 @@ struct ol_decider {
     ol_map *stocks;    /* item -> stock_entry* (owned) */
     ol_map *decisions; /* order_id -> ol_result* (owned), or compact_decision* in compact mode */
     bool compact;
-    ol_map *items;     /* compact: item name -> its interned copy (owned) */
+    ol_map *items;      /* compact: item name -> its interned copy (owned) */
     ol_result *scratch; /* compact: what ol_decider_find returns */
 };
 
@@ -250,8 +250,7 @@ bool ol_decider_decide(ol_decider *d, const ol_order *order, int32_t partition, 
     return remember(d, out);
 }
 
-bool ol_decider_next_stock(const ol_decider *d, size_t *pos, const char **item, ol_stock *initial,
-                           ol_stock *current) {
+bool ol_decider_next_stock(const ol_decider *d, size_t *pos, const char **item, ol_stock *initial, ol_stock *current) {
     void *value;
     if (!ol_map_next(d->stocks, pos, item, &value)) return false;
     const stock_entry *e = value;

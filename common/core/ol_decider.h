@@ -46,8 +46,8 @@ bool ol_decider_add_decision(ol_decider *decider, const ol_result *decided);
 
 /* Decides one valid order read at partition/offset at time now_us. Fills
  * *out (the answer to publish) and *kind. False only when memory ran out. */
-bool ol_decider_decide(ol_decider *decider, const ol_order *order, int32_t partition, int64_t offset,
-                       int64_t now_us, ol_result *out, ol_decided_kind *kind);
+bool ol_decider_decide(ol_decider *decider, const ol_order *order, int32_t partition, int64_t offset, int64_t now_us,
+                       ol_result *out, ol_decided_kind *kind);
 
 /* Looks up a decision by order_id (declared or made), or NULL. In compact
  * mode the result is valid until the next call on the decider. */

@@ -45,45 +45,45 @@ bool ol_histogram_render(ol_buf *out, const char *name, const char *help, const 
 
 /* Topic names are [a-zA-Z0-9._-] in Kafka: safe inside a label value. */
 bool ol_metrics_render(const ol_metrics *m, const char *topic, ol_buf *out) {
-    bool ok = ol_buf_appends(out, "# HELP orderline_orders_total Orders answered, by decision (duplicates excluded).\n"
-                                  "# TYPE orderline_orders_total counter\n") &&
-              ol_buf_appendf(out, "orderline_orders_total{status=\"accepted\",reason=\"\"} %" PRIu64 "\n", m->accepted) &&
-              ol_buf_appendf(out, "orderline_orders_total{status=\"rejected\",reason=\"insufficient_stock\"} %" PRIu64 "\n",
-                             m->rejected_insufficient_stock) &&
-              ol_buf_appendf(out, "orderline_orders_total{status=\"rejected\",reason=\"unknown_item\"} %" PRIu64 "\n",
-                             m->rejected_unknown_item) &&
-              ol_buf_appendf(out, "orderline_orders_total{status=\"rejected\",reason=\"invalid\"} %" PRIu64 "\n",
-                             m->rejected_invalid) &&
-              counter(out, "orderline_duplicates_total", "Repeated order_ids answered with the original decision.",
-                      m->duplicates) &&
-              counter(out, "orderline_republished_total", "Answers published again after a restart.", m->replayed) &&
-              counter(out, "orderline_dlq_total", "Invalid messages copied to the dead-letter topic.", m->dlq) &&
-              counter(out, "orderline_misrouted_total",
-                      "Orders read from a partition other than murmur2(item) assigns.", m->misrouted) &&
-              counter(out, "orderline_fenced_batches_total",
-                      "Batches rolled back because another consumer had moved the position.", m->fenced) &&
-              counter(out, "orderline_batch_retries_total", "Batches rolled back and retried after a conflict.",
-                      m->retries) &&
-              counter(out, "orderline_postgres_errors_total", "PostgreSQL errors (connection or statement).",
-                      m->postgres_errors) &&
-              counter(out, "orderline_kafka_errors_total", "Kafka consumer and producer errors.", m->kafka_errors) &&
-              counter(out, "orderline_kafka_unconfirmed_deliveries_total",
-                      "Delivery reports with no error that named no offset; re-sent, never counted as delivered.",
-                      m->kafka_unconfirmed) &&
-              ol_buf_appends(out, "# HELP orderline_partition_changes_total Partitions assigned to this consumer,"
-                                  " revoked from it with a handover, or lost without one.\n"
-                                  "# TYPE orderline_partition_changes_total counter\n") &&
-              ol_buf_appendf(out, "orderline_partition_changes_total{change=\"assigned\"} %" PRIu64 "\n",
-                             m->partitions_assigned) &&
-              ol_buf_appendf(out, "orderline_partition_changes_total{change=\"revoked\"} %" PRIu64 "\n",
-                             m->partitions_revoked) &&
-              ol_buf_appendf(out, "orderline_partition_changes_total{change=\"lost\"} %" PRIu64 "\n",
-                             m->partitions_lost) &&
-              counter(out, "orderline_postgres_reconnects_total",
-                      "PostgreSQL connections re-established after a loss.", m->postgres_reconnects) &&
-              ol_histogram_render(out, "orderline_batch_size", "Messages per batch transaction.", &m->batch_size) &&
-              ol_histogram_render(out, "orderline_batch_duration_seconds",
-                        "From a batch's first statement to its commit.", &m->batch_seconds);
+    bool ok =
+        ol_buf_appends(out, "# HELP orderline_orders_total Orders answered, by decision (duplicates excluded).\n"
+                            "# TYPE orderline_orders_total counter\n") &&
+        ol_buf_appendf(out, "orderline_orders_total{status=\"accepted\",reason=\"\"} %" PRIu64 "\n", m->accepted) &&
+        ol_buf_appendf(out, "orderline_orders_total{status=\"rejected\",reason=\"insufficient_stock\"} %" PRIu64 "\n",
+                       m->rejected_insufficient_stock) &&
+        ol_buf_appendf(out, "orderline_orders_total{status=\"rejected\",reason=\"unknown_item\"} %" PRIu64 "\n",
+                       m->rejected_unknown_item) &&
+        ol_buf_appendf(out, "orderline_orders_total{status=\"rejected\",reason=\"invalid\"} %" PRIu64 "\n",
+                       m->rejected_invalid) &&
+        counter(out, "orderline_duplicates_total", "Repeated order_ids answered with the original decision.",
+                m->duplicates) &&
+        counter(out, "orderline_republished_total", "Answers published again after a restart.", m->replayed) &&
+        counter(out, "orderline_dlq_total", "Invalid messages copied to the dead-letter topic.", m->dlq) &&
+        counter(out, "orderline_misrouted_total", "Orders read from a partition other than murmur2(item) assigns.",
+                m->misrouted) &&
+        counter(out, "orderline_fenced_batches_total",
+                "Batches rolled back because another consumer had moved the position.", m->fenced) &&
+        counter(out, "orderline_batch_retries_total", "Batches rolled back and retried after a conflict.",
+                m->retries) &&
+        counter(out, "orderline_postgres_errors_total", "PostgreSQL errors (connection or statement).",
+                m->postgres_errors) &&
+        counter(out, "orderline_kafka_errors_total", "Kafka consumer and producer errors.", m->kafka_errors) &&
+        counter(out, "orderline_kafka_unconfirmed_deliveries_total",
+                "Delivery reports with no error that named no offset; re-sent, never counted as delivered.",
+                m->kafka_unconfirmed) &&
+        ol_buf_appends(out, "# HELP orderline_partition_changes_total Partitions assigned to this consumer,"
+                            " revoked from it with a handover, or lost without one.\n"
+                            "# TYPE orderline_partition_changes_total counter\n") &&
+        ol_buf_appendf(out, "orderline_partition_changes_total{change=\"assigned\"} %" PRIu64 "\n",
+                       m->partitions_assigned) &&
+        ol_buf_appendf(out, "orderline_partition_changes_total{change=\"revoked\"} %" PRIu64 "\n",
+                       m->partitions_revoked) &&
+        ol_buf_appendf(out, "orderline_partition_changes_total{change=\"lost\"} %" PRIu64 "\n", m->partitions_lost) &&
+        counter(out, "orderline_postgres_reconnects_total", "PostgreSQL connections re-established after a loss.",
+                m->postgres_reconnects) &&
+        ol_histogram_render(out, "orderline_batch_size", "Messages per batch transaction.", &m->batch_size) &&
+        ol_histogram_render(out, "orderline_batch_duration_seconds", "From a batch's first statement to its commit.",
+                            &m->batch_seconds);
     ok = ok && ol_buf_appends(out, "# HELP orderline_consumer_lag Messages after the stored position.\n"
                                    "# TYPE orderline_consumer_lag gauge\n");
     for (size_t i = 0; ok && i < m->n_partitions; i++) {
@@ -98,8 +98,9 @@ bool ol_metrics_render(const ol_metrics *m, const char *topic, ol_buf *out) {
     for (size_t i = 0; ok && i < m->n_partitions; i++)
         ok = ol_buf_appendf(out, "orderline_stored_position{topic=\"%s\",partition=\"%d\"} %" PRId64 "\n", topic,
                             m->partitions[i].partition, m->partitions[i].decided);
-    ok = ok && ol_buf_appends(out, "# HELP orderline_answers_acknowledged_position Offset below which every answer"
-                                   " is acknowledged by Kafka.\n# TYPE orderline_answers_acknowledged_position gauge\n");
+    ok =
+        ok && ol_buf_appends(out, "# HELP orderline_answers_acknowledged_position Offset below which every answer"
+                                  " is acknowledged by Kafka.\n# TYPE orderline_answers_acknowledged_position gauge\n");
     for (size_t i = 0; ok && i < m->n_partitions; i++)
         ok = ol_buf_appendf(out, "orderline_answers_acknowledged_position{topic=\"%s\",partition=\"%d\"} %" PRId64 "\n",
                             topic, m->partitions[i].partition, m->partitions[i].acked);

@@ -14,7 +14,7 @@
 #define OL_METRICS_MAX_PARTITIONS 1024
 
 typedef struct ol_histogram {
-    double bounds[OL_HISTOGRAM_MAX_BUCKETS]; /* upper bounds, ascending; +Inf implied */
+    double bounds[OL_HISTOGRAM_MAX_BUCKETS];   /* upper bounds, ascending; +Inf implied */
     uint64_t counts[OL_HISTOGRAM_MAX_BUCKETS]; /* not cumulative */
     size_t n;
     uint64_t count;
@@ -47,7 +47,7 @@ typedef struct ol_metrics {
     uint64_t retries;
     uint64_t postgres_errors;
     uint64_t kafka_errors;
-    uint64_t kafka_unconfirmed; /* delivery reports without an offset, re-sent */
+    uint64_t kafka_unconfirmed;   /* delivery reports without an offset, re-sent */
     uint64_t partitions_assigned; /* partitions received in rebalances */
     uint64_t partitions_revoked;  /* handed over cleanly */
     uint64_t partitions_lost;     /* taken away without a handover */

@@ -11,14 +11,21 @@ const char *ol_order_type_name(ol_order_type type) { return type == OL_TYPE_REST
 
 static const char *json_type_name(const json_t *v) {
     switch (json_typeof(v)) {
-    case JSON_OBJECT: return "object";
-    case JSON_ARRAY: return "array";
-    case JSON_STRING: return "string";
-    case JSON_INTEGER: return "integer";
-    case JSON_REAL: return "number";
+    case JSON_OBJECT:
+        return "object";
+    case JSON_ARRAY:
+        return "array";
+    case JSON_STRING:
+        return "string";
+    case JSON_INTEGER:
+        return "integer";
+    case JSON_REAL:
+        return "number";
     case JSON_TRUE:
-    case JSON_FALSE: return "boolean";
-    case JSON_NULL: return "null";
+    case JSON_FALSE:
+        return "boolean";
+    case JSON_NULL:
+        return "null";
     }
     return "unknown";
 }
@@ -274,8 +281,8 @@ bool ol_order_parse_json(const char *value, size_t value_len, ol_order *out, cha
     } else {
         char shown[64] = "";
         if (json_is_string(type)) ol_printable(shown, sizeof shown, json_string_value(type), json_string_length(type));
-        ol_seterr(err, errlen, "field 'type' must be \"order\" or \"restock\", got %s%s%s%s",
-                  json_type_name(type), *shown ? " \"" : "", shown, *shown ? "\"" : "");
+        ol_seterr(err, errlen, "field 'type' must be \"order\" or \"restock\", got %s%s%s%s", json_type_name(type),
+                  *shown ? " \"" : "", shown, *shown ? "\"" : "");
         goto done;
     }
     ok = true;
@@ -285,8 +292,8 @@ done:
     return ok;
 }
 
-bool ol_order_parse(const char *value, size_t value_len, const char *key, size_t key_len, ol_order *out,
-                    char *err, size_t errlen) {
+bool ol_order_parse(const char *value, size_t value_len, const char *key, size_t key_len, ol_order *out, char *err,
+                    size_t errlen) {
     const char *field;
     return ol_order_parse_field(value, value_len, key, key_len, out, err, errlen, &field);
 }

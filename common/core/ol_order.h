@@ -26,8 +26,8 @@ typedef struct ol_order {
  * order. On false, err says what was wrong and where (field names), and
  * out->order_id holds the order_id when one could still be read (else it is
  * the empty string), so the rejection can be answered. */
-bool ol_order_parse(const char *value, size_t value_len, const char *key, size_t key_len, ol_order *out,
-                    char *err, size_t errlen);
+bool ol_order_parse(const char *value, size_t value_len, const char *key, size_t key_len, ol_order *out, char *err,
+                    size_t errlen);
 
 /* The same, also naming in *field the field that was wrong ("order_id",
  * "item", "quantity", "type", or "key" for the message key); NULL when the

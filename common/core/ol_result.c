@@ -12,10 +12,14 @@ const char *ol_status_name(ol_status status) { return status == OL_STATUS_ACCEPT
 
 const char *ol_reason_name(ol_reason reason) {
     switch (reason) {
-    case OL_REASON_NONE: return NULL;
-    case OL_REASON_INSUFFICIENT_STOCK: return "insufficient_stock";
-    case OL_REASON_UNKNOWN_ITEM: return "unknown_item";
-    case OL_REASON_INVALID: return "invalid";
+    case OL_REASON_NONE:
+        return NULL;
+    case OL_REASON_INSUFFICIENT_STOCK:
+        return "insufficient_stock";
+    case OL_REASON_UNKNOWN_ITEM:
+        return "unknown_item";
+    case OL_REASON_INVALID:
+        return "invalid";
     }
     return NULL;
 }
@@ -56,14 +60,29 @@ static bool append_json_string(ol_buf *out, const char *text) {
         run = i + 1;
         char esc[8];
         switch (c) {
-        case '"': memcpy(esc, "\\\"", 3); break;
-        case '\\': memcpy(esc, "\\\\", 3); break;
-        case '\b': memcpy(esc, "\\b", 3); break;
-        case '\f': memcpy(esc, "\\f", 3); break;
-        case '\n': memcpy(esc, "\\n", 3); break;
-        case '\r': memcpy(esc, "\\r", 3); break;
-        case '\t': memcpy(esc, "\\t", 3); break;
-        default: snprintf(esc, sizeof esc, "\\u%04X", c);
+        case '"':
+            memcpy(esc, "\\\"", 3);
+            break;
+        case '\\':
+            memcpy(esc, "\\\\", 3);
+            break;
+        case '\b':
+            memcpy(esc, "\\b", 3);
+            break;
+        case '\f':
+            memcpy(esc, "\\f", 3);
+            break;
+        case '\n':
+            memcpy(esc, "\\n", 3);
+            break;
+        case '\r':
+            memcpy(esc, "\\r", 3);
+            break;
+        case '\t':
+            memcpy(esc, "\\t", 3);
+            break;
+        default:
+            snprintf(esc, sizeof esc, "\\u%04X", c);
         }
         if (!ol_buf_appends(out, esc)) return false;
     }
@@ -96,8 +115,7 @@ char *ol_result_to_json(const ol_result *r) {
               (r->has_order ? ol_buf_append_int(&out, r->quantity) : ol_buf_append(&out, "null", 4)) &&
               append_string_or_null(&out, "status", ol_status_name(r->status)) &&
               append_string_or_null(&out, "reason", reason) && append_key(&out, "remaining", false) &&
-              (r->has_remaining ? ol_buf_append_int(&out, r->remaining)
-                                : ol_buf_append(&out, "null", 4)) &&
+              (r->has_remaining ? ol_buf_append_int(&out, r->remaining) : ol_buf_append(&out, "null", 4)) &&
               append_key(&out, "duplicate", false) && ol_buf_appends(&out, r->duplicate ? "true" : "false") &&
               append_key(&out, "partition", false) && ol_buf_append_int(&out, r->partition) &&
               append_key(&out, "offset", false) && ol_buf_append_int(&out, r->offset) &&
@@ -160,16 +178,15 @@ bool ol_result_from_json(const char *value, size_t len, ol_result *out, char *er
     /* jansson's unpack has no "string or null" value format ("s?" after a
      * value is read as the next key and fails every document), so the
      * nullable strings are unpacked as objects and checked below. */
-    if (json_unpack_ex(root, &jerr, 0, "{s:o, s:o, s:o, s:o, s:s, s:o, s:o, s:o, s:I, s:I, s:s, s?s}",
-                       "order_id", &order_id_v, "item", &item_v, "type", &type_v, "quantity", &quantity, "status",
-                       &status, "reason", &reason_v, "remaining", &remaining, "duplicate", &duplicate,
-                       "partition", &partition, "offset", &offset, "processed_at", &stamp, "error", &error) != 0) {
+    if (json_unpack_ex(root, &jerr, 0, "{s:o, s:o, s:o, s:o, s:s, s:o, s:o, s:o, s:I, s:I, s:s, s?s}", "order_id",
+                       &order_id_v, "item", &item_v, "type", &type_v, "quantity", &quantity, "status", &status,
+                       "reason", &reason_v, "remaining", &remaining, "duplicate", &duplicate, "partition", &partition,
+                       "offset", &offset, "processed_at", &stamp, "error", &error) != 0) {
         ol_seterr(err, errlen, "result: %s", jerr.text);
         goto done;
     }
     if (!nullable_string(order_id_v, "order_id", &order_id, err, errlen) ||
-        !nullable_string(item_v, "item", &item, err, errlen) ||
-        !nullable_string(type_v, "type", &type, err, errlen) ||
+        !nullable_string(item_v, "item", &item, err, errlen) || !nullable_string(type_v, "type", &type, err, errlen) ||
         !nullable_string(reason_v, "reason", &reason, err, errlen))
         goto done;
     if (order_id) ol_strlcpy(out->order_id, order_id, sizeof out->order_id);

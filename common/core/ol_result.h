@@ -11,12 +11,7 @@
 #include "ol_order.h"
 
 typedef enum { OL_STATUS_ACCEPTED, OL_STATUS_REJECTED } ol_status;
-typedef enum {
-    OL_REASON_NONE,
-    OL_REASON_INSUFFICIENT_STOCK,
-    OL_REASON_UNKNOWN_ITEM,
-    OL_REASON_INVALID
-} ol_reason;
+typedef enum { OL_REASON_NONE, OL_REASON_INSUFFICIENT_STOCK, OL_REASON_UNKNOWN_ITEM, OL_REASON_INVALID } ol_reason;
 
 typedef struct ol_result {
     char order_id[OL_ORDER_ID_MAX + 1]; /* "" when unreadable (invalid message) */

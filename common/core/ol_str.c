@@ -114,7 +114,7 @@ bool ol_utf8_valid(const char *data, size_t len) {
             cp = (cp << 6) | (s[i + k] & 0x3F);
         }
         if ((need == 2 && cp < 0x800) || (need == 3 && cp < 0x10000)) return false; /* overlong */
-        if (cp >= 0xD800 && cp <= 0xDFFF) return false;                              /* surrogate */
+        if (cp >= 0xD800 && cp <= 0xDFFF) return false;                             /* surrogate */
         if (cp > 0x10FFFF) return false;
         i += need + 1;
     }
@@ -165,7 +165,7 @@ static void put_digits(char *dst, int width, long v) {
 static void civil_from_days(int64_t days, int64_t *year, int *month, int *day) {
     days += 719468;
     int64_t era = (days >= 0 ? days : days - 146096) / 146097;
-    int64_t doe = days - era * 146097;                                  /* [0, 146096] */
+    int64_t doe = days - era * 146097;                                   /* [0, 146096] */
     int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365; /* [0, 399] */
     int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);               /* [0, 365] */
     int64_t mp = (5 * doy + 2) / 153;                                    /* [0, 11] */

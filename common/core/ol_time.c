@@ -47,8 +47,7 @@ static bool parse_rfc3339(const char *text, int64_t *out_us) {
     if (*p) {
         if (*p != 'T' && *p != 't' && *p != ' ') return false;
         p++;
-        if (!digits(&p, 2, &hour) || *p++ != ':' || !digits(&p, 2, &minute) || *p++ != ':' ||
-            !digits(&p, 2, &second))
+        if (!digits(&p, 2, &hour) || *p++ != ':' || !digits(&p, 2, &minute) || *p++ != ':' || !digits(&p, 2, &second))
             return false;
         /* 60: a leap second, which counts as the next minute's first. */
         if (hour > 23 || minute > 59 || second > 60) return false;
@@ -85,8 +84,10 @@ bool ol_time_arg_parse(const char *text, int64_t now_us, int64_t *out_us, char *
     bool all_digits = len > 1;
     for (size_t i = 0; i + 1 < len; i++) all_digits &= text[i] >= '0' && text[i] <= '9';
     if (all_digits && (unit == 's' || unit == 'm' || unit == 'h' || unit == 'd')) {
-        int64_t unit_us = unit == 's' ? 1000000LL : unit == 'm' ? 60000000LL : unit == 'h' ? 3600000000LL
-                                                                                          : 86400000000LL;
+        int64_t unit_us = unit == 's'   ? 1000000LL
+                          : unit == 'm' ? 60000000LL
+                          : unit == 'h' ? 3600000000LL
+                                        : 86400000000LL;
         int64_t n = 0;
         for (size_t i = 0; i + 1 < len; i++) {
             n = n * 10 + (text[i] - '0');
@@ -102,7 +103,6 @@ bool ol_time_arg_parse(const char *text, int64_t now_us, int64_t *out_us, char *
     }
     if (parse_rfc3339(text, out_us)) return true;
     ol_seterr(err, errlen,
-              "bad time '%.64s': expected RFC 3339 (2026-11-25T17:00:00Z) or a duration ago (30s, 15m, 2h, 1d)",
-              text);
+              "bad time '%.64s': expected RFC 3339 (2026-11-25T17:00:00Z) or a duration ago (30s, 15m, 2h, 1d)", text);
     return false;
 }

@@ -11,9 +11,9 @@
 typedef struct ol_wait {
     struct ol_wait *next; /* in its pending's list, then in the completion queue */
     struct ol_wait *prev;
-    ol_pending *pending;  /* NULL once completed */
+    ol_pending *pending; /* NULL once completed */
     int64_t deadline_ms;
-    size_t heap_index;    /* NOT_IN_HEAP once its deadline passed or it completed */
+    size_t heap_index; /* NOT_IN_HEAP once its deadline passed or it completed */
     ol_completion done;
 } ol_wait;
 
@@ -30,7 +30,7 @@ struct ol_pending {
 };
 
 struct ol_waiters {
-    ol_map *by_id; /* order_id -> ol_pending */
+    ol_map *by_id;  /* order_id -> ol_pending */
     ol_wait **heap; /* min-heap on deadline_ms */
     size_t heap_len, heap_cap;
     ol_wait *done_head, *done_tail;
@@ -43,27 +43,36 @@ ol_pending_state ol_pending_next(ol_pending_state from, ol_pending_event ev) {
     switch (from) {
     case OL_PENDING_PRODUCING:
         switch (ev) {
-        case OL_PENDING_EV_DELIVERED: return OL_PENDING_IN_LOG;
-        case OL_PENDING_EV_UNCONFIRMED: return OL_PENDING_PRODUCING;
-        case OL_PENDING_EV_FAILED: return OL_PENDING_FAILED;
-        case OL_PENDING_EV_ANSWERED: return OL_PENDING_ANSWERED;
+        case OL_PENDING_EV_DELIVERED:
+            return OL_PENDING_IN_LOG;
+        case OL_PENDING_EV_UNCONFIRMED:
+            return OL_PENDING_PRODUCING;
+        case OL_PENDING_EV_FAILED:
+            return OL_PENDING_FAILED;
+        case OL_PENDING_EV_ANSWERED:
+            return OL_PENDING_ANSWERED;
         }
         break;
     case OL_PENDING_IN_LOG:
         /* A report for a re-sent copy changes nothing: the log has it. */
         return ev == OL_PENDING_EV_ANSWERED ? OL_PENDING_ANSWERED : OL_PENDING_IN_LOG;
     case OL_PENDING_ANSWERED:
-    case OL_PENDING_FAILED: return from; /* final */
+    case OL_PENDING_FAILED:
+        return from; /* final */
     }
     return from;
 }
 
 const char *ol_pending_state_name(ol_pending_state state) {
     switch (state) {
-    case OL_PENDING_PRODUCING: return "producing";
-    case OL_PENDING_IN_LOG: return "in_log";
-    case OL_PENDING_ANSWERED: return "answered";
-    case OL_PENDING_FAILED: return "failed";
+    case OL_PENDING_PRODUCING:
+        return "producing";
+    case OL_PENDING_IN_LOG:
+        return "in_log";
+    case OL_PENDING_ANSWERED:
+        return "answered";
+    case OL_PENDING_FAILED:
+        return "failed";
     }
     return "unknown";
 }
@@ -252,8 +261,8 @@ ol_delivery_action ol_delivery_judge(bool error, int64_t offset, int *unconfirme
     return ++*unconfirmed > max_unconfirmed ? OL_DELIVERY_FAILED : OL_DELIVERY_RESEND;
 }
 
-ol_delivery_action ol_waiters_delivery(ol_waiters *w, const char *order_id, const char *err_reason,
-                                       int32_t partition, int64_t offset, int64_t now_ms) {
+ol_delivery_action ol_waiters_delivery(ol_waiters *w, const char *order_id, const char *err_reason, int32_t partition,
+                                       int64_t offset, int64_t now_ms) {
     ol_pending *p = ol_map_get(w->by_id, order_id);
     if (!p) return OL_DELIVERY_IGNORED;
     /* Once in the log, a report for a re-sent copy changes nothing. */
@@ -335,6 +344,4 @@ bool ol_waiters_healthy(const ol_waiters *w) { return w->healthy; }
 size_t ol_waiters_waits(const ol_waiters *w) { return w->n_waits; }
 size_t ol_waiters_pendings(const ol_waiters *w) { return ol_map_size(w->by_id); }
 
-int64_t ol_waiters_next_deadline(const ol_waiters *w) {
-    return w->heap_len ? w->heap[0]->deadline_ms : INT64_MAX;
-}
+int64_t ol_waiters_next_deadline(const ol_waiters *w) { return w->heap_len ? w->heap[0]->deadline_ms : INT64_MAX; }

@@ -58,12 +58,12 @@ typedef enum {
 typedef struct ol_completion {
     void *token; /* the caller's, as given to ol_waiters_wait */
     ol_wait_outcome outcome;
-    char *answer;      /* DECIDED: malloc'd copy of the result JSON; the caller frees it */
+    char *answer; /* DECIDED: malloc'd copy of the result JSON; the caller frees it */
     size_t answer_len;
     ol_result result;  /* DECIDED: the answer decoded */
     int32_t partition; /* where the order is in the log; -1 when not known */
     int64_t offset;
-    char reason[256];  /* FAILED: why */
+    char reason[256]; /* FAILED: why */
 } ol_completion;
 
 /* What to do after a delivery report. */
@@ -81,7 +81,7 @@ typedef enum {
  * any report with an error, it failed. */
 ol_delivery_action ol_delivery_judge(bool error, int64_t offset, int *unconfirmed, int max_unconfirmed);
 /* Why a message failed by that rule when its report had no error. */
-#define OL_DELIVERY_UNCONFIRMED_REASON \
+#define OL_DELIVERY_UNCONFIRMED_REASON                                                                                 \
     "the brokers acknowledged it without naming an offset too often; not shown to be in the log"
 
 typedef struct ol_waiters ol_waiters;
@@ -110,8 +110,8 @@ bool ol_waiters_wait(ol_waiters *w, ol_pending *p, void *token, int64_t deadline
  * event to its pending and queues the completions it causes. The pending is
  * looked up by order_id because it may have been answered (and released)
  * before its report came: then OL_DELIVERY_IGNORED. */
-ol_delivery_action ol_waiters_delivery(ol_waiters *w, const char *order_id, const char *err_reason,
-                                       int32_t partition, int64_t offset, int64_t now_ms);
+ol_delivery_action ol_waiters_delivery(ol_waiters *w, const char *order_id, const char *err_reason, int32_t partition,
+                                       int64_t offset, int64_t now_ms);
 
 typedef enum {
     OL_ANSWER_MATCHED,   /* some order here was waiting for it */

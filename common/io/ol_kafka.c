@@ -148,8 +148,8 @@ static bool wait_topic_ready(rd_kafka_t *rk, const char *topic, int timeout_ms, 
     }
 }
 
-static bool create_topics(rd_kafka_t *rk, const char *const *topics, size_t count, int partitions,
-                          int timeout_ms, char *err, size_t errlen) {
+static bool create_topics(rd_kafka_t *rk, const char *const *topics, size_t count, int partitions, int timeout_ms,
+                          char *err, size_t errlen) {
     bool ok = false;
     rd_kafka_NewTopic_t **new_topics = calloc(count, sizeof *new_topics);
     rd_kafka_queue_t *queue = rd_kafka_queue_new(rk);
@@ -217,8 +217,8 @@ done:
  * needs neither the controller (which has no quorum while a majority of a
  * cluster is down: producing must then fail per message, not at start) nor
  * the wait for its leaders. */
-bool ol_kafka_ensure_topics(rd_kafka_t *rk, const char *const *topics, size_t count, int partitions,
-                            int timeout_ms, char *err, size_t errlen) {
+bool ol_kafka_ensure_topics(rd_kafka_t *rk, const char *const *topics, size_t count, int partitions, int timeout_ms,
+                            char *err, size_t errlen) {
     const char **missing = calloc(count ? count : 1, sizeof *missing);
     if (!missing) {
         ol_seterr(err, errlen, "out of memory");

@@ -19,8 +19,8 @@
  * reported delivered without an offset though it is not in the log, and a
  * re-send lands out of order (tests/faults/implicit_ack.sh; README,
  * "Guarantees"). The delivery rule (ol_delivery_judge) still applies. */
-#define OL_KAFKA_PRODUCER_DEFAULTS                                                                          \
-    "enable.idempotence", "true", "acks", "all", "partitioner", "murmur2_random",                           \
+#define OL_KAFKA_PRODUCER_DEFAULTS                                                                                     \
+    "enable.idempotence", "true", "acks", "all", "partitioner", "murmur2_random",                                      \
         "max.in.flight.requests.per.connection", "1"
 
 /* Builds a librdkafka configuration: the tool's defaults (a NULL-terminated
@@ -28,8 +28,7 @@
  * the user's properties (config file and -X, in order) so the user wins.
  * Errors name the property and where it came from. Returns NULL on error;
  * the caller owns the result (until rd_kafka_new takes it). */
-rd_kafka_conf_t *ol_kafka_conf_new(const ol_settings *settings, const char *const *defaults, char *err,
-                                   size_t errlen);
+rd_kafka_conf_t *ol_kafka_conf_new(const ol_settings *settings, const char *const *defaults, char *err, size_t errlen);
 
 typedef void (*ol_kafka_delivery_fn)(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque);
 typedef void (*ol_kafka_error_fn)(rd_kafka_t *rk, int err, const char *reason, void *opaque);
@@ -40,14 +39,14 @@ typedef void (*ol_kafka_error_fn)(rd_kafka_t *rk, int err, const char *reason, v
  * be NULL: librdkafka's own). name is what the error calls it: "creating
  * NAME: <librdkafka's reason>". NULL on error. */
 rd_kafka_t *ol_kafka_producer_new(const ol_settings *settings, const char *const *defaults, const char *name,
-                                  void *opaque, ol_kafka_delivery_fn on_delivery, ol_kafka_error_fn on_error,
-                                  char *err, size_t errlen);
+                                  void *opaque, ol_kafka_delivery_fn on_delivery, ol_kafka_error_fn on_error, char *err,
+                                  size_t errlen);
 
 /* Creates each named topic that does not exist yet, with partitions
  * partitions and the broker's default replication factor. Existing topics
  * are left as they are. */
-bool ol_kafka_ensure_topics(rd_kafka_t *rk, const char *const *topics, size_t count, int partitions,
-                            int timeout_ms, char *err, size_t errlen);
+bool ol_kafka_ensure_topics(rd_kafka_t *rk, const char *const *topics, size_t count, int partitions, int timeout_ms,
+                            char *err, size_t errlen);
 
 /* Partition count of a topic from broker metadata; -1 on error. */
 int ol_kafka_partition_count(rd_kafka_t *rk, const char *topic, int timeout_ms, char *err, size_t errlen);

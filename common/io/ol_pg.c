@@ -96,8 +96,8 @@ bool ol_pg_exec(PGconn *conn, const char *sql, char *err, size_t errlen) {
 
 static bool migration_applied(PGconn *conn, const char *name, bool *applied, char *err, size_t errlen) {
     const char *params[1] = {name};
-    PGresult *res = PQexecParams(conn, "SELECT 1 FROM orderline_migrations WHERE name = $1", 1, NULL, params,
-                                 NULL, NULL, 0);
+    PGresult *res =
+        PQexecParams(conn, "SELECT 1 FROM orderline_migrations WHERE name = $1", 1, NULL, params, NULL, NULL, 0);
     bool ok = PQresultStatus(res) == PGRES_TUPLES_OK;
     if (ok) *applied = PQntuples(res) > 0;
     else ol_seterr(err, errlen, "checking migration %s: %s", name, PQerrorMessage(conn));
@@ -126,8 +126,8 @@ bool ol_pg_migrate(PGconn *conn, char *err, size_t errlen) {
         const char *params[1] = {m->name};
         ok = ol_pg_exec(conn, "BEGIN", sub, sizeof sub) && ol_pg_exec(conn, m->sql, sub, sizeof sub);
         if (ok) {
-            PGresult *res = PQexecParams(conn, "INSERT INTO orderline_migrations(name) VALUES ($1)", 1, NULL,
-                                         params, NULL, NULL, 0);
+            PGresult *res = PQexecParams(conn, "INSERT INTO orderline_migrations(name) VALUES ($1)", 1, NULL, params,
+                                         NULL, NULL, 0);
             ok = PQresultStatus(res) == PGRES_COMMAND_OK;
             if (!ok) ol_strlcpy(sub, PQerrorMessage(conn), sizeof sub);
             PQclear(res);
@@ -141,14 +141,12 @@ bool ol_pg_migrate(PGconn *conn, char *err, size_t errlen) {
         }
     }
     char unlock_err[256];
-    if (!ol_pg_exec(conn, "SELECT pg_advisory_unlock(hashtext('orderline.migrations'))", unlock_err,
-                    sizeof unlock_err))
+    if (!ol_pg_exec(conn, "SELECT pg_advisory_unlock(hashtext('orderline.migrations'))", unlock_err, sizeof unlock_err))
         ol_warn("releasing migration lock: %s", unlock_err);
     return ok;
 }
 
-bool ol_pg_decision_from_row(const PGresult *res, int r, const char *topic, ol_result *out, char *err,
-                             size_t errlen) {
+bool ol_pg_decision_from_row(const PGresult *res, int r, const char *topic, ol_result *out, char *err, size_t errlen) {
     memset(out, 0, sizeof *out);
     ol_strlcpy(out->order_id, PQgetvalue(res, r, 0), sizeof out->order_id);
     ol_strlcpy(out->item, PQgetvalue(res, r, 1), sizeof out->item);

@@ -32,16 +32,15 @@ bool ol_pg_exec(PGconn *conn, const char *sql, char *err, size_t errlen);
 
 /* The select list of a decision read back from the orders ledger; rows
  * selected with it decode with ol_pg_decision_from_row. */
-#define OL_PG_DECISION_COLUMNS                                                                                     \
-    "order_id, item, type, quantity, status, reason, remaining, error, kafka_topic, kafka_partition, kafka_offset," \
+#define OL_PG_DECISION_COLUMNS                                                                                         \
+    "order_id, item, type, quantity, status, reason, remaining, error, kafka_topic, kafka_partition, kafka_offset,"    \
     " (extract(epoch FROM processed_at) * 1000000)::bigint"
 
 /* Decodes row r (selected with OL_PG_DECISION_COLUMNS) into *out. A row of
  * another topic than topic gets partition -1: it can never be the decision
  * of one of this topic's messages. False (err set) on an unknown status or
  * reason. */
-bool ol_pg_decision_from_row(const PGresult *res, int r, const char *topic, ol_result *out, char *err,
-                             size_t errlen);
+bool ol_pg_decision_from_row(const PGresult *res, int r, const char *topic, ol_result *out, char *err, size_t errlen);
 
 /* Copies msg to dst with every occurrence of the password found in conninfo
  * replaced by "***". */

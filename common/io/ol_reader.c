@@ -23,9 +23,18 @@ ol_reader *ol_reader_new(const ol_settings *s, const char *client_id, const char
                          size_t errlen) {
     /* auto.offset.reset=error: a start offset that retention removed in
      * the meantime is reported, never silently replaced by another one. */
-    const char *const base[] = {"client.id",           client_id, "group.id",           client_id,
-                                "enable.auto.commit",  "false",   "enable.auto.offset.store", "false",
-                                "enable.partition.eof", "true",   "auto.offset.reset",  "error"};
+    const char *const base[] = {"client.id",
+                                client_id,
+                                "group.id",
+                                client_id,
+                                "enable.auto.commit",
+                                "false",
+                                "enable.auto.offset.store",
+                                "false",
+                                "enable.partition.eof",
+                                "true",
+                                "auto.offset.reset",
+                                "error"};
     const char *defaults[READER_DEFAULTS_MAX * 2 + 1];
     size_t n = 0;
     for (size_t i = 0; i < sizeof base / sizeof base[0]; i++) defaults[n++] = base[i];
@@ -131,8 +140,8 @@ bool ol_reader_assign(ol_reader *r, const char *topic, const int32_t *partitions
     return true;
 }
 
-bool ol_reader_plan_window(ol_reader *r, const char *topic, int32_t n, ol_reader_from from, int64_t at_ms,
-                           ol_window *w, char *err, size_t errlen) {
+bool ol_reader_plan_window(ol_reader *r, const char *topic, int32_t n, ol_reader_from from, int64_t at_ms, ol_window *w,
+                           char *err, size_t errlen) {
     if (!ol_window_init(w, n, err, errlen)) return false;
     if (!ol_reader_watermarks(r, topic, n, w->low, w->high, err, errlen)) return false;
     if (from == OL_READER_FROM_TIME) {
@@ -166,13 +175,14 @@ static bool is_fatal(rd_kafka_resp_err_t e) {
     case RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE:
     case RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET:
     case RD_KAFKA_RESP_ERR__AUTHENTICATION:
-    case RD_KAFKA_RESP_ERR__SSL: return true;
-    default: return false;
+    case RD_KAFKA_RESP_ERR__SSL:
+        return true;
+    default:
+        return false;
     }
 }
 
-ssize_t ol_reader_poll(ol_reader *r, rd_kafka_message_t **msgs, size_t max, int timeout_ms, char *err,
-                       size_t errlen) {
+ssize_t ol_reader_poll(ol_reader *r, rd_kafka_message_t **msgs, size_t max, int timeout_ms, char *err, size_t errlen) {
     /* consume_batch_queue waits for the whole timeout unless max messages
      * arrive, which would stall every partial batch (the end of a window,
      * a followed topic). So: take what is queued; if nothing, wait for one

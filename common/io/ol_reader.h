@@ -39,13 +39,13 @@ bool ol_reader_watermarks(ol_reader *reader, const char *topic, int32_t n, int64
 
 /* For partitions 0..n-1, the first offset whose message timestamp is at or
  * after ts_ms, or high[p] when no message is that recent. */
-bool ol_reader_offsets_for_time(ol_reader *reader, const char *topic, int32_t n, int64_t ts_ms,
-                                const int64_t *high, int64_t *out, char *err, size_t errlen);
+bool ol_reader_offsets_for_time(ol_reader *reader, const char *topic, int32_t n, int64_t ts_ms, const int64_t *high,
+                                int64_t *out, char *err, size_t errlen);
 
 /* Replaces the assignment: partitions[i] of topic from offsets[i]. n == 0
  * clears it. */
-bool ol_reader_assign(ol_reader *reader, const char *topic, const int32_t *partitions, const int64_t *offsets,
-                      size_t n, char *err, size_t errlen);
+bool ol_reader_assign(ol_reader *reader, const char *topic, const int32_t *partitions, const int64_t *offsets, size_t n,
+                      char *err, size_t errlen);
 
 /* Where each partition of a window starts. */
 typedef enum { OL_READER_FROM_BEGINNING, OL_READER_FROM_END, OL_READER_FROM_TIME } ol_reader_from;

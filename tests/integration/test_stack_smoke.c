@@ -45,7 +45,8 @@ Test(stack, kafka_round_trip, .timeout = 60) {
     rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 15000);
     cr_assert_not_null(ev, "no CreateTopics answer");
     size_t n;
-    const rd_kafka_topic_result_t **res = rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), &n);
+    const rd_kafka_topic_result_t **res =
+        rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), &n);
     cr_assert_eq(n, 1);
     cr_assert_eq(rd_kafka_topic_result_error(res[0]), RD_KAFKA_RESP_ERR_NO_ERROR, "%s",
                  rd_kafka_topic_result_error_string(res[0]));
@@ -93,7 +94,8 @@ Test(stack, postgres_round_trip, .timeout = 30) {
     r = PQexecParams(conn, "INSERT INTO smoke VALUES ($1, $2)", 2, NULL, params, NULL, NULL, 0);
     cr_assert_eq(PQresultStatus(r), PGRES_COMMAND_OK, "%s", PQerrorMessage(conn));
     PQclear(r);
-    r = PQexec(conn, "SELECT note, current_setting('fsync'), current_setting('synchronous_commit') FROM smoke WHERE id = 7");
+    r = PQexec(conn,
+               "SELECT note, current_setting('fsync'), current_setting('synchronous_commit') FROM smoke WHERE id = 7");
     cr_assert_eq(PQresultStatus(r), PGRES_TUPLES_OK, "%s", PQerrorMessage(conn));
     cr_assert_eq(PQntuples(r), 1);
     cr_assert_str_eq(PQgetvalue(r, 0, 0), "round trip \u00e9");

@@ -284,8 +284,8 @@ Test(decider, stock_iteration_reports_initial_and_current) {
     cr_assert(ol_decider_set_stock(d, "a", (ol_stock){true, 10}));
     cr_assert(ol_decider_set_stock(d, "untouched", (ol_stock){true, 3}));
     ol_order o1 = make_order("1", "a", OL_TYPE_ORDER, 4);
-    ol_order o2 = make_order("2", "b", OL_TYPE_ORDER, 1);      /* unknown */
-    ol_order o3 = make_order("3", "c", OL_TYPE_RESTOCK, 25);   /* new item */
+    ol_order o2 = make_order("2", "b", OL_TYPE_ORDER, 1);    /* unknown */
+    ol_order o3 = make_order("3", "c", OL_TYPE_RESTOCK, 25); /* new item */
     ol_order o4 = make_order("4", "c", OL_TYPE_ORDER, 5);
     ol_decided_kind k;
     decide(d, &o1, 0, 1, 1, &k);

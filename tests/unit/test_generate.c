@@ -104,8 +104,7 @@ Test(generate, every_line_is_a_valid_order_within_bounds) {
         cr_assert(idx >= 0 && idx < ITEMS, "item %s outside 0..%d", o.item, ITEMS - 1);
         if (o.type == OL_TYPE_RESTOCK)
             cr_assert(o.quantity >= 10 && o.quantity <= 40, "restock quantity %d", o.quantity);
-        else
-            cr_assert(o.quantity >= 1 && o.quantity <= 5, "order quantity %d", o.quantity);
+        else cr_assert(o.quantity >= 1 && o.quantity <= 5, "order quantity %d", o.quantity);
     }
     ol_buf_free(&line);
     ol_generator_destroy(g);

@@ -12,9 +12,9 @@ static ol_metrics *fresh(void) {
 
 Test(histogram, buckets_are_upper_bounds_and_cumulative_when_rendered) {
     ol_metrics *m = fresh();
-    ol_histogram_observe(&m->batch_size, 1);    /* le=1 */
-    ol_histogram_observe(&m->batch_size, 10);   /* le=10 */
-    ol_histogram_observe(&m->batch_size, 11);   /* le=50 */
+    ol_histogram_observe(&m->batch_size, 1);     /* le=1 */
+    ol_histogram_observe(&m->batch_size, 10);    /* le=10 */
+    ol_histogram_observe(&m->batch_size, 11);    /* le=50 */
     ol_histogram_observe(&m->batch_size, 99999); /* only +Inf */
     ol_buf out;
     ol_buf_init(&out);

@@ -13,7 +13,8 @@ typedef struct mm_case {
     int32_t hash;
 } mm_case;
 
-#define MM(lit, hash) {lit, sizeof(lit) - 1, hash}
+#define MM(lit, hash)                                                                                                  \
+    { lit, sizeof(lit) - 1, hash }
 
 /* Vectors from Kafka's UtilsTest.testMurmur2. */
 Test(murmur2, kafka_utils_test_vectors) {

@@ -220,7 +220,7 @@ Test(options_args, long_short_and_equals_forms) {
     ol_settings s;
     init(&s);
     char err[256] = "";
-    char *argv[] = {"prog", "--brokers", "h1:9092", "--partitions=16", "-g", "grp", "--orders-topic=o2",
+    char *argv[] = {"prog",        "--brokers", "h1:9092", "--partitions=16", "-g", "grp", "--orders-topic=o2",
                     "--idle-exit", "0"};
     cr_assert(args(&s, ARGC(argv), argv, err, sizeof err), "%s", err);
     cr_assert_str_eq(s.brokers, "h1:9092");
@@ -486,10 +486,9 @@ Test(options_help, prints_every_option) {
     size_t n = fread(text, 1, sizeof text - 1, tmp);
     text[n] = '\0';
     fclose(tmp);
-    static const char *want[] = {"Usage: prog [OPTIONS]", "Does things.", "-b, --brokers HOST:PORT",
-                                 "-c, --config FILE",     "-h, --help",   "--orders-topic NAME",
-                                 "--partitions N",        "-g, --group NAME", "--idle-exit SECONDS",
-                                 "-X KEY=VALUE"};
+    static const char *want[] = {
+        "Usage: prog [OPTIONS]", "Does things.",   "-b, --brokers HOST:PORT", "-c, --config FILE",   "-h, --help",
+        "--orders-topic NAME",   "--partitions N", "-g, --group NAME",        "--idle-exit SECONDS", "-X KEY=VALUE"};
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
         cr_expect(strstr(text, want[i]) != NULL, "help lacks '%s':\n%s", want[i], text);
 }

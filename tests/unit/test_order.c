@@ -16,8 +16,7 @@ static bool parse(const char *value, ol_order *out, char *err, size_t errlen) {
     return ol_order_parse(value, strlen(value), NULL, 0, out, err, errlen);
 }
 
-static bool parse_key(const char *value, const char *key, size_t key_len, ol_order *out, char *err,
-                      size_t errlen) {
+static bool parse_key(const char *value, const char *key, size_t key_len, ol_order *out, char *err, size_t errlen) {
     return ol_order_parse(value, strlen(value), key, key_len, out, err, errlen);
 }
 
@@ -54,9 +53,9 @@ Test(order_valid, minimal_defaults_to_order) {
 Test(order_valid, explicit_types) {
     ol_order o;
     char err[OL_ERROR_MAX];
-    cr_assert(parse("{\"order_id\":\"r1\",\"item\":\"apple\",\"quantity\":40,\"type\":\"restock\"}", &o, err,
-                    sizeof err),
-              "rejected: %s", err);
+    cr_assert(
+        parse("{\"order_id\":\"r1\",\"item\":\"apple\",\"quantity\":40,\"type\":\"restock\"}", &o, err, sizeof err),
+        "rejected: %s", err);
     cr_assert_eq(o.type, OL_TYPE_RESTOCK);
     cr_assert_eq(o.quantity, 40);
     cr_assert(parse("{\"type\":\"order\",\"quantity\":1,\"item\":\"x\",\"order_id\":\"o\"}", &o, err, sizeof err),
@@ -76,8 +75,8 @@ Test(order_valid, quantity_forms_json_schema_calls_integer) {
         const char *text;
         int32_t want;
     } cases[] = {
-        {"1", 1}, {"1000000", 1000000}, {"3.0", 3}, {"10.00", 10}, {"1e3", 1000}, {"1.0E6", 1000000},
-        {"2e0", 2}, {"7", 7},
+        {"1", 1},      {"1000000", 1000000}, {"3.0", 3}, {"10.00", 10},
+        {"1e3", 1000}, {"1.0E6", 1000000},   {"2e0", 2}, {"7", 7},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char rest[64];
@@ -116,18 +115,18 @@ Test(order_valid, whitespace_and_pretty_printing) {
     ol_order o;
     char err[OL_ERROR_MAX];
     cr_assert(parse("  \n\t" BASE "\r\n", &o, err, sizeof err), "rejected: %s", err);
-    cr_assert(parse("{\n  \"order_id\" : \"o1\",\n  \"item\" : \"apple\",\n  \"quantity\" : 3\n}\n", &o, err,
-                    sizeof err),
-              "rejected: %s", err);
+    cr_assert(
+        parse("{\n  \"order_id\" : \"o1\",\n  \"item\" : \"apple\",\n  \"quantity\" : 3\n}\n", &o, err, sizeof err),
+        "rejected: %s", err);
     cr_assert_str_eq(o.item, "apple");
 }
 
 Test(order_valid, string_escapes_are_decoded) {
     ol_order o;
     char err[OL_ERROR_MAX];
-    cr_assert(parse("{\"order_id\":\"a\\\"b\\\\c\\/d\\n\",\"item\":\"\\u00e9t\\u00e9\",\"quantity\":1}", &o, err,
-                    sizeof err),
-              "rejected: %s", err);
+    cr_assert(
+        parse("{\"order_id\":\"a\\\"b\\\\c\\/d\\n\",\"item\":\"\\u00e9t\\u00e9\",\"quantity\":1}", &o, err, sizeof err),
+        "rejected: %s", err);
     cr_assert_str_eq(o.order_id, "a\"b\\c/d\n");
     cr_assert_str_eq(o.item, "\xc3\xa9t\xc3\xa9");
     /* A surrogate pair escape becomes one 4-byte character. */
@@ -198,13 +197,13 @@ Test(order_limits, multibyte_counts_bytes) {
         const char *suffix;
         bool item_ok; /* 64 bytes or fewer */
     } cases[] = {
-        {"\xc3\xa9", 32, "", true},              /* 32 x 2 bytes = 64 */
-        {"\xc3\xa9", 32, "a", false},            /* 65 bytes, 33 characters */
-        {"\xc3\xa9", 33, "", false},             /* 66 */
-        {"\xe2\x82\xac", 21, "a", true},         /* 63 + 1 = 64 */
-        {"\xe2\x82\xac", 22, "", false},         /* 66 bytes, 22 characters */
-        {"\xf0\x9f\x8d\x8e", 16, "", true},      /* 64 */
-        {"\xf0\x9f\x8d\x8e", 16, "a", false},    /* 65 bytes, 17 characters */
+        {"\xc3\xa9", 32, "", true},           /* 32 x 2 bytes = 64 */
+        {"\xc3\xa9", 32, "a", false},         /* 65 bytes, 33 characters */
+        {"\xc3\xa9", 33, "", false},          /* 66 */
+        {"\xe2\x82\xac", 21, "a", true},      /* 63 + 1 = 64 */
+        {"\xe2\x82\xac", 22, "", false},      /* 66 bytes, 22 characters */
+        {"\xf0\x9f\x8d\x8e", 16, "", true},   /* 64 */
+        {"\xf0\x9f\x8d\x8e", 16, "a", false}, /* 65 bytes, 17 characters */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char *body = repeat(cases[i].unit, cases[i].times);
@@ -213,8 +212,7 @@ Test(order_limits, multibyte_counts_bytes) {
         cr_assert(ol_buf_appendf(&item, "%s%s", body, cases[i].suffix));
         ol_buf json = order_json("o1", item.data, "\"quantity\":1");
         bool ok = parse_key(json.data, item.data, item.len, &o, err, sizeof err);
-        cr_expect_eq(ok, cases[i].item_ok, "item of %zu bytes: %s (%s)", item.len, ok ? "accepted" : "rejected",
-                     err);
+        cr_expect_eq(ok, cases[i].item_ok, "item of %zu bytes: %s (%s)", item.len, ok ? "accepted" : "rejected", err);
         if (ok) cr_expect_str_eq(o.item, item.data);
         else cr_expect(strstr(err, "item"), "error does not name item: %s", err);
         ol_buf_free(&json);
@@ -260,7 +258,8 @@ typedef struct bad_case {
 } bad_case;
 
 /* sizeof, not strlen: some values hold NUL bytes. */
-#define BAD(name, lit, has, id) {name, lit, sizeof(lit) - 1, has, id}
+#define BAD(name, lit, has, id)                                                                                        \
+    { name, lit, sizeof(lit) - 1, has, id }
 
 static void run_bad_cases(const bad_case *cases, size_t n) {
     for (size_t i = 0; i < n; i++) {
@@ -276,8 +275,8 @@ static void run_bad_cases(const bad_case *cases, size_t n) {
             cr_expect(strstr(err, c->err_has) != NULL, "[%s] error does not mention '%s': %s", c->name, c->err_has,
                       err);
         cr_expect(memchr(o.order_id, '\0', sizeof o.order_id) != NULL, "[%s] order_id not terminated", c->name);
-        cr_expect_str_eq(o.order_id, c->order_id, "[%s] order_id after failure is '%s', want '%s'", c->name,
-                         o.order_id, c->order_id);
+        cr_expect_str_eq(o.order_id, c->order_id, "[%s] order_id after failure is '%s', want '%s'", c->name, o.order_id,
+                         c->order_id);
     }
 }
 
@@ -388,8 +387,8 @@ Test(order_invalid, quantity_out_of_range_or_fractional) {
         BAD("int32 wrap", "{\"order_id\":\"o1\",\"item\":\"apple\",\"quantity\":4294967299}", "quantity", "o1"),
         BAD("1e20", "{\"order_id\":\"o1\",\"item\":\"apple\",\"quantity\":1e20}", "quantity", "o1"),
         BAD("-1e20", "{\"order_id\":\"o1\",\"item\":\"apple\",\"quantity\":-1e20}", "quantity", "o1"),
-        BAD("beyond int64", "{\"order_id\":\"o1\",\"item\":\"apple\",\"quantity\":9999999999999999999999}",
-            "quantity", "o1"),
+        BAD("beyond int64", "{\"order_id\":\"o1\",\"item\":\"apple\",\"quantity\":9999999999999999999999}", "quantity",
+            "o1"),
         BAD("2.5", "{\"order_id\":\"o1\",\"item\":\"apple\",\"quantity\":2.5}", "quantity", "o1"),
         BAD("0.5", "{\"order_id\":\"o1\",\"item\":\"apple\",\"quantity\":0.5}", "quantity", "o1"),
         BAD("1e-3", "{\"order_id\":\"o1\",\"item\":\"apple\",\"quantity\":1e-3}", "quantity", "o1"),
@@ -421,8 +420,8 @@ Test(order_invalid, type_not_order_or_restock) {
         BAD("true", "{\"order_id\":\"o1\",\"item\":\"apple\",\"quantity\":3,\"type\":true}", "type", "o1"),
         BAD("array", "{\"order_id\":\"o1\",\"item\":\"apple\",\"quantity\":3,\"type\":[\"order\"]}", "type", "o1"),
         BAD("object", "{\"order_id\":\"o1\",\"item\":\"apple\",\"quantity\":3,\"type\":{}}", "type", "o1"),
-        BAD("control char", "{\"order_id\":\"o1\",\"item\":\"apple\",\"quantity\":3,\"type\":\"or\\u0001der\"}",
-            "type", "o1"),
+        BAD("control char", "{\"order_id\":\"o1\",\"item\":\"apple\",\"quantity\":3,\"type\":\"or\\u0001der\"}", "type",
+            "o1"),
     };
     RUN(cases);
 }
@@ -430,11 +429,11 @@ Test(order_invalid, type_not_order_or_restock) {
 Test(order_invalid, type_error_shows_the_value_printably) {
     ol_order o;
     char err[OL_ERROR_MAX];
-    cr_assert_not(parse("{\"order_id\":\"o1\",\"item\":\"apple\",\"quantity\":3,\"type\":\"ORDER\"}", &o, err,
-                        sizeof err));
+    cr_assert_not(
+        parse("{\"order_id\":\"o1\",\"item\":\"apple\",\"quantity\":3,\"type\":\"ORDER\"}", &o, err, sizeof err));
     cr_assert(strstr(err, "\"ORDER\""), "error does not show the value: %s", err);
-    cr_assert_not(parse("{\"order_id\":\"o1\",\"item\":\"apple\",\"quantity\":3,\"type\":\"a\\nb\"}", &o, err,
-                        sizeof err));
+    cr_assert_not(
+        parse("{\"order_id\":\"o1\",\"item\":\"apple\",\"quantity\":3,\"type\":\"a\\nb\"}", &o, err, sizeof err));
     cr_assert_null(strchr(err, '\n'), "raw newline in the error: %s", err);
     cr_assert(strstr(err, "a\\x0ab"), "error does not escape the value: %s", err);
 }
@@ -475,15 +474,14 @@ Test(order_invalid, duplicate_keys) {
             "duplicate", ""),
         BAD("order_id twice same", "{\"order_id\":\"o1\",\"item\":\"apple\",\"quantity\":3,\"order_id\":\"o1\"}",
             "duplicate", ""),
-        BAD("item twice", "{\"order_id\":\"o1\",\"item\":\"apple\",\"item\":\"pear\",\"quantity\":3}", "duplicate",
+        BAD("item twice", "{\"order_id\":\"o1\",\"item\":\"apple\",\"item\":\"pear\",\"quantity\":3}", "duplicate", ""),
+        BAD("quantity twice", "{\"order_id\":\"o1\",\"item\":\"apple\",\"quantity\":3,\"quantity\":300}", "duplicate",
             ""),
-        BAD("quantity twice", "{\"order_id\":\"o1\",\"item\":\"apple\",\"quantity\":3,\"quantity\":300}",
-            "duplicate", ""),
         BAD("type twice",
             "{\"order_id\":\"o1\",\"item\":\"apple\",\"quantity\":3,\"type\":\"order\",\"type\":\"restock\"}",
             "duplicate", ""),
-        BAD("extra field twice", "{\"order_id\":\"o1\",\"item\":\"apple\",\"quantity\":3,\"n\":1,\"n\":2}",
-            "duplicate", ""),
+        BAD("extra field twice", "{\"order_id\":\"o1\",\"item\":\"apple\",\"quantity\":3,\"n\":1,\"n\":2}", "duplicate",
+            ""),
         BAD("escaped duplicate", "{\"order_id\":\"o1\",\"item\":\"apple\",\"quantity\":3,\"\\u0069tem\":\"pear\"}",
             "duplicate", ""),
     };
@@ -509,7 +507,8 @@ typedef struct key_case {
     const char *err_has;
 } key_case;
 
-#define KEY(name, lit, has) {name, lit, sizeof(lit) - 1, has}
+#define KEY(name, lit, has)                                                                                            \
+    { name, lit, sizeof(lit) - 1, has }
 
 Test(order_key, key_mismatch_rejected_keeping_order_id) {
     static const key_case cases[] = {
@@ -535,8 +534,7 @@ Test(order_key, key_mismatch_rejected_keeping_order_id) {
         cr_expect_not(ok, "[%s] accepted", c->name);
         if (ok) continue;
         cr_expect(strstr(err, "key") != NULL, "[%s] error does not mention the key: %s", c->name, err);
-        cr_expect(strstr(err, c->err_has) != NULL, "[%s] error does not mention '%s': %s", c->name, c->err_has,
-                  err);
+        cr_expect(strstr(err, c->err_has) != NULL, "[%s] error does not mention '%s': %s", c->name, c->err_has, err);
         cr_expect_str_eq(o.order_id, "o1", "[%s] order_id lost", c->name);
     }
 }
@@ -647,7 +645,10 @@ Test(order_samples, valid_samples_accepted) { check_order_samples("valid", true,
 Test(order_samples, invalid_samples_rejected) { check_order_samples("invalid", false, 10); }
 
 Test(order_field, names_the_field_that_was_wrong) {
-    struct { const char *json; const char *field; } cases[] = {
+    struct {
+        const char *json;
+        const char *field;
+    } cases[] = {
         {"{\"item\": \"w\", \"quantity\": 1}", "order_id"},
         {"{\"order_id\": \"o\", \"quantity\": 1}", "item"},
         {"{\"order_id\": \"o\", \"item\": \"w\", \"quantity\": 2.5}", "quantity"},
@@ -697,8 +698,8 @@ static void check_agree(const char *value, size_t len, const char *key, size_t k
             return;
         }
     }
-    cr_assert_eq(fast_ok, slow_ok, "verdicts differ for %.*s: fast %d (%s), general %d (%s)", (int)len, value,
-                 fast_ok, fast_err, slow_ok, slow_err);
+    cr_assert_eq(fast_ok, slow_ok, "verdicts differ for %.*s: fast %d (%s), general %d (%s)", (int)len, value, fast_ok,
+                 fast_err, slow_ok, slow_err);
     cr_assert_str_eq(fast.order_id, slow.order_id, "order_id differs for %.*s", (int)len, value);
     if (fast_ok) {
         cr_assert_str_eq(fast.item, slow.item);
@@ -779,9 +780,22 @@ Test(order_fast_path, agrees_with_the_general_path_on_mutants) {
             size_t at = (seed >> 8) % (len + 1);
             char ch = alphabet[(seed >> 20) % (sizeof alphabet - 1)];
             switch ((seed >> 28) % 3) {
-            case 0: if (at < len) buf[at] = ch; break; /* replace */
-            case 1: if (len + 1 < sizeof buf) { memmove(buf + at + 1, buf + at, len - at); buf[at] = ch; len++; } break;
-            default: if (at < len) { memmove(buf + at, buf + at + 1, len - at - 1); len--; } break;
+            case 0:
+                if (at < len) buf[at] = ch;
+                break; /* replace */
+            case 1:
+                if (len + 1 < sizeof buf) {
+                    memmove(buf + at + 1, buf + at, len - at);
+                    buf[at] = ch;
+                    len++;
+                }
+                break;
+            default:
+                if (at < len) {
+                    memmove(buf + at, buf + at + 1, len - at - 1);
+                    len--;
+                }
+                break;
             }
         }
         check_agree(buf, len, NULL, 0);

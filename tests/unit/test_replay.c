@@ -269,8 +269,8 @@ Test(audit, items_only_in_inventories_or_only_in_the_replay) {
     ol_audit *a = new_audit(&w);
     set_range(a, 0, 0, 6, 6);
     set_range(a, 1, 0, 2, 2);
-    inventory(a, "apple", 7);   /* pear missing */
-    inventory(a, "ghost", 3);   /* never created */
+    inventory(a, "apple", 7); /* pear missing */
+    inventory(a, "ghost", 3); /* never created */
     run(a, &w);
     expect_divs(&w, 2);
     bool pear = false, ghost = false;
@@ -390,12 +390,9 @@ Test(audit, ledger_rows_without_their_message) {
     clean_world(&w);
     /* A row at the junk message's position, one beyond the stored
      * position, one in a partition the consumer never stored. */
-    w.ledger[w.n_ledger++] =
-        decision("x-1", "apple", OL_TYPE_ORDER, 1, OL_STATUS_ACCEPTED, OL_REASON_NONE, 1, 0, 4);
-    w.ledger[w.n_ledger++] =
-        decision("x-2", "apple", OL_TYPE_ORDER, 1, OL_STATUS_ACCEPTED, OL_REASON_NONE, 1, 0, 9);
-    w.ledger[w.n_ledger++] =
-        decision("x-3", "plum", OL_TYPE_ORDER, 1, OL_STATUS_ACCEPTED, OL_REASON_NONE, 1, 5, 0);
+    w.ledger[w.n_ledger++] = decision("x-1", "apple", OL_TYPE_ORDER, 1, OL_STATUS_ACCEPTED, OL_REASON_NONE, 1, 0, 4);
+    w.ledger[w.n_ledger++] = decision("x-2", "apple", OL_TYPE_ORDER, 1, OL_STATUS_ACCEPTED, OL_REASON_NONE, 1, 0, 9);
+    w.ledger[w.n_ledger++] = decision("x-3", "plum", OL_TYPE_ORDER, 1, OL_STATUS_ACCEPTED, OL_REASON_NONE, 1, 5, 0);
     ol_audit *a = clean_audit(&w);
     run(a, &w);
     expect_divs(&w, 3);

@@ -204,10 +204,9 @@ Test(result_encode, accepted_exact_bytes) {
     ol_result r = base_result();
     char *json = ol_result_to_json(&r);
     cr_assert_not_null(json);
-    cr_assert_str_eq(json,
-                     "{\"order_id\":\"o-1001\",\"item\":\"apple\",\"type\":\"order\",\"quantity\":3,"
-                     "\"status\":\"accepted\",\"reason\":null,\"remaining\":7,\"duplicate\":false,"
-                     "\"partition\":1,\"offset\":42,\"processed_at\":\"2026-11-25T17:00:00.123456Z\"}");
+    cr_assert_str_eq(json, "{\"order_id\":\"o-1001\",\"item\":\"apple\",\"type\":\"order\",\"quantity\":3,"
+                           "\"status\":\"accepted\",\"reason\":null,\"remaining\":7,\"duplicate\":false,"
+                           "\"partition\":1,\"offset\":42,\"processed_at\":\"2026-11-25T17:00:00.123456Z\"}");
     free(json);
 }
 
@@ -222,11 +221,10 @@ Test(result_encode, invalid_unreadable_has_nulls_and_error) {
     strcpy(r.error, "empty message: expected a JSON object");
     char *json = ol_result_to_json(&r);
     cr_assert_not_null(json);
-    cr_assert_str_eq(json,
-                     "{\"order_id\":null,\"item\":null,\"type\":null,\"quantity\":null,"
-                     "\"status\":\"rejected\",\"reason\":\"invalid\",\"remaining\":null,\"duplicate\":false,"
-                     "\"partition\":0,\"offset\":5,\"processed_at\":\"2026-11-25T17:00:00.123456Z\","
-                     "\"error\":\"empty message: expected a JSON object\"}");
+    cr_assert_str_eq(json, "{\"order_id\":null,\"item\":null,\"type\":null,\"quantity\":null,"
+                           "\"status\":\"rejected\",\"reason\":\"invalid\",\"remaining\":null,\"duplicate\":false,"
+                           "\"partition\":0,\"offset\":5,\"processed_at\":\"2026-11-25T17:00:00.123456Z\","
+                           "\"error\":\"empty message: expected a JSON object\"}");
     free(json);
 }
 
@@ -264,8 +262,8 @@ Test(result_encode, round_trips_every_sample) {
         cr_assert_not_null(json);
         ol_result back;
         char err[256] = "";
-        cr_assert(ol_result_from_json(json, strlen(json), &back, err, sizeof err), "%s: %s (%s)", samples[i].name,
-                  err, json);
+        cr_assert(ol_result_from_json(json, strlen(json), &back, err, sizeof err), "%s: %s (%s)", samples[i].name, err,
+                  json);
         assert_results_equal(&samples[i].result, &back, samples[i].name);
         char *again = ol_result_to_json(&back);
         cr_assert_str_eq(again, json, "%s: re-encoding differs", samples[i].name);
@@ -428,8 +426,7 @@ Test(result_samples, valid_samples_decode) {
         cr_assert_not_null(json, "cannot read %s", path);
         ol_result r;
         char err[256] = "";
-        cr_expect(ol_result_from_json(json, len, &r, err, sizeof err), "result/valid/%s rejected: %s", e->d_name,
-                  err);
+        cr_expect(ol_result_from_json(json, len, &r, err, sizeof err), "result/valid/%s rejected: %s", e->d_name, err);
         free(json);
         count++;
     }

@@ -111,7 +111,8 @@ typedef struct utf8_case {
     bool valid;
 } utf8_case;
 
-#define U8(name, lit, valid) {name, lit, sizeof(lit) - 1, valid}
+#define U8(name, lit, valid)                                                                                           \
+    { name, lit, sizeof(lit) - 1, valid }
 
 Test(utf8, table) {
     static const utf8_case cases[] = {
@@ -221,7 +222,9 @@ Test(visible, c0_and_del_become_question_marks) {
 }
 
 Test(visible, c1_is_one_question_mark_for_both_bytes) {
-    check_visible("a\xC2\x9B" "31mb", 7, "a?31mb"); /* CSI */
+    check_visible("a\xC2\x9B"
+                  "31mb",
+                  7, "a?31mb"); /* CSI */
     check_visible("\xC2\x80\xC2\x9F", 4, "??");
 }
 
@@ -335,14 +338,13 @@ Test(rfc3339, agrees_with_gmtime_everywhere) {
     }
     uint64_t x = 88172645463325252ULL;
     for (int i = 0; i < 200000; i++) {
-        x ^= x << 13, x ^= x >> 7, x ^= x << 17;                         /* xorshift64 */
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;                                /* xorshift64 */
         int64_t us = (int64_t)(x % 253402300799000000ULL) - 2208988800000000LL; /* 1900 .. 9999 */
         ol_format_rfc3339(got, sizeof got, us);
         reference_rfc3339(want, sizeof want, us);
         cr_assert_str_eq(got, want, "at %" PRId64 " us", us);
     }
 }
-
 
 Test(rfc3339, formats_utc_with_microseconds) {
     char out[40];
@@ -408,8 +410,8 @@ Test(parse_long, accepts_in_range) {
 }
 
 Test(parse_long, rejects_junk_and_range_and_leaves_out_alone) {
-    static const char *bad[] = {"", "x", "12x", "1.5", "1e3", "0x10", "5 ", "--5", "-", "99999999999999999999",
-                                "-99999999999999999999"};
+    static const char *bad[] = {
+        "", "x", "12x", "1.5", "1e3", "0x10", "5 ", "--5", "-", "99999999999999999999", "-99999999999999999999"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         long v = 1234;
         cr_expect_not(ol_parse_long(bad[i], LONG_MIN, LONG_MAX, &v), "'%s' should be rejected", bad[i]);

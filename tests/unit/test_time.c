@@ -35,9 +35,7 @@ Test(time_arg, rfc3339_fraction_and_offsets) {
     cr_assert_eq(parse_ok("2026-11-25T12:30:00-04:30", 0), 1795626000LL * SEC);
 }
 
-Test(time_arg, date_alone_is_midnight_utc) {
-    cr_assert_eq(parse_ok("2026-11-25", 0), 1795564800LL * SEC);
-}
+Test(time_arg, date_alone_is_midnight_utc) { cr_assert_eq(parse_ok("2026-11-25", 0), 1795564800LL * SEC); }
 
 Test(time_arg, leap_days) {
     cr_assert_eq(parse_ok("2024-02-29T00:00:00Z", 0), 1709164800LL * SEC);
@@ -65,7 +63,7 @@ Test(time_arg, rejects_junk) {
     parse_bad("15 m");
     parse_bad("1.5h");
     parse_bad("99999999999999999999s");
-    parse_bad("2026-11-25T17:00:00");      /* no zone: ambiguous */
+    parse_bad("2026-11-25T17:00:00"); /* no zone: ambiguous */
     parse_bad("2026-13-01T00:00:00Z");
     parse_bad("2026-11-31T00:00:00Z");
     parse_bad("2026-11-25T24:00:00Z");

@@ -24,8 +24,8 @@ Test(format, explicit_and_automatic) {
     cr_assert(strstr(err, "csv"));
 }
 
-static ol_result result(const char *order_id, const char *item, ol_status status, ol_reason reason,
-                        int32_t partition, int64_t offset) {
+static ol_result result(const char *order_id, const char *item, ol_status status, ol_reason reason, int32_t partition,
+                        int64_t offset) {
     ol_result r;
     memset(&r, 0, sizeof r);
     strcpy(r.order_id, order_id);
@@ -140,7 +140,8 @@ Test(table, control_characters_never_reach_the_terminal) {
     ol_buf buf;
     ol_buf_init(&buf);
     ol_result r = result("x\x1b[2Jy", "it\tem", OL_STATUS_REJECTED, OL_REASON_INVALID, 0, 0);
-    strcpy(r.error, "bad\nline \xC2\x9B" "31m");
+    strcpy(r.error, "bad\nline \xC2\x9B"
+                    "31m");
     cr_assert(ol_results_table_row(&buf, &r));
     cr_assert_null(strchr(buf.data, '\x1b'));
     cr_assert_null(strchr(buf.data, '\t'));
