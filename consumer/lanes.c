@@ -3,7 +3,6 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "ol_log.h"
 #include "ol_str.h"
@@ -37,19 +36,12 @@ void lane_free(lane *ln) {
 
 bool lane_in_flight(const lane *ln) { return ln->flight && ln->flight->state == BATCH_COMMITTING; }
 
-static void sleep_ms(int64_t ms) {
-    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
-static int64_t sink_acked(void *sink, int32_t partition) { return result_sink_acked(sink, partition); }
-
 store_status lane_send_begin(lane *ln, batch *b, char *why, size_t whylen) {
     if (!batch_transition(b, BATCH_EV_SEND_BEGIN)) return STORE_OK; /* lane_start reports the bug */
     const lane_env *env = ln->env;
     b->t_start = ol_now_us();
     ack_filter mine = {.lane = ln->index, .n_lanes = env->n_lanes};
-    b->n_acks = partition_table_collect_acks(env->parts, &mine, sink_acked, env->sink, b->acks, b->acks_cap);
+    b->n_acks = partition_table_collect_acks(env->parts, &mine, result_sink_acked_cb, env->sink, b->acks, b->acks_cap);
     return order_store_send_begin(ln->store, b->advances, b->n_adv, b->acks, b->n_acks, b->items, b->n_items,
                                   b->order_ids, b->n_ids, why, whylen);
 }
@@ -76,7 +68,7 @@ static lane_result fail_round_trip(lane *ln, batch *b, store_status st, const ch
         ol_seterr(err, errlen, "batch failed %d times, last: %s", b->attempts, why);
         return LANE_FAILED;
     }
-    sleep_ms(50L * b->attempts);
+    ol_sleep_ms(50L * b->attempts);
     batch_transition(b, BATCH_EV_RETRY);
     return LANE_OK;
 }

@@ -21,7 +21,7 @@
 
 static lane *lane_of(order_pipeline *pl, int32_t partition) { return &pl->lanes[(size_t)partition % pl->n_lanes]; }
 
-static bool any_in_flight(const order_pipeline *pl) {
+bool pipeline_any_in_flight(const order_pipeline *pl) {
     for (size_t i = 0; i < pl->n_lanes; i++)
         if (lane_in_flight(&pl->lanes[i])) return true;
     return false;
@@ -132,7 +132,7 @@ bool order_pipeline_stop(order_pipeline *pl, char *err, size_t errlen) {
         ol_seterr(err, errlen, "%s", pl->callback_error);
         ok = false;
     }
-    if (!any_in_flight(pl)) {
+    if (!pipeline_any_in_flight(pl)) {
         int left = result_sink_flush(pl->sink, 10000);
         if (left > 0) ol_warn("%d results undelivered at shutdown; they will be republished on restart", left);
         for (size_t p = 0; p < pl->parts.n; p++) pl->parts.parts[p].assigned = pl->parts.parts[p].stored;
@@ -221,7 +221,7 @@ static size_t take_fetched(order_pipeline *pl, bool *fatal, char *err, size_t er
  * Rebalance callbacks run in here; a batch that failed in one ends it. */
 static bool collect(order_pipeline *pl, char *err, size_t errlen) {
     int64_t deadline = -1;
-    bool flying = any_in_flight(pl), waited = false;
+    bool flying = pipeline_any_in_flight(pl), waited = false;
     while (!*pl->stop && !pl->callback_error[0]) {
         bool fatal = false;
         size_t got = take_fetched(pl, &fatal, err, errlen);
@@ -403,7 +403,7 @@ static bool advance(order_pipeline *pl, char *err, size_t errlen) {
     int64_t t0 = ol_now_us(), t1;
     /* Parsing needs no database: it overlaps the commits in flight. */
     for (size_t i = 0; i < pl->n_lanes; i++) batch_parse(pl->lanes[i].collecting);
-    probes_add(&pl->probes, PROBE_PARSE, (t1 = ol_now_us()) - t0);
+    probes_add(&pl->probes, PROBE_PARSE, ol_now_us() - t0);
     if (!settle_all(pl, committed, err, errlen)) return false; /* timed inside lane_settle */
     t1 = ol_now_us();
     if (!plan_all(pl, planned, err, errlen)) return false;
@@ -520,7 +520,7 @@ static bool do_chores(order_pipeline *pl) {
         publish_metrics(pl);
         pl->metrics_published_ms = now;
     }
-    if (any_in_flight(pl)) return false; /* keep the pipeline full while there is work */
+    if (pipeline_any_in_flight(pl)) return false; /* keep the pipeline full while there is work */
     pipeline_reclaim_fenced(pl);
     check_db(pl, now);
     if (now - pl->last_message_ms >= 250) pipeline_save_acks(pl, NULL);
@@ -535,8 +535,8 @@ bool order_pipeline_run(order_pipeline *pl, char *err, size_t errlen) {
         if (!collected_ok) return false;
         result_sink_poll(pl->sink, 0);
         if (result_sink_failed(pl->sink, err, errlen)) return false;
-        if (pl->resync_needed && !any_in_flight(pl) && !pipeline_resync(pl)) continue;
-        if ((collected(pl) > 0 || any_in_flight(pl)) && !advance(pl, err, errlen)) return false;
+        if (pl->resync_needed && !pipeline_any_in_flight(pl) && !pipeline_resync(pl)) continue;
+        if ((collected(pl) > 0 || pipeline_any_in_flight(pl)) && !advance(pl, err, errlen)) return false;
         if (do_chores(pl)) break;
     }
     return true;

@@ -68,6 +68,8 @@ struct order_pipeline {
 };
 
 /* pipeline.c */
+/* True while some lane has a commit in flight. */
+bool pipeline_any_in_flight(const order_pipeline *pl);
 /* Settles a lane's batch in flight and publishes its answers. */
 lane_result pipeline_finish_lane(order_pipeline *pl, lane *ln, char *err, size_t errlen);
 

@@ -5,7 +5,6 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "ol_backoff.h"
 #include "ol_log.h"
@@ -20,11 +19,6 @@
 #define BACKOFF_FIRST_MS 200
 #define BACKOFF_LIMIT_MS 6400
 
-static void sleep_ms(int64_t ms) {
-    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
 bool pipeline_reconnect(order_pipeline *pl, order_store *store) {
     ol_backoff backoff;
     ol_backoff_init(&backoff, BACKOFF_FIRST_MS, BACKOFF_LIMIT_MS);
@@ -37,7 +31,7 @@ bool pipeline_reconnect(order_pipeline *pl, order_store *store) {
         }
         int64_t wait = ol_backoff_next(&backoff);
         ol_warn("PostgreSQL unavailable, retrying in %" PRId64 " ms: %s", wait, err);
-        sleep_ms(wait);
+        ol_sleep_ms(wait);
     }
     return false;
 }
@@ -59,7 +53,7 @@ static bool load_positions(order_pipeline *pl, const int32_t *ids, size_t n, sto
         int64_t wait = ol_backoff_next(&backoff);
         ol_warn("%s; retrying in %" PRId64 " ms", err, wait);
         if (st == STORE_BROKEN && !pipeline_reconnect(pl, pl->admin)) return false;
-        sleep_ms(wait);
+        ol_sleep_ms(wait);
     }
     return false;
 }
@@ -75,20 +69,13 @@ static int32_t *partition_ids(const rd_kafka_topic_partition_list_t *list) {
     return ids;
 }
 
-static bool any_in_flight(const order_pipeline *pl) {
-    for (size_t i = 0; i < pl->n_lanes; i++)
-        if (lane_in_flight(&pl->lanes[i])) return true;
-    return false;
-}
-
-static int64_t sink_acked(void *sink, int32_t partition) { return result_sink_acked(sink, partition); }
-
 void pipeline_save_acks(order_pipeline *pl, const rd_kafka_topic_partition_list_t *only) {
-    if (any_in_flight(pl)) return; /* the next batches carry them */
+    if (pipeline_any_in_flight(pl)) return; /* the next batches carry them */
     int32_t *ids = only ? partition_ids(only) : NULL;
     if (only && !ids) return; /* out of memory: they are saved later */
     ack_filter filter = {.only = ids, .n_only = only ? (size_t)only->cnt : 0};
-    size_t n = partition_table_collect_acks(&pl->parts, &filter, sink_acked, pl->sink, pl->acks, pl->acks_cap);
+    size_t n =
+        partition_table_collect_acks(&pl->parts, &filter, result_sink_acked_cb, pl->sink, pl->acks, pl->acks_cap);
     free(ids);
     if (n == 0) return;
     char err[1024];

@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "acks.h"
 #include "ol_kafka.h"
@@ -228,8 +227,7 @@ bool result_sink_warm_up(result_sink *sink, int timeout_ms, char *err, size_t er
                 ol_warn("no metadata for %s yet (%s); the first answers may be slower", topics[i], why);
                 break;
             }
-            struct timespec ts = {0, 200 * 1000000L};
-            nanosleep(&ts, NULL);
+            ol_sleep_ms(200);
         }
     }
     (void)err;
@@ -327,6 +325,8 @@ int result_sink_flush(result_sink *sink, int timeout_ms) {
 }
 
 int64_t result_sink_acked(result_sink *sink, int32_t partition) { return ack_tracker_acked(sink->acks, partition); }
+
+int64_t result_sink_acked_cb(void *sink, int32_t partition) { return result_sink_acked(sink, partition); }
 
 bool result_sink_idle(const result_sink *sink) { return ack_tracker_idle(sink->acks); }
 

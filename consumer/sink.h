@@ -54,6 +54,9 @@ int result_sink_flush(result_sink *sink, int timeout_ms);
 /* Offset below which every answer of partition is acknowledged; -1 when no
  * span of that partition has completed yet. */
 int64_t result_sink_acked(result_sink *sink, int32_t partition);
+/* result_sink_acked with the sink as void *: the callback
+ * partition_table_collect_acks takes. */
+int64_t result_sink_acked_cb(void *sink, int32_t partition);
 /* True when no span is pending. */
 bool result_sink_idle(const result_sink *sink);
 /* True (with the first error) when a delivery failed for good: the process

@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "ol_log.h"
@@ -388,8 +387,7 @@ unsigned gw_http_drain(gw_http *h, int timeout_ms) {
     int64_t deadline = ol_monotonic_ms() + timeout_ms;
     int open;
     while ((open = __atomic_load_n(&h->in_flight, __ATOMIC_SEQ_CST)) > 0 && ol_monotonic_ms() < deadline) {
-        struct timespec ts = {0, 10 * 1000000L};
-        nanosleep(&ts, NULL);
+        ol_sleep_ms(10);
     }
     return open > 0 ? (unsigned)open : 0;
 }

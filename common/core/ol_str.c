@@ -218,6 +218,12 @@ int64_t ol_monotonic_ms(void) {
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+void ol_sleep_ms(int64_t ms) {
+    if (ms <= 0) return;
+    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
 bool ol_parse_long(const char *text, long min, long max, long *out) {
     if (!text || !*text) return false;
     char *end = NULL;

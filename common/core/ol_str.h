@@ -49,6 +49,9 @@ void ol_printable(char *dst, size_t dstlen, const char *data, size_t len);
 void ol_format_rfc3339(char *dst, size_t dstlen, int64_t epoch_us);
 int64_t ol_now_us(void);
 int64_t ol_monotonic_ms(void);
+/* Sleeps ms milliseconds (less if a signal interrupts: callers re-check
+ * their run flag). */
+void ol_sleep_ms(int64_t ms);
 
 /* Parses a decimal integer in [min, max]; false on junk or range errors. */
 bool ol_parse_long(const char *text, long min, long max, long *out);

@@ -2,7 +2,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "ol_log.h"
 #include "ol_str.h"
@@ -143,8 +142,7 @@ static bool wait_topic_ready(rd_kafka_t *rk, const char *topic, int timeout_ms, 
                       timeout_ms);
             return false;
         }
-        struct timespec ts = {0, 100 * 1000000L};
-        nanosleep(&ts, NULL);
+        ol_sleep_ms(100);
     }
 }
 
