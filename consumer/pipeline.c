@@ -51,10 +51,10 @@ static void report_stats(order_pipeline *pl, const char *when) {
 
 /* The results producer, the topics and the routing check's partition count. */
 static bool connect_sink(order_pipeline *pl, char *err, size_t errlen) {
-    const ol_settings *s = pl->settings;
-    pl->sink = result_sink_new(s, err, errlen);
+    const ol_settings *s = &pl->settings->common;
+    pl->sink = result_sink_new(pl->settings, err, errlen);
     if (!pl->sink) return false;
-    const char *topics[] = {s->orders_topic, s->results_topic, s->dlq_topic};
+    const char *topics[] = {s->orders_topic, s->results_topic, pl->settings->dlq_topic};
     if (!ol_kafka_ensure_topics(result_sink_handle(pl->sink), topics, 3, (int)s->partitions, 15000, err, errlen))
         return false;
     if (!result_sink_warm_up(pl->sink, 10000, err, errlen)) return false;
@@ -68,7 +68,7 @@ static bool connect_sink(order_pipeline *pl, char *err, size_t errlen) {
 }
 
 static bool open_lanes(order_pipeline *pl, char *err, size_t errlen) {
-    const ol_settings *s = pl->settings;
+    const ol_settings *s = &pl->settings->common;
     pl->env = (lane_env){pl->decider, &pl->parts, pl->sink, pl->metrics, &pl->probes, pl->n_lanes};
     for (size_t i = 0; i < pl->n_lanes; i++)
         if (!lane_init(&pl->lanes[i], i, s->db, s->orders_topic, pl->batch_cap, pl->acks_cap, &pl->env, err, errlen))
@@ -76,7 +76,8 @@ static bool open_lanes(order_pipeline *pl, char *err, size_t errlen) {
     return true;
 }
 
-order_pipeline *order_pipeline_new(const ol_settings *settings, volatile sig_atomic_t *stop, char *err, size_t errlen) {
+order_pipeline *order_pipeline_new(const consumer_settings *settings, volatile sig_atomic_t *stop, char *err,
+                                   size_t errlen) {
     order_pipeline *pl = calloc(1, sizeof *pl);
     if (!pl) {
         ol_seterr(err, errlen, "out of memory");
@@ -99,9 +100,9 @@ order_pipeline *order_pipeline_new(const ol_settings *settings, volatile sig_ato
     }
     ol_metrics_init(pl->metrics);
     if (settings->metrics_addr &&
-        !(pl->http = consumer_metrics_new(settings->metrics_addr, settings->orders_topic, err, errlen)))
+        !(pl->http = consumer_metrics_new(settings->metrics_addr, settings->common.orders_topic, err, errlen)))
         goto fail;
-    if (!(pl->admin = order_store_new(settings->db, settings->orders_topic, err, errlen))) goto fail;
+    if (!(pl->admin = order_store_new(settings->common.db, settings->common.orders_topic, err, errlen))) goto fail;
     if (!connect_sink(pl, err, errlen)) goto fail;
     if (!(pl->acks = calloc(pl->acks_cap, sizeof *pl->acks))) {
         ol_seterr(err, errlen, "out of memory");
@@ -457,7 +458,7 @@ bool order_pipeline_write_stats(order_pipeline *pl, const char *path, char *err,
         ol_seterr(err, errlen, "--stats-file %s: path too long", path);
         goto done;
     }
-    if (!ol_metrics_render(pl->metrics, pl->settings->orders_topic, &text)) {
+    if (!ol_metrics_render(pl->metrics, pl->settings->common.orders_topic, &text)) {
         ol_seterr(err, errlen, "--stats-file: out of memory");
         goto done;
     }
@@ -498,7 +499,7 @@ static void check_db(order_pipeline *pl, int64_t now) {
 /* True when --idle-exit says to stop now: nothing new for that long and
  * every answer acknowledged. */
 static bool idle_exit_due(order_pipeline *pl, int64_t now) {
-    const ol_settings *s = pl->settings;
+    const consumer_settings *s = pl->settings;
     if (s->idle_exit_s <= 0 || now - pl->last_message_ms < s->idle_exit_s * 1000) return false;
     if (!pl->ever_owned && now - pl->started_ms < 60000) return false;
     result_sink_flush(pl->sink, 10000);

@@ -23,13 +23,14 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "ol_options.h"
+#include "settings.h"
 
 typedef struct order_pipeline order_pipeline;
 
 /* Connects both sides, applies migrations, creates missing topics and joins
  * the group. stop is the process's run flag (set from a signal handler). */
-order_pipeline *order_pipeline_new(const ol_settings *settings, volatile sig_atomic_t *stop, char *err, size_t errlen);
+order_pipeline *order_pipeline_new(const consumer_settings *settings, volatile sig_atomic_t *stop, char *err,
+                                   size_t errlen);
 /* Runs until *stop is set or, with --idle-exit, until nothing new arrived
  * for that long. True on a clean stop; false with err on a fatal error.
  * Either way, order_pipeline_stop follows. */

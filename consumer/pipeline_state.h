@@ -25,7 +25,7 @@
 #define MAX_LANES ORDER_SOURCE_MAX_LANES
 
 struct order_pipeline {
-    const ol_settings *settings;
+    const consumer_settings *settings;
     volatile sig_atomic_t *stop;
     order_store *admin; /* positions, idle acknowledgements, health pings: never in flight */
     lane lanes[MAX_LANES];

@@ -165,7 +165,7 @@ static void on_error(rd_kafka_t *rk, int code, const char *reason, void *opaque)
     ol_warn("results producer: %s: %s", rd_kafka_err2name(code), reason);
 }
 
-result_sink *result_sink_new(const ol_settings *settings, char *err, size_t errlen) {
+result_sink *result_sink_new(const consumer_settings *settings, char *err, size_t errlen) {
     static const char *const defaults[] = {OL_KAFKA_PRODUCER_DEFAULTS,
                                            /* Answers leave in bursts of a whole batch, so a
                                             * longer linger buys no bigger requests, only
@@ -177,15 +177,16 @@ result_sink *result_sink_new(const ol_settings *settings, char *err, size_t errl
         ol_seterr(err, errlen, "out of memory");
         return NULL;
     }
-    sink->results_topic = strdup(settings->results_topic);
+    sink->results_topic = strdup(settings->common.results_topic);
     sink->dlq_topic = strdup(settings->dlq_topic);
-    sink->orders_topic = strdup(settings->orders_topic);
+    sink->orders_topic = strdup(settings->common.orders_topic);
     sink->acks = ack_tracker_new();
     if (!sink->results_topic || !sink->dlq_topic || !sink->orders_topic || !sink->acks) {
         ol_seterr(err, errlen, "out of memory");
         goto fail;
     }
-    sink->rk = ol_kafka_producer_new(settings, defaults, "results producer", sink, on_delivery, on_error, err, errlen);
+    sink->rk = ol_kafka_producer_new(&settings->common, defaults, "results producer", sink, on_delivery, on_error, err,
+                                     errlen);
     if (!sink->rk) goto fail;
     return sink;
 fail:

@@ -12,13 +12,13 @@
 #include <stdint.h>
 
 #include "acks.h"
-#include "ol_options.h"
+#include "settings.h"
 #include "ol_result.h"
 
 typedef struct result_sink result_sink;
 
 /* Creates the producer (idempotent, acks=all, murmur2_random). */
-result_sink *result_sink_new(const ol_settings *settings, char *err, size_t errlen);
+result_sink *result_sink_new(const consumer_settings *settings, char *err, size_t errlen);
 /* Flushes for up to a few seconds, then frees everything. */
 void result_sink_destroy(result_sink *sink);
 

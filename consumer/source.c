@@ -77,7 +77,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
     }
 }
 
-order_source *order_source_new(const ol_settings *settings, size_t n_lanes, const order_source_listener *listener,
+order_source *order_source_new(const consumer_settings *settings, size_t n_lanes, const order_source_listener *listener,
                                char *err, size_t errlen) {
     /* Offsets are never committed to or read from Kafka: PostgreSQL holds
      * the positions, in the same transaction as the decisions. */
@@ -106,7 +106,7 @@ order_source *order_source_new(const ol_settings *settings, size_t n_lanes, cons
     order_source *src = calloc(1, sizeof *src);
     rd_kafka_topic_partition_list_t *topics = NULL;
     if (src) src->wake[0] = src->wake[1] = -1;
-    if (!src || !(src->topic = strdup(settings->orders_topic))) {
+    if (!src || !(src->topic = strdup(settings->common.orders_topic))) {
         ol_seterr(err, errlen, "out of memory");
         goto fail;
     }
@@ -121,7 +121,7 @@ order_source *order_source_new(const ol_settings *settings, size_t n_lanes, cons
         goto fail;
     }
     src->listener = *listener;
-    rd_kafka_conf_t *conf = ol_kafka_conf_new(settings, defaults, err, errlen);
+    rd_kafka_conf_t *conf = ol_kafka_conf_new(&settings->common, defaults, err, errlen);
     if (!conf) goto fail;
     char kerr[512];
     if (rd_kafka_conf_set(conf, "group.id", settings->group, kerr, sizeof kerr) != RD_KAFKA_CONF_OK) {
@@ -158,11 +158,11 @@ order_source *order_source_new(const ol_settings *settings, size_t n_lanes, cons
         ol_seterr(err, errlen, "out of memory");
         goto fail;
     }
-    rd_kafka_topic_partition_list_add(topics, settings->orders_topic, RD_KAFKA_PARTITION_UA);
+    rd_kafka_topic_partition_list_add(topics, settings->common.orders_topic, RD_KAFKA_PARTITION_UA);
     rd_kafka_resp_err_t e = rd_kafka_subscribe(src->rk, topics);
     rd_kafka_topic_partition_list_destroy(topics);
     if (e) {
-        ol_seterr(err, errlen, "subscribing to '%s': %s", settings->orders_topic, rd_kafka_err2str(e));
+        ol_seterr(err, errlen, "subscribing to '%s': %s", settings->common.orders_topic, rd_kafka_err2str(e));
         goto fail;
     }
     return src;

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "ol_options.h"
+#include "settings.h"
 
 typedef struct order_source_listener {
     void *ctx;
@@ -29,7 +29,7 @@ typedef struct order_source order_source;
 
 /* Creates the consumer and subscribes to the orders topic. Messages of
  * partition p are delivered on lane p % n_lanes (order_source_take). */
-order_source *order_source_new(const ol_settings *settings, size_t n_lanes, const order_source_listener *listener,
+order_source *order_source_new(const consumer_settings *settings, size_t n_lanes, const order_source_listener *listener,
                                char *err, size_t errlen);
 /* Leaves the group: the listener sees the final revoke, from in here. */
 bool order_source_close(order_source *source, char *err, size_t errlen);

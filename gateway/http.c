@@ -338,7 +338,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **state, e
     *state = NULL;
 }
 
-gw_http *gw_http_new(const ol_settings *s, gw_ledger *ledger, char *err, size_t errlen) {
+gw_http *gw_http_new(const gateway_settings *s, gw_ledger *ledger, char *err, size_t errlen) {
     gw_http *h = calloc(1, sizeof *h);
     if (!h || !(h->listen_addr = strdup(s->listen)) ||
         (s->metrics_addr && !(h->metrics_addr = strdup(s->metrics_addr)))) {

@@ -8,14 +8,14 @@
 #include <stddef.h>
 
 #include "ledger.h"
-#include "ol_options.h"
+#include "settings.h"
 #include "ol_waiters.h"
 #include "relay.h"
 
 typedef struct gw_http gw_http;
 
 /* Creates the server object; nothing listens until gw_http_start. */
-gw_http *gw_http_new(const ol_settings *s, gw_ledger *ledger, char *err, size_t errlen);
+gw_http *gw_http_new(const gateway_settings *s, gw_ledger *ledger, char *err, size_t errlen);
 /* Listens on --listen (and --metrics-addr, when given). */
 bool gw_http_start(gw_http *h, gw_relay *relay, char *err, size_t errlen);
 /* The relay's completion callback (opaque: the gw_http). */

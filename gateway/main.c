@@ -11,7 +11,6 @@
 #include "ledger.h"
 #include "ol_cli.h"
 #include "ol_log.h"
-#include "ol_options.h"
 #include "relay.h"
 
 enum { EXIT_OK = 0, EXIT_ERROR = 1, EXIT_USAGE = 2 };
@@ -21,20 +20,34 @@ enum { EXIT_OK = 0, EXIT_ERROR = 1, EXIT_USAGE = 2 };
 #define STOP_DRAIN_MS 3000   /* then: how long the answers may take to be sent */
 #define LEDGER_CONNECTIONS 3 /* one per HTTP thread, one for /healthz and the metrics listener */
 
+#define FIELD(name) offsetof(gateway_settings, name)
 static const ol_option options[] = {
     OL_OPT_COMMON,
     OL_OPT_DB,
     OL_OPT_RESULTS_TOPIC,
-    {"listen", 'l', OL_OPT_STRING, "ADDR:PORT", 0, 0, offsetof(ol_settings, listen),
-     "serve the HTTP API here (default 127.0.0.1:8080)"},
-    {"max-wait", 0, OL_OPT_LONG, "SECONDS", 0, 3600, offsetof(ol_settings, max_wait_s),
-     "longest Prefer: wait=N honoured (default 30; the default wait is 5)"},
-    {"metrics-addr", 0, OL_OPT_STRING, "HOST:PORT", 0, 0, offsetof(ol_settings, metrics_addr),
-     "also serve /metrics and /healthz here"},
-    {"partitions", 0, OL_OPT_LONG, "N", 1, 100000, offsetof(ol_settings, partitions),
-     "partitions when creating missing topics (default 8)"},
+    {"listen", 'l', OL_OPT_STRING, "ADDR:PORT", 0, 0, FIELD(listen), "serve the HTTP API here", "127.0.0.1:8080"},
+    {"max-wait", 0, OL_OPT_LONG, "SECONDS", 0, 3600, FIELD(max_wait_s),
+     "longest Prefer: wait=N honoured (a request without one waits 5)", "30"},
+    {"metrics-addr", 0, OL_OPT_STRING, "HOST:PORT", 0, 0, FIELD(metrics_addr), "also serve /metrics and /healthz here",
+     NULL},
+    OL_OPT_PARTITIONS("missing topics"),
 };
-#define N_OPTIONS (sizeof options / sizeof options[0])
+#undef FIELD
+
+static const ol_cli_tool tool = {
+    .program = "order-gateway",
+    .usage = "order-gateway [OPTIONS]",
+    .summary = "HTTP front for orders: POST /orders publishes an order and answers with its decision\n"
+               "(201 accepted, 409 rejected, 202 not decided in time); GET /orders/{id}, GET\n"
+               "/items/{name}, the order form at /, /metrics and /healthz.",
+    .options = options,
+    .n_options = sizeof options / sizeof options[0],
+    .settings_size = sizeof(gateway_settings),
+    .positional_ok = false,
+    .exit_help = EXIT_OK,
+    .exit_usage = EXIT_USAGE,
+    .exit_failed = EXIT_ERROR,
+};
 
 /* Thousands of waiting requests are thousands of sockets. */
 static void raise_fd_limit(void) {
@@ -65,16 +78,16 @@ static int serve(gw_relay *relay, gw_http *http, volatile sig_atomic_t *stop) {
     return rc;
 }
 
-static int run(const ol_settings *s, volatile sig_atomic_t *stop) {
+static int run(const gateway_settings *s, volatile sig_atomic_t *stop) {
     char err[1024] = "";
     int rc = EXIT_ERROR;
     gw_relay *relay = NULL;
     gw_http *http = NULL;
-    gw_ledger *ledger = gw_ledger_new(s->db, s->orders_topic, LEDGER_CONNECTIONS, err, sizeof err);
+    gw_ledger *ledger = gw_ledger_new(s->common.db, s->common.orders_topic, LEDGER_CONNECTIONS, err, sizeof err);
     if (!ledger) goto done;
     http = gw_http_new(s, ledger, err, sizeof err);
     if (!http) goto done;
-    relay = gw_relay_new(s, gw_http_on_complete, http, err, sizeof err);
+    relay = gw_relay_new(&s->common, gw_http_on_complete, http, err, sizeof err);
     if (!relay) goto done;
     if (!gw_http_start(http, relay, err, sizeof err)) goto done;
     rc = serve(relay, http, stop);
@@ -88,24 +101,12 @@ done:
 }
 
 int main(int argc, char **argv) {
-    ol_settings s;
-    switch (ol_cli_settings(&s, options, N_OPTIONS, argc, argv, "order-gateway", "order-gateway [OPTIONS]",
-                            "HTTP front for orders: POST /orders publishes an order and answers with its decision\n"
-                            "(201 accepted, 409 rejected, 202 not decided in time); GET /orders/{id}, GET\n"
-                            "/items/{name}, the order form at /, /metrics and /healthz.",
-                            false)) {
-    case OL_CLI_RUN:
-        break;
-    case OL_CLI_HELP_SHOWN:
-        return EXIT_OK;
-    case OL_CLI_USAGE_ERROR:
-        return EXIT_USAGE;
-    case OL_CLI_FAILED:
-        return EXIT_ERROR;
-    }
+    gateway_settings s;
+    ol_cli_status status = ol_cli_settings(&tool, &s.common, argc, argv);
+    if (status != OL_CLI_RUN) return ol_cli_exit_code(&tool, status);
     volatile sig_atomic_t *stop = ol_cli_stop_on_signals();
     raise_fd_limit();
     int rc = run(&s, stop);
-    ol_settings_destroy(&s);
+    ol_settings_destroy(&s.common);
     return rc;
 }

@@ -14,7 +14,6 @@
 #include "ol_cli.h"
 #include "generate.h"
 #include "ol_log.h"
-#include "ol_options.h"
 #include "producer.h"
 
 enum {
@@ -27,31 +26,45 @@ enum {
     EXIT_UNANSWERED = 6 /* --wait: some orders got no answer in time */
 };
 
+#define FIELD(name) offsetof(producer_settings, name)
 static const ol_option options[] = {
     OL_OPT_COMMON,
-    {"partitions", 0, OL_OPT_LONG, "N", 1, 100000, offsetof(ol_settings, partitions),
-     "partitions when creating the orders topic (default 8)"},
-    {"rate", 0, OL_OPT_LONG, "N", 0, 10000000L, offsetof(ol_settings, rate),
-     "publish at most N orders per second, evenly paced (default: unpaced)"},
+    OL_OPT_PARTITIONS("the orders topic"),
+    {"rate", 0, OL_OPT_LONG, "N", 0, 10000000L, FIELD(rate),
+     "publish at most N orders per second, evenly paced (default: unpaced)", NULL},
     OL_OPT_RESULTS_TOPIC,
-    {"wait", 0, OL_OPT_OPTIONAL_LONG, "SECONDS", 1, 86400, offsetof(ol_settings, wait_s),
-     "wait up to SECONDS (default 30) for each order's answer; print answers on stdout"},
-    {"acks-log", 0, OL_OPT_STRING, "FILE", 0, 0, offsetof(ol_settings, acks_log),
-     "write one JSON line per delivery report (order_id, partition, offset, error) to FILE"},
-    {"generate", 0, OL_OPT_LONG, "N", 1, 1000000000L, offsetof(ol_settings, generate),
-     "write N synthetic orders to stdout instead of publishing"},
-    {"items", 0, OL_OPT_LONG, "K", 1, 10000000L, offsetof(ol_settings, items),
-     "--generate: distinct items, zipf-like popularity (default 100)"},
-    {"seed", 0, OL_OPT_LONG, "S", 0, 0x7fffffffL, offsetof(ol_settings, seed),
-     "--generate: random seed; same seed, same orders (default 1)"},
-    {"restock-pct", 0, OL_OPT_LONG, "P", 0, 100, offsetof(ol_settings, restock_pct),
-     "--generate: percent of lines that restock (default 10)"},
-    {"duplicate-pct", 0, OL_OPT_LONG, "P", 0, 100, offsetof(ol_settings, duplicate_pct),
-     "--generate: percent of lines repeating an earlier order_id (default 1)"},
+    {"wait", 0, OL_OPT_OPTIONAL_LONG, "SECONDS", 1, 86400, FIELD(wait_s),
+     "wait up to SECONDS (default 30) for each order's answer; print answers on stdout", NULL},
+    {"acks-log", 0, OL_OPT_STRING, "FILE", 0, 0, FIELD(acks_log),
+     "write one JSON line per delivery report (order_id, partition, offset, error) to FILE", NULL},
+    {"generate", 0, OL_OPT_LONG, "N", 1, 1000000000L, FIELD(generate),
+     "write N synthetic orders to stdout instead of publishing", NULL},
+    {"items", 0, OL_OPT_LONG, "K", 1, 10000000L, FIELD(items), "--generate: distinct items, zipf-like popularity",
+     "100"},
+    {"seed", 0, OL_OPT_LONG, "S", 0, 0x7fffffffL, FIELD(seed), "--generate: random seed; same seed, same orders", "1"},
+    {"restock-pct", 0, OL_OPT_LONG, "P", 0, 100, FIELD(restock_pct), "--generate: percent of lines that restock", "10"},
+    {"duplicate-pct", 0, OL_OPT_LONG, "P", 0, 100, FIELD(duplicate_pct),
+     "--generate: percent of lines repeating an earlier order_id", "1"},
 };
-#define N_OPTIONS (sizeof options / sizeof options[0])
+#undef FIELD
 
-static int run_generate(const ol_settings *s, volatile const sig_atomic_t *stop_requested) {
+static const ol_cli_tool tool = {
+    .program = "order-producer",
+    .usage = "order-producer [OPTIONS] [FILE...]",
+    .summary = "Validates JSON-lines orders from FILEs (or stdin, '-') and publishes them to the\n"
+               "orders topic keyed by item. Exit: 0 all delivered, 3 invalid lines, 4 delivery\n"
+               "failures, 2 usage, 1 other errors; with --wait, 5 some rejected, 6 some not\n"
+               "answered in time. --generate N writes synthetic orders instead.",
+    .options = options,
+    .n_options = sizeof options / sizeof options[0],
+    .settings_size = sizeof(producer_settings),
+    .positional_ok = true,
+    .exit_help = EXIT_OK,
+    .exit_usage = EXIT_USAGE,
+    .exit_failed = EXIT_ERROR,
+};
+
+static int run_generate(const producer_settings *s, volatile const sig_atomic_t *stop_requested) {
     ol_generator_params params = {s->items, (uint64_t)s->seed, s->restock_pct, s->duplicate_pct};
     ol_generator *gen = ol_generator_new(&params);
     if (!gen) {
@@ -79,7 +92,7 @@ static int run_generate(const ol_settings *s, volatile const sig_atomic_t *stop_
     return rc;
 }
 
-static int run_publish(const ol_settings *s, volatile const sig_atomic_t *stop_requested) {
+static int run_publish(const producer_settings *s, volatile const sig_atomic_t *stop_requested) {
     char err[1024];
     order_producer *p = order_producer_new(s, err, sizeof err);
     if (!p) {
@@ -88,8 +101,8 @@ static int run_publish(const ol_settings *s, volatile const sig_atomic_t *stop_r
     }
     int rc = EXIT_OK;
     char *stdin_only[] = {"-"};
-    char **inputs = s->nargs ? s->args : stdin_only;
-    size_t n_inputs = s->nargs ? s->nargs : 1;
+    char **inputs = s->common.nargs ? s->common.args : stdin_only;
+    size_t n_inputs = s->common.nargs ? s->common.nargs : 1;
     for (size_t i = 0; i < n_inputs && !*stop_requested; i++) {
         if (!order_producer_publish_file(p, inputs[i], stop_requested, err, sizeof err)) {
             ol_error("%s", err);
@@ -128,24 +141,11 @@ static int run_publish(const ol_settings *s, volatile const sig_atomic_t *stop_r
 }
 
 int main(int argc, char **argv) {
-    ol_settings s;
-    switch (ol_cli_settings(&s, options, N_OPTIONS, argc, argv, "order-producer", "order-producer [OPTIONS] [FILE...]",
-                            "Validates JSON-lines orders from FILEs (or stdin, '-') and publishes them to the\n"
-                            "orders topic keyed by item. Exit: 0 all delivered, 3 invalid lines, 4 delivery\n"
-                            "failures, 2 usage, 1 other errors; with --wait, 5 some rejected, 6 some not\n"
-                            "answered in time. --generate N writes synthetic orders instead.",
-                            true)) {
-    case OL_CLI_RUN:
-        break;
-    case OL_CLI_HELP_SHOWN:
-        return EXIT_OK;
-    case OL_CLI_USAGE_ERROR:
-        return EXIT_USAGE;
-    case OL_CLI_FAILED:
-        return EXIT_ERROR;
-    }
+    producer_settings s;
+    ol_cli_status status = ol_cli_settings(&tool, &s.common, argc, argv);
+    if (status != OL_CLI_RUN) return ol_cli_exit_code(&tool, status);
     volatile sig_atomic_t *stop_requested = ol_cli_stop_on_signals();
     int rc = s.generate > 0 ? run_generate(&s, stop_requested) : run_publish(&s, stop_requested);
-    ol_settings_destroy(&s);
+    ol_settings_destroy(&s.common);
     return rc;
 }

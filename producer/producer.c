@@ -112,19 +112,19 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opa
 
 /* From the results topic's end as of now, before anything is sent: every
  * answer to what follows is read. */
-static bool open_answers(order_producer *p, const ol_settings *settings, char *err, size_t errlen) {
+static bool open_answers(order_producer *p, const producer_settings *settings, char *err, size_t errlen) {
     p->wait_ms = (settings->wait_s < 0 ? 30 : settings->wait_s) * 1000L;
     p->waiters = ol_waiters_new(MAX_UNCONFIRMED);
-    p->results_topic = strdup(settings->results_topic);
+    p->results_topic = strdup(settings->common.results_topic);
     if (!p->waiters || !p->results_topic) {
         ol_seterr(err, errlen, "out of memory");
         return false;
     }
-    p->reader = ol_reader_new(settings, "order-producer-wait", NULL, err, errlen);
+    p->reader = ol_reader_new(&settings->common, "order-producer-wait", NULL, err, errlen);
     return p->reader && ol_reader_assign_from_end(p->reader, p->results_topic, err, errlen) >= 0;
 }
 
-order_producer *order_producer_new(const ol_settings *settings, char *err, size_t errlen) {
+order_producer *order_producer_new(const producer_settings *settings, char *err, size_t errlen) {
     static const char *const defaults[] = {
         OL_KAFKA_PRODUCER_DEFAULTS, "linger.ms", "5", "compression.type", "lz4", "client.id", "order-producer", NULL};
     order_producer *p = calloc(1, sizeof *p);
@@ -137,16 +137,17 @@ order_producer *order_producer_new(const ol_settings *settings, char *err, size_
         ol_seterr(err, errlen, "--acks-log %s: %s", settings->acks_log, strerror(errno));
         goto fail;
     }
-    p->rk = ol_kafka_producer_new(settings, defaults, "producer", p, on_delivery, NULL, err, errlen);
+    p->rk = ol_kafka_producer_new(&settings->common, defaults, "producer", p, on_delivery, NULL, err, errlen);
     if (!p->rk) goto fail;
-    const char *topics[] = {settings->orders_topic, settings->results_topic};
+    const char *topics[] = {settings->common.orders_topic, settings->common.results_topic};
     bool waiting = settings->wait_s != 0;
-    if (!ol_kafka_ensure_topics(p->rk, topics, waiting ? 2 : 1, (int)settings->partitions, 10000, err, errlen))
+    if (!ol_kafka_ensure_topics(p->rk, topics, waiting ? 2 : 1, (int)settings->common.partitions, 10000, err, errlen))
         goto fail;
     if (waiting && !open_answers(p, settings, err, errlen)) goto fail;
-    p->topic = rd_kafka_topic_new(p->rk, settings->orders_topic, NULL);
+    p->topic = rd_kafka_topic_new(p->rk, settings->common.orders_topic, NULL);
     if (!p->topic) {
-        ol_seterr(err, errlen, "topic '%s': %s", settings->orders_topic, rd_kafka_err2str(rd_kafka_last_error()));
+        ol_seterr(err, errlen, "topic '%s': %s", settings->common.orders_topic,
+                  rd_kafka_err2str(rd_kafka_last_error()));
         goto fail;
     }
     return p;

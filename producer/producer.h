@@ -8,7 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "ol_options.h"
+#include "settings.h"
 
 typedef struct order_producer order_producer;
 
@@ -25,7 +25,7 @@ typedef struct order_producer_stats {
 } order_producer_stats;
 
 /* Connects and makes sure the orders topic exists. */
-order_producer *order_producer_new(const ol_settings *settings, char *err, size_t errlen);
+order_producer *order_producer_new(const producer_settings *settings, char *err, size_t errlen);
 void order_producer_destroy(order_producer *p);
 
 /* Validates and publishes every line of one input (path "-" is stdin).

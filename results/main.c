@@ -20,29 +20,60 @@
 
 enum { EXIT_OK = 0, EXIT_ERROR = 1, EXIT_USAGE = 2 };
 
+/* order-results' flags, after the ones every tool shares. */
+typedef struct results_settings {
+    ol_settings common; /* first: the option table's offsets count from here */
+    bool from_beginning;
+    char *since; /* RFC 3339 or relative (15m); NULL: not given */
+    bool follow;
+    char *filter_item;
+    char *filter_status;
+    char *filter_reason;
+    char *filter_order_id;
+    char *format; /* json or table; NULL: table on a terminal */
+    bool summary;
+} results_settings;
+_Static_assert(offsetof(results_settings, common) == 0, "the shared settings come first");
+
+#define FIELD(name) offsetof(results_settings, name)
 static const ol_option options[] = {
     OL_OPT_COMMON,
     OL_OPT_RESULTS_TOPIC,
-    {"from-beginning", 0, OL_OPT_FLAG, NULL, 0, 0, offsetof(ol_settings, from_beginning),
-     "start at the oldest result (default: at the end)"},
-    {"since", 0, OL_OPT_STRING, "TIME", 0, 0, offsetof(ol_settings, since),
-     "start at results published since TIME: RFC 3339 (2026-11-25T17:00:00Z) or ago (30s, 15m, 2h, 1d)"},
-    {"follow", 'f', OL_OPT_FLAG, NULL, 0, 0, offsetof(ol_settings, follow),
-     "keep reading new results until interrupted (default: stop at the end seen at start)"},
-    {"item", 0, OL_OPT_STRING, "NAME", 0, 0, offsetof(ol_settings, filter_item), "only results for this item"},
-    {"status", 0, OL_OPT_STRING, "STATUS", 0, 0, offsetof(ol_settings, filter_status), "only accepted or rejected"},
-    {"reason", 0, OL_OPT_STRING, "REASON", 0, 0, offsetof(ol_settings, filter_reason),
-     "only insufficient_stock, unknown_item, invalid, or none (accepted)"},
-    {"order-id", 0, OL_OPT_STRING, "ID", 0, 0, offsetof(ol_settings, filter_order_id), "only this order_id"},
-    {"format", 0, OL_OPT_STRING, "FORMAT", 0, 0, offsetof(ol_settings, format),
-     "json (one result per line) or table (default: table on a terminal, else json)"},
-    {"summary", 0, OL_OPT_FLAG, NULL, 0, 0, offsetof(ol_settings, summary),
-     "count the window by item, status and reason instead of listing it (default window: the whole topic)"},
+    {"from-beginning", 0, OL_OPT_FLAG, NULL, 0, 0, FIELD(from_beginning),
+     "start at the oldest result (default: at the end)", NULL},
+    {"since", 0, OL_OPT_STRING, "TIME", 0, 0, FIELD(since),
+     "start at results published since TIME: RFC 3339 (2026-11-25T17:00:00Z) or ago (30s, 15m, 2h, 1d)", NULL},
+    {"follow", 'f', OL_OPT_FLAG, NULL, 0, 0, FIELD(follow),
+     "keep reading new results until interrupted (default: stop at the end seen at start)", NULL},
+    {"item", 0, OL_OPT_STRING, "NAME", 0, 0, FIELD(filter_item), "only results for this item", NULL},
+    {"status", 0, OL_OPT_STRING, "STATUS", 0, 0, FIELD(filter_status), "only accepted or rejected", NULL},
+    {"reason", 0, OL_OPT_STRING, "REASON", 0, 0, FIELD(filter_reason),
+     "only insufficient_stock, unknown_item, invalid, or none (accepted)", NULL},
+    {"order-id", 0, OL_OPT_STRING, "ID", 0, 0, FIELD(filter_order_id), "only this order_id", NULL},
+    {"format", 0, OL_OPT_STRING, "FORMAT", 0, 0, FIELD(format),
+     "json (one result per line) or table (default: table on a terminal, else json)", NULL},
+    {"summary", 0, OL_OPT_FLAG, NULL, 0, 0, FIELD(summary),
+     "count the window by item, status and reason instead of listing it (default window: the whole topic)", NULL},
 };
-#define N_OPTIONS (sizeof options / sizeof options[0])
+#undef FIELD
+
+static const ol_cli_tool tool = {
+    .program = "order-results",
+    .usage = "order-results [OPTIONS]",
+    .summary = "Shows the answers on the results topic: from the end (default), the beginning or\n"
+               "--since TIME, up to the end seen at start (or on with --follow), filtered. JSON\n"
+               "lines when piped, a table on a terminal; --summary counts the window instead.",
+    .options = options,
+    .n_options = sizeof options / sizeof options[0],
+    .settings_size = sizeof(results_settings),
+    .positional_ok = false,
+    .exit_help = EXIT_OK,
+    .exit_usage = EXIT_USAGE,
+    .exit_failed = EXIT_ERROR,
+};
 
 /* Turns the settings into the tail's options; false with err on bad usage. */
-static bool tail_options(const ol_settings *s, results_tail_options *o, char *err, size_t errlen) {
+static bool tail_options(const results_settings *s, results_tail_options *o, char *err, size_t errlen) {
     memset(o, 0, sizeof *o);
     if (s->from_beginning && s->since) {
         ol_seterr(err, errlen, "--from-beginning and --since are exclusive");
@@ -72,26 +103,14 @@ static bool tail_options(const ol_settings *s, results_tail_options *o, char *er
 }
 
 int main(int argc, char **argv) {
-    ol_settings s;
+    results_settings s;
     char err[1024];
-    switch (ol_cli_settings(&s, options, N_OPTIONS, argc, argv, "order-results", "order-results [OPTIONS]",
-                            "Shows the answers on the results topic: from the end (default), the beginning or\n"
-                            "--since TIME, up to the end seen at start (or on with --follow), filtered. JSON\n"
-                            "lines when piped, a table on a terminal; --summary counts the window instead.",
-                            false)) {
-    case OL_CLI_RUN:
-        break;
-    case OL_CLI_HELP_SHOWN:
-        return EXIT_OK;
-    case OL_CLI_USAGE_ERROR:
-        return EXIT_USAGE;
-    case OL_CLI_FAILED:
-        return EXIT_ERROR;
-    }
+    ol_cli_status status = ol_cli_settings(&tool, &s.common, argc, argv);
+    if (status != OL_CLI_RUN) return ol_cli_exit_code(&tool, status);
     results_tail_options o;
     if (!tail_options(&s, &o, err, sizeof err)) {
         fprintf(stderr, "order-results: %s\n", err);
-        ol_settings_destroy(&s);
+        ol_settings_destroy(&s.common);
         return EXIT_USAGE;
     }
     volatile sig_atomic_t *stop_requested = ol_cli_stop_on_signals();
@@ -103,12 +122,12 @@ int main(int argc, char **argv) {
     sigaction(SIGPIPE, &sa, NULL);
 
     int rc = EXIT_OK;
-    results_tail *tail = results_tail_new(&s, &o, stop_requested, err, sizeof err);
+    results_tail *tail = results_tail_new(&s.common, &o, stop_requested, err, sizeof err);
     if (!tail || !results_tail_run(tail, err, sizeof err)) {
         ol_error("%s", err);
         rc = EXIT_ERROR;
     }
     results_tail_destroy(tail);
-    ol_settings_destroy(&s);
+    ol_settings_destroy(&s.common);
     return rc;
 }

@@ -6,30 +6,41 @@
 
 #include "ol_log.h"
 
-ol_cli_status ol_cli_settings(ol_settings *s, const ol_option *table, size_t n, int argc, char **argv,
-                              const char *program, const char *usage, const char *summary, bool positional_ok) {
+ol_cli_status ol_cli_settings(const ol_cli_tool *tool, ol_settings *s, int argc, char **argv) {
     char err[1024];
-    if (!ol_settings_init(s) || !ol_settings_apply_env(s, err, sizeof err)) {
-        ol_error("out of memory");
+    if (!ol_settings_init(s, tool->settings_size, tool->options, tool->n_options, err, sizeof err) ||
+        !ol_settings_apply_env(s, err, sizeof err)) {
+        ol_error("%s", err);
         ol_settings_destroy(s);
         return OL_CLI_FAILED;
     }
-    if (!ol_settings_parse_args(s, table, n, argc, argv, err, sizeof err)) {
-        fprintf(stderr, "%s: %s\n", program, err);
-        ol_settings_destroy(s);
-        return OL_CLI_USAGE_ERROR;
+    ol_cli_status status = OL_CLI_RUN;
+    if (!ol_settings_parse_args(s, argc, argv, err, sizeof err)) {
+        fprintf(stderr, "%s: %s\n", tool->program, err);
+        status = OL_CLI_USAGE_ERROR;
+    } else if (s->help) {
+        ol_options_print_help(tool->options, tool->n_options, tool->usage, tool->summary);
+        status = OL_CLI_HELP_SHOWN;
+    } else if (!tool->positional_ok && s->nargs > 0) {
+        fprintf(stderr, "%s: unexpected argument '%s' (see --help)\n", tool->program, s->args[0]);
+        status = OL_CLI_USAGE_ERROR;
     }
-    if (s->help) {
-        ol_options_print_help(table, n, usage, summary);
-        ol_settings_destroy(s);
-        return OL_CLI_HELP_SHOWN;
+    if (status != OL_CLI_RUN) ol_settings_destroy(s);
+    return status;
+}
+
+int ol_cli_exit_code(const ol_cli_tool *tool, ol_cli_status status) {
+    switch (status) {
+    case OL_CLI_RUN:
+        break;
+    case OL_CLI_HELP_SHOWN:
+        return tool->exit_help;
+    case OL_CLI_USAGE_ERROR:
+        return tool->exit_usage;
+    case OL_CLI_FAILED:
+        return tool->exit_failed;
     }
-    if (!positional_ok && s->nargs > 0) {
-        fprintf(stderr, "%s: unexpected argument '%s' (see --help)\n", program, s->args[0]);
-        ol_settings_destroy(s);
-        return OL_CLI_USAGE_ERROR;
-    }
-    return OL_CLI_RUN;
+    return 0;
 }
 
 static volatile sig_atomic_t stop_requested = 0;

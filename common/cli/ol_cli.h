@@ -12,17 +12,33 @@
 #include "ol_options.h"
 
 typedef enum {
-    OL_CLI_RUN,         /* settings ready: the caller owns *s */
-    OL_CLI_HELP_SHOWN,  /* --help printed: exit 0 */
+    OL_CLI_RUN,         /* settings ready: the caller owns them */
+    OL_CLI_HELP_SHOWN,  /* --help printed */
     OL_CLI_USAGE_ERROR, /* bad flags or arguments, reported on stderr */
-    OL_CLI_FAILED       /* out of memory, reported */
+    OL_CLI_FAILED       /* out of memory (or a bad default), reported */
 } ol_cli_status;
 
-/* Fills *s. program names the tool in errors; usage and summary head
- * --help. positional_ok: whether non-option arguments are accepted. On
- * anything but OL_CLI_RUN, *s has already been destroyed. */
-ol_cli_status ol_cli_settings(ol_settings *s, const ol_option *table, size_t n, int argc, char **argv,
-                              const char *program, const char *usage, const char *summary, bool positional_ok);
+/* A tool, as its main describes it. */
+typedef struct ol_cli_tool {
+    const char *program; /* names the tool in errors */
+    const char *usage;   /* heads --help, with the summary */
+    const char *summary;
+    const ol_option *options;
+    size_t n_options;
+    size_t settings_size; /* of the tool's settings struct, which starts with an ol_settings */
+    bool positional_ok;   /* whether non-option arguments are accepted */
+    /* The exit code for each outcome but OL_CLI_RUN. */
+    int exit_help;
+    int exit_usage;
+    int exit_failed;
+} ol_cli_tool;
+
+/* Fills the tool's settings, of which s is the first member. On anything
+ * but OL_CLI_RUN they have already been destroyed. */
+ol_cli_status ol_cli_settings(const ol_cli_tool *tool, ol_settings *s, int argc, char **argv);
+
+/* The exit code the tool gives an outcome of ol_cli_settings. */
+int ol_cli_exit_code(const ol_cli_tool *tool, ol_cli_status status);
 
 /* Makes SIGINT and SIGTERM request a stop and returns the flag they set:
  * the process's run flag, its only global mutable state. Loops check it

@@ -18,42 +18,36 @@ static bool set_string(char **field, const char *value) {
     return true;
 }
 
-bool ol_settings_init(ol_settings *s) {
-    memset(s, 0, sizeof *s);
-    s->partitions = 8;
-    s->batch_max = 4000;
-    s->batch_linger_ms = 10;
-    s->db_connections = 2;
-    s->items = 100;
-    s->seed = 1;
-    s->restock_pct = 10;
-    s->duplicate_pct = 1;
-    s->max_wait_s = 30;
-    return set_string(&s->listen, "127.0.0.1:8080") && set_string(&s->orders_topic, "orders") &&
-           set_string(&s->results_topic, "order-results") && set_string(&s->dlq_topic, "orders-dlq") &&
-           set_string(&s->group, "orderline");
+static bool apply_option(ol_settings *s, const ol_option *opt, const char *value, const char *where, char *err,
+                         size_t errlen);
+
+bool ol_settings_init(ol_settings *s, size_t size, const ol_option *table, size_t n, char *err, size_t errlen) {
+    memset(s, 0, size);
+    s->options = table;
+    s->n_options = n;
+    for (size_t i = 0; i < n; i++) {
+        if (!table[i].def) continue;
+        char where[96];
+        snprintf(where, sizeof where, "the default of --%.64s", table[i].name);
+        if (!apply_option(s, &table[i], table[i].def, where, err, errlen)) return false;
+    }
+    return true;
 }
 
 void ol_settings_destroy(ol_settings *s) {
     if (!s) return;
+    for (size_t i = 0; i < s->n_options; i++) {
+        if (s->options[i].type != OL_OPT_STRING) continue;
+        char **field = (char **)((char *)s + s->options[i].offset);
+        free(*field);
+        *field = NULL;
+    }
+    /* The shared strings a tool's table leaves out (NULL when it has them). */
     free(s->brokers);
     free(s->db);
     free(s->config_path);
     free(s->orders_topic);
     free(s->results_topic);
-    free(s->dlq_topic);
-    free(s->group);
-    free(s->metrics_addr);
-    free(s->since);
-    free(s->format);
-    free(s->filter_item);
-    free(s->filter_status);
-    free(s->filter_reason);
-    free(s->filter_order_id);
-    free(s->report_path);
-    free(s->listen);
-    free(s->acks_log);
-    free(s->stats_file);
     for (size_t i = 0; i < s->kafka.len; i++) {
         free(s->kafka.items[i].key);
         free(s->kafka.items[i].value);
@@ -153,8 +147,7 @@ static char *trim(char *s) {
     return s;
 }
 
-bool ol_settings_apply_config_text(ol_settings *s, const ol_option *table, size_t n, const char *text,
-                                   const char *source, char *err, size_t errlen) {
+bool ol_settings_apply_config_text(ol_settings *s, const char *text, const char *source, char *err, size_t errlen) {
     char *copy = strdup(text);
     if (!copy) {
         ol_seterr(err, errlen, "out of memory");
@@ -187,7 +180,7 @@ bool ol_settings_apply_config_text(ol_settings *s, const ol_option *table, size_
             ok = false;
             break;
         }
-        const ol_option *opt = find_long(table, n, key, strlen(key));
+        const ol_option *opt = find_long(s->options, s->n_options, key, strlen(key));
         if (opt && (strcmp(opt->name, "config") == 0 || strcmp(opt->name, "help") == 0)) {
             ol_seterr(err, errlen, "%s: '%s' cannot be set in a config file", where, key);
             ok = false;
@@ -269,8 +262,7 @@ static bool apply_x(ol_settings *s, const char *kv, char *err, size_t errlen) {
 /* One pass over argv. When config_only, only --config is applied (so the
  * file can be layered beneath every other flag); otherwise --config is
  * skipped and everything else applied. */
-static bool parse_pass(ol_settings *s, const ol_option *table, size_t n, int argc, char **argv, bool config_only,
-                       char *err, size_t errlen) {
+static bool parse_pass(ol_settings *s, int argc, char **argv, bool config_only, char *err, size_t errlen) {
     bool only_positional = false;
     for (int i = 1; i < argc; i++) {
         char *a = argv[i];
@@ -303,11 +295,11 @@ static bool parse_pass(ol_settings *s, const ol_option *table, size_t n, int arg
             const char *name = a + 2;
             const char *eq = strchr(name, '=');
             size_t len = eq ? (size_t)(eq - name) : strlen(name);
-            opt = find_long(table, n, name, len);
+            opt = find_long(s->options, s->n_options, name, len);
             snprintf(shown, sizeof shown, "--%.*s", (int)(len > 60 ? 60 : len), name);
             if (eq) value = eq + 1;
         } else if (a[2] == '\0') {
-            opt = find_short(table, n, a[1]);
+            opt = find_short(s->options, s->n_options, a[1]);
             snprintf(shown, sizeof shown, "-%c", a[1]);
         }
         if (!opt) {
@@ -337,17 +329,16 @@ static bool parse_pass(ol_settings *s, const ol_option *table, size_t n, int arg
     return true;
 }
 
-bool ol_settings_parse_args(ol_settings *s, const ol_option *table, size_t n, int argc, char **argv, char *err,
-                            size_t errlen) {
-    if (!parse_pass(s, table, n, argc, argv, true, err, errlen)) return false;
+bool ol_settings_parse_args(ol_settings *s, int argc, char **argv, char *err, size_t errlen) {
+    if (!parse_pass(s, argc, argv, true, err, errlen)) return false;
     if (s->config_path) {
         char *text = read_config_file(s->config_path, err, errlen);
         if (!text) return false;
-        bool ok = ol_settings_apply_config_text(s, table, n, text, s->config_path, err, errlen);
+        bool ok = ol_settings_apply_config_text(s, text, s->config_path, err, errlen);
         free(text);
         if (!ok) return false;
     }
-    return parse_pass(s, table, n, argc, argv, false, err, errlen);
+    return parse_pass(s, argc, argv, false, err, errlen);
 }
 
 void ol_options_print_help(const ol_option *table, size_t n, const char *usage, const char *summary) {
@@ -361,7 +352,8 @@ void ol_options_print_help(const ol_option *table, size_t n, const char *usage, 
             snprintf(left, sizeof left, "-%c, --%s%s%s", o->short_name, o->name, o->arg ? " " : "",
                      o->arg ? o->arg : "");
         else snprintf(left, sizeof left, "    --%s%s%s", o->name, o->arg ? " " : "", o->arg ? o->arg : "");
-        printf("  %-30s %s\n", left, o->help);
+        if (o->def) printf("  %-30s %s (default: %s)\n", left, o->help, o->def);
+        else printf("  %-30s %s\n", left, o->help);
     }
     printf("  %-30s %s\n", "-X KEY=VALUE", "set a librdkafka property (repeatable)");
     printf("\nSettings are layered: defaults, then $ORDERLINE_BROKERS/$ORDERLINE_DB, then --config, then flags.\n");

@@ -8,29 +8,50 @@
 
 #include "ol_cli.h"
 
+typedef struct test_settings {
+    ol_settings common;
+    char *label;
+} test_settings;
+
 static const ol_option table[] = {
     OL_OPT_COMMON,
-    {"partitions", 0, OL_OPT_LONG, "N", 1, 100000, offsetof(ol_settings, partitions), "partitions"},
+    OL_OPT_PARTITIONS("topics"),
+    {"label", 0, OL_OPT_STRING, "TEXT", 0, 0, offsetof(test_settings, label), "a string of the tool's own", "plain"},
 };
-#define N_TABLE (sizeof table / sizeof table[0])
+
+static ol_cli_tool tool(bool positional_ok) {
+    return (ol_cli_tool){
+        .program = "test-tool",
+        .usage = "test-tool [OPTIONS]",
+        .summary = "A test tool.",
+        .options = table,
+        .n_options = sizeof table / sizeof table[0],
+        .settings_size = sizeof(test_settings),
+        .positional_ok = positional_ok,
+        .exit_help = 10,
+        .exit_usage = 11,
+        .exit_failed = 12,
+    };
+}
 #define ARGC(argv) ((int)(sizeof argv / sizeof argv[0]))
 
-static ol_cli_status start(int argc, char **argv, bool positional_ok, ol_settings *s) {
-    return ol_cli_settings(s, table, N_TABLE, argc, argv, "test-tool", "test-tool [OPTIONS]", "A test tool.",
-                           positional_ok);
+static ol_cli_status start(int argc, char **argv, bool positional_ok, test_settings *s) {
+    ol_cli_tool t = tool(positional_ok);
+    return ol_cli_settings(&t, &s->common, argc, argv);
 }
 
 Test(cli, flags_fill_the_settings) {
     char *argv[] = {"test-tool", "--partitions", "5"};
-    ol_settings s;
+    test_settings s;
     cr_assert_eq(start(ARGC(argv), argv, false, &s), OL_CLI_RUN);
-    cr_expect_eq(s.partitions, 5);
-    ol_settings_destroy(&s);
+    cr_expect_eq(s.common.partitions, 5);
+    cr_expect_str_eq(s.label, "plain", "the tool's own default");
+    ol_settings_destroy(&s.common);
 }
 
 Test(cli, help_is_printed_on_stdout, .init = cr_redirect_stdout) {
     char *argv[] = {"test-tool", "--help"};
-    ol_settings s;
+    test_settings s;
     cr_assert_eq(start(ARGC(argv), argv, false, &s), OL_CLI_HELP_SHOWN);
     fflush(stdout);
     cr_assert_stdout_neq_str("");
@@ -38,7 +59,7 @@ Test(cli, help_is_printed_on_stdout, .init = cr_redirect_stdout) {
 
 Test(cli, a_bad_flag_is_a_usage_error_naming_the_tool, .init = cr_redirect_stderr) {
     char *argv[] = {"test-tool", "--partitions", "zero"};
-    ol_settings s;
+    test_settings s;
     cr_assert_eq(start(ARGC(argv), argv, false, &s), OL_CLI_USAGE_ERROR);
     fflush(stderr);
     FILE *err = cr_get_redirected_stderr();
@@ -50,11 +71,18 @@ Test(cli, a_bad_flag_is_a_usage_error_naming_the_tool, .init = cr_redirect_stder
 
 Test(cli, positional_arguments_only_where_accepted, .init = cr_redirect_stderr) {
     char *argv[] = {"test-tool", "orders.jsonl"};
-    ol_settings s;
+    test_settings s;
     cr_expect_eq(start(ARGC(argv), argv, false, &s), OL_CLI_USAGE_ERROR);
     cr_assert_eq(start(ARGC(argv), argv, true, &s), OL_CLI_RUN);
-    cr_expect_eq(s.nargs, 1);
-    ol_settings_destroy(&s);
+    cr_expect_eq(s.common.nargs, 1);
+    ol_settings_destroy(&s.common);
+}
+
+Test(cli, each_outcome_has_the_tools_exit_code) {
+    ol_cli_tool t = tool(false);
+    cr_expect_eq(ol_cli_exit_code(&t, OL_CLI_HELP_SHOWN), 10);
+    cr_expect_eq(ol_cli_exit_code(&t, OL_CLI_USAGE_ERROR), 11);
+    cr_expect_eq(ol_cli_exit_code(&t, OL_CLI_FAILED), 12);
 }
 
 Test(cli, sigterm_and_sigint_set_the_run_flag) {
