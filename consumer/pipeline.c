@@ -133,9 +133,11 @@ bool order_pipeline_stop(order_pipeline *pl, char *err, size_t errlen) {
         ol_seterr(err, errlen, "%s", pl->callback_error);
         ok = false;
     }
+    /* Whatever was published goes out now, in flight or not: destroy does
+     * not wait. What is left is published again on restart (results_offset). */
+    int left = result_sink_flush(pl->sink, 10000);
+    if (left > 0) ol_warn("%d results undelivered at shutdown; they will be republished on restart", left);
     if (!pipeline_any_in_flight(pl)) {
-        int left = result_sink_flush(pl->sink, 10000);
-        if (left > 0) ol_warn("%d results undelivered at shutdown; they will be republished on restart", left);
         for (size_t p = 0; p < pl->parts.n; p++) pl->parts.parts[p].assigned = pl->parts.parts[p].stored;
         pipeline_save_acks(pl, NULL);
     }

@@ -196,11 +196,8 @@ fail:
 
 void result_sink_destroy(result_sink *sink) {
     if (!sink) return;
-    if (sink->rk) {
-        int left = result_sink_flush(sink, 5000);
-        if (left > 0) ol_warn("%d results undelivered at shutdown; they will be republished on restart", left);
-        rd_kafka_destroy(sink->rk);
-    }
+    /* No flush here: the pipeline's stop flushes and reports what is left. */
+    if (sink->rk) rd_kafka_destroy(sink->rk);
     ack_tracker_destroy(sink->acks);
     while (sink->deferred) {
         deferred *d = sink->deferred;

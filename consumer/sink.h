@@ -19,7 +19,8 @@ typedef struct result_sink result_sink;
 
 /* Creates the producer (idempotent, acks=all, murmur2_random). */
 result_sink *result_sink_new(const consumer_settings *settings, char *err, size_t errlen);
-/* Flushes for up to a few seconds, then frees everything. */
+/* Frees everything; answers not yet delivered are dropped, so flush first
+ * (order_pipeline_stop does). */
 void result_sink_destroy(result_sink *sink);
 
 rd_kafka_t *result_sink_handle(result_sink *sink);
