@@ -413,102 +413,109 @@ store_status order_store_send_begin(order_store *s, const store_advance *advance
     return STORE_OK;
 }
 
+/* Reads a statement's command result that carries nothing else. */
+static store_status pipe_command(order_store *s, const char *what, char *err, size_t errlen) {
+    store_status status = STORE_OK;
+    PGresult *res = pipe_result(s, PGRES_COMMAND_OK, what, &status, err, errlen);
+    PQclear(res);
+    return status;
+}
+
+/* The advance of stored positions returns a row per partition that still
+ * had its expected position; a missing row is a fence. */
+static store_status pipe_advances(order_store *s, int32_t *fenced_partition, char *err, size_t errlen) {
+    store_status status = STORE_OK;
+    PGresult *res = pipe_result(s, PGRES_TUPLES_OK, "advancing consumer positions", &status, err, errlen);
+    if (!res) return status;
+    if ((size_t)PQntuples(res) != s->n_existing) {
+        /* Find the partition whose stored position moved under us. */
+        *fenced_partition = -1;
+        int64_t expected = -1;
+        for (size_t i = 0; i < s->n_advances && *fenced_partition < 0; i++) {
+            if (!s->advances[i].stored) continue;
+            bool found = false;
+            for (int r = 0; r < PQntuples(res); r++)
+                if (strtol(PQgetvalue(res, r, 0), NULL, 10) == s->advances[i].partition) found = true;
+            if (!found) {
+                *fenced_partition = s->advances[i].partition;
+                expected = s->advances[i].expected;
+            }
+        }
+        ol_seterr(err, errlen, "partition %d: stored position is no longer %" PRId64 " (another consumer advanced it)",
+                  *fenced_partition, expected);
+        status = STORE_FENCED;
+    }
+    PQclear(res);
+    return status;
+}
+
+/* A unique violation on a first position means another consumer got there
+ * first: a fence too. */
+static store_status pipe_first_positions(order_store *s, int32_t *fenced_partition, char *err, size_t errlen) {
+    store_status status = pipe_command(s, "recording first consumer positions", err, errlen);
+    if (status == STORE_RETRY && strcmp(s->sqlstate, "23505") == 0) {
+        *fenced_partition = -1;
+        for (size_t i = 0; i < s->n_advances; i++)
+            if (!s->advances[i].stored) *fenced_partition = s->advances[i].partition;
+        status = STORE_FENCED;
+    }
+    return status;
+}
+
+/* The locked items' stock goes to the decider; an item without a row is
+ * unknown. */
+static store_status pipe_stock(order_store *s, ol_decider *decider, char *err, size_t errlen) {
+    store_status status = STORE_OK;
+    PGresult *res = pipe_result(s, PGRES_TUPLES_OK, "locking items", &status, err, errlen);
+    if (!res) return status;
+    for (size_t i = 0; i < s->n_items && status == STORE_OK; i++)
+        if (!ol_decider_set_stock(decider, s->items[i], (ol_stock){false, 0})) status = STORE_FATAL;
+    for (int r = 0; r < PQntuples(res) && status == STORE_OK; r++) {
+        ol_stock st = {true, strtoll(PQgetvalue(res, r, 1), NULL, 10)};
+        if (!ol_decider_set_stock(decider, PQgetvalue(res, r, 0), st)) status = STORE_FATAL;
+    }
+    PQclear(res);
+    if (status == STORE_FATAL) ol_seterr(err, errlen, "out of memory loading batch state");
+    return status;
+}
+
+/* Decisions already in the ledger for the batch's order_ids (replays and
+ * client retries) go to the decider. */
+static store_status pipe_decisions(order_store *s, ol_decider *decider, char *err, size_t errlen) {
+    store_status status = STORE_OK;
+    PGresult *res = pipe_result(s, PGRES_TUPLES_OK, "reading earlier decisions", &status, err, errlen);
+    if (!res) return status;
+    for (int r = 0; r < PQntuples(res) && status == STORE_OK; r++) {
+        ol_result prior;
+        if (!ol_pg_decision_from_row(res, r, s->topic, &prior, err, errlen)) status = STORE_RETRY;
+        else if (!ol_decider_add_decision(decider, &prior)) {
+            ol_seterr(err, errlen, "out of memory loading batch state");
+            status = STORE_FATAL;
+        }
+    }
+    PQclear(res);
+    return status;
+}
+
 store_status order_store_finish_begin(order_store *s, ol_decider *decider, int32_t *fenced_partition, char *err,
                                       size_t errlen) {
-    const store_advance *advances = s->advances;
-    size_t n_advances = s->n_advances;
-    store_status status = STORE_OK;
-    PGresult *res = NULL;
-    if ((res = pipe_result(s, PGRES_COMMAND_OK, "BEGIN", &status, err, errlen)) == NULL) goto fail_drain;
+    store_status status = pipe_command(s, "BEGIN", err, errlen);
+    if (status == STORE_OK && s->n_existing) status = pipe_advances(s, fenced_partition, err, errlen);
+    if (status == STORE_OK && s->n_first) status = pipe_first_positions(s, fenced_partition, err, errlen);
+    if (status == STORE_OK && s->n_acks) status = pipe_command(s, "recording result acknowledgements", err, errlen);
+    if (status == STORE_OK) status = pipe_stock(s, decider, err, errlen);
+    if (status == STORE_OK) status = pipe_decisions(s, decider, err, errlen);
+    if (status != STORE_OK) {
+        pipe_drain_to_sync(s);
+        abort_transaction(s);
+        return status;
+    }
+    PGresult *res = PQgetResult(s->conn);
+    bool synced = res && PQresultStatus(res) == PGRES_PIPELINE_SYNC;
     PQclear(res);
-    if (s->n_existing) {
-        res = pipe_result(s, PGRES_TUPLES_OK, "advancing consumer positions", &status, err, errlen);
-        if (!res) goto fail_drain;
-        if ((size_t)PQntuples(res) != s->n_existing) {
-            /* Find the partition whose stored position moved under us. */
-            *fenced_partition = -1;
-            int64_t expected = -1;
-            for (size_t i = 0; i < n_advances && *fenced_partition < 0; i++) {
-                if (!advances[i].stored) continue;
-                bool found = false;
-                for (int r = 0; r < PQntuples(res); r++)
-                    if (strtol(PQgetvalue(res, r, 0), NULL, 10) == advances[i].partition) found = true;
-                if (!found) {
-                    *fenced_partition = advances[i].partition;
-                    expected = advances[i].expected;
-                }
-            }
-            ol_seterr(err, errlen,
-                      "partition %d: stored position is no longer %" PRId64 " (another consumer advanced it)",
-                      *fenced_partition, expected);
-            status = STORE_FENCED;
-            PQclear(res);
-            goto fail_drain;
-        }
-        PQclear(res);
-    }
-    if (s->n_first) {
-        res = pipe_result(s, PGRES_COMMAND_OK, "recording first consumer positions", &status, err, errlen);
-        if (!res) {
-            /* A unique violation here means another consumer got there first. */
-            if (status == STORE_RETRY && strcmp(s->sqlstate, "23505") == 0) {
-                *fenced_partition = -1;
-                for (size_t i = 0; i < n_advances; i++)
-                    if (!advances[i].stored) *fenced_partition = advances[i].partition;
-                status = STORE_FENCED;
-            }
-            goto fail_drain;
-        }
-        PQclear(res);
-    }
-    if (s->n_acks) {
-        if ((res = pipe_result(s, PGRES_COMMAND_OK, "recording result acknowledgements", &status, err, errlen)) == NULL)
-            goto fail_drain;
-        PQclear(res);
-    }
-    res = pipe_result(s, PGRES_TUPLES_OK, "locking items", &status, err, errlen);
-    if (!res) goto fail_drain;
-    for (size_t i = 0; i < s->n_items; i++) {
-        ol_stock none = {false, 0};
-        if (!ol_decider_set_stock(decider, s->items[i], none)) goto fail_oom;
-    }
-    for (int r = 0; r < PQntuples(res); r++) {
-        ol_stock st = {true, strtoll(PQgetvalue(res, r, 1), NULL, 10)};
-        if (!ol_decider_set_stock(decider, PQgetvalue(res, r, 0), st)) goto fail_oom;
-    }
-    PQclear(res);
-    res = pipe_result(s, PGRES_TUPLES_OK, "reading earlier decisions", &status, err, errlen);
-    if (!res) goto fail_drain;
-    for (int r = 0; r < PQntuples(res); r++) {
-        ol_result prior;
-        if (!ol_pg_decision_from_row(res, r, s->topic, &prior, err, errlen)) {
-            status = STORE_RETRY;
-            goto fail_drain;
-        }
-        if (!ol_decider_add_decision(decider, &prior)) goto fail_oom;
-    }
-    PQclear(res);
-    res = PQgetResult(s->conn);
-    if (!res || PQresultStatus(res) != PGRES_PIPELINE_SYNC) {
-        PQclear(res);
-        status = classify(s, NULL, "batch sync", err, errlen);
-        goto fail;
-    }
-    PQclear(res);
-    if (PQexitPipelineMode(s->conn) != 1) {
-        status = classify(s, NULL, "leaving pipeline mode", err, errlen);
-        goto fail;
-    }
-    return STORE_OK;
-
-fail_oom:
-    PQclear(res);
-    ol_seterr(err, errlen, "out of memory loading batch state");
-    status = STORE_FATAL;
-fail_drain:
-    pipe_drain_to_sync(s);
-fail:
-    abort_transaction(s);
+    if (!synced) status = classify(s, NULL, "batch sync", err, errlen);
+    else if (PQexitPipelineMode(s->conn) != 1) status = classify(s, NULL, "leaving pipeline mode", err, errlen);
+    if (status != STORE_OK) abort_transaction(s);
     return status;
 }
 
