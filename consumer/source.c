@@ -77,57 +77,46 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
     }
 }
 
-order_source *order_source_new(const consumer_settings *settings, size_t n_lanes, const order_source_listener *listener,
-                               char *err, size_t errlen) {
-    /* Offsets are never committed to or read from Kafka: PostgreSQL holds
-     * the positions, in the same transaction as the decisions. */
-    static const char *const defaults[] = {
-        "enable.auto.commit", "false", "enable.auto.offset.store", "false", "auto.offset.reset", "earliest",
-        "partition.assignment.strategy", "cooperative-sticky",
-        /* Prefetch, per lane. librdkafka 2.0.2 compares
-                                            * these with the queue a partition forwards to
-                                            * (its lane's), and once either is exceeded stops
-                                            * fetching until the broker thread next wakes,
-                                            * which with nothing in flight is up to 1 s later
-                                            * (2.2.0 added fetch.queue.backoff.ms for it). A
-                                            * lane's queue must hold about a second of its
-                                            * work or the lane starves in between; the
-                                            * kbytes bound then caps the memory of what is
-                                            * queued, and 1 MB fetches keep few fetch buffers
-                                            * pinned by partly consumed messages. */
-        "queued.min.messages", "50000", "queued.max.messages.kbytes", "16384", "fetch.max.bytes", "1048576",
-        /* A member killed with -9 holds its partitions
-                                            * until its session expires: librdkafka's 45 s
-                                            * left them undecided that long. 6 s is the
-                                            * brokers' default minimum; heartbeats come from
-                                            * librdkafka's own thread, not the batch loop,
-                                            * so a long batch cannot miss them. */
-        "session.timeout.ms", "6000", "heartbeat.interval.ms", "1000", "client.id", "order-consumer", NULL};
-    order_source *src = calloc(1, sizeof *src);
-    rd_kafka_topic_partition_list_t *topics = NULL;
-    if (src) src->wake[0] = src->wake[1] = -1;
-    if (!src || !(src->topic = strdup(settings->common.orders_topic))) {
-        ol_seterr(err, errlen, "out of memory");
-        goto fail;
-    }
-    if (n_lanes < 1 || n_lanes > ORDER_SOURCE_MAX_LANES) {
-        ol_seterr(err, errlen, "lanes: %zu is out of range 1..%d", n_lanes, ORDER_SOURCE_MAX_LANES);
-        goto fail;
-    }
-    src->n_lanes = n_lanes;
-    if (pipe(src->wake) != 0 || fcntl(src->wake[0], F_SETFL, O_NONBLOCK) != 0 ||
-        fcntl(src->wake[1], F_SETFL, O_NONBLOCK) != 0) {
-        ol_seterr(err, errlen, "creating the wake-up pipe: %s", strerror(errno));
-        goto fail;
-    }
-    src->listener = *listener;
-    rd_kafka_conf_t *conf = ol_kafka_conf_new(&settings->common, defaults, err, errlen);
-    if (!conf) goto fail;
+/* Offsets are never committed to or read from Kafka: PostgreSQL holds the
+ * positions, in the same transaction as the decisions.
+ *
+ * Prefetch is per lane. librdkafka 2.0.2 compares queued.min.messages and
+ * queued.max.messages.kbytes with the queue a partition forwards to (its
+ * lane's), and once either is exceeded stops fetching until the broker
+ * thread next wakes, which with nothing in flight is up to 1 s later (2.2.0
+ * added fetch.queue.backoff.ms for it). A lane's queue must hold about a
+ * second of its work or the lane starves in between; the kbytes bound then
+ * caps the memory of what is queued, and 1 MB fetches keep few fetch
+ * buffers pinned by partly consumed messages.
+ *
+ * A member killed with -9 holds its partitions until its session expires:
+ * librdkafka's 45 s left them undecided that long. 6 s is the brokers'
+ * default minimum; heartbeats come from librdkafka's own thread, not the
+ * batch loop, so a long batch cannot miss them. */
+/* clang-format off */
+static const char *const consumer_defaults[] = {
+    "enable.auto.commit", "false",
+    "enable.auto.offset.store", "false",
+    "auto.offset.reset", "earliest",
+    "partition.assignment.strategy", "cooperative-sticky",
+    "queued.min.messages", "50000",
+    "queued.max.messages.kbytes", "16384",
+    "fetch.max.bytes", "1048576",
+    "session.timeout.ms", "6000",
+    "heartbeat.interval.ms", "1000",
+    "client.id", "order-consumer",
+    NULL};
+/* clang-format on */
+
+/* The consumer handle, with the group and the rebalance callback. */
+static bool create_consumer(order_source *src, const consumer_settings *settings, char *err, size_t errlen) {
+    rd_kafka_conf_t *conf = ol_kafka_conf_new(&settings->common, consumer_defaults, err, errlen);
+    if (!conf) return false;
     char kerr[512];
     if (rd_kafka_conf_set(conf, "group.id", settings->group, kerr, sizeof kerr) != RD_KAFKA_CONF_OK) {
         ol_seterr(err, errlen, "--group: %s", kerr);
         rd_kafka_conf_destroy(conf);
-        goto fail;
+        return false;
     }
     rd_kafka_conf_set_opaque(conf, src);
     rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
@@ -135,38 +124,67 @@ order_source *order_source_new(const consumer_settings *settings, size_t n_lanes
     if (!src->rk) {
         rd_kafka_conf_destroy(conf);
         ol_seterr(err, errlen, "creating consumer: %s", kerr);
-        goto fail;
+        return false;
     }
     rd_kafka_poll_set_consumer(src->rk);
-    /* librdkafka writes a byte to the pipe when one of these queues goes
-     * from empty to non-empty: one poll() waits on all of them. */
+    return true;
+}
+
+/* librdkafka writes a byte to the pipe when one of these queues goes from
+ * empty to non-empty: one poll() waits on all of them. */
+static bool open_queues(order_source *src, char *err, size_t errlen) {
+    if (pipe(src->wake) != 0 || fcntl(src->wake[0], F_SETFL, O_NONBLOCK) != 0 ||
+        fcntl(src->wake[1], F_SETFL, O_NONBLOCK) != 0) {
+        ol_seterr(err, errlen, "creating the wake-up pipe: %s", strerror(errno));
+        return false;
+    }
     src->consumer_queue = rd_kafka_queue_get_consumer(src->rk);
     if (!src->consumer_queue) {
         ol_seterr(err, errlen, "no consumer queue");
-        goto fail;
+        return false;
     }
     rd_kafka_queue_io_event_enable(src->consumer_queue, src->wake[1], "c", 1);
-    for (size_t i = 0; i < n_lanes; i++) {
+    for (size_t i = 0; i < src->n_lanes; i++) {
         if (!(src->lane_queues[i] = rd_kafka_queue_new(src->rk))) {
             ol_seterr(err, errlen, "out of memory");
-            goto fail;
+            return false;
         }
         rd_kafka_queue_io_event_enable(src->lane_queues[i], src->wake[1], "l", 1);
     }
-    topics = rd_kafka_topic_partition_list_new(1);
+    return true;
+}
+
+static bool subscribe(order_source *src, char *err, size_t errlen) {
+    rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new(1);
     if (!topics) {
         ol_seterr(err, errlen, "out of memory");
-        goto fail;
+        return false;
     }
-    rd_kafka_topic_partition_list_add(topics, settings->common.orders_topic, RD_KAFKA_PARTITION_UA);
+    rd_kafka_topic_partition_list_add(topics, src->topic, RD_KAFKA_PARTITION_UA);
     rd_kafka_resp_err_t e = rd_kafka_subscribe(src->rk, topics);
     rd_kafka_topic_partition_list_destroy(topics);
-    if (e) {
-        ol_seterr(err, errlen, "subscribing to '%s': %s", settings->common.orders_topic, rd_kafka_err2str(e));
-        goto fail;
+    if (e) ol_seterr(err, errlen, "subscribing to '%s': %s", src->topic, rd_kafka_err2str(e));
+    return !e;
+}
+
+order_source *order_source_new(const consumer_settings *settings, size_t n_lanes, const order_source_listener *listener,
+                               char *err, size_t errlen) {
+    if (n_lanes < 1 || n_lanes > ORDER_SOURCE_MAX_LANES) {
+        ol_seterr(err, errlen, "lanes: %zu is out of range 1..%d", n_lanes, ORDER_SOURCE_MAX_LANES);
+        return NULL;
     }
-    return src;
-fail:
+    order_source *src = calloc(1, sizeof *src);
+    if (!src) {
+        ol_seterr(err, errlen, "out of memory");
+        return NULL;
+    }
+    src->wake[0] = src->wake[1] = -1;
+    src->n_lanes = n_lanes;
+    src->listener = *listener;
+    if (!(src->topic = strdup(settings->common.orders_topic))) ol_seterr(err, errlen, "out of memory");
+    else if (create_consumer(src, settings, err, errlen) && open_queues(src, err, errlen) &&
+             subscribe(src, err, errlen))
+        return src;
     order_source_destroy(src);
     return NULL;
 }
