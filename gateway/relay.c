@@ -111,12 +111,8 @@ static bool open_producer(gw_relay *r, const ol_settings *s, char *err, size_t e
     if (!r->producer) return false;
     const char *topics[] = {s->orders_topic, s->results_topic};
     if (!ol_kafka_ensure_topics(r->producer, topics, 2, (int)s->partitions, 10000, err, errlen)) return false;
-    r->orders = rd_kafka_topic_new(r->producer, s->orders_topic, NULL);
-    if (!r->orders) {
-        ol_seterr(err, errlen, "topic '%s': %s", s->orders_topic, rd_kafka_err2str(rd_kafka_last_error()));
-        return false;
-    }
-    return true;
+    r->orders = ol_kafka_topic_new(r->producer, s->orders_topic, err, errlen);
+    return r->orders != NULL;
 }
 
 gw_relay *gw_relay_new(const ol_settings *s, gw_on_complete on_complete, void *opaque, char *err, size_t errlen) {

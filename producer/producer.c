@@ -144,12 +144,7 @@ order_producer *order_producer_new(const producer_settings *settings, char *err,
     if (!ol_kafka_ensure_topics(p->rk, topics, waiting ? 2 : 1, (int)settings->common.partitions, 10000, err, errlen))
         goto fail;
     if (waiting && !open_answers(p, settings, err, errlen)) goto fail;
-    p->topic = rd_kafka_topic_new(p->rk, settings->common.orders_topic, NULL);
-    if (!p->topic) {
-        ol_seterr(err, errlen, "topic '%s': %s", settings->common.orders_topic,
-                  rd_kafka_err2str(rd_kafka_last_error()));
-        goto fail;
-    }
+    if (!(p->topic = ol_kafka_topic_new(p->rk, settings->common.orders_topic, err, errlen))) goto fail;
     return p;
 fail:
     order_producer_destroy(p);

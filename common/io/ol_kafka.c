@@ -83,12 +83,15 @@ rd_kafka_resp_err_t ol_kafka_produce(rd_kafka_t *rk, const ol_kafka_msg *m, int 
     }
 }
 
-int ol_kafka_partition_count(rd_kafka_t *rk, const char *topic, int timeout_ms, char *err, size_t errlen) {
+rd_kafka_topic_t *ol_kafka_topic_new(rd_kafka_t *rk, const char *topic, char *err, size_t errlen) {
     rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
-    if (!rkt) {
-        ol_seterr(err, errlen, "topic '%s': %s", topic, rd_kafka_err2str(rd_kafka_last_error()));
-        return -1;
-    }
+    if (!rkt) ol_seterr(err, errlen, "topic '%s': %s", topic, rd_kafka_err2str(rd_kafka_last_error()));
+    return rkt;
+}
+
+int ol_kafka_partition_count(rd_kafka_t *rk, const char *topic, int timeout_ms, char *err, size_t errlen) {
+    rd_kafka_topic_t *rkt = ol_kafka_topic_new(rk, topic, err, errlen);
+    if (!rkt) return -1;
     const struct rd_kafka_metadata *md = NULL;
     int count = -1;
     rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 0, rkt, &md, timeout_ms);

@@ -48,6 +48,10 @@ rd_kafka_t *ol_kafka_producer_new(const ol_settings *settings, const char *const
 bool ol_kafka_ensure_topics(rd_kafka_t *rk, const char *const *topics, size_t count, int partitions, int timeout_ms,
                             char *err, size_t errlen);
 
+/* rd_kafka_topic_new with librdkafka's error put into err, naming the
+ * topic. The caller owns the handle (rd_kafka_topic_destroy). */
+rd_kafka_topic_t *ol_kafka_topic_new(rd_kafka_t *rk, const char *topic, char *err, size_t errlen);
+
 /* Partition count of a topic from broker metadata; -1 on error. */
 int ol_kafka_partition_count(rd_kafka_t *rk, const char *topic, int timeout_ms, char *err, size_t errlen);
 
