@@ -228,7 +228,7 @@ static bool parse_flat(const char *value, size_t value_len, ol_order *out) {
     do {
         const char *name;
         size_t name_len;
-        flat_value v;
+        flat_value v = {0}; /* gcc -O3 cannot see that kind guards every read */
         skip_ws(&c);
         if (n == FLAT_MAX_MEMBERS || !flat_string(&c, &name, &name_len)) return false;
         for (size_t i = 0; i < n; i++)
