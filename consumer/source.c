@@ -85,9 +85,15 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
  * lane's), and once either is exceeded stops fetching until the broker
  * thread next wakes, which with nothing in flight is up to 1 s later (2.2.0
  * added fetch.queue.backoff.ms for it). A lane's queue must hold about a
- * second of its work or the lane starves in between; the kbytes bound then
- * caps the memory of what is queued, and 1 MB fetches keep few fetch
- * buffers pinned by partly consumed messages.
+ * second of its work or the lane starves in between.
+ *
+ * Both limits are checked before a fetch, so a queue overshoots them by one
+ * whole response, and a response is sized in compressed bytes while each
+ * message costs librdkafka an op plus its share of the buffer it was
+ * decompressed into (for zstd without a recorded frame size, a guess well
+ * above the decompressed size). Small fetches keep that overshoot small for
+ * every codec (bench/notes.md). librdkafka requires fetch.max.bytes >=
+ * message.max.bytes; a record batch larger than a fetch still comes whole.
  *
  * A member killed with -9 holds its partitions until its session expires:
  * librdkafka's 45 s left them undecided that long. 6 s is the brokers'
@@ -101,7 +107,8 @@ static const char *const consumer_defaults[] = {
     "partition.assignment.strategy", "cooperative-sticky",
     "queued.min.messages", "50000",
     "queued.max.messages.kbytes", "16384",
-    "fetch.max.bytes", "1048576",
+    "fetch.max.bytes", "262144",
+    "message.max.bytes", "262144",
     "session.timeout.ms", "6000",
     "heartbeat.interval.ms", "1000",
     "client.id", "order-consumer",
