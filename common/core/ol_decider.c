@@ -26,10 +26,18 @@ typedef struct compact_decision {
     uint8_t type, status, reason, flags;
 } compact_decision;
 
+/* The full mode's decisions live in fixed chunks, reused from one clear to
+ * the next: a batch's thousands of decisions cost no allocation each, and
+ * the decisions map borrows its keys from them. */
+#define POOL_CHUNK 1024
+
 struct ol_decider {
     ol_map *stocks;    /* item -> stock_entry* (owned) */
-    ol_map *decisions; /* order_id -> ol_result* (owned), or compact_decision* in compact mode */
+    ol_map *decisions; /* order_id -> ol_result* in the pool, or compact_decision* (owned) in compact mode */
     bool compact;
+    ol_result **chunks; /* full mode: the pool, POOL_CHUNK results each */
+    size_t n_chunks;
+    size_t used;        /* results of the pool in use */
     ol_map *items;      /* compact: item name -> its interned copy (owned) */
     ol_result *scratch; /* compact: what ol_decider_find returns */
 };
@@ -39,7 +47,7 @@ static ol_decider *decider_new(bool compact) {
     if (!d) return NULL;
     d->compact = compact;
     d->stocks = ol_map_new();
-    d->decisions = ol_map_new();
+    d->decisions = compact ? ol_map_new() : ol_map_new_borrowing();
     bool ok = d->stocks && d->decisions;
     if (ok && compact) {
         d->items = ol_map_new();
@@ -66,7 +74,8 @@ static void free_values(ol_map *map) {
 
 static void free_decisions(ol_decider *d) {
     if (!d->compact) {
-        free_values(d->decisions);
+        ol_map_clear(d->decisions);
+        d->used = 0;
         return;
     }
     size_t pos = 0;
@@ -95,6 +104,8 @@ void ol_decider_destroy(ol_decider *d) {
     ol_map_destroy(d->stocks);
     ol_map_destroy(d->decisions);
     ol_map_destroy(d->items);
+    for (size_t i = 0; i < d->n_chunks; i++) free(d->chunks[i]);
+    free(d->chunks);
     free(d->scratch);
     free(d);
 }
@@ -184,18 +195,31 @@ static bool remember_compact(ol_decider *d, const ol_result *decided) {
     return true;
 }
 
+/* The next free result of the pool, growing it by a chunk when full. */
+static ol_result *pool_take(ol_decider *d) {
+    if (d->used == d->n_chunks * POOL_CHUNK) {
+        ol_result **chunks = realloc(d->chunks, (d->n_chunks + 1) * sizeof *chunks);
+        if (!chunks) return NULL;
+        d->chunks = chunks;
+        if (!(chunks[d->n_chunks] = malloc(POOL_CHUNK * sizeof **chunks))) return NULL;
+        d->n_chunks++;
+    }
+    ol_result *r = &d->chunks[d->used / POOL_CHUNK][d->used % POOL_CHUNK];
+    d->used++;
+    return r;
+}
+
 static bool remember(ol_decider *d, const ol_result *decided) {
     if (d->compact) return remember_compact(d, decided);
     ol_result *copy = ol_map_get(d->decisions, decided->order_id);
     if (copy) {
-        *copy = *decided;
+        *copy = *decided; /* same order_id: the map's key is unchanged */
         return true;
     }
-    copy = malloc(sizeof *copy);
-    if (!copy) return false;
+    if (!(copy = pool_take(d))) return false;
     *copy = *decided;
-    if (!ol_map_put(d->decisions, decided->order_id, copy)) {
-        free(copy);
+    if (!ol_map_put(d->decisions, copy->order_id, copy)) {
+        d->used--; /* the last one taken: give it back */
         return false;
     }
     return true;

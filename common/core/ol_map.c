@@ -14,6 +14,7 @@ struct ol_map {
     map_slot *slots;
     size_t cap; /* power of two */
     size_t size;
+    bool borrowing; /* keys are the caller's: never copied or freed */
 };
 
 static uint64_t map_hash(const char *key) {
@@ -25,10 +26,11 @@ static uint64_t map_hash(const char *key) {
     return h;
 }
 
-ol_map *ol_map_new(void) {
+static ol_map *map_new(bool borrowing) {
     ol_map *map = calloc(1, sizeof *map);
     if (!map) return NULL;
     map->cap = 64;
+    map->borrowing = borrowing;
     map->slots = calloc(map->cap, sizeof *map->slots);
     if (!map->slots) {
         free(map);
@@ -37,10 +39,13 @@ ol_map *ol_map_new(void) {
     return map;
 }
 
+ol_map *ol_map_new(void) { return map_new(false); }
+ol_map *ol_map_new_borrowing(void) { return map_new(true); }
+
 void ol_map_clear(ol_map *map) {
     if (!map) return;
     for (size_t i = 0; i < map->cap; i++) {
-        free(map->slots[i].key);
+        if (!map->borrowing) free(map->slots[i].key);
         map->slots[i].key = NULL;
     }
     map->size = 0;
@@ -90,10 +95,11 @@ bool ol_map_put(ol_map *map, const char *key, void *value) {
     uint64_t hash = map_hash(key);
     map_slot *slot = map_find(map, key, hash);
     if (slot->key) {
+        if (map->borrowing) slot->key = (char *)key; /* the new value's, if it holds its key */
         slot->value = value;
         return true;
     }
-    char *copy = strdup(key);
+    char *copy = map->borrowing ? (char *)key : strdup(key);
     if (!copy) return false;
     slot->key = copy;
     slot->value = value;
@@ -108,7 +114,7 @@ void *ol_map_remove(ol_map *map, const char *key) {
     map_slot *slot = map_find(map, key, map_hash(key));
     if (!slot->key) return NULL;
     void *value = slot->value;
-    free(slot->key);
+    if (!map->borrowing) free(slot->key);
     slot->key = NULL;
     map->size--;
     size_t mask = map->cap - 1;

@@ -380,3 +380,33 @@ Test(decider, many_orders_keep_every_decision) {
     }
     ol_decider_destroy(d);
 }
+
+Test(decider, decisions_after_a_clear_reuse_nothing_stale) {
+    ol_decider *d = decider_with("bulk", true, 100000);
+    char id[32];
+    ol_decided_kind k;
+    for (int round = 0; round < 3; round++) {
+        if (round > 0) cr_assert(ol_decider_set_stock(d, "bulk", (ol_stock){true, 100000}));
+        for (int i = 0; i < 2500; i++) {
+            snprintf(id, sizeof id, "r%d-%d", round, i);
+            ol_order o = make_order(id, "bulk", OL_TYPE_ORDER, 1);
+            decide(d, &o, round, i, i, &k);
+            cr_assert_eq(k, OL_DECIDED_NEW, "%s", id);
+        }
+        cr_assert_eq(ol_decider_decision_count(d), 2500);
+        for (int i = 0; i < 2500; i++) {
+            snprintf(id, sizeof id, "r%d-%d", round, i);
+            const ol_result *r = ol_decider_find(d, id);
+            cr_assert_not_null(r, "decision %s lost", id);
+            cr_assert_str_eq(r->order_id, id);
+            cr_assert_eq(r->partition, round);
+            cr_assert_eq(r->offset, i);
+        }
+        if (round > 0) {
+            snprintf(id, sizeof id, "r%d-7", round - 1);
+            cr_assert_null(ol_decider_find(d, id), "a decision from before the clear survived");
+        }
+        ol_decider_clear(d);
+    }
+    ol_decider_destroy(d);
+}

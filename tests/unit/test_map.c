@@ -173,3 +173,34 @@ Test(map, remove_keeps_every_other_key_reachable) {
     cr_assert_eq(ol_map_size(m), N);
     ol_map_destroy(m);
 }
+
+Test(map, a_borrowing_map_keeps_the_callers_keys) {
+    ol_map *m = ol_map_new_borrowing();
+    cr_assert_not_null(m);
+    /* Keys on the stack: a map that freed them would abort here. */
+    char k1[] = "order-1", k2[] = "order-2", k1_again[] = "order-1";
+    int a = 1, b = 2, c = 3;
+    cr_assert(ol_map_put(m, k1, &a));
+    cr_assert(ol_map_put(m, k2, &b));
+    cr_assert_eq(ol_map_get(m, "order-1"), &a);
+    cr_assert(ol_map_put(m, k1_again, &c)); /* replace: the new key pointer is kept */
+    cr_assert_eq(ol_map_size(m), 2);
+    size_t pos = 0;
+    const char *key;
+    void *value;
+    while (ol_map_next(m, &pos, &key, &value)) {
+        if (value == &c) cr_expect_eq(key, k1_again, "the key is the caller's, not a copy");
+        else cr_expect_eq(key, k2);
+    }
+    cr_assert_eq(ol_map_remove(m, "order-2"), &b);
+    for (int i = 0; i < 200; i++) { /* growing keeps the pointers too */
+        static char keys[200][16];
+        snprintf(keys[i], sizeof keys[i], "k%d", i);
+        cr_assert(ol_map_put(m, keys[i], &a));
+    }
+    cr_assert_eq(ol_map_size(m), 201);
+    ol_map_clear(m);
+    cr_assert_eq(ol_map_size(m), 0);
+    cr_assert_null(ol_map_get(m, "order-1"));
+    ol_map_destroy(m);
+}
