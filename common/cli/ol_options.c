@@ -195,11 +195,12 @@ bool ol_settings_apply_config_text(ol_settings *s, const char *text, const char 
     return ok;
 }
 
-/* Reads a whole file; warns when others may read it (it may hold secrets). */
-static char *read_config_file(const char *path, char *err, size_t errlen) {
+/* Reads a whole file; warns when others may read it (it may hold secrets).
+ * label says where the path came from, for errors. */
+static char *read_config_file(const char *path, const char *label, char *err, size_t errlen) {
     FILE *f = fopen(path, "r");
     if (!f) {
-        ol_seterr(err, errlen, "--config %s: %s", path, strerror(errno));
+        ol_seterr(err, errlen, "%s %s: %s", label, path, strerror(errno));
         return NULL;
     }
     struct stat st;
@@ -216,7 +217,7 @@ static char *read_config_file(const char *path, char *err, size_t errlen) {
             break;
         }
     if (ferror(f)) {
-        ol_seterr(err, errlen, "--config %s: read error", path);
+        ol_seterr(err, errlen, "%s %s: read error", label, path);
         ok = false;
     } else if (!ok) {
         ol_seterr(err, errlen, "out of memory");
@@ -329,15 +330,21 @@ static bool parse_pass(ol_settings *s, int argc, char **argv, bool config_only, 
     return true;
 }
 
+static bool apply_config_file(ol_settings *s, const char *path, const char *label, char *err, size_t errlen) {
+    char *text = read_config_file(path, label, err, errlen);
+    if (!text) return false;
+    bool ok = ol_settings_apply_config_text(s, text, path, err, errlen);
+    free(text);
+    return ok;
+}
+
+/* $ORDERLINE_CONFIG is a config file beneath --config: a deployment's
+ * credentials (scripts/stack credentials) under a tool's own tuning. */
 bool ol_settings_parse_args(ol_settings *s, int argc, char **argv, char *err, size_t errlen) {
     if (!parse_pass(s, argc, argv, true, err, errlen)) return false;
-    if (s->config_path) {
-        char *text = read_config_file(s->config_path, err, errlen);
-        if (!text) return false;
-        bool ok = ol_settings_apply_config_text(s, text, s->config_path, err, errlen);
-        free(text);
-        if (!ok) return false;
-    }
+    const char *env_config = getenv("ORDERLINE_CONFIG");
+    if (env_config && *env_config && !apply_config_file(s, env_config, "$ORDERLINE_CONFIG", err, errlen)) return false;
+    if (s->config_path && !apply_config_file(s, s->config_path, "--config", err, errlen)) return false;
     return parse_pass(s, argc, argv, false, err, errlen);
 }
 
@@ -356,5 +363,6 @@ void ol_options_print_help(const ol_option *table, size_t n, const char *usage, 
         else printf("  %-30s %s\n", left, o->help);
     }
     printf("  %-30s %s\n", "-X KEY=VALUE", "set a librdkafka property (repeatable)");
-    printf("\nSettings are layered: defaults, then $ORDERLINE_BROKERS/$ORDERLINE_DB, then --config, then flags.\n");
+    printf("\nSettings are layered: defaults, then $ORDERLINE_BROKERS/$ORDERLINE_DB, then the file\n"
+           "$ORDERLINE_CONFIG names, then --config, then flags.\n");
 }

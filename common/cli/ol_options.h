@@ -1,6 +1,7 @@
 /* ol_options: settings for every orderline tool, layered like kcat:
  * built-in defaults -> environment ($ORDERLINE_BROKERS, $ORDERLINE_DB) ->
- * --config FILE (key=value lines) -> command-line flags (-X key=value
+ * the file $ORDERLINE_CONFIG names -> --config FILE (key=value lines, the
+ * same format) -> command-line flags (-X key=value
  * repeatable). Each tool passes a table of the options it accepts; the same
  * names serve as flags (--name) and as config-file keys. Config-file keys
  * that are not orderline options are librdkafka properties, like -X. */
@@ -80,8 +81,8 @@ bool ol_settings_apply_env(ol_settings *s, char *err, size_t errlen);
  * ("FILE:LINE: ..."). Blank lines and lines starting with '#' are skipped. */
 bool ol_settings_apply_config_text(ol_settings *s, const char *text, const char *source, char *err, size_t errlen);
 
-/* Layers 3 and 4 from argv: finds --config first, reads and applies it, then
- * applies every flag (flags win over the file whatever their order).
+/* Layers 3 and 4 from argv: finds --config first, reads and applies
+ * $ORDERLINE_CONFIG's file, then --config's, then applies every flag (flags win over the file whatever their order).
  * Positional arguments are collected in s->args. */
 bool ol_settings_parse_args(ol_settings *s, int argc, char **argv, char *err, size_t errlen);
 

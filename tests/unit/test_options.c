@@ -448,6 +448,55 @@ Test(options_layers, defaults_env_file_flags) {
     remove_config(path);
 }
 
+/* $ORDERLINE_CONFIG (scripts/stack credentials) lies beneath --config and
+ * the flags; its librdkafka properties come first in the list, so a later
+ * layer's value for the same key is the one librdkafka keeps. */
+Test(options_layers, orderline_config_env_beneath_config_and_flags) {
+    char *env_path = temp_config("brokers=envfile:1\nsecurity.protocol=SASL_SSL\npartitions=3\ngroup=envgroup\n");
+    char *path = temp_config("brokers=file:2\npartitions=4\n");
+    setenv("ORDERLINE_CONFIG", env_path, 1);
+    test_settings s;
+    init(&s);
+    char err[512] = "";
+    char *argv[] = {"prog", "--config", path, "--partitions", "5"};
+    cr_assert(args(&s, ARGC(argv), argv, err, sizeof err), "%s", err);
+    cr_assert_str_eq(s.common.brokers, "file:2", "--config must beat $ORDERLINE_CONFIG");
+    cr_assert_eq(s.common.partitions, 5, "a flag must beat both files");
+    cr_assert_str_eq(s.group, "envgroup", "$ORDERLINE_CONFIG applies where nothing overrides it");
+    char origin[512];
+    snprintf(origin, sizeof origin, "%s:2", env_path);
+    assert_kv(&s.common, 0, "security.protocol", "SASL_SSL", origin);
+    ol_settings_destroy(&s.common);
+    unsetenv("ORDERLINE_CONFIG");
+    remove_config(path);
+    remove_config(env_path);
+}
+
+Test(options_layers, orderline_config_alone_and_its_errors) {
+    char *env_path = temp_config("sasl.username=order-reader\npartitions=many\n");
+    setenv("ORDERLINE_CONFIG", env_path, 1);
+    test_settings s;
+    init(&s);
+    char err[512] = "";
+    char *argv[] = {"prog"};
+    cr_assert_not(args(&s, ARGC(argv), argv, err, sizeof err));
+    char where[512];
+    snprintf(where, sizeof where, "%s:2", env_path);
+    cr_assert(strstr(err, where), "error does not say '%s': %s", where, err);
+    ol_settings_destroy(&s.common);
+    setenv("ORDERLINE_CONFIG", "/nonexistent/creds.properties", 1);
+    init(&s);
+    cr_assert_not(args(&s, ARGC(argv), argv, err, sizeof err));
+    cr_assert(strstr(err, "$ORDERLINE_CONFIG /nonexistent/creds.properties"), "%s", err);
+    ol_settings_destroy(&s.common);
+    setenv("ORDERLINE_CONFIG", "", 1); /* empty: ignored, like the other variables */
+    init(&s);
+    cr_assert(args(&s, ARGC(argv), argv, err, sizeof err), "%s", err);
+    ol_settings_destroy(&s.common);
+    unsetenv("ORDERLINE_CONFIG");
+    remove_config(env_path);
+}
+
 Test(options_layers, bad_config_file_line_is_reported_with_path) {
     char *path = temp_config("brokers=x:1\n\n# fine so far\npartitions=lots\n");
     test_settings s;
