@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "ledger.h"
+#include "ol_kafka.h"
 #include "ol_log.h"
 #include "ol_reader.h"
 #include "ol_str.h"
@@ -80,6 +81,7 @@ order_auditor *order_auditor_new(const ol_settings *settings, int64_t since_us, 
                                            "queued.max.messages.kbytes",
                                            "16384",
                                            NULL};
+    if (!ol_kafka_check_access(settings, "order-audit", OL_KAFKA_ACCESS_TIMEOUT_MS, err, errlen)) goto fail;
     a->reader = ol_reader_new(settings, "order-audit", defaults, err, errlen);
     if (!a->reader) goto fail;
     return a;

@@ -103,7 +103,9 @@ order_pipeline *order_pipeline_new(const consumer_settings *settings, volatile s
         !(pl->http = consumer_metrics_new(settings->metrics_addr, settings->common.orders_topic, err, errlen)))
         goto fail;
     if (!(pl->admin = order_store_new(settings->common.db, settings->common.orders_topic, err, errlen))) goto fail;
-    if (!connect_sink(pl, err, errlen)) goto fail;
+    if (!ol_kafka_check_access(&settings->common, "order-consumer", OL_KAFKA_ACCESS_TIMEOUT_MS, err, errlen) ||
+        !connect_sink(pl, err, errlen))
+        goto fail;
     if (!(pl->acks = calloc(pl->acks_cap, sizeof *pl->acks))) {
         ol_seterr(err, errlen, "out of memory");
         goto fail;

@@ -137,6 +137,7 @@ order_producer *order_producer_new(const producer_settings *settings, char *err,
         ol_seterr(err, errlen, "--acks-log %s: %s", settings->acks_log, strerror(errno));
         goto fail;
     }
+    if (!ol_kafka_check_access(&settings->common, "order-producer", OL_KAFKA_ACCESS_TIMEOUT_MS, err, errlen)) goto fail;
     p->rk = ol_kafka_producer_new(&settings->common, defaults, "producer", p, on_delivery, NULL, err, errlen);
     if (!p->rk) goto fail;
     const char *topics[] = {settings->common.orders_topic, settings->common.results_topic};

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ol_kafka.h"
 #include "ol_log.h"
 #include "ol_reader.h"
 #include "ol_str.h"
@@ -44,6 +45,7 @@ results_tail *results_tail_new(const ol_settings *settings, const results_tail_o
         ol_seterr(err, errlen, "out of memory");
         goto fail;
     }
+    if (!ol_kafka_check_access(settings, "order-results", OL_KAFKA_ACCESS_TIMEOUT_MS, err, errlen)) goto fail;
     t->reader = ol_reader_new(settings, "order-results", NULL, err, errlen);
     if (!t->reader) goto fail;
     return t;

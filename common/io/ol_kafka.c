@@ -83,6 +83,60 @@ rd_kafka_resp_err_t ol_kafka_produce(rd_kafka_t *rk, const ol_kafka_msg *m, int 
     }
 }
 
+bool ol_kafka_is_refusal(int code, const char *reason) {
+    if (code == RD_KAFKA_RESP_ERR__AUTHENTICATION || code == RD_KAFKA_RESP_ERR__SSL) return true;
+    return code == RD_KAFKA_RESP_ERR__TRANSPORT && reason && strstr(reason, "security.protocol");
+}
+
+typedef struct access_probe {
+    int refusal;          /* the first refusal's code, 0 while none */
+    char reason[512];     /* its reason */
+    char last_error[512]; /* the last error of any kind, for a timeout */
+} access_probe;
+
+static void access_probe_on_error(rd_kafka_t *rk, int code, const char *reason, void *opaque) {
+    access_probe *p = opaque;
+    snprintf(p->last_error, sizeof p->last_error, "%s", reason ? reason : rd_kafka_err2str(code));
+    if (p->refusal || !ol_kafka_is_refusal(code, reason)) return;
+    p->refusal = code;
+    snprintf(p->reason, sizeof p->reason, "%s", reason);
+}
+
+bool ol_kafka_check_access(const ol_settings *s, const char *client_id, int timeout_ms, char *err, size_t errlen) {
+    const char *const defaults[] = {"client.id", client_id, NULL};
+    access_probe probe = {0};
+    rd_kafka_conf_t *conf = ol_kafka_conf_new(s, defaults, err, errlen);
+    if (!conf) return false;
+    rd_kafka_conf_set_opaque(conf, &probe);
+    rd_kafka_conf_set_error_cb(conf, access_probe_on_error);
+    char kerr[512];
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, kerr, sizeof kerr);
+    if (!rk) {
+        rd_kafka_conf_destroy(conf);
+        ol_seterr(err, errlen, "Kafka client: %s", kerr);
+        return false;
+    }
+    bool ok = false;
+    int64_t deadline = ol_monotonic_ms() + timeout_ms;
+    while (!probe.refusal && ol_monotonic_ms() < deadline) {
+        const struct rd_kafka_metadata *md = NULL;
+        if (rd_kafka_metadata(rk, 0, NULL, &md, 200) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+            rd_kafka_metadata_destroy(md);
+            ok = true;
+            break;
+        }
+        rd_kafka_poll(rk, 0); /* serves the error callback */
+    }
+    if (probe.refusal)
+        ol_seterr(err, errlen, "the brokers refused this client (%s): %s", rd_kafka_err2name(probe.refusal),
+                  probe.reason);
+    else if (!ok)
+        ol_seterr(err, errlen, "no Kafka broker answered within %d ms%s%s", timeout_ms,
+                  probe.last_error[0] ? "; last error: " : "", probe.last_error);
+    rd_kafka_destroy(rk);
+    return ok;
+}
+
 rd_kafka_topic_t *ol_kafka_topic_new(rd_kafka_t *rk, const char *topic, char *err, size_t errlen) {
     rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
     if (!rkt) ol_seterr(err, errlen, "topic '%s': %s", topic, rd_kafka_err2str(rd_kafka_last_error()));

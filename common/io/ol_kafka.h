@@ -30,6 +30,23 @@
  * the caller owns the result (until rd_kafka_new takes it). */
 rd_kafka_conf_t *ol_kafka_conf_new(const ol_settings *settings, const char *const *defaults, char *err, size_t errlen);
 
+/* Whether an error from librdkafka's error callback is the brokers
+ * refusing this client, which no retry mends: SASL authentication failed,
+ * the TLS handshake failed (an untrusted CA, a wrong host name), or a
+ * plaintext client on a TLS listener (librdkafka's hint about
+ * security.protocol). A broker that is down or restarting is not one. */
+bool ol_kafka_is_refusal(int code, const char *reason);
+
+/* Before a tool builds its own clients: connects to the brokers with the
+ * settings' properties (client.id client_id) and waits until one answers
+ * metadata. Fails at once, naming librdkafka's reason, when the brokers
+ * refuse the client (ol_kafka_is_refusal), and after timeout_ms when none
+ * answers, naming the last error seen. A refusal is a configuration
+ * error: without this check every client would retry it for ever. */
+#define OL_KAFKA_ACCESS_TIMEOUT_MS 15000 /* as long as a tool waited for its topics before */
+bool ol_kafka_check_access(const ol_settings *settings, const char *client_id, int timeout_ms, char *err,
+                           size_t errlen);
+
 typedef void (*ol_kafka_delivery_fn)(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque);
 typedef void (*ol_kafka_error_fn)(rd_kafka_t *rk, int err, const char *reason, void *opaque);
 
