@@ -88,6 +88,10 @@ bool ol_kafka_is_refusal(int code, const char *reason) {
     return code == RD_KAFKA_RESP_ERR__TRANSPORT && reason && strstr(reason, "security.protocol");
 }
 
+bool ol_kafka_delivery_refused(rd_kafka_resp_err_t e) {
+    return e == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED || e == RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED;
+}
+
 typedef struct access_probe {
     int refusal;          /* the first refusal's code, 0 while none */
     char reason[512];     /* its reason */

@@ -43,6 +43,11 @@ bool ol_kafka_is_refusal(int code, const char *reason);
  * refuse the client (ol_kafka_is_refusal), and after timeout_ms when none
  * answers, naming the last error seen. A refusal is a configuration
  * error: without this check every client would retry it for ever. */
+/* Whether a delivery failed because the brokers' ACLs refuse this
+ * principal the topic (or an idempotent producer at all): a configuration
+ * error that every later message would meet too. */
+bool ol_kafka_delivery_refused(rd_kafka_resp_err_t e);
+
 #define OL_KAFKA_ACCESS_TIMEOUT_MS 15000 /* as long as a tool waited for its topics before */
 bool ol_kafka_check_access(const ol_settings *settings, const char *client_id, int timeout_ms, char *err,
                            size_t errlen);

@@ -30,6 +30,7 @@ Prints a summary and exits 1 on any violation.
 """
 import argparse
 import json
+import os
 import subprocess
 import sys
 from collections import defaultdict
@@ -39,8 +40,11 @@ STOCK_MAX = 2**31 - 1
 
 
 def kcat(brokers, topic):
+    # $ORDERLINE_CONFIG (scripts/stack credentials) holds librdkafka
+    # properties only, so kcat reads it as it is: the secure stack's admin.
+    config = os.environ.get("ORDERLINE_CONFIG")
     out = subprocess.run(
-        ["kcat", "-C", "-b", brokers, "-t", topic, "-e", "-q", "-J"],
+        ["kcat"] + (["-F", config] if config else []) + ["-C", "-b", brokers, "-t", topic, "-e", "-q", "-J"],
         check=True, capture_output=True, timeout=300).stdout
     msgs = []
     for line in out.decode("utf-8", errors="surrogateescape").splitlines():
