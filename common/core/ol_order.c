@@ -242,6 +242,11 @@ static bool parse_flat(const char *value, size_t value_len, ol_order *out) {
     return c.p == c.end && seen == 7u;
 }
 
+bool ol_order_parse_flat(const char *value, size_t value_len, ol_order *out) {
+    memset(out, 0, sizeof *out);
+    return parse_flat(value, value_len, out);
+}
+
 /* ---- The general path: any JSON document, with a precise error. */
 bool ol_order_parse_json(const char *value, size_t value_len, ol_order *out, char *err, size_t errlen,
                          const char **field) {
