@@ -150,7 +150,10 @@ static bool flat_integer(cursor *c, int64_t *out) {
     if (negative) c->p++;
     const char *digits = c->p;
     int64_t v = 0;
-    while (c->p < c->end && *c->p >= '0' && *c->p <= '9') v = v * 10 + (*c->p++ - '0');
+    /* Digits past the limit are counted, not computed: they would overflow
+     * int64, and the number is declined anyway. */
+    for (; c->p < c->end && *c->p >= '0' && *c->p <= '9'; c->p++)
+        if (c->p - digits < FLAT_MAX_DIGITS) v = v * 10 + (*c->p - '0');
     size_t n = (size_t)(c->p - digits);
     if (n == 0 || n > FLAT_MAX_DIGITS || (n > 1 && *digits == '0')) return false;
     if (c->p < c->end && (*c->p == '.' || *c->p == 'e' || *c->p == 'E')) return false;
