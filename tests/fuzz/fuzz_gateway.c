@@ -70,6 +70,11 @@ static void check_route(const char *method, char *url) {
     if (route == GW_ROUTE_ITEM) {
         snprintf(msg, sizeof msg, "unknown item '%.64s'", arg);
         check_error_body(msg, NULL, 0, 0);
+        /* A 200 only for an item the ledger holds, so UTF-8 (the database's). */
+        ol_buf body;
+        ol_buf_init(&body);
+        FUZZ_CHECK(!ol_utf8_valid(arg, strlen(arg)) || gw_item_json(&body, arg, 2), "no body for item '%s'", arg);
+        ol_buf_free(&body);
     }
 }
 
