@@ -128,6 +128,8 @@ char *ol_result_to_json(const ol_result *r) {
     return out.data;
 }
 
+#define RFC3339_LAST_SECOND 253402300799LL /* 9999-12-31T23:59:59Z */
+
 /* Parses "YYYY-MM-DDTHH:MM:SS[.ffffff]Z" into microseconds. */
 static bool parse_rfc3339(const char *text, int64_t *out) {
     struct tm tm;
@@ -143,7 +145,12 @@ static bool parse_rfc3339(const char *text, int64_t *out) {
         for (; digits < 6; digits++) micros *= 10;
     }
     if (strcmp(rest, "Z") != 0) return false;
-    *out = (int64_t)timegm(&tm) * 1000000 + micros;
+    /* timegm normalizes (a leap second is the next minute's first): past
+     * 9999-12-31T23:59:59Z that is a year of five digits, which RFC 3339
+     * cannot write and the encoder could not write back. */
+    int64_t secs = (int64_t)timegm(&tm);
+    if (secs > RFC3339_LAST_SECOND) return false;
+    *out = secs * 1000000 + micros;
     return true;
 }
 

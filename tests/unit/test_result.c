@@ -305,6 +305,28 @@ Test(result_decode, processed_at_forms) {
     }
 }
 
+/* Found by tests/fuzz/fuzz_result.c: the last day of 9999's leap second
+ * normalized to 10000-01-01T00:00:00Z, which the encoder wrote with five
+ * digits and the decoder then refused. The last instant four digits hold is
+ * accepted and reads back; anything later is refused. */
+Test(result_decode, processed_at_after_9999_refused) {
+    static const char *const stamps[] = {"9999-12-31T23:59:59.999999Z", "9999-12-31T23:59:60Z",
+                                         "9999-12-31T23:59:60.999999Z", "9999-12-31T23:60:00Z"};
+    for (size_t i = 0; i < sizeof stamps / sizeof stamps[0]; i++) {
+        char json[512], err[256] = "";
+        snprintf(json, sizeof json,
+                 GOOD_HEAD "\"status\":\"accepted\",\"reason\":null," GOOD_TAIL ",\"processed_at\":\"%s\"}", stamps[i]);
+        ol_result r, back;
+        bool ok = decode(json, &r, err, sizeof err);
+        cr_assert_eq(ok, i == 0, "%s: %s", stamps[i], ok ? "accepted" : err);
+        if (!ok) continue;
+        char *again = ol_result_to_json(&r);
+        cr_assert(decode(again, &back, err, sizeof err), "%s does not read back: %s", again, err);
+        cr_assert_eq(back.processed_at_us, r.processed_at_us);
+        free(again);
+    }
+}
+
 Test(result_decode, nulls_for_an_unreadable_message) {
     const char *json = "{\"order_id\":null,\"item\":null,\"type\":null,\"quantity\":null,"
                        "\"status\":\"rejected\",\"reason\":\"invalid\",\"remaining\":null,\"duplicate\":false,"
