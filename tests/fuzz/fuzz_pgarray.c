@@ -4,7 +4,8 @@
  * one dimension: quoted elements with backslash escapes, unquoted NULL).
  * What PostgreSQL would read must be exactly what was added, in order.
  * Input: op bytes; 't' LEN BYTES adds text (up to a NUL), 'i' 8 bytes adds
- * an integer, 'n' adds NULL, 'r' resets, anything else reads the literal. */
+ * an integer, 'n' adds NULL, 'r' resets, '?' reads the literal; other bytes
+ * are skipped (a read per byte made long inputs quadratic). */
 #include "fuzz.h"
 
 #include <inttypes.h>
@@ -103,7 +104,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             m.n = 0;
         } else {
             i++;
-            check_literal(ol_pgarray_text(&a), &m);
+            if (op == '?') check_literal(ol_pgarray_text(&a), &m);
         }
     }
     check_literal(ol_pgarray_text(&a), &m);
