@@ -242,6 +242,15 @@ static bool append_json(ol_buf *out, json_t *obj) {
 }
 
 bool gw_error_json(ol_buf *out, const char *msg, const char *field, int line, int column) {
+    /* A message may quote what the client sent (a decoded path, a body),
+     * cut at any byte; jansson refuses a string that is not UTF-8, and the
+     * request would get no answer at all. Such a message is shown as \xNN. */
+    char shown[4096];
+    size_t len = strlen(msg);
+    if (!ol_utf8_valid(msg, len)) {
+        ol_printable(shown, sizeof shown, msg, len);
+        msg = shown;
+    }
     json_t *o = json_object();
     if (!o) return false;
     bool ok = json_object_set_new(o, "error", json_string(msg)) == 0;

@@ -150,7 +150,10 @@ static bool flat_integer(cursor *c, int64_t *out) {
     if (negative) c->p++;
     const char *digits = c->p;
     int64_t v = 0;
-    while (c->p < c->end && *c->p >= '0' && *c->p <= '9') v = v * 10 + (*c->p++ - '0');
+    /* Digits past the limit are counted, not computed: they would overflow
+     * int64, and the number is declined anyway. */
+    for (; c->p < c->end && *c->p >= '0' && *c->p <= '9'; c->p++)
+        if (c->p - digits < FLAT_MAX_DIGITS) v = v * 10 + (*c->p - '0');
     size_t n = (size_t)(c->p - digits);
     if (n == 0 || n > FLAT_MAX_DIGITS || (n > 1 && *digits == '0')) return false;
     if (c->p < c->end && (*c->p == '.' || *c->p == 'e' || *c->p == 'E')) return false;
@@ -240,6 +243,11 @@ static bool parse_flat(const char *value, size_t value_len, ol_order *out) {
     if (!take(&c, '}')) return false;
     skip_ws(&c);
     return c.p == c.end && seen == 7u;
+}
+
+bool ol_order_parse_flat(const char *value, size_t value_len, ol_order *out) {
+    memset(out, 0, sizeof *out);
+    return parse_flat(value, value_len, out);
 }
 
 /* ---- The general path: any JSON document, with a precise error. */

@@ -41,6 +41,12 @@ bool ol_order_parse_field(const char *value, size_t value_len, const char *key, 
 bool ol_order_parse_json(const char *value, size_t value_len, ol_order *out, char *err, size_t errlen,
                          const char **field);
 
+/* The fast path alone: true only when it read a valid order of the flat
+ * shape, and then *out is what ol_order_parse_json reads; false means it
+ * declined (the general path decides). Exposed for the fuzzer's check that
+ * the two agree (tests/fuzz/fuzz_order.c). */
+bool ol_order_parse_flat(const char *value, size_t value_len, ol_order *out);
+
 const char *ol_order_type_name(ol_order_type type);
 
 #endif

@@ -128,6 +128,8 @@ char *ol_result_to_json(const ol_result *r) {
     return out.data;
 }
 
+#define RFC3339_LAST_SECOND 253402300799LL /* 9999-12-31T23:59:59Z */
+
 /* Parses "YYYY-MM-DDTHH:MM:SS[.ffffff]Z" into microseconds. */
 static bool parse_rfc3339(const char *text, int64_t *out) {
     struct tm tm;
@@ -143,7 +145,12 @@ static bool parse_rfc3339(const char *text, int64_t *out) {
         for (; digits < 6; digits++) micros *= 10;
     }
     if (strcmp(rest, "Z") != 0) return false;
-    *out = (int64_t)timegm(&tm) * 1000000 + micros;
+    /* timegm normalizes (a leap second is the next minute's first): past
+     * 9999-12-31T23:59:59Z that is a year of five digits, which RFC 3339
+     * cannot write and the encoder could not write back. */
+    int64_t secs = (int64_t)timegm(&tm);
+    if (secs > RFC3339_LAST_SECOND) return false;
+    *out = secs * 1000000 + micros;
     return true;
 }
 
@@ -159,6 +166,31 @@ static bool nullable_string(const json_t *v, const char *field, const char **out
     }
     *out = json_string_value(v);
     return true;
+}
+
+/* A string that must fit whole: the consumer never writes a longer one,
+ * and cut short it could name another order (the gateway matches answers
+ * to waiters by order_id). */
+static bool copy_whole(char *dst, size_t cap, const char *src, const char *field, char *err, size_t errlen) {
+    size_t len = strlen(src);
+    if (len >= cap) {
+        ol_seterr(err, errlen, "result: field '%s' is longer than %zu bytes", field, cap - 1);
+        return false;
+    }
+    memcpy(dst, src, len + 1);
+    return true;
+}
+
+/* Text for people (the error): cut to fit, but never inside a character,
+ * which would not be UTF-8 and would read back differently once encoded. */
+static void copy_cut(char *dst, size_t cap, const char *src) {
+    size_t n = strlen(src);
+    if (n >= cap) {
+        n = cap - 1;
+        while (n > 0 && ((unsigned char)src[n] & 0xC0) == 0x80) n--; /* src[n] continues a character */
+    }
+    memcpy(dst, src, n);
+    dst[n] = '\0';
 }
 
 bool ol_result_from_json(const char *value, size_t len, ol_result *out, char *err, size_t errlen) {
@@ -189,10 +221,10 @@ bool ol_result_from_json(const char *value, size_t len, ol_result *out, char *er
         !nullable_string(item_v, "item", &item, err, errlen) || !nullable_string(type_v, "type", &type, err, errlen) ||
         !nullable_string(reason_v, "reason", &reason, err, errlen))
         goto done;
-    if (order_id) ol_strlcpy(out->order_id, order_id, sizeof out->order_id);
+    if (order_id && !copy_whole(out->order_id, sizeof out->order_id, order_id, "order_id", err, errlen)) goto done;
     if (item && type && json_is_integer(quantity)) {
         out->has_order = true;
-        ol_strlcpy(out->item, item, sizeof out->item);
+        if (!copy_whole(out->item, sizeof out->item, item, "item", err, errlen)) goto done;
         out->type = strcmp(type, "restock") == 0 ? OL_TYPE_RESTOCK : OL_TYPE_ORDER;
         out->quantity = (int32_t)json_integer_value(quantity);
     }
@@ -215,7 +247,7 @@ bool ol_result_from_json(const char *value, size_t len, ol_result *out, char *er
         ol_seterr(err, errlen, "result: field 'processed_at' is not RFC 3339 UTC");
         goto done;
     }
-    if (error) ol_strlcpy(out->error, error, sizeof out->error);
+    if (error) copy_cut(out->error, sizeof out->error, error);
     ok = true;
 done:
     json_decref(root);

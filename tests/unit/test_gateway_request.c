@@ -201,6 +201,24 @@ Test(gateway_json, bodies) {
     ol_buf_free(&b);
 }
 
+/* Found by tests/fuzz/fuzz_gateway.c: GET /nope%FF made the 404 message
+ * "no such resource: /nope\xff", jansson refused it, and the gateway closed
+ * the connection without an answer. The same for a message cut inside a
+ * character (%.100s of a path). Every error has its JSON body. */
+Test(gateway_json, error_bodies_for_text_that_is_not_utf8) {
+    ol_buf b;
+    ol_buf_init(&b);
+    cr_assert(gw_error_json(&b, "no such resource: /nope\xff", NULL, 0, 0));
+    cr_assert_str_eq(b.data, "{\"error\":\"no such resource: /nope\\\\xff\"}");
+    ol_buf_clear(&b);
+    cr_assert(gw_error_json(&b, "unknown item 'caf\xc3'", "item", 0, 0), "a character cut in two");
+    cr_assert_str_eq(b.data, "{\"error\":\"unknown item 'caf\\\\xc3'\",\"field\":\"item\"}");
+    ol_buf_clear(&b);
+    cr_assert(gw_error_json(&b, "unknown item 'caf\xc3\xa9'", NULL, 0, 0), "valid UTF-8 is kept as it is");
+    cr_assert_str_eq(b.data, "{\"error\":\"unknown item 'caf\xc3\xa9'\"}");
+    ol_buf_free(&b);
+}
+
 Test(gateway_counters, render_by_route_and_code) {
     gw_counters c;
     gw_counters_init(&c);

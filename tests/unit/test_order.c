@@ -801,3 +801,23 @@ Test(order_fast_path, agrees_with_the_general_path_on_mutants) {
         check_agree(buf, len, NULL, 0);
     }
 }
+
+/* Found by tests/fuzz/fuzz_order.c: the fast path multiplied every digit
+ * into an int64 before counting them, so a long number overflowed (undefined
+ * behaviour; UBSan aborts in the sanitizer build). It must decline such a
+ * number, and the general path decide, without computing it. */
+Test(order_fast_path, long_integers_are_declined_without_overflow) {
+    static const char *const declined[] = {
+        "{\"order_id\":\"o1\",\"item\":\"apple\",\"quantity\":3,\"x\":2666666666666666666666666666666666}",
+        "{\"order_id\":\"o1\",\"item\":\"apple\",\"quantity\":3,\"x\":-99999999999999999999}",
+        "{\"order_id\":\"o1\",\"item\":\"apple\",\"quantity\":1000000000000000}", /* 16 digits */
+    };
+    ol_order o;
+    for (size_t i = 0; i < sizeof declined / sizeof declined[0]; i++) {
+        cr_assert_not(ol_order_parse_flat(declined[i], strlen(declined[i]), &o), "case %zu", i);
+        check_agree_str(declined[i]);
+    }
+    const char *fifteen = "{\"order_id\":\"o1\",\"item\":\"apple\",\"quantity\":3,\"x\":999999999999999}";
+    cr_assert(ol_order_parse_flat(fifteen, strlen(fifteen), &o));
+    cr_assert_eq(o.quantity, 3);
+}

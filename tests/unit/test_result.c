@@ -305,6 +305,28 @@ Test(result_decode, processed_at_forms) {
     }
 }
 
+/* Found by tests/fuzz/fuzz_result.c: the last day of 9999's leap second
+ * normalized to 10000-01-01T00:00:00Z, which the encoder wrote with five
+ * digits and the decoder then refused. The last instant four digits hold is
+ * accepted and reads back; anything later is refused. */
+Test(result_decode, processed_at_after_9999_refused) {
+    static const char *const stamps[] = {"9999-12-31T23:59:59.999999Z", "9999-12-31T23:59:60Z",
+                                         "9999-12-31T23:59:60.999999Z", "9999-12-31T23:60:00Z"};
+    for (size_t i = 0; i < sizeof stamps / sizeof stamps[0]; i++) {
+        char json[512], err[256] = "";
+        snprintf(json, sizeof json,
+                 GOOD_HEAD "\"status\":\"accepted\",\"reason\":null," GOOD_TAIL ",\"processed_at\":\"%s\"}", stamps[i]);
+        ol_result r, back;
+        bool ok = decode(json, &r, err, sizeof err);
+        cr_assert_eq(ok, i == 0, "%s: %s", stamps[i], ok ? "accepted" : err);
+        if (!ok) continue;
+        char *again = ol_result_to_json(&r);
+        cr_assert(decode(again, &back, err, sizeof err), "%s does not read back: %s", again, err);
+        cr_assert_eq(back.processed_at_us, r.processed_at_us);
+        free(again);
+    }
+}
+
 Test(result_decode, nulls_for_an_unreadable_message) {
     const char *json = "{\"order_id\":null,\"item\":null,\"type\":null,\"quantity\":null,"
                        "\"status\":\"rejected\",\"reason\":\"invalid\",\"remaining\":null,\"duplicate\":false,"
@@ -362,6 +384,62 @@ Test(result_decode, rejects_broken_results) {
         cr_expect_not(decode(cases[i], &r, err, sizeof err), "case %zu accepted: %s", i, cases[i]);
         cr_expect_neq(err[0], '\0', "case %zu rejected without an error", i);
     }
+}
+
+/* {"order_id":ID,"item":ITEM,...,"error":ERROR} with the strings given. */
+static char *result_with(const char *order_id, const char *item, const char *error) {
+    ol_buf b;
+    ol_buf_init(&b);
+    cr_assert(ol_buf_appendf(&b,
+                             "{\"order_id\":\"%s\",\"item\":\"%s\",\"type\":\"order\",\"quantity\":3,"
+                             "\"status\":\"rejected\",\"reason\":\"invalid\"," GOOD_TAIL
+                             ",\"processed_at\":\"2026-11-25T17:00:00Z\",\"error\":\"%s\"}",
+                             order_id, item, error));
+    return b.data;
+}
+
+static char *repeat(const char *unit, size_t times) {
+    ol_buf b;
+    ol_buf_init(&b);
+    for (size_t i = 0; i < times; i++) cr_assert(ol_buf_appends(&b, unit));
+    return b.data;
+}
+
+/* Found by tests/fuzz/fuzz_result.c: an order_id or item longer than its
+ * limit was cut at the limit, possibly inside a character; the cut text is
+ * not UTF-8, the encoder wrote it as \xNN and it read back as another id
+ * (and a cut id could match another order's waiter). Such a result is
+ * refused; an error text is cut at a character boundary. */
+Test(result_decode, overlong_strings_refused_and_error_cut_whole) {
+    ol_result r, back;
+    char err[256];
+    char *a126 = repeat("a", OL_ORDER_ID_MAX - 2), *a127 = repeat("a", OL_ORDER_ID_MAX - 1);
+    char *id_fits = NULL, *id_long = NULL, *item_long = repeat("i", OL_ITEM_MAX + 1), *errors = repeat("\xc3\xa9", 200);
+    cr_assert(asprintf(&id_fits, "%s\xc3\xa9", a126) > 0 && asprintf(&id_long, "%s\xc3\xa9", a127) > 0);
+
+    char *json = result_with(id_fits, "apple", "e");
+    cr_assert(decode(json, &r, err, sizeof err), "128 bytes refused: %s", err);
+    cr_assert_str_eq(r.order_id, id_fits);
+    free(json);
+    json = result_with(id_long, "apple", "e");
+    cr_assert_not(decode(json, &r, err, sizeof err), "129 bytes accepted");
+    cr_assert_str_eq(err, "result: field 'order_id' is longer than 128 bytes");
+    free(json);
+    json = result_with("o1", item_long, "e");
+    cr_assert_not(decode(json, &r, err, sizeof err), "65 bytes of item accepted");
+    free(json);
+
+    json = result_with("o1", "apple", errors);
+    cr_assert(decode(json, &r, err, sizeof err), "%s", err);
+    cr_assert_eq(strlen(r.error), OL_ERROR_MAX - 2, "cut before the character that does not fit");
+    cr_assert(ol_utf8_valid(r.error, strlen(r.error)));
+    char *again = ol_result_to_json(&r);
+    cr_assert(decode(again, &back, err, sizeof err), "%s", err);
+    cr_assert_str_eq(back.error, r.error, "the error reads back as it was");
+    free(again);
+    free(json);
+    char *owned[] = {a126, a127, id_fits, id_long, item_long, errors};
+    for (size_t i = 0; i < sizeof owned / sizeof owned[0]; i++) free(owned[i]);
 }
 
 /* ---- samples --------------------------------------------------------- */
