@@ -35,7 +35,7 @@ admin_sql() { psql "$ADMIN_DB" -X -A -t -v ON_ERROR_STOP=1 -c "$1"; }
 # Every message of TOPIC (as admin) whose value holds STRING.
 topic_has() { kcat -F "$ORDERLINE_CONFIG" -b "$ORDERLINE_BROKERS" -C -t "$1" -e -q -f '%s\n' | grep -c -- "$2" || true; }
 authorizer_denials() { cat "${KLOGS[@]/%//authorizer.log}" 2>/dev/null | grep -c -- "$1" || true; }
-broker_auth_failures() { cat "${KLOGS[@]/%//server.log}" 2>/dev/null | grep -c -- "Failed authentication with /127.0.0.1 ($1" || true; }
+broker_auth_failures() { cat "${KLOGS[@]/%//server.log}" 2>/dev/null | grep -c -- "Failed authentication with /127.0.0.1 (channelId=[^)]*) ($1" || true; }
 pg_log_count() { grep -c -- "$1" "$PGLOG" || true; }
 
 # refused NAME CMD...: CMD must exit non-zero within 10 s (it is killed at
@@ -93,7 +93,7 @@ for who in a b; do
     racers+=($!)
 done
 wait "${racers[@]}"
-codes=$(cat "$IT_LOGDIR"/race-*.code | sort | tr '\n' ' ')
+codes=$(for f in "$IT_LOGDIR"/race-*.code; do cat "$f"; echo; done | sort | tr '\n' ' ')
 [ "$codes" = "201 409 " ] || die "the race over the secure stack answered $codes (want 201 and 409)"
 log "race through order-gateway: $codes"
 
