@@ -11,6 +11,16 @@
 # order ids are its own and it asserts on them only.
 source "$(dirname "$0")/../integration/lib.sh"
 it_setup secure
+# The tools run inside "as" subshells: at the exit, kill each job's whole
+# tree, not only the subshell, before lib.sh's cleanup.
+kill_tree() { local c; for c in $(pgrep -P "$1"); do kill_tree "$c"; done; kill -9 "$1" 2>/dev/null || true; }
+secure_cleanup() {
+    local rc=$? p
+    for p in $(jobs -p); do kill_tree "$p"; done
+    (exit $rc)
+    it_cleanup
+}
+trap secure_cleanup EXIT
 STACK=$IT_ROOT/scripts/stack
 read -r NODES SECURE <"$IT_ROOT/.stack/layout"
 [ "$SECURE" = 1 ] || die "the stack is not secure (tests/secure/run.sh swaps it in)"
