@@ -235,8 +235,11 @@ for id in none wrongpw otherca to-results by-reader; do
 done
 [ "$(topic_has order-results "\"item\":\"$ITEM\"")" = 4 ] || die "the results topic has $(topic_has order-results "$ITEM") answers for $ITEM, want 4"
 
-kill -TERM $GATEWAY && wait $GATEWAY || die "gateway exit $?"
-kill -TERM $CONSUMER && wait $CONSUMER || die "consumer exit $?"
+# stop_tool PID: SIGTERM to the tool an "as" job runs (its child), then
+# its exit status.
+stop_tool() { local child; child=$(pgrep -P "$1" | head -n 1); kill -TERM "${child:-$1}"; wait "$1"; }
+stop_tool $GATEWAY || die "gateway exit $?"
+stop_tool $CONSUMER || die "consumer exit $?"
 python3 "$IT_ROOT/tests/integration/check_invariants.py" --brokers "$ORDERLINE_BROKERS" --db "$ADMIN_DB" ||
     die "the invariants over the secure stack's topics and ledger"
 log "ok"
