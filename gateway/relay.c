@@ -36,7 +36,6 @@ struct gw_relay {
     rd_kafka_topic_t *orders;
     ol_reader *reader;
     char *results_topic;
-    char *orders_topic;
     rd_kafka_resp_err_t refused; /* the brokers refused us the orders topic (main thread only) */
     gw_on_complete on_complete;
     void *opaque;
@@ -67,8 +66,8 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opa
     const char *why = msg->err ? rd_kafka_err2str(msg->err) : NULL;
     char reason[256] = "";
     pthread_mutex_lock(&r->lock);
-    if (msg->err) r->counters.delivery_failures++;
     if (ol_kafka_delivery_refused(msg->err) && !r->refused) r->refused = msg->err;
+    if (msg->err) r->counters.delivery_failures++;
     else if (msg->offset < 0) r->counters.unconfirmed++;
     ol_delivery_action a =
         ol_waiters_delivery(r->waiters, m->order_id, why, msg->partition, msg->offset, ol_monotonic_ms());
@@ -131,8 +130,7 @@ gw_relay *gw_relay_new(const ol_settings *s, gw_on_complete on_complete, void *o
     r->last_run_ms = ol_monotonic_ms();
     r->waiters = ol_waiters_new(MAX_UNCONFIRMED);
     r->results_topic = strdup(s->results_topic);
-    r->orders_topic = strdup(s->orders_topic);
-    if (!r->waiters || !r->results_topic || !r->orders_topic) {
+    if (!r->waiters || !r->results_topic) {
         ol_seterr(err, errlen, "out of memory");
         goto fail;
     }
@@ -159,7 +157,6 @@ void gw_relay_destroy(gw_relay *r) {
     ol_waiters_destroy(r->waiters);
     pthread_mutex_destroy(&r->lock);
     free(r->results_topic);
-    free(r->orders_topic);
     free(r);
 }
 
@@ -272,13 +269,13 @@ bool gw_relay_run_once(gw_relay *r, int timeout_ms, char *err, size_t errlen) {
     deliver_completions(r);
     if (!healthy) ol_seterr(err, errlen, "out of memory while answering a request");
     /* Every later order would be refused too: stop, and say why. */
-    if (r->refused)
-        ol_seterr(err, errlen, "Kafka refuses this gateway's principal the orders topic '%s': %s", r->orders_topic,
-                  rd_kafka_err2str(r->refused));
     char fatal[512];
-    if (rd_kafka_fatal_error(r->producer, fatal, sizeof fatal))
-        ol_seterr(err, errlen, "the producer hit a fatal error: %s", fatal);
-    return healthy && !r->refused && !rd_kafka_fatal_error(r->producer, NULL, 0);
+    bool is_fatal = rd_kafka_fatal_error(r->producer, fatal, sizeof fatal) != RD_KAFKA_RESP_ERR_NO_ERROR;
+    if (r->refused)
+        ol_seterr(err, errlen, "Kafka refuses this gateway's principal the orders topic '%s': %s",
+                  rd_kafka_topic_name(r->orders), rd_kafka_err2str(r->refused));
+    else if (is_fatal) ol_seterr(err, errlen, "the producer hit a fatal error: %s", fatal);
+    return healthy && !r->refused && !is_fatal;
 }
 
 static size_t producing(gw_relay *r) { return (size_t)rd_kafka_outq_len(r->producer); }

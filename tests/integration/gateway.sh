@@ -16,13 +16,7 @@ GW_ARGS=(--db "$IT_DB" --orders-topic "$IT_ORDERS" --results-topic "$IT_RESULTS"
 start_gateway() {
     "$BUILD/order-gateway" "${GW_ARGS[@]}" >>"$IT_LOGDIR/gateway.log" 2>&1 &
     GW_PID=$!
-    local i
-    for ((i = 0; i < 300; i++)); do
-        curl -sf -o /dev/null "$URL/healthz" && return 0
-        kill -0 "$GW_PID" 2>/dev/null || die "the gateway exited at start"
-        sleep 0.1
-    done
-    die "the gateway did not answer /healthz within 30 s"
+    wait_http "$URL/healthz" "$GW_PID"
 }
 
 # post NAME KEY BODY [PREFER]: status in $IT_LOGDIR/NAME.code, body in NAME.body.

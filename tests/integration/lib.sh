@@ -131,6 +131,18 @@ sys.exit(1)
 PY
 }
 
+# wait_http URL PID: until URL answers 2xx (at most 30 s); dies if PID
+# exits first.
+wait_http() {
+    local i
+    for ((i = 0; i < 300; i++)); do
+        curl -sf -o /dev/null "$1" && return 0
+        kill -0 "$2" 2>/dev/null || die "$1: the process exited at start"
+        sleep 0.1
+    done
+    die "$1 did not answer within 30 s"
+}
+
 # Starts consumer NAME in the background with a log, a stats file and a
 # /metrics of its own (a --metrics-addr among ARGS is used instead of a free
 # port); its pid is left in CONSUMER_PID and CONSUMER_PIDS[NAME] (not

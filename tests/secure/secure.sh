@@ -67,16 +67,6 @@ refused() {
     log "$name: exit $rc after $ms ms: $(grep -m1 -E 'ERROR|error' "$IT_LOGDIR/$name.log" | cut -c1-200)"
 }
 
-wait_http() { # URL PID
-    local i
-    for ((i = 0; i < 300; i++)); do
-        curl -sf -o /dev/null "$1" && return 0
-        kill -0 "$2" 2>/dev/null || die "$1: the process exited at start"
-        sleep 0.1
-    done
-    die "$1 did not answer within 30 s"
-}
-
 # --- 0. The server's own settings.
 scram=$(admin_sql "SELECT count(*) FROM pg_authid WHERE rolname IN ('postgres','order-consumer','order-gateway','order-reader') AND rolpassword LIKE 'SCRAM-SHA-256\$%'")
 [ "$scram" = 4 ] || die "$scram of 4 database roles have a SCRAM-SHA-256 password"
