@@ -89,14 +89,14 @@ static bool add_token(gw_tokens *t, const char *source, int line, const char *na
     if (!is_name(name, nlen)) {
         char shown[GW_CLIENT_NAME_MAX + 1];
         ol_printable(shown, sizeof shown, name, nlen);
-        ol_seterr(err, errlen,
-                  "%s:%d: client name '%s' must be 1-%d letters, digits, '.', '_' or '-'", source, line, shown,
-                  GW_CLIENT_NAME_MAX);
+        ol_seterr(err, errlen, "%s:%d: client name '%s' must be 1-%d letters, digits, '.', '_' or '-'", source, line,
+                  shown, GW_CLIENT_NAME_MAX);
         return false;
     }
     if (tlen < GW_TOKEN_MIN || tlen > GW_TOKEN_MAX || !is_token68(token, tlen)) {
-        ol_seterr(err, errlen, "%s:%d: the token of '%.*s' must be %d-%d characters of A-Z a-z 0-9 - . _ ~ + / (then =)",
-                  source, line, (int)nlen, name, GW_TOKEN_MIN, GW_TOKEN_MAX);
+        ol_seterr(err, errlen,
+                  "%s:%d: the token of '%.*s' must be %d-%d characters of A-Z a-z 0-9 - . _ ~ + / (then =)", source,
+                  line, (int)nlen, name, GW_TOKEN_MIN, GW_TOKEN_MAX);
         return false;
     }
     gw_token tok = {.line = line};
@@ -161,25 +161,23 @@ static gw_tokens *parse(const char *text, const char *source, const char *single
         bool ok;
         if (single) {
             ok = n == 1 && t->len == 0;
-            if (!ok)
-                ol_seterr(err, errlen, "%s:%d: expected the token alone, on one line", source, line);
-            else
-                ok = add_token(t, source, line, single, strlen(single), f[0], fl[0], err, errlen);
+            if (!ok) ol_seterr(err, errlen, "%s:%d: expected the token alone, on one line", source, line);
+            else ok = add_token(t, source, line, single, strlen(single), f[0], fl[0], err, errlen);
         } else {
             ok = n == 2 && !reserved(f[0], fl[0]);
             if (n != 2)
-                ol_seterr(err, errlen, "%s:%d: expected 'NAME TOKEN' (two fields), got %d field%s", source, line,
-                          n, n == 1 ? "" : "s or more");
+                ol_seterr(err, errlen, "%s:%d: expected 'NAME TOKEN' (two fields), got %d field%s", source, line, n,
+                          n == 1 ? "" : "s or more");
             else if (!ok)
                 ol_seterr(err, errlen, "%s:%d: client name '%.*s' is reserved (the gateway gives it itself)", source,
                           line, (int)fl[0], f[0]);
-            else
-                ok = add_token(t, source, line, f[0], fl[0], f[1], fl[1], err, errlen);
+            else ok = add_token(t, source, line, f[0], fl[0], f[1], fl[1], err, errlen);
         }
         if (!ok) goto fail;
     }
     if (t->len == 0) {
-        ol_seterr(err, errlen, "%s: no token in it (%s)", source, single ? "expected the token" : "lines of NAME TOKEN");
+        ol_seterr(err, errlen, "%s: no token in it (%s)", source,
+                  single ? "expected the token" : "lines of NAME TOKEN");
         goto fail;
     }
     return t;

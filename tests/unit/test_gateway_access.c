@@ -72,7 +72,8 @@ Test(gateway_access, authorization_header) {
 
 Test(gateway_access, admin_token_file) {
     char err[256] = "";
-    gw_tokens *t = gw_tokens_parse_single("# the admin's\n" TOK_A "\n", "admin.token", GW_CLIENT_ADMIN, err, sizeof err);
+    gw_tokens *t =
+        gw_tokens_parse_single("# the admin's\n" TOK_A "\n", "admin.token", GW_CLIENT_ADMIN, err, sizeof err);
     cr_assert_not_null(t, "%s", err);
     cr_assert_eq(gw_tokens_count(t), 1);
     cr_assert_str_eq(gw_tokens_name(t, 0), "admin");
