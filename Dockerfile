@@ -5,7 +5,7 @@
 FROM debian:12-slim AS build
 RUN apt-get update && apt-get install -y --no-install-recommends \
         build-essential cmake ninja-build pkg-config \
-        librdkafka-dev libpq-dev libjansson-dev libmicrohttpd-dev \
+        librdkafka-dev libpq-dev libjansson-dev libmicrohttpd-dev libgnutls28-dev \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY CMakeLists.txt ./
@@ -13,6 +13,7 @@ COPY cmake cmake
 COPY common common
 COPY producer producer
 COPY consumer consumer
+COPY gateway gateway
 COPY results results
 COPY audit audit
 COPY bench bench

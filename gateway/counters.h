@@ -11,7 +11,7 @@
 #include "request.h"
 
 /* The status codes the gateway answers with; others land in "other". */
-#define GW_CODES 14
+#define GW_CODES 16
 extern const unsigned gw_codes[GW_CODES];
 
 typedef struct gw_counters {
@@ -25,10 +25,23 @@ typedef struct gw_counters {
     uint64_t unconfirmed;       /* delivery reports without error that named no offset */
     uint64_t delivery_failures; /* delivery reports with an error */
     uint64_t ledger_errors;     /* PostgreSQL queries that failed */
+    uint64_t waiters_refused;   /* requests answered 503 at --max-waiters */
+    /* Requests by caller: client_requests[i * (GW_CODES + 1) + code index]
+     * for client_names[i] (borrowed). */
+    size_t n_clients;
+    const char *const *client_names;
+    uint64_t *client_requests;
 } gw_counters;
 
-void gw_counters_init(gw_counters *c);
-void gw_counters_request(gw_counters *c, gw_route route, unsigned status);
+/* No request has a known caller (a 401, or on the metrics listener). */
+#define GW_NO_CLIENT ((size_t)-1)
+
+/* False when memory ran out. */
+bool gw_counters_init(gw_counters *c, const char *const *client_names, size_t n_clients);
+/* Frees what init allocated (not c). */
+void gw_counters_free(gw_counters *c);
+/* Counts a request answered with status, and for client unless GW_NO_CLIENT. */
+void gw_counters_request(gw_counters *c, gw_route route, unsigned status, size_t client);
 bool gw_counters_render(const gw_counters *c, ol_buf *out);
 
 #endif

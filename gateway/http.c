@@ -1,5 +1,6 @@
 #include "http.h"
 
+#include <gnutls/gnutls.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <stdio.h>
@@ -8,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "access.h"
 #include "ol_log.h"
 #include "ol_net.h"
 #include "ol_str.h"
@@ -18,21 +20,33 @@ extern const size_t gw_form_html_len;
 
 #define THREADS 2 /* epoll loops; waiting requests hold none of them */
 #define CONNECTION_LIMIT 20000
+/* Per connection: the request line, headers and read buffer live in it;
+ * headers that do not fit are refused by libmicrohttpd itself (431). */
+#define CONNECTION_MEMORY (32 * 1024)
 #define STALE_AFTER_MS 5000 /* relay loop not run for this long: unhealthy */
 #define JSON_TYPE "application/json"
+#define REALM "Bearer realm=\"order-gateway\""
+
+typedef enum { LISTEN_PUBLIC, LISTEN_ADMIN, LISTEN_METRICS } listen_kind;
 
 typedef struct gw_listener {
     struct gw_http *http;
-    bool metrics_only;
+    listen_kind kind;
+    const gw_tokens *tokens; /* the callers it lets in; NULL: anyone */
+    size_t first_client;     /* the counted index of tokens' first client, or of anyone */
     struct MHD_Daemon *daemon;
 } gw_listener;
 
 struct gw_http {
-    gw_listener api, metrics;
+    gw_listener api, admin, metrics;
     gw_relay *relay;
     gw_ledger *ledger;
-    char *listen_addr, *metrics_addr;
+    char *listen_addr, *admin_addr, *metrics_addr;
     long max_wait_s;
+    unsigned per_ip, idle_timeout_s;
+    const char *tls_cert, *tls_key, *tls_trust; /* borrowed PEM; NULL: plain, no client certificates */
+    const char **client_names;                  /* tokens' clients, admin, anonymous */
+    size_t n_clients;
     int in_flight; /* requests begun and not yet completed (atomic) */
 };
 
@@ -45,6 +59,8 @@ typedef struct gw_conn {
     gw_route route;
     struct MHD_Connection *conn;
     gw_http *http;
+    bool admin;    /* came through the admin listener */
+    size_t client; /* the caller's counted index; GW_NO_CLIENT until known */
     int64_t started_us;
     ol_buf body;
     bool too_large;
@@ -82,7 +98,7 @@ static enum MHD_Result reply(gw_conn *c, unsigned status, const char *type, ol_b
     /* The wait histogram: requests that reached the relay or the ledger. */
     bool waited_for = c->route == GW_ROUTE_ORDERS && (status == 201 || status == 202 || status == 409 || status == 503);
     double waited = waited_for ? (double)(ol_now_us() - c->started_us) / 1e6 : -1;
-    gw_relay_count_request(c->http->relay, c->route, status, waited);
+    gw_relay_count_request(c->http->relay, c->route, status, c->client, waited);
     return r;
 }
 
@@ -182,6 +198,19 @@ void gw_http_on_complete(void *token, ol_completion *done, void *opaque) {
     MHD_resume_connection(c->conn);
 }
 
+static enum MHD_Result reply_busy(gw_conn *c, const char *why) {
+    char msg[400];
+    snprintf(msg, sizeof msg, "%s; nothing was published: try again later", why);
+    const char *headers[] = {"Retry-After", "1", NULL};
+    return reply_error(c, 503, msg, NULL, headers);
+}
+
+/* The order's caller, for its header: NULL where nobody was asked. */
+static const char *client_of(const gw_conn *c) {
+    if (c->client >= c->http->n_clients || c->client == c->http->n_clients - 1) return NULL; /* anonymous */
+    return c->http->client_names[c->client];
+}
+
 static enum MHD_Result handle_post(gw_conn *c) {
     gw_http *h = c->http;
     char key[OL_ORDER_ID_MAX + 1], err[256];
@@ -197,14 +226,30 @@ static enum MHD_Result handle_post(gw_conn *c) {
         if (!gw_error_json(&body, in.error, in.field, in.line, in.column)) return MHD_NO;
         return reply(c, in.status, JSON_TYPE, &body, NULL);
     }
+    enum MHD_Result res = MHD_YES;
+    if (!gw_type_allowed(in.order.type, c->admin)) {
+        snprintf(err, sizeof err,
+                 "type '%s' is not taken here: only orders; a restock goes through order-producer or the admin "
+                 "listener",
+                 ol_order_type_name(in.order.type));
+        res = reply_error(c, 403, err, "type", NULL);
+        goto done;
+    }
     memcpy(c->order_id, in.order.order_id, sizeof c->order_id);
     gw_prefer prefer = gw_prefer_parse(MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND, "Prefer"));
     int64_t deadline = ol_monotonic_ms() + gw_prefer_wait_ms(prefer, 5, h->max_wait_s);
-    enum MHD_Result res = MHD_YES;
-    if (gw_relay_attach(h->relay, c->order_id, c, deadline, on_wait)) goto done; /* in flight here already */
-    if (try_ledger(c, c->order_id, &res) == GW_LEDGER_FOUND) goto done;          /* decided before */
+    gw_attach_status at = gw_relay_attach(h->relay, c->order_id, c, deadline, on_wait);
+    if (at == GW_ATTACH_WAITING) goto done; /* in flight here already */
+    if (at == GW_ATTACH_BUSY) {
+        res = reply_busy(c, "too many requests are waiting (--max-waiters)");
+        goto done;
+    }
+    if (try_ledger(c, c->order_id, &res) == GW_LEDGER_FOUND) goto done; /* decided before */
     char reason[256];
-    if (gw_relay_submit(h->relay, &in, c, deadline, on_wait, reason, sizeof reason) == GW_SUBMIT_FAILED) {
+    gw_submit_status st = gw_relay_submit(h->relay, &in, client_of(c), c, deadline, on_wait, reason, sizeof reason);
+    if (st == GW_SUBMIT_BUSY) {
+        res = reply_busy(c, reason);
+    } else if (st == GW_SUBMIT_FAILED) {
         char msg[700];
         snprintf(msg, sizeof msg,
                  "order '%.128s' could not be published: %s; sending it again with the same key is safe", c->order_id,
@@ -267,12 +312,60 @@ static enum MHD_Result handle_get(gw_conn *c, const char *arg) {
     return reply_error(c, st == GW_LEDGER_ERROR ? 503 : 404, msg, NULL, NULL);
 }
 
-/* First call for a request: route, method and headers; an error is
- * answered before any body is read. */
+/* mTLS: the handshake let the caller in whatever its certificate; this
+ * is where an absent or untrusted one is refused. */
+static gw_peer_verdict peer_verdict(struct MHD_Connection *conn) {
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+    if (!ci || !ci->tls_session) return GW_PEER_UNVERIFIED;
+    gnutls_session_t session = ci->tls_session;
+    unsigned status = 0, n = 0;
+    int rc = gnutls_certificate_verify_peers2(session, &status);
+    if (!gnutls_certificate_get_peers(session, &n)) n = 0;
+    return gw_peer_judge(rc, status, n);
+}
+
+/* Who is calling: the client certificate (with --tls-client-ca), then the
+ * bearer token (where the listener asks for one). False when refused:
+ * the answer (403, 401) is queued in *res. */
+static bool admit(gw_listener *l, gw_conn *c, enum MHD_Result *res) {
+    if (l->kind == LISTEN_METRICS) return true;
+    if (l->http->tls_trust) {
+        gw_peer_verdict v = peer_verdict(c->conn);
+        if (v != GW_PEER_OK) {
+            *res = reply_error(c, 403, gw_peer_verdict_text(v), NULL, NULL);
+            return false;
+        }
+    }
+    if (!l->tokens) {
+        c->client = l->first_client;
+        return true;
+    }
+    size_t who;
+    const char *auth = MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    gw_auth_status st = gw_tokens_check(l->tokens, auth, &who);
+    if (st == GW_AUTH_OK) {
+        c->client = l->first_client + who;
+        return true;
+    }
+    bool missing = st == GW_AUTH_MISSING;
+    const char *headers[] = {"WWW-Authenticate", missing ? REALM : REALM ", error=\"invalid_token\"", NULL};
+    *res = reply_error(
+        c, 401, missing ? "a bearer token is required (Authorization: Bearer TOKEN)" : "the bearer token is not valid",
+        NULL, headers);
+    return false;
+}
+
+/* First call for a request: caller, route, method and headers; an error
+ * is answered before any body is read. */
 static enum MHD_Result start_request(gw_listener *l, gw_conn *c, const char *url, const char *method) {
     const char *arg;
+    enum MHD_Result res;
+    c->admin = l->kind == LISTEN_ADMIN;
     c->route = gw_route_match(url, &arg);
-    if (l->metrics_only && c->route != GW_ROUTE_METRICS && c->route != GW_ROUTE_HEALTHZ) c->route = GW_ROUTE_NOT_FOUND;
+    if (!admit(l, c, &res)) return res;
+    /* /metrics and /healthz are the metrics listener's, and only they. */
+    bool ops = c->route == GW_ROUTE_METRICS || c->route == GW_ROUTE_HEALTHZ;
+    if (ops != (l->kind == LISTEN_METRICS)) c->route = GW_ROUTE_NOT_FOUND;
     char msg[256];
     if (c->route == GW_ROUTE_NOT_FOUND) {
         snprintf(msg, sizeof msg, "no such resource: %.100s", url);
@@ -301,6 +394,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (!c) return MHD_NO;
         c->conn = conn;
         c->http = l->http;
+        c->client = GW_NO_CLIENT;
         c->started_us = ol_now_us();
         ol_buf_init(&c->body);
         __atomic_add_fetch(&l->http->in_flight, 1, __ATOMIC_SEQ_CST);
@@ -338,49 +432,107 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **state, e
     *state = NULL;
 }
 
-gw_http *gw_http_new(const gateway_settings *s, gw_ledger *ledger, char *err, size_t errlen) {
+/* Counted callers: the tokens file's clients, then admin, then anonymous. */
+static bool client_names_new(gw_http *h, const gw_tokens *tokens) {
+    size_t n = tokens ? gw_tokens_count(tokens) : 0;
+    h->client_names = calloc(n + 2, sizeof *h->client_names);
+    if (!h->client_names) return false;
+    for (size_t i = 0; i < n; i++) h->client_names[i] = gw_tokens_name(tokens, i);
+    h->client_names[n] = GW_CLIENT_ADMIN;
+    h->client_names[n + 1] = GW_CLIENT_ANONYMOUS;
+    h->n_clients = n + 2;
+    return true;
+}
+
+static bool dup_or_null(char **out, const char *s) { return !s || (*out = strdup(s)) != NULL; }
+
+gw_http *gw_http_new(const gw_http_config *cfg, gw_ledger *ledger, char *err, size_t errlen) {
+    const gateway_settings *s = cfg->settings;
     gw_http *h = calloc(1, sizeof *h);
-    if (!h || !(h->listen_addr = strdup(s->listen)) ||
-        (s->metrics_addr && !(h->metrics_addr = strdup(s->metrics_addr)))) {
+    if (!h || !dup_or_null(&h->listen_addr, s->listen) || !dup_or_null(&h->admin_addr, s->admin_listen) ||
+        !dup_or_null(&h->metrics_addr, s->metrics_addr) || !client_names_new(h, cfg->tokens)) {
         ol_seterr(err, errlen, "out of memory");
         gw_http_destroy(h);
         return NULL;
     }
     h->ledger = ledger;
     h->max_wait_s = s->max_wait_s;
-    h->api = (gw_listener){h, false, NULL};
-    h->metrics = (gw_listener){h, true, NULL};
+    h->per_ip = (unsigned)s->max_connections_per_ip;
+    h->idle_timeout_s = (unsigned)s->idle_timeout_s;
+    h->tls_cert = cfg->tls_cert;
+    h->tls_key = cfg->tls_key;
+    h->tls_trust = cfg->tls_trust;
+    size_t admin = h->n_clients - 2, anonymous = h->n_clients - 1;
+    h->api = (gw_listener){h, LISTEN_PUBLIC, cfg->tokens, cfg->tokens ? 0 : anonymous, NULL};
+    h->admin = (gw_listener){h, LISTEN_ADMIN, cfg->admin_tokens, admin, NULL};
+    h->metrics = (gw_listener){h, LISTEN_METRICS, NULL, GW_NO_CLIENT, NULL};
     return h;
 }
 
+const char *const *gw_http_client_names(const gw_http *h, size_t *n) {
+    *n = h->n_clients;
+    return h->client_names;
+}
+
+/* The options that depend on the listener, ending in MHD_OPTION_END: its
+ * threads (one is no pool: libmicrohttpd warns at a pool of 1) and TLS
+ * (none on the metrics listener). Returns the flags they need. */
+static unsigned listener_options(const gw_listener *l, unsigned threads, struct MHD_OptionItem opts[5]) {
+    const gw_http *h = l->http;
+    size_t n = 0;
+    unsigned flags = 0;
+    if (threads > 1) opts[n++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, threads, NULL};
+    if (l->kind != LISTEN_METRICS && h->tls_cert) {
+        flags = MHD_USE_TLS;
+        opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)h->tls_key};
+        opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)h->tls_cert};
+        if (h->tls_trust) opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_TRUST, 0, (void *)h->tls_trust};
+    }
+    opts[n] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+    return flags;
+}
+
 static bool listen_on(gw_listener *l, const char *flag, const char *addr, unsigned threads, char *err, size_t errlen) {
+    const gw_http *h = l->http;
     struct addrinfo *ai = ol_net_resolve_listen(flag, addr, err, errlen);
     if (!ai) return false;
+    struct MHD_OptionItem opts[5];
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+    flags |= listener_options(l, threads, opts);
     if (ai->ai_family == AF_INET6) flags |= MHD_USE_IPv6;
     l->daemon = MHD_start_daemon(
-        flags, 0, NULL, NULL, on_request, l, MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_THREAD_POOL_SIZE, threads,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTION_LIMIT, MHD_OPTION_LISTEN_BACKLOG_SIZE, 4096u,
-        MHD_OPTION_CONNECTION_TIMEOUT, 60u, MHD_OPTION_NOTIFY_COMPLETED, on_completed, l, MHD_OPTION_END);
+        flags, 0, NULL, NULL, on_request, l, MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_ARRAY, opts,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTION_LIMIT, MHD_OPTION_PER_IP_CONNECTION_LIMIT, h->per_ip,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY, MHD_OPTION_LISTEN_BACKLOG_SIZE, 4096u,
+        MHD_OPTION_CONNECTION_TIMEOUT, h->idle_timeout_s, MHD_OPTION_NOTIFY_COMPLETED, on_completed, l, MHD_OPTION_END);
     freeaddrinfo(ai);
     if (!l->daemon) {
-        ol_seterr(err, errlen, "%s %s: cannot listen (address in use or not local?)", flag, addr);
+        ol_seterr(err, errlen, "%s %s: cannot listen (address in use or not local? a bad certificate or key?)", flag,
+                  addr);
         return false;
     }
-    ol_info("serving HTTP on %s%s", addr, l->metrics_only ? " (/metrics and /healthz)" : "");
+    static const char *const what[] = {"", " (admin: restocks and orders)", " (/metrics and /healthz)"};
+    ol_info("serving %s on %s%s%s", flags & MHD_USE_TLS ? "HTTPS" : "HTTP", addr, what[l->kind],
+            l->kind == LISTEN_METRICS || l->tokens ? "" : ", unauthenticated: no bearer token asked for");
     return true;
 }
 
 bool gw_http_start(gw_http *h, gw_relay *relay, char *err, size_t errlen) {
     h->relay = relay;
     if (!listen_on(&h->api, "--listen", h->listen_addr, THREADS, err, errlen)) return false;
+    if (h->admin_addr && !listen_on(&h->admin, "--admin-listen", h->admin_addr, 1, err, errlen)) return false;
     return !h->metrics_addr || listen_on(&h->metrics, "--metrics-addr", h->metrics_addr, 1, err, errlen);
 }
 
-void gw_http_quiesce(gw_http *h) {
-    if (!h->api.daemon) return;
-    MHD_socket fd = MHD_quiesce_daemon(h->api.daemon);
+static void quiesce(gw_listener *l) {
+    if (!l->daemon) return;
+    MHD_socket fd = MHD_quiesce_daemon(l->daemon);
     if (fd != MHD_INVALID_SOCKET) close(fd);
+}
+
+void gw_http_quiesce(gw_http *h) {
+    quiesce(&h->api);
+    quiesce(&h->admin);
 }
 
 unsigned gw_http_drain(gw_http *h, int timeout_ms) {
@@ -395,8 +547,11 @@ unsigned gw_http_drain(gw_http *h, int timeout_ms) {
 void gw_http_destroy(gw_http *h) {
     if (!h) return;
     if (h->api.daemon) MHD_stop_daemon(h->api.daemon);
+    if (h->admin.daemon) MHD_stop_daemon(h->admin.daemon);
     if (h->metrics.daemon) MHD_stop_daemon(h->metrics.daemon);
     free(h->listen_addr);
+    free(h->admin_addr);
     free(h->metrics_addr);
+    free(h->client_names);
     free(h);
 }

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "access.h"
 #include "ledger.h"
 #include "settings.h"
 #include "ol_waiters.h"
@@ -14,9 +15,22 @@
 
 typedef struct gw_http gw_http;
 
+/* What gw_http borrows, all of it kept alive until gw_http_destroy. */
+typedef struct gw_http_config {
+    const gateway_settings *settings;
+    const gw_tokens *tokens;       /* --auth-tokens; NULL: the public listener asks for none */
+    const gw_tokens *admin_tokens; /* --admin-token-file (with --admin-listen) */
+    const char *tls_cert;          /* PEM text of --tls-cert; NULL: plain HTTP */
+    const char *tls_key;           /* ... of --tls-key, with tls_cert */
+    const char *tls_trust;         /* ... of --tls-client-ca: client certificates required; NULL: none asked */
+} gw_http_config;
+
 /* Creates the server object; nothing listens until gw_http_start. */
-gw_http *gw_http_new(const gateway_settings *s, gw_ledger *ledger, char *err, size_t errlen);
-/* Listens on --listen (and --metrics-addr, when given). */
+gw_http *gw_http_new(const gw_http_config *cfg, gw_ledger *ledger, char *err, size_t errlen);
+/* The callers requests are counted under (for the relay's counters): the
+ * tokens' clients, then "admin", then "anonymous". Valid until destroy. */
+const char *const *gw_http_client_names(const gw_http *h, size_t *n);
+/* Listens on --listen (and --admin-listen and --metrics-addr, when given). */
 bool gw_http_start(gw_http *h, gw_relay *relay, char *err, size_t errlen);
 /* The relay's completion callback (opaque: the gw_http). */
 void gw_http_on_complete(void *token, ol_completion *c, void *opaque);

@@ -17,12 +17,14 @@
  * order_id). */
 #define MAX_UNCONFIRMED 3
 #define READ_BATCH 512
+#define CLIENT_HEADER "orderline.client"
 
 /* One produced order, the delivery report's opaque: kept until the report
  * is final, so a re-send has the bytes. */
 typedef struct gw_message {
     char order_id[OL_ORDER_ID_MAX + 1];
     char item[OL_ITEM_MAX + 1];
+    char client[GW_CLIENT_NAME_MAX + 1]; /* the caller, for the header; "" when unknown */
     char *value;
     size_t len;
 } gw_message;
@@ -31,6 +33,7 @@ struct gw_relay {
     pthread_mutex_t lock; /* guards waiters, counters and last_run_ms */
     ol_waiters *waiters;
     gw_counters counters;
+    size_t max_waiters;
     int64_t last_run_ms;
     rd_kafka_t *producer;
     rd_kafka_topic_t *orders;
@@ -53,8 +56,17 @@ static bool produce(gw_relay *r, gw_message *m, char *reason, size_t reasonlen) 
      * delivery report, which re-sends through here, must not poll. */
     ol_kafka_msg msg = {
         .rkt = r->orders, .key = m->item, .key_len = strlen(m->item), .value = m->value, .len = m->len, .opaque = m};
+    if (m->client[0]) {
+        msg.headers = rd_kafka_headers_new(1);
+        if (!msg.headers || rd_kafka_header_add(msg.headers, CLIENT_HEADER, -1, m->client, -1)) {
+            if (msg.headers) rd_kafka_headers_destroy(msg.headers);
+            ol_seterr(reason, reasonlen, "out of memory");
+            return false;
+        }
+    }
     rd_kafka_resp_err_t e = ol_kafka_produce(r->producer, &msg, 0);
     if (e == RD_KAFKA_RESP_ERR_NO_ERROR) return true;
+    if (msg.headers) rd_kafka_headers_destroy(msg.headers); /* librdkafka takes them only on success */
     ol_seterr(reason, reasonlen, "%s",
               e == RD_KAFKA_RESP_ERR__QUEUE_FULL ? "the producer's queue is full" : rd_kafka_err2str(e));
     return false;
@@ -117,14 +129,19 @@ static bool open_producer(gw_relay *r, const ol_settings *s, char *err, size_t e
     return r->orders != NULL;
 }
 
-gw_relay *gw_relay_new(const ol_settings *s, gw_on_complete on_complete, void *opaque, char *err, size_t errlen) {
+gw_relay *gw_relay_new(const gw_relay_config *cfg, gw_on_complete on_complete, void *opaque, char *err, size_t errlen) {
+    const ol_settings *s = cfg->settings;
     gw_relay *r = calloc(1, sizeof *r);
     if (!r) {
         ol_seterr(err, errlen, "out of memory");
         return NULL;
     }
     pthread_mutex_init(&r->lock, NULL);
-    gw_counters_init(&r->counters);
+    r->max_waiters = cfg->max_waiters;
+    if (!gw_counters_init(&r->counters, cfg->client_names, cfg->n_clients)) {
+        ol_seterr(err, errlen, "out of memory");
+        goto fail;
+    }
     r->on_complete = on_complete;
     r->opaque = opaque;
     r->last_run_ms = ol_monotonic_ms();
@@ -155,22 +172,35 @@ void gw_relay_destroy(gw_relay *r) {
         rd_kafka_destroy(r->producer);
     }
     ol_waiters_destroy(r->waiters);
+    gw_counters_free(&r->counters);
     pthread_mutex_destroy(&r->lock);
     free(r->results_topic);
     free(r);
 }
 
-bool gw_relay_attach(gw_relay *r, const char *order_id, void *token, int64_t deadline_ms, gw_on_wait on_wait) {
-    pthread_mutex_lock(&r->lock);
-    ol_pending *p = ol_waiters_find(r->waiters, order_id);
-    bool attached = p && ol_waiters_wait(r->waiters, p, token, deadline_ms);
-    if (attached) on_wait(token);
-    r->counters.waiters = ol_waiters_waits(r->waiters);
-    pthread_mutex_unlock(&r->lock);
-    return attached;
+/* Under the lock: --max-waiters requests wait already. Counted as refused. */
+static bool full(gw_relay *r) {
+    if (ol_waiters_waits(r->waiters) < r->max_waiters) return false;
+    r->counters.waiters_refused++;
+    return true;
 }
 
-static gw_message *message_new(const gw_order_input *in) {
+gw_attach_status gw_relay_attach(gw_relay *r, const char *order_id, void *token, int64_t deadline_ms,
+                                 gw_on_wait on_wait) {
+    pthread_mutex_lock(&r->lock);
+    gw_attach_status st = GW_ATTACH_NONE;
+    ol_pending *p = ol_waiters_find(r->waiters, order_id);
+    if (p && full(r)) st = GW_ATTACH_BUSY;
+    else if (p && ol_waiters_wait(r->waiters, p, token, deadline_ms)) {
+        on_wait(token);
+        st = GW_ATTACH_WAITING;
+    }
+    r->counters.waiters = ol_waiters_waits(r->waiters);
+    pthread_mutex_unlock(&r->lock);
+    return st;
+}
+
+static gw_message *message_new(const gw_order_input *in, const char *client) {
     gw_message *m = calloc(1, sizeof *m);
     if (!m || !(m->value = malloc(in->message_len ? in->message_len : 1))) {
         free(m);
@@ -180,18 +210,24 @@ static gw_message *message_new(const gw_order_input *in) {
     m->len = in->message_len;
     memcpy(m->order_id, in->order.order_id, sizeof m->order_id);
     memcpy(m->item, in->order.item, sizeof m->item);
+    if (client) ol_strlcpy(m->client, client, sizeof m->client);
     return m;
 }
 
-gw_submit_status gw_relay_submit(gw_relay *r, const gw_order_input *in, void *token, int64_t deadline_ms,
-                                 gw_on_wait on_wait, char *reason, size_t reasonlen) {
-    gw_message *m = message_new(in);
+gw_submit_status gw_relay_submit(gw_relay *r, const gw_order_input *in, const char *client, void *token,
+                                 int64_t deadline_ms, gw_on_wait on_wait, char *reason, size_t reasonlen) {
+    gw_message *m = message_new(in, client);
     if (!m) {
         ol_seterr(reason, reasonlen, "out of memory");
         return GW_SUBMIT_FAILED;
     }
     gw_submit_status st = GW_SUBMIT_FAILED;
     pthread_mutex_lock(&r->lock);
+    if (full(r)) {
+        ol_seterr(reason, reasonlen, "%zu requests are waiting already (--max-waiters)", r->max_waiters);
+        st = GW_SUBMIT_BUSY;
+        goto done;
+    }
     ol_pending *p = ol_waiters_find(r->waiters, m->order_id);
     if (!p) {
         /* Registered before it is produced: its answer has a waiter to find. */
@@ -295,9 +331,9 @@ int gw_relay_stop(gw_relay *r, int timeout_ms) {
     return left;
 }
 
-void gw_relay_count_request(gw_relay *r, gw_route route, unsigned status, double wait_s) {
+void gw_relay_count_request(gw_relay *r, gw_route route, unsigned status, size_t client, double wait_s) {
     pthread_mutex_lock(&r->lock);
-    gw_counters_request(&r->counters, route, status);
+    gw_counters_request(&r->counters, route, status, client);
     if (route == GW_ROUTE_ORDERS && wait_s >= 0) ol_histogram_observe(&r->counters.wait_seconds, wait_s);
     pthread_mutex_unlock(&r->lock);
 }
@@ -309,10 +345,12 @@ void gw_relay_count_ledger_error(gw_relay *r) {
 }
 
 bool gw_relay_render_metrics(gw_relay *r, ol_buf *out) {
+    /* Under the lock: the per-client counts are not copied. A few KB of
+     * text, once per scrape. */
     pthread_mutex_lock(&r->lock);
-    gw_counters copy = r->counters;
+    bool ok = gw_counters_render(&r->counters, out);
     pthread_mutex_unlock(&r->lock);
-    return gw_counters_render(&copy, out);
+    return ok;
 }
 
 int64_t gw_relay_idle_ms(gw_relay *r) {

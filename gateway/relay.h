@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "access.h"
 #include "counters.h"
 #include "ol_options.h"
 #include "ol_waiters.h"
@@ -26,18 +27,33 @@ typedef void (*gw_on_wait)(void *token);
  * c->answer. */
 typedef void (*gw_on_complete)(void *token, ol_completion *c, void *opaque);
 
-gw_relay *gw_relay_new(const ol_settings *s, gw_on_complete on_complete, void *opaque, char *err, size_t errlen);
+typedef struct gw_relay_config {
+    const ol_settings *settings;
+    const char *const *client_names; /* counted by caller (borrowed, outlive the relay) */
+    size_t n_clients;
+    size_t max_waiters; /* requests waiting at once; past it attach and submit answer BUSY */
+} gw_relay_config;
+
+gw_relay *gw_relay_new(const gw_relay_config *cfg, gw_on_complete on_complete, void *opaque, char *err, size_t errlen);
 /* Frees; call gw_relay_stop first. NULL is accepted. */
 void gw_relay_destroy(gw_relay *r);
 
-/* Waits on an order already in flight here. False when there is none. */
-bool gw_relay_attach(gw_relay *r, const char *order_id, void *token, int64_t deadline_ms, gw_on_wait on_wait);
+typedef enum {
+    GW_ATTACH_NONE,    /* no such order in flight here */
+    GW_ATTACH_WAITING, /* joined it */
+    GW_ATTACH_BUSY     /* in flight, but max_waiters wait already */
+} gw_attach_status;
+/* Waits on an order already in flight here. */
+gw_attach_status gw_relay_attach(gw_relay *r, const char *order_id, void *token, int64_t deadline_ms,
+                                 gw_on_wait on_wait);
 
-typedef enum { GW_SUBMIT_WAITING, GW_SUBMIT_FAILED } gw_submit_status;
-/* Registers a wait for the order and produces it (or joins the order if it
- * got in flight meanwhile). FAILED: nothing was produced; reason says why. */
-gw_submit_status gw_relay_submit(gw_relay *r, const gw_order_input *in, void *token, int64_t deadline_ms,
-                                 gw_on_wait on_wait, char *reason, size_t reasonlen);
+typedef enum { GW_SUBMIT_WAITING, GW_SUBMIT_FAILED, GW_SUBMIT_BUSY } gw_submit_status;
+/* Registers a wait for the order and produces it, with client (NULL:
+ * none) in its header orderline.client (or joins the order if it got in
+ * flight meanwhile). FAILED and BUSY (max_waiters wait already): nothing
+ * was produced; reason says why. */
+gw_submit_status gw_relay_submit(gw_relay *r, const gw_order_input *in, const char *client, void *token,
+                                 int64_t deadline_ms, gw_on_wait on_wait, char *reason, size_t reasonlen);
 
 /* Serves delivery reports, reads answers (waiting up to timeout_ms for
  * one), ends waits past their deadline and delivers the completions. False
@@ -50,7 +66,8 @@ bool gw_relay_run_once(gw_relay *r, int timeout_ms, char *err, size_t errlen);
 int gw_relay_stop(gw_relay *r, int timeout_ms);
 
 /* Counters, under the relay's lock. */
-void gw_relay_count_request(gw_relay *r, gw_route route, unsigned status, double wait_s);
+/* client: an index into the config's client_names, or GW_NO_CLIENT. */
+void gw_relay_count_request(gw_relay *r, gw_route route, unsigned status, size_t client, double wait_s);
 void gw_relay_count_ledger_error(gw_relay *r);
 bool gw_relay_render_metrics(gw_relay *r, ol_buf *out);
 /* Milliseconds since run_once last ran (for /healthz). */

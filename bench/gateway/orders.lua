@@ -14,6 +14,7 @@
 --                needs threads=T (wrk does not tell scripts its -t)
 --   conns=C      wrk's -c, for the fallback pacing and the report
 --   seed=K       random seed (1); each thread adds its id
+--   token=T      send Authorization: Bearer T (order-gateway --auth-tokens)
 --   run=ID       prefix of the Idempotency-Keys (default: the start time);
 --                give each run its own, or the gateway answers a repeated key
 --                with the earlier decision
@@ -86,6 +87,7 @@ function init(args)
 
    path = (wrk.path == nil or wrk.path == "/") and "/orders" or wrk.path
    headers = {["Content-Type"] = "application/json", ["Prefer"] = "wait=" .. wait}
+   if o.token and o.token ~= "" then headers["Authorization"] = "Bearer " .. o.token end
    counter, statuses, rejected = 0, {}, {}
 
    -- Pacing. Per thread, each request claims the next free slot of a

@@ -4,11 +4,17 @@ costs it: POSTs N orders with Prefer: wait=W while no consumer runs (so
 none is decided), waits until the gateway's /metrics counts N waiters, then
 reads the gateway's RSS and thread count from /proc. Prints one JSON line.
 
-usage: waiters.py URL GATEWAY_PID N [WAIT_S]
+usage: waiters.py URL METRICS_URL GATEWAY_PID N [WAIT_S]
+
+URL is the API (http:// or https://; with https the certificate is not
+checked: the bench makes its own), METRICS_URL the gateway's --metrics-addr
+(/metrics, /healthz). $BENCH_TOKEN, when set, is sent as the bearer token.
 """
 import json
+import os
 import resource
 import socket
+import ssl
 import sys
 import time
 import urllib.request
@@ -34,10 +40,17 @@ def proc_status(pid):
 
 
 def main():
-    url, pid, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-    wait_s = int(sys.argv[4]) if len(sys.argv) > 4 else 30
+    url, murl, pid, n = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+    wait_s = int(sys.argv[5]) if len(sys.argv) > 5 else 30
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    tls = None
+    if url.startswith("https://"):
+        tls = ssl.create_default_context()
+        tls.check_hostname = False
+        tls.verify_mode = ssl.CERT_NONE
+    token = os.environ.get("BENCH_TOKEN")
+    auth = f"Authorization: Bearer {token}\r\n" if token else ""
     host, port = url.split("//")[1].split(":")
     before = proc_status(pid)
     run = uuid.uuid4().hex[:8]
@@ -46,22 +59,24 @@ def main():
     for i in range(n):
         body = json.dumps({"item": f"waiter-item-{i % 100}", "quantity": 1}).encode()
         req = (f"POST /orders HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
-               f"Idempotency-Key: w-{run}-{i}\r\nPrefer: wait={wait_s}\r\nContent-Length: {len(body)}\r\n\r\n").encode() + body
+               f"Idempotency-Key: w-{run}-{i}\r\nPrefer: wait={wait_s}\r\n{auth}Content-Length: {len(body)}\r\n\r\n").encode() + body
         s = socket.create_connection((host, int(port)))
+        if tls:
+            s = tls.wrap_socket(s, server_hostname=host)
         s.sendall(req)
         socks.append(s)
     sent_s = time.monotonic() - t0
     waiting = 0
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        waiting = metric(url, "orderline_gateway_waiters") or 0
+        waiting = metric(murl, "orderline_gateway_waiters") or 0
         if waiting >= n:
             break
         time.sleep(0.2)
     held = proc_status(pid)
     # The gateway must still answer other requests while they all wait.
     t1 = time.monotonic()
-    with urllib.request.urlopen(url + "/healthz", timeout=10) as r:
+    with urllib.request.urlopen(murl + "/healthz", timeout=10) as r:
         health = r.status
     healthz_ms = (time.monotonic() - t1) * 1000
     for s in socks:

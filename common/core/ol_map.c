@@ -1,8 +1,12 @@
 #include "ol_map.h"
 
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+
+#include "ol_siphash.h"
 
 typedef struct map_slot {
     char *key; /* NULL when empty */
@@ -15,20 +19,32 @@ struct ol_map {
     size_t cap; /* power of two */
     size_t size;
     bool borrowing; /* keys are the caller's: never copied or freed */
+    uint8_t key[OL_MAP_KEY_SIZE];
 };
 
-static uint64_t map_hash(const char *key) {
-    uint64_t h = 1469598103934665603ULL;
-    for (const unsigned char *p = (const unsigned char *)key; *p; p++) {
-        h ^= *p;
-        h *= 1099511628211ULL;
+static uint64_t map_hash(const ol_map *map, const char *key) { return ol_siphash24(map->key, key, strlen(key)); }
+
+/* getrandom(2) without flags blocks only until the kernel's pool is first
+ * initialised, early in boot; a signal may interrupt it. */
+static bool random_key(uint8_t *key) {
+    size_t got = 0;
+    while (got < OL_MAP_KEY_SIZE) {
+        ssize_t n = getrandom(key + got, OL_MAP_KEY_SIZE - got, 0);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return false;
+        got += (size_t)n;
     }
-    return h;
+    return true;
 }
 
-static ol_map *map_new(bool borrowing) {
+static ol_map *map_new(const uint8_t *key, bool borrowing) {
     ol_map *map = calloc(1, sizeof *map);
     if (!map) return NULL;
+    if (key) memcpy(map->key, key, OL_MAP_KEY_SIZE);
+    else if (!random_key(map->key)) {
+        free(map);
+        return NULL;
+    }
     map->cap = 64;
     map->borrowing = borrowing;
     map->slots = calloc(map->cap, sizeof *map->slots);
@@ -39,8 +55,9 @@ static ol_map *map_new(bool borrowing) {
     return map;
 }
 
-ol_map *ol_map_new(void) { return map_new(false); }
-ol_map *ol_map_new_borrowing(void) { return map_new(true); }
+ol_map *ol_map_new(void) { return map_new(NULL, false); }
+ol_map *ol_map_new_borrowing(void) { return map_new(NULL, true); }
+ol_map *ol_map_new_keyed(const uint8_t key[OL_MAP_KEY_SIZE], bool borrowing) { return map_new(key, borrowing); }
 
 void ol_map_clear(ol_map *map) {
     if (!map) return;
@@ -68,7 +85,7 @@ static map_slot *map_find(const ol_map *map, const char *key, uint64_t hash) {
 }
 
 void *ol_map_get(const ol_map *map, const char *key) {
-    map_slot *slot = map_find(map, key, map_hash(key));
+    map_slot *slot = map_find(map, key, map_hash(map, key));
     return slot->key ? slot->value : NULL;
 }
 
@@ -92,7 +109,7 @@ static bool map_grow(ol_map *map) {
 bool ol_map_put(ol_map *map, const char *key, void *value) {
     /* Keep the load factor under 1/2 so probes stay short. */
     if ((map->size + 1) * 2 > map->cap && !map_grow(map)) return false;
-    uint64_t hash = map_hash(key);
+    uint64_t hash = map_hash(map, key);
     map_slot *slot = map_find(map, key, hash);
     if (slot->key) {
         if (map->borrowing) slot->key = (char *)key; /* the new value's, if it holds its key */
@@ -111,7 +128,7 @@ bool ol_map_put(ol_map *map, const char *key, void *value) {
 /* Linear probing without tombstones: after emptying a slot, later entries of
  * the same probe run move back so that every lookup still finds them. */
 void *ol_map_remove(ol_map *map, const char *key) {
-    map_slot *slot = map_find(map, key, map_hash(key));
+    map_slot *slot = map_find(map, key, map_hash(map, key));
     if (!slot->key) return NULL;
     void *value = slot->value;
     if (!map->borrowing) free(slot->key);

@@ -277,3 +277,38 @@ wait_decided() {
 # stat_sum NAME: counter NAME summed over the stats files of every consumer
 # of this test that has exited (one killed with -9 wrote none).
 stat_sum() { counter "$1" "$IT_LOGDIR"/stats-*.prom; }
+
+# ---- gateways
+# start_gateway_named NAME ARGS...: order-gateway on this test's database
+# and topics, with /metrics and /healthz on a free loopback port of its own
+# (GATEWAY_METRICS[NAME], http://HOST:PORT); waits until /healthz answers
+# 200 and dies if it exits first. Its pid is left in GATEWAY_PID and
+# GATEWAY_PIDS[NAME]; its log is gateway-NAME.log.
+declare -A GATEWAY_PIDS=() GATEWAY_METRICS=()
+start_gateway_named() {
+    local name=$1 port i; shift
+    port=$(free_port) || die "no free port for gateway $name"
+    IT_PORTS+=("$port")
+    GATEWAY_METRICS[$name]=http://127.0.0.1:$port
+    "$BUILD/order-gateway" --db "$IT_DB" --orders-topic "$IT_ORDERS" --results-topic "$IT_RESULTS" \
+        --partitions "${IT_PARTITIONS:-4}" --metrics-addr "127.0.0.1:$port" "$@" >>"$IT_LOGDIR/gateway-$name.log" 2>&1 &
+    GATEWAY_PID=$!
+    GATEWAY_PIDS[$name]=$!
+    for ((i = 0; i < 300; i++)); do
+        curl -sf -o /dev/null "${GATEWAY_METRICS[$name]}/healthz" && return 0
+        running "$GATEWAY_PID" || die "gateway $name exited at start"
+        sleep 0.1
+    done
+    die "gateway $name did not answer /healthz within 30 s"
+}
+
+# stop_gateway NAME: SIGTERM, and dies unless it exits 0.
+stop_gateway() {
+    local pid=${GATEWAY_PIDS[$1]:?no gateway named $1} rc=0
+    kill -TERM "$pid" 2>/dev/null || die "gateway $1 was gone before its SIGTERM"
+    wait "$pid" || rc=$?
+    [ $rc -eq 0 ] || die "gateway $1 exited $rc"
+}
+
+# The orders topic as "HEADERS|VALUE" lines (kcat's %h: n=v CSV, empty when none).
+orders_with_headers() { kcat -C -b "$ORDERLINE_BROKERS" -t "$IT_ORDERS" -e -q -f '%h|%s\n' 2>/dev/null; }

@@ -221,11 +221,11 @@ Test(gateway_json, error_bodies_for_text_that_is_not_utf8) {
 
 Test(gateway_counters, render_by_route_and_code) {
     gw_counters c;
-    gw_counters_init(&c);
-    gw_counters_request(&c, GW_ROUTE_ORDERS, 201);
-    gw_counters_request(&c, GW_ROUTE_ORDERS, 201);
-    gw_counters_request(&c, GW_ROUTE_ORDERS, 409);
-    gw_counters_request(&c, GW_ROUTE_ITEM, 418);
+    cr_assert(gw_counters_init(&c, NULL, 0));
+    gw_counters_request(&c, GW_ROUTE_ORDERS, 201, GW_NO_CLIENT);
+    gw_counters_request(&c, GW_ROUTE_ORDERS, 201, GW_NO_CLIENT);
+    gw_counters_request(&c, GW_ROUTE_ORDERS, 409, GW_NO_CLIENT);
+    gw_counters_request(&c, GW_ROUTE_ITEM, 418, GW_NO_CLIENT);
     ol_histogram_observe(&c.wait_seconds, 0.02);
     c.waiters = 7;
     c.unconfirmed = 1;
@@ -239,5 +239,31 @@ Test(gateway_counters, render_by_route_and_code) {
     cr_assert(strstr(b.data, "orderline_gateway_waiters 7\n"));
     cr_assert(strstr(b.data, "orderline_kafka_unconfirmed_deliveries_total 1\n"));
     cr_assert_null(strstr(b.data, "code=\"202\""), "zero series are left out");
+    cr_assert_null(strstr(b.data, "orderline_gateway_client_requests_total{"));
     ol_buf_free(&b);
+    gw_counters_free(&c);
+}
+
+Test(gateway_counters, render_by_client) {
+    static const char *const names[] = {"shop", "admin", "anonymous"};
+    gw_counters c;
+    cr_assert(gw_counters_init(&c, names, 3));
+    gw_counters_request(&c, GW_ROUTE_ORDERS, 201, 0);
+    gw_counters_request(&c, GW_ROUTE_ORDERS, 403, 0);
+    gw_counters_request(&c, GW_ROUTE_ORDERS, 201, 1);
+    gw_counters_request(&c, GW_ROUTE_ORDERS, 201, 1);
+    gw_counters_request(&c, GW_ROUTE_ORDERS, 401, GW_NO_CLIENT);
+    c.waiters_refused = 4;
+    ol_buf b;
+    ol_buf_init(&b);
+    cr_assert(gw_counters_render(&c, &b));
+    cr_assert(strstr(b.data, "orderline_gateway_client_requests_total{client=\"shop\",code=\"201\"} 1\n"));
+    cr_assert(strstr(b.data, "orderline_gateway_client_requests_total{client=\"shop\",code=\"403\"} 1\n"));
+    cr_assert(strstr(b.data, "orderline_gateway_client_requests_total{client=\"admin\",code=\"201\"} 2\n"));
+    cr_assert(strstr(b.data, "orderline_gateway_requests_total{route=\"post_orders\",code=\"401\"} 1\n"));
+    cr_assert(strstr(b.data, "orderline_gateway_requests_total{route=\"post_orders\",code=\"201\"} 3\n"));
+    cr_assert(strstr(b.data, "orderline_gateway_waiters_refused_total 4\n"));
+    cr_assert_null(strstr(b.data, "client=\"anonymous\""), "zero series are left out");
+    ol_buf_free(&b);
+    gw_counters_free(&c);
 }

@@ -1,5 +1,6 @@
 /* Unit tests for ol_map: the string-keyed hash map. */
 #include <criterion/criterion.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -203,4 +204,54 @@ Test(map, a_borrowing_map_keeps_the_callers_keys) {
     cr_assert_eq(ol_map_size(m), 0);
     cr_assert_null(ol_map_get(m, "order-1"));
     ol_map_destroy(m);
+}
+
+static void fill(ol_map *m, int n) {
+    char key[32];
+    for (int i = 0; i < n; i++) {
+        snprintf(key, sizeof key, "order-%d", i);
+        cr_assert(ol_map_put(m, key, (void *)(intptr_t)(i + 1)));
+    }
+}
+
+/* The layout follows the hash key: a fixed key gives the same order every
+ * time (for tests), another key another order. */
+static bool same_order(ol_map *a, ol_map *b) {
+    size_t pa = 0, pb = 0;
+    const char *ka, *kb;
+    void *va, *vb;
+    while (ol_map_next(a, &pa, &ka, &va)) {
+        if (!ol_map_next(b, &pb, &kb, &vb) || strcmp(ka, kb) != 0) return false;
+    }
+    return !ol_map_next(b, &pb, &kb, &vb);
+}
+
+Test(map, keyed_layouts) {
+    uint8_t k1[OL_MAP_KEY_SIZE] = {1}, k2[OL_MAP_KEY_SIZE] = {2};
+    ol_map *a = ol_map_new_keyed(k1, false), *b = ol_map_new_keyed(k1, false), *c = ol_map_new_keyed(k2, false);
+    cr_assert(a && b && c);
+    fill(a, 200);
+    fill(b, 200);
+    fill(c, 200);
+    cr_assert(same_order(a, b));
+    cr_assert_not(same_order(a, c));
+    for (int i = 0; i < 200; i++) {
+        char key[32];
+        snprintf(key, sizeof key, "order-%d", i);
+        cr_assert_eq(ol_map_get(c, key), (void *)(intptr_t)(i + 1));
+    }
+    ol_map_destroy(a);
+    ol_map_destroy(b);
+    ol_map_destroy(c);
+}
+
+/* Two maps made without a key draw their own random ones. */
+Test(map, random_keys_differ) {
+    ol_map *a = ol_map_new(), *b = ol_map_new();
+    cr_assert(a && b);
+    fill(a, 200);
+    fill(b, 200);
+    cr_assert_not(same_order(a, b)); /* equal only if the 128-bit keys collided, or nearly */
+    ol_map_destroy(a);
+    ol_map_destroy(b);
 }
