@@ -11,8 +11,10 @@ typedef struct {
     bool gives_back;
 } life_rule;
 
-#define KEEP(v) {v, OL_LIFE_UNKNOWN, false} /* next unused: the state stays */
-#define MOVE(s, back) {OL_LIFE_OK, s, back}
+#define KEEP(v)                                                                                                        \
+    { v, OL_LIFE_UNKNOWN, false } /* next unused: the state stays */
+#define MOVE(s, back)                                                                                                  \
+    { OL_LIFE_OK, s, back }
 
 static const life_rule RULES[3][7] = {
     [OL_LIFE_CONFIRM] =
