@@ -18,14 +18,6 @@
 
 #include "ol_order.h"
 
-#define OL_HOLD_S_MIN 1
-#define OL_HOLD_S_MAX 86400
-/* The expire message's order_id is the hold's with this suffix, so a second
- * expire for the same hold is a duplicate by order_id. A hold's order_id is
- * therefore at most OL_ORDER_ID_MAX minus its length. */
-#define OL_EXPIRE_SUFFIX "#expire"
-#define OL_HOLD_ID_MAX (OL_ORDER_ID_MAX - (sizeof OL_EXPIRE_SUFFIX - 1))
-
 typedef enum {
     OL_LIFE_UNKNOWN,   /* no order of that id decided in this partition */
     OL_LIFE_REJECTED,  /* decided and rejected: nothing to undo */
