@@ -57,7 +57,7 @@ bool batch_init(batch *b, size_t cap, size_t acks_cap, batch_release_fn release)
     b->release = release;
     b->entries = calloc(cap, sizeof *b->entries);
     b->items = calloc(cap, sizeof *b->items);
-    b->order_ids = calloc(cap, sizeof *b->order_ids);
+    b->order_ids = calloc(2 * cap, sizeof *b->order_ids); /* each entry's id, and a follow-up's target */
     b->advances = calloc(cap, sizeof *b->advances);
     b->acks = calloc(acks_cap, sizeof *b->acks);
     b->decisions = calloc(cap, sizeof *b->decisions);
@@ -166,6 +166,9 @@ bool batch_plan(batch *b, partition_table *t, ol_map *dedup, int32_t topic_parti
         if (!e->valid) continue;
         if (!e->replay && !add_distinct(dedup, b->items, &b->n_items, e->order.item)) return false;
         if (!add_distinct(dedup, b->order_ids, &b->n_ids, e->order.order_id)) return false;
+        /* A follow-up needs its target's decision and life, from the ledger
+         * when an earlier batch decided it. */
+        if (e->order.target[0] && !add_distinct(dedup, b->order_ids, &b->n_ids, e->order.target)) return false;
     }
     for (size_t p = 0; p < t->n; p++) {
         partition_state *ps = &t->parts[p];
@@ -194,7 +197,12 @@ bool batch_decide(batch *b, ol_decider *decider, int64_t now_us) {
             continue;
         }
         ol_decided_kind kind;
-        if (!ol_decider_decide(decider, &e->order, e->msg->partition, e->msg->offset, now_us, &e->result, &kind))
+        /* Deadlines count from the log's own timestamp, so a replay (the
+         * audit's) decides holds and expires as this did. */
+        int64_t log_ts_ms = rd_kafka_message_timestamp(e->msg, NULL);
+        if (log_ts_ms < 0) log_ts_ms = now_us / 1000;
+        if (!ol_decider_decide_at(decider, &e->order, e->msg->partition, e->msg->offset, log_ts_ms, now_us, &e->result,
+                                  &kind))
             return false;
         e->answered = true;
         if (kind == OL_DECIDED_NEW) b->decisions[b->n_new++] = &e->result;
