@@ -135,10 +135,15 @@ bool batch_parse(batch *b) {
     return batch_transition(b, BATCH_EV_PARSE);
 }
 
-/* Adds s to arr unless the batch already has it. */
-static bool add_distinct(ol_map *dedup, const char **arr, size_t *n, const char *s) {
-    if (ol_map_get(dedup, s)) return true;
-    if (!ol_map_put(dedup, s, (void *)s)) return false;
+/* Adds s to arr unless the batch already has it there. Items and
+ * order_ids share the dedup map, so its value says which list holds the
+ * string: an order_id spelled like an item is still looked up, and the
+ * other way round. */
+enum { DEDUP_ITEM = 1, DEDUP_ORDER_ID = 2 };
+static bool add_distinct(ol_map *dedup, uintptr_t list, const char **arr, size_t *n, const char *s) {
+    uintptr_t in = (uintptr_t)ol_map_get(dedup, s);
+    if (in & list) return true;
+    if (!ol_map_put(dedup, s, (void *)(in | list))) return false;
     arr[(*n)++] = s;
     return true;
 }
@@ -164,11 +169,12 @@ bool batch_plan(batch *b, partition_table *t, ol_map *dedup, int32_t topic_parti
         if (!e->replay && ps->first_new < 0) ps->first_new = e->msg->offset;
         e->misrouted = e->valid && !e->replay && misrouted(e, topic_partitions);
         if (!e->valid) continue;
-        if (!e->replay && !add_distinct(dedup, b->items, &b->n_items, e->order.item)) return false;
-        if (!add_distinct(dedup, b->order_ids, &b->n_ids, e->order.order_id)) return false;
+        if (!e->replay && !add_distinct(dedup, DEDUP_ITEM, b->items, &b->n_items, e->order.item)) return false;
+        if (!add_distinct(dedup, DEDUP_ORDER_ID, b->order_ids, &b->n_ids, e->order.order_id)) return false;
         /* A follow-up needs its target's decision and life, from the ledger
          * when an earlier batch decided it. */
-        if (e->order.target[0] && !add_distinct(dedup, b->order_ids, &b->n_ids, e->order.target)) return false;
+        if (e->order.target[0] && !add_distinct(dedup, DEDUP_ORDER_ID, b->order_ids, &b->n_ids, e->order.target))
+            return false;
     }
     for (size_t p = 0; p < t->n; p++) {
         partition_state *ps = &t->parts[p];

@@ -189,6 +189,25 @@ Test(batch, plan_separates_replays_and_advances_each_partition) {
     cr_assert_eq(b.advances[1].new_next, 1);
 }
 
+/* Item names and order_ids share the plan's dedup map; an order_id that is
+ * also an item's name must still be looked up, or its earlier decision is
+ * missed and the order decided twice. */
+Test(batch, an_order_id_named_like_an_item_is_still_looked_up) {
+    add(order(0, 0, "apple", "apple", 1));
+    add(order(0, 1, "pear", "apple", 1));
+    add(order(0, 2, "o-3", "pear", 1));
+    batch_parse(&b);
+    cr_assert(batch_plan(&b, &parts, dedup, 0));
+    cr_assert_eq(b.n_items, 2, "apple and pear, once each");
+    cr_assert_eq(b.n_ids, 3, "apple, pear and o-3 are looked up: %zu were", b.n_ids);
+    bool has_apple = false, has_pear = false;
+    for (size_t i = 0; i < b.n_ids; i++) {
+        has_apple = has_apple || strcmp(b.order_ids[i], "apple") == 0;
+        has_pear = has_pear || strcmp(b.order_ids[i], "pear") == 0;
+    }
+    cr_assert(has_apple && has_pear);
+}
+
 Test(batch, plan_of_replays_only_advances_nothing) {
     store_position pos = {0, true, 10, 0};
     partition_table_apply(&parts, &pos);
