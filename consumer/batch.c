@@ -111,6 +111,8 @@ bool batch_drop(batch *b, const int32_t *only, size_t n_only) {
     return batch_transition(b, BATCH_EV_DROP);
 }
 
+void batch_set_timestamps(batch *b, batch_timestamp_fn timestamp) { b->timestamp = timestamp; }
+
 bool batch_abandon(batch *b) {
     if (batch_next_state(b->state, BATCH_EV_ABANDON, 0) == BATCH_STATE_COUNT) return false;
     release_all(b);
@@ -205,7 +207,7 @@ bool batch_decide(batch *b, ol_decider *decider, int64_t now_us) {
         ol_decided_kind kind;
         /* Deadlines count from the log's own timestamp, so a replay (the
          * audit's) decides holds and expires as this did. */
-        int64_t log_ts_ms = rd_kafka_message_timestamp(e->msg, NULL);
+        int64_t log_ts_ms = b->timestamp ? b->timestamp(e->msg) : -1;
         if (log_ts_ms < 0) log_ts_ms = now_us / 1000;
         if (!ol_decider_decide_at(decider, &e->order, e->msg->partition, e->msg->offset, log_ts_ms, now_us, &e->result,
                                   &kind))
@@ -223,6 +225,9 @@ void batch_count_answer(const batch_entry *e, ol_metrics *m) {
     else if (!e->valid) m->rejected_invalid++;
     else if (e->result.duplicate) m->duplicates++;
     else if (e->result.status == OL_STATUS_ACCEPTED) m->accepted++;
+    else if (e->result.status == OL_STATUS_HELD) m->held++;
+    else if (e->result.reason >= OL_REASON_NOT_HELD && e->result.reason <= OL_REASON_ALREADY_CANCELLED)
+        m->rejected_followup[e->result.reason - OL_REASON_NOT_HELD]++;
     else if (e->result.reason == OL_REASON_INSUFFICIENT_STOCK) m->rejected_insufficient_stock++;
     else if (e->result.reason == OL_REASON_UNKNOWN_ITEM) m->rejected_unknown_item++;
     else m->rejected_invalid++;

@@ -123,6 +123,11 @@ static const char SQL_UPDATE_STOCK[] =
 /* Plain INSERT: a concurrent creator makes this fail and the batch retry. */
 static const char SQL_CREATE_ITEMS[] =
     "INSERT INTO inventories (name, count) SELECT v.n, v.c FROM unnest($1::text[], $2::int[]) AS v(n, c)";
+/* Served by the partial index orders_open_holds (migration 003). */
+static const char SQL_OPEN_HOLDS[] =
+    "SELECT order_id, item, hold_expires_at < to_timestamp($4::bigint / 1e6) FROM orders"
+    " WHERE kafka_topic = $1 AND kafka_partition = ANY($2::int[]) AND status = 'held' AND life IS NULL"
+    " AND hold_expires_at <= to_timestamp($3::bigint / 1e6) ORDER BY hold_expires_at LIMIT $5::int";
 static const char SQL_LOAD_POSITIONS[] = "SELECT partition, next_offset, results_offset FROM consumer_positions"
                                          " WHERE topic = $1 AND partition = ANY($2::int[])";
 
@@ -139,6 +144,7 @@ typedef enum {
     STMT_UPDATE_STOCK,
     STMT_CREATE_ITEMS,
     STMT_UPDATE_LIVES,
+    STMT_OPEN_HOLDS,
     STMT_LOAD_POSITIONS,
     STMT_COUNT
 } store_statement;
@@ -156,6 +162,7 @@ static const struct {
     [STMT_UPDATE_STOCK] = {"orderline_update_stock", SQL_UPDATE_STOCK},
     [STMT_CREATE_ITEMS] = {"orderline_create_items", SQL_CREATE_ITEMS},
     [STMT_UPDATE_LIVES] = {"orderline_update_lives", SQL_UPDATE_LIVES},
+    [STMT_OPEN_HOLDS] = {"orderline_open_holds", SQL_OPEN_HOLDS},
     [STMT_LOAD_POSITIONS] = {"orderline_load_positions", SQL_LOAD_POSITIONS},
 };
 
@@ -344,6 +351,43 @@ store_status order_store_load_positions(order_store *s, const int32_t *partition
             out[i].next_offset = strtoll(PQgetvalue(res, r, 1), NULL, 10);
             out[i].results_offset = strtoll(PQgetvalue(res, r, 2), NULL, 10);
         }
+    }
+    PQclear(res);
+    return STORE_OK;
+}
+
+store_status order_store_open_holds(order_store *s, const int32_t *partitions, size_t n, int64_t now_us,
+                                    int64_t slack_us, store_hold *out, size_t cap, size_t *n_out, char *err,
+                                    size_t errlen) {
+    *n_out = 0;
+    pgbin_array *parts = &s->arr.load_partition;
+    pgbin_reset(parts);
+    for (size_t i = 0; i < n; i++)
+        if (!pgbin_add_int4(parts, partitions[i])) {
+            ol_seterr(err, errlen, "out of memory");
+            return STORE_FATAL;
+        }
+    char now[24], overdue[24], limit[24];
+    snprintf(now, sizeof now, "%" PRId64, now_us);
+    snprintf(overdue, sizeof overdue, "%" PRId64, now_us - slack_us);
+    snprintf(limit, sizeof limit, "%zu", cap);
+    stmt_params params = {0};
+    param_text(&params, s->topic);
+    param_array(&params, parts);
+    param_text(&params, now);
+    param_text(&params, overdue);
+    param_text(&params, limit);
+    PGresult *res = exec_stmt(s, STMT_OPEN_HOLDS, &params);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        store_status st = classify(s, res, "reading open holds", err, errlen);
+        PQclear(res);
+        return st;
+    }
+    for (int r = 0; r < PQntuples(res) && *n_out < cap; r++) {
+        store_hold *h = &out[(*n_out)++];
+        ol_strlcpy(h->order_id, PQgetvalue(res, r, 0), sizeof h->order_id);
+        ol_strlcpy(h->item, PQgetvalue(res, r, 1), sizeof h->item);
+        h->overdue = PQgetvalue(res, r, 2)[0] == 't';
     }
     PQclear(res);
     return STORE_OK;
