@@ -30,6 +30,7 @@ typedef struct part_range {
 typedef struct batch_entry {
     int32_t partition;
     int64_t offset;
+    int64_t ts_ms; /* the log timestamp, as the consumer decided with it */
     bool valid;
     ol_order order;
     char error[OL_ERROR_MAX];
@@ -480,6 +481,7 @@ bool ol_audit_prepare(ol_audit *a, const ol_audit_msg *msgs, size_t n, const cha
         batch_entry *e = &a->batch[a->batch_len++];
         e->partition = m->partition;
         e->offset = m->offset;
+        e->ts_ms = m->ts_ms;
         e->valid = ol_order_parse(m->value, m->value_len, m->key, m->key_len, &e->order, e->error, sizeof e->error);
         if (!e->valid) continue;
         const char *id = e->order.order_id;
@@ -641,7 +643,8 @@ static bool decide_valid(ol_audit *a, const batch_entry *e, const ol_result *row
         } else {
             char want[320];
             ol_result tmp;
-            if (!ol_decider_decide(a->decider, &e->order, e->partition, e->offset, 0, &tmp, &kind)) return false;
+            if (!ol_decider_decide_at(a->decider, &e->order, e->partition, e->offset, e->ts_ms, 0, &tmp, &kind))
+                return false;
             a->stats.decisions++;
             describe_decision(want, sizeof want, &tmp);
             emit(a, OL_DIV_LEDGER_MISSING, id, e->order.item, e->partition, e->offset, want, "",
@@ -650,7 +653,7 @@ static bool decide_valid(ol_audit *a, const batch_entry *e, const ol_result *row
             return true;
         }
     }
-    if (!ol_decider_decide(a->decider, &e->order, e->partition, e->offset, 0, answer, &kind)) return false;
+    if (!ol_decider_decide_at(a->decider, &e->order, e->partition, e->offset, e->ts_ms, 0, answer, &kind)) return false;
     if (kind != OL_DECIDED_NEW) {
         a->stats.duplicates++;
         return true;

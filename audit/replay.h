@@ -124,6 +124,7 @@ typedef struct ol_audit_msg {
     size_t key_len;
     const char *value;
     size_t value_len;
+    int64_t ts_ms; /* the log timestamp (holds' deadlines, expires); -1: none */
 } ol_audit_msg;
 
 typedef struct ol_audit ol_audit;

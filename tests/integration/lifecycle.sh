@@ -114,4 +114,8 @@ grep -q '^orderline_holds_overdue 0$' "$IT_LOGDIR/metrics.txt" || die "holds ove
 grep -Eq '^orderline_expires_sent_total [1-9]' "$IT_LOGDIR/metrics.txt" || die "no expire counted as sent"
 grep -q '^orderline_orders_total{status="held",reason=""} 2$' "$IT_LOGDIR/metrics.txt" || die "held count: $(grep 'status="held"' "$IT_LOGDIR/metrics.txt")"
 stop_consumer a
+# The auditor replays the log, holds and follow-ups included, with the
+# messages' own timestamps: it must find every decision as the consumer made it.
+"$BUILD/order-audit" --db "$IT_DB" --orders-topic "$IT_ORDERS" --results-topic "$IT_RESULTS" \
+    >"$IT_LOGDIR/audit.out" 2>"$IT_LOGDIR/audit.log" || die "order-audit: exit $? ($(tail -3 "$IT_LOGDIR/audit.out"))"
 log "ok: hold, confirm, expiry $late s after the deadline, cancels once each, books balance at $(stock)"
