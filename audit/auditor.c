@@ -29,11 +29,11 @@ struct order_auditor {
     const ol_settings *settings;
     int64_t since_us;
     volatile sig_atomic_t *stop;
-    ol_audit *audit;
+    audit_replay *audit;
     audit_ledger *ledger;
     ol_reader *reader;
     rd_kafka_message_t **msgs;
-    ol_audit_msg *batch;
+    audit_msg *batch;
     audit_partition *parts;
     size_t n_parts;
     int32_t topic_partitions;
@@ -48,7 +48,7 @@ struct order_auditor {
 };
 
 order_auditor *order_auditor_new(const ol_settings *settings, int64_t since_us, volatile sig_atomic_t *stop,
-                                 ol_audit_report_fn report, void *ctx, char *err, size_t errlen) {
+                                 audit_report_fn report, void *ctx, char *err, size_t errlen) {
     order_auditor *a = calloc(1, sizeof *a);
     if (!a) {
         ol_seterr(err, errlen, "out of memory");
@@ -60,7 +60,7 @@ order_auditor *order_auditor_new(const ol_settings *settings, int64_t since_us, 
     a->progress = isatty(STDERR_FILENO) == 1;
     a->msgs = calloc(POLL_BATCH, sizeof *a->msgs);
     a->batch = calloc(POLL_BATCH, sizeof *a->batch);
-    a->audit = ol_audit_new(report, ctx);
+    a->audit = audit_replay_new(report, ctx);
     if (!a->msgs || !a->batch || !a->audit) {
         ol_seterr(err, errlen, "out of memory");
         goto fail;
@@ -94,7 +94,7 @@ void order_auditor_destroy(order_auditor *a) {
     if (!a) return;
     ol_reader_destroy(a->reader);
     audit_ledger_destroy(a->ledger);
-    ol_audit_destroy(a->audit);
+    audit_replay_destroy(a->audit);
     free(a->msgs);
     free(a->batch);
     free(a->parts);
@@ -103,7 +103,7 @@ void order_auditor_destroy(order_auditor *a) {
 
 void order_auditor_outcome(const order_auditor *a, audit_outcome *out) {
     memset(out, 0, sizeof *out);
-    out->stats = a->replay_started_ms ? ol_audit_get_stats(a->audit) : NULL;
+    out->stats = a->replay_started_ms ? audit_replay_stats(a->audit) : NULL;
     out->parts = a->parts;
     out->n_parts = a->n_parts;
     out->undecodable_results = a->undecodable;
@@ -122,12 +122,12 @@ static bool stopped(const order_auditor *a, char *err, size_t errlen) {
 /* ---- setup: snapshot, ranges, stock ---------------------------------- */
 
 static bool add_inventory(void *ctx, const char *item, int64_t count, char *err, size_t errlen) {
-    return ol_audit_add_inventory(ctx, item, count, err, errlen);
+    return audit_replay_add_inventory(ctx, item, count, err, errlen);
 }
 
 static bool add_stock(void *ctx, const char *item, int64_t count, char *err, size_t errlen) {
     /* An item with an accepted row existed; the sum is its stock. */
-    return ol_audit_set_stock(ctx, item, (ol_stock){true, count}, err, errlen);
+    return audit_replay_set_stock(ctx, item, (ol_stock){true, count}, err, errlen);
 }
 
 /* Snapshot, watermarks and start offsets; sets the engine's ranges. */
@@ -172,7 +172,7 @@ static bool plan(order_auditor *a, char *err, size_t errlen) {
         int64_t start = in_topic ? w.start[p] : 0; /* at least the low mark */
         ap->start = start < ap->decided_end ? start : ap->decided_end;
         starts[p] = ap->start;
-        if (!ol_audit_set_range(a->audit, ap->partition, ap->start, ap->decided_end, ap->results_end, err, errlen))
+        if (!audit_replay_set_range(a->audit, ap->partition, ap->start, ap->decided_end, ap->results_end, err, errlen))
             goto done;
         a->total += (uint64_t)(ap->decided_end - ap->start);
     }
@@ -199,7 +199,7 @@ static bool add_result(order_auditor *a, const rd_kafka_message_t *m, char *err,
     ol_result r;
     char why[256] = "empty message";
     if (m->payload && ol_result_from_json(m->payload, m->len, &r, why, sizeof why))
-        return ol_audit_add_result(a->audit, &r, err, errlen);
+        return audit_replay_add_result(a->audit, &r, err, errlen);
     if (++a->undecodable <= UNDECODABLE_SHOWN)
         ol_warn("results topic [%" PRId32 "] offset %" PRId64 ": not a result, ignored: %s", m->partition, m->offset,
                 why);
@@ -259,13 +259,13 @@ static bool feed_rows(order_auditor *a, int32_t partition, int64_t last, char *e
         }
         if (a->pending.partition > partition || (a->pending.partition == partition && a->pending.offset > last))
             return true;
-        if (!ol_audit_add_ledger_row(a->audit, &a->pending, err, errlen)) return false;
+        if (!audit_replay_add_ledger_row(a->audit, &a->pending, err, errlen)) return false;
         a->has_pending = false;
     }
 }
 
 static bool add_prior(void *ctx, const ol_result *row, char *err, size_t errlen) {
-    return ol_audit_add_prior(ctx, row, err, errlen);
+    return audit_replay_add_prior(ctx, row, err, errlen);
 }
 
 static void show_progress(order_auditor *a, int32_t partition, bool force) {
@@ -281,13 +281,13 @@ static void show_progress(order_auditor *a, int32_t partition, bool force) {
 /* One batch of partition p: the engine decides what it holds in range. */
 static bool replay_batch(order_auditor *a, size_t n, char *err, size_t errlen) {
     if (n == 0) return true;
-    const ol_audit_msg *last = &a->batch[n - 1];
+    const audit_msg *last = &a->batch[n - 1];
     if (!feed_rows(a, last->partition, last->offset, err, errlen)) return false;
     const char *const *ids;
     size_t n_ids;
-    if (!ol_audit_prepare(a->audit, a->batch, n, &ids, &n_ids, err, errlen)) return false;
+    if (!audit_replay_prepare(a->audit, a->batch, n, &ids, &n_ids, err, errlen)) return false;
     if (n_ids > 0 && !audit_ledger_lookup(a->ledger, ids, n_ids, add_prior, a->audit, err, errlen)) return false;
-    if (!ol_audit_decide(a->audit, err, errlen)) return false;
+    if (!audit_replay_decide(a->audit, err, errlen)) return false;
     a->replayed += n;
     return true;
 }
@@ -321,7 +321,7 @@ static bool replay_partition(order_auditor *a, const audit_partition *ap, char *
                 continue;
             }
             if (m->offset < next || m->offset >= ap->decided_end) continue;
-            a->batch[n++] = (ol_audit_msg){m->partition, m->offset, m->key, m->key_len, m->payload, m->len};
+            a->batch[n++] = (audit_msg){m->partition, m->offset, m->key, m->key_len, m->payload, m->len};
             next = m->offset + 1;
         }
         bool ok = replay_batch(a, n, err, errlen);
@@ -352,11 +352,11 @@ bool order_auditor_run(order_auditor *a, char *err, size_t errlen) {
             fputs("\r\033[K", stderr);
         }
     }
-    ok = ok && feed_rows(a, INT32_MAX, INT64_MAX, err, errlen) && ol_audit_finish(a->audit, err, errlen) &&
+    ok = ok && feed_rows(a, INT32_MAX, INT64_MAX, err, errlen) && audit_replay_finish(a->audit, err, errlen) &&
          audit_ledger_close(a->ledger, err, errlen);
     a->ended_ms = ol_monotonic_ms();
     if (ok) {
-        const ol_audit_stats *s = ol_audit_get_stats(a->audit);
+        const audit_stats *s = audit_replay_stats(a->audit);
         double secs = (double)(a->replay_ended_ms - a->replay_started_ms) / 1000.0;
         ol_info("replayed %" PRIu64 " messages in %.2f s (%.0f/s); whole audit %.2f s", s->messages, secs,
                 secs > 0 ? (double)s->messages / secs : 0.0, (double)(a->ended_ms - a->started_ms) / 1000.0);

@@ -41,7 +41,7 @@ typedef struct audit_partition {
 } audit_partition;
 
 typedef struct audit_outcome {
-    const ol_audit_stats *stats; /* NULL when the run failed before replaying */
+    const audit_stats *stats; /* NULL when the run failed before replaying */
     const audit_partition *parts;
     size_t n_parts;
     uint64_t undecodable_results; /* messages on the results topic that are not results */
@@ -54,7 +54,7 @@ typedef struct order_auditor order_auditor;
 /* since_us: replay from that time, or -1 for the whole log. report gets
  * each divergence with ctx. *stop interrupts a run (it then fails). */
 order_auditor *order_auditor_new(const ol_settings *settings, int64_t since_us, volatile sig_atomic_t *stop,
-                                 ol_audit_report_fn report, void *ctx, char *err, size_t errlen);
+                                 audit_report_fn report, void *ctx, char *err, size_t errlen);
 /* NULL is accepted. */
 void order_auditor_destroy(order_auditor *auditor);
 

@@ -51,8 +51,8 @@ typedef struct inventory_entry {
 /* Value in item_partition for an item met in several partitions. */
 #define SHARED_ITEM ((void *)UINTPTR_MAX)
 
-struct ol_audit {
-    ol_audit_report_fn report;
+struct audit_replay {
+    audit_report_fn report;
     void *ctx;
     ol_decider *decider;
     part_range *ranges;
@@ -79,16 +79,16 @@ struct ol_audit {
     ol_map *item_partition; /* item -> partition + 1, or SHARED_ITEM */
     ol_map *misplaced;      /* order_ids already reported as ORIGINAL_DIFFERS */
     bool finished;
-    ol_audit_stats stats;
+    audit_stats stats;
 };
 
-static const char *const kind_names[OL_DIV_KIND_COUNT] = {
+static const char *const kind_names[DIV_KIND_COUNT] = {
     "decision_differs",   "ledger_missing",    "original_differs", "not_in_log", "result_missing",
     "result_conflicting", "result_unexpected", "stock_drift",      "log_short",
 };
 
-const char *ol_divergence_kind_name(ol_divergence_kind kind) {
-    return (unsigned)kind < OL_DIV_KIND_COUNT ? kind_names[kind] : "unknown";
+const char *divergence_kind_name(divergence_kind kind) {
+    return (unsigned)kind < DIV_KIND_COUNT ? kind_names[kind] : "unknown";
 }
 
 /* ---- reporting -------------------------------------------------------- */
@@ -96,8 +96,8 @@ const char *ol_divergence_kind_name(ol_divergence_kind kind) {
 /* Appends s with control characters shown as '?'. */
 static bool append_visible(ol_buf *out, const char *s) { return ol_buf_append_visible(out, s, strlen(s)); }
 
-bool ol_divergence_format(const ol_divergence *d, ol_buf *out) {
-    bool ok = ol_buf_appends(out, ol_divergence_kind_name(d->kind));
+bool divergence_format(const divergence *d, ol_buf *out) {
+    bool ok = ol_buf_appends(out, divergence_kind_name(d->kind));
     if (ok && d->order_id) ok = ol_buf_appends(out, " order=") && append_visible(out, d->order_id);
     if (ok && d->item) ok = ol_buf_appends(out, " item=") && append_visible(out, d->item);
     if (ok && d->partition >= 0) ok = ol_buf_appendf(out, " partition=%" PRId32, d->partition);
@@ -136,11 +136,11 @@ static json_t *json_text(const char *s) {
     return v;
 }
 
-char *ol_divergence_to_json(const ol_divergence *d) {
+char *divergence_to_json(const divergence *d) {
     json_t *obj = json_object();
     if (!obj) return NULL;
     int rc = 0;
-    rc |= json_object_set_new(obj, "kind", json_string(ol_divergence_kind_name(d->kind)));
+    rc |= json_object_set_new(obj, "kind", json_string(divergence_kind_name(d->kind)));
     rc |= json_object_set_new(obj, "order_id", d->order_id ? json_text(d->order_id) : json_null());
     rc |= json_object_set_new(obj, "item", d->item ? json_text(d->item) : json_null());
     rc |= json_object_set_new(obj, "partition", d->partition >= 0 ? json_integer(d->partition) : json_null());
@@ -153,25 +153,25 @@ char *ol_divergence_to_json(const ol_divergence *d) {
     return out;
 }
 
-static void emit(ol_audit *a, ol_divergence_kind kind, const char *order_id, const char *item, int32_t partition,
+static void emit(audit_replay *a, divergence_kind kind, const char *order_id, const char *item, int32_t partition,
                  int64_t offset, const char *expected, const char *found, const char *fmt, ...)
     __attribute__((format(printf, 9, 10)));
 
-static void emit(ol_audit *a, ol_divergence_kind kind, const char *order_id, const char *item, int32_t partition,
+static void emit(audit_replay *a, divergence_kind kind, const char *order_id, const char *item, int32_t partition,
                  int64_t offset, const char *expected, const char *found, const char *fmt, ...) {
     char detail[768];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(detail, sizeof detail, fmt, ap);
     va_end(ap);
-    ol_divergence d = {kind,
-                       order_id && order_id[0] ? order_id : NULL,
-                       item && item[0] ? item : NULL,
-                       partition,
-                       offset,
-                       expected ? expected : "",
-                       found ? found : "",
-                       detail};
+    divergence d = {kind,
+                    order_id && order_id[0] ? order_id : NULL,
+                    item && item[0] ? item : NULL,
+                    partition,
+                    offset,
+                    expected ? expected : "",
+                    found ? found : "",
+                    detail};
     a->stats.divergences++;
     a->stats.by_kind[kind]++;
     if (a->report) a->report(a->ctx, &d);
@@ -199,8 +199,8 @@ static void describe_answer(char *dst, size_t len, const char *order_id, ol_stat
 
 /* ---- construction ----------------------------------------------------- */
 
-ol_audit *ol_audit_new(ol_audit_report_fn report, void *ctx) {
-    ol_audit *a = calloc(1, sizeof *a);
+audit_replay *audit_replay_new(audit_report_fn report, void *ctx) {
+    audit_replay *a = calloc(1, sizeof *a);
     if (!a) return NULL;
     a->report = report;
     a->ctx = ctx;
@@ -214,7 +214,7 @@ ol_audit *ol_audit_new(ol_audit_report_fn report, void *ctx) {
     a->misplaced = ol_map_new();
     if (!a->decider || !a->originals || !a->needed || !a->priors || !a->inventories || !a->item_partition ||
         !a->misplaced) {
-        ol_audit_destroy(a);
+        audit_replay_destroy(a);
         return NULL;
     }
     return a;
@@ -229,7 +229,7 @@ static void free_map_values(ol_map *map) {
     ol_map_clear(map);
 }
 
-void ol_audit_destroy(ol_audit *a) {
+void audit_replay_destroy(audit_replay *a) {
     if (!a) return;
     ol_decider_destroy(a->decider);
     for (size_t p = 0; p < a->n_ranges; p++) {
@@ -254,9 +254,9 @@ void ol_audit_destroy(ol_audit *a) {
     free(a);
 }
 
-const ol_audit_stats *ol_audit_get_stats(const ol_audit *a) { return &a->stats; }
+const audit_stats *audit_replay_stats(const audit_replay *a) { return &a->stats; }
 
-static part_range *range_of(const ol_audit *a, int32_t partition) {
+static part_range *range_of(const audit_replay *a, int32_t partition) {
     if (partition < 0 || (size_t)partition >= a->n_ranges || !a->ranges[partition].set) return NULL;
     return &a->ranges[partition];
 }
@@ -273,8 +273,8 @@ static bool oom(char *err, size_t errlen) {
 
 /* ---- setup ------------------------------------------------------------ */
 
-bool ol_audit_set_range(ol_audit *a, int32_t partition, int64_t start, int64_t decided_end, int64_t results_end,
-                        char *err, size_t errlen) {
+bool audit_replay_set_range(audit_replay *a, int32_t partition, int64_t start, int64_t decided_end, int64_t results_end,
+                            char *err, size_t errlen) {
     if (partition < 0 || start < 0 || decided_end < start || results_end > decided_end) {
         ol_seterr(err, errlen,
                   "partition %" PRId32 ": bad range [%" PRId64 ", %" PRId64 ") with answers up to %" PRId64, partition,
@@ -298,11 +298,11 @@ bool ol_audit_set_range(ol_audit *a, int32_t partition, int64_t start, int64_t d
     return true;
 }
 
-bool ol_audit_set_stock(ol_audit *a, const char *item, ol_stock stock, char *err, size_t errlen) {
+bool audit_replay_set_stock(audit_replay *a, const char *item, ol_stock stock, char *err, size_t errlen) {
     return ol_decider_set_stock(a->decider, item, stock) || oom(err, errlen);
 }
 
-bool ol_audit_add_inventory(ol_audit *a, const char *item, int64_t count, char *err, size_t errlen) {
+bool audit_replay_add_inventory(audit_replay *a, const char *item, int64_t count, char *err, size_t errlen) {
     inventory_entry *e = ol_map_get(a->inventories, item);
     if (e) {
         e->count = count;
@@ -330,7 +330,7 @@ static void describe_slot(char *dst, size_t len, const answer_slot *s) {
                     s->remaining, s->flags & ANSWER_DUPLICATE);
 }
 
-bool ol_audit_add_result(ol_audit *a, const ol_result *res, char *err, size_t errlen) {
+bool audit_replay_add_result(audit_replay *a, const ol_result *res, char *err, size_t errlen) {
     a->stats.results_read++;
     part_range *r = range_of(a, res->partition);
     if (!r || res->offset < r->start || res->offset >= r->end) {
@@ -351,7 +351,7 @@ bool ol_audit_add_result(ol_audit *a, const ol_result *res, char *err, size_t er
             describe_answer(again, sizeof again, res->order_id, res->status, res->reason, res->has_remaining,
                             res->remaining, res->duplicate);
             s->flags |= ANSWER_CONFLICT;
-            emit(a, OL_DIV_RESULT_CONFLICTING, res->order_id, res->has_order ? res->item : NULL, res->partition,
+            emit(a, DIV_RESULT_CONFLICTING, res->order_id, res->has_order ? res->item : NULL, res->partition,
                  res->offset, first, again, "two different answers were published for this message");
         }
         return true;
@@ -368,7 +368,7 @@ bool ol_audit_add_result(ol_audit *a, const ol_result *res, char *err, size_t er
 
 /* ---- the ledger queue -------------------------------------------------- */
 
-bool ol_audit_add_ledger_row(ol_audit *a, const ol_result *row, char *err, size_t errlen) {
+bool audit_replay_add_ledger_row(audit_replay *a, const ol_result *row, char *err, size_t errlen) {
     if (a->any_fed && pos_cmp(row->partition, row->offset, a->last_fed_partition, a->last_fed_offset) <= 0) {
         ol_seterr(err, errlen,
                   "ledger rows out of order: partition %" PRId32 " offset %" PRId64 " after partition %" PRId32
@@ -403,33 +403,33 @@ bool ol_audit_add_ledger_row(ol_audit *a, const ol_result *row, char *err, size_
     return true;
 }
 
-static const ol_result *queue_head(const ol_audit *a) { return a->q_len ? &a->queue[a->q_head] : NULL; }
+static const ol_result *queue_head(const audit_replay *a) { return a->q_len ? &a->queue[a->q_head] : NULL; }
 
-static void queue_pop(ol_audit *a) {
+static void queue_pop(audit_replay *a) {
     a->q_head++;
     if (--a->q_len == 0) a->q_head = 0;
 }
 
 /* A ledger row whose position the replay passed without meeting it. */
-static void report_unmet_row(ol_audit *a, const ol_result *row) {
+static void report_unmet_row(audit_replay *a, const ol_result *row) {
     char found[320];
     describe_decision(found, sizeof found, row);
     const part_range *r = range_of(a, row->partition);
     if (!r)
-        emit(a, OL_DIV_NOT_IN_LOG, row->order_id, row->item, row->partition, row->offset, "", found,
+        emit(a, DIV_NOT_IN_LOG, row->order_id, row->item, row->partition, row->offset, "", found,
              "the ledger records a decision here, but the consumer has no stored position for partition %" PRId32
              " (nothing there is decided)",
              row->partition);
     else if (row->offset >= r->end)
-        emit(a, OL_DIV_NOT_IN_LOG, row->order_id, row->item, row->partition, row->offset, "", found,
+        emit(a, DIV_NOT_IN_LOG, row->order_id, row->item, row->partition, row->offset, "", found,
              "the ledger records a decision at or beyond the stored position %" PRId64 " (nothing there is decided)",
              r->end);
     else
-        emit(a, OL_DIV_NOT_IN_LOG, row->order_id, row->item, row->partition, row->offset, "", found,
+        emit(a, DIV_NOT_IN_LOG, row->order_id, row->item, row->partition, row->offset, "", found,
              "the ledger records a decision here, but the log has no message at this position");
 }
 
-static void pop_rows_before(ol_audit *a, int32_t partition, int64_t offset) {
+static void pop_rows_before(audit_replay *a, int32_t partition, int64_t offset) {
     const ol_result *head;
     while ((head = queue_head(a)) && pos_cmp(head->partition, head->offset, partition, offset) < 0) {
         report_unmet_row(a, head);
@@ -439,14 +439,14 @@ static void pop_rows_before(ol_audit *a, int32_t partition, int64_t offset) {
 
 /* ---- batches ----------------------------------------------------------- */
 
-static void clear_batch_maps(ol_audit *a) {
+static void clear_batch_maps(audit_replay *a) {
     ol_map_clear(a->originals);
     ol_map_clear(a->needed);
     free_map_values(a->priors);
 }
 
-bool ol_audit_prepare(ol_audit *a, const ol_audit_msg *msgs, size_t n, const char *const **ids, size_t *n_ids,
-                      char *err, size_t errlen) {
+bool audit_replay_prepare(audit_replay *a, const audit_msg *msgs, size_t n, const char *const **ids, size_t *n_ids,
+                          char *err, size_t errlen) {
     if (a->prepared || a->finished) {
         ol_seterr(err, errlen, a->finished ? "batch after finish" : "batch prepared twice");
         return false;
@@ -466,7 +466,7 @@ bool ol_audit_prepare(ol_audit *a, const ol_audit_msg *msgs, size_t n, const cha
     int32_t partition = a->partition;
     int64_t last = -1;
     for (size_t i = 0; i < n; i++) {
-        const ol_audit_msg *m = &msgs[i];
+        const audit_msg *m = &msgs[i];
         const part_range *r = range_of(a, m->partition);
         if (!r || m->offset < r->start || m->offset >= r->end) continue;
         if (m->partition < partition || (m->partition == a->partition && m->offset < r->next) ||
@@ -504,7 +504,7 @@ bool ol_audit_prepare(ol_audit *a, const ol_audit_msg *msgs, size_t n, const cha
     return true;
 }
 
-bool ol_audit_add_prior(ol_audit *a, const ol_result *row, char *err, size_t errlen) {
+bool audit_replay_add_prior(audit_replay *a, const ol_result *row, char *err, size_t errlen) {
     if (!a->prepared) {
         ol_seterr(err, errlen, "ledger lookup result outside a batch");
         return false;
@@ -521,7 +521,7 @@ bool ol_audit_add_prior(ol_audit *a, const ol_result *row, char *err, size_t err
 }
 
 /* Compares an answer the replay expects with the one published, if any. */
-static void check_answer(ol_audit *a, const part_range *r, const ol_result *want) {
+static void check_answer(audit_replay *a, const part_range *r, const ol_result *want) {
     answer_slot *s = r->answers ? &r->answers[want->offset - r->start] : NULL;
     char expected[320];
     if (s && (s->flags & ANSWER_PRESENT)) {
@@ -534,13 +534,13 @@ static void check_answer(ol_audit *a, const part_range *r, const ol_result *want
         describe_answer(expected, sizeof expected, want->order_id, want->status, want->reason, want->has_remaining,
                         want->remaining, want->duplicate);
         describe_slot(found, sizeof found, s);
-        emit(a, OL_DIV_RESULT_CONFLICTING, want->order_id, want->has_order ? want->item : NULL, want->partition,
+        emit(a, DIV_RESULT_CONFLICTING, want->order_id, want->has_order ? want->item : NULL, want->partition,
              want->offset, expected, found, "the published answer differs from the rules' answer");
     } else if (want->offset < r->results_end) {
         describe_answer(expected, sizeof expected, want->order_id, want->status, want->reason, want->has_remaining,
                         want->remaining, want->duplicate);
-        emit(a, OL_DIV_RESULT_MISSING, want->order_id, want->has_order ? want->item : NULL, want->partition,
-             want->offset, expected, "",
+        emit(a, DIV_RESULT_MISSING, want->order_id, want->has_order ? want->item : NULL, want->partition, want->offset,
+             expected, "",
              "no answer on the results topic, though answers are recorded as acknowledged up to offset %" PRId64,
              r->results_end);
     }
@@ -554,7 +554,7 @@ static bool same_decision(const ol_result *x, const ol_result *y) {
 
 /* Remembers which partition an item was met in, counting items met in
  * several (misrouted: their interleaving is not in the log). */
-static bool note_item_partition(ol_audit *a, const char *item, int32_t partition) {
+static bool note_item_partition(audit_replay *a, const char *item, int32_t partition) {
     void *seen = ol_map_get(a->item_partition, item);
     void *mine = (void *)(uintptr_t)((uint32_t)partition + 1);
     if (seen == mine || seen == SHARED_ITEM) return true;
@@ -570,7 +570,7 @@ static bool note_item_partition(ol_audit *a, const char *item, int32_t partition
  * results topic must agree with) and its stock for the item, so that later
  * decisions are compared on their own merits. *answer becomes the ledger's
  * decision. */
-static bool follow_ledger(ol_audit *a, const ol_result *row, const ol_order *order, ol_result *answer) {
+static bool follow_ledger(audit_replay *a, const ol_result *row, const ol_order *order, ol_result *answer) {
     ol_result adopted = *row;
     adopted.duplicate = false;
     adopted.partition = answer->partition;
@@ -585,7 +585,7 @@ static bool follow_ledger(ol_audit *a, const ol_result *row, const ol_order *ord
     return true;
 }
 
-static bool defer(ol_audit *a, const batch_entry *e, const ol_result *original) {
+static bool defer(audit_replay *a, const batch_entry *e, const ol_result *original) {
     if (a->n_deferred == a->deferred_cap) {
         size_t cap = a->deferred_cap ? a->deferred_cap * 2 : 64;
         deferred_dup *grown = realloc(a->deferred, cap * sizeof *grown);
@@ -599,14 +599,15 @@ static bool defer(ol_audit *a, const batch_entry *e, const ol_result *original) 
 
 /* Is a ledger row found by lookup a decision made before this message, as
  * the consumer would have loaded it? */
-static bool decided_before(const ol_audit *a, const ol_result *row, int32_t partition, int64_t offset) {
+static bool decided_before(const audit_replay *a, const ol_result *row, int32_t partition, int64_t offset) {
     if (row->partition < 0) return true; /* another topic */
     const part_range *r = range_of(a, row->partition);
     if (!r || row->offset < r->start || row->offset >= r->end) return true; /* outside the replay */
     return pos_cmp(row->partition, row->offset, partition, offset) < 0;
 }
 
-static bool decide_valid(ol_audit *a, const batch_entry *e, const ol_result *row, ol_result *answer, bool *answered) {
+static bool decide_valid(audit_replay *a, const batch_entry *e, const ol_result *row, ol_result *answer,
+                         bool *answered) {
     const char *id = e->order.order_id;
     ol_decided_kind kind;
     ol_result prior;
@@ -615,7 +616,7 @@ static bool decide_valid(ol_audit *a, const batch_entry *e, const ol_result *row
     *answered = true;
     if (row && known) {
         if (!ol_map_get(a->misplaced, id)) {
-            emit(a, OL_DIV_ORIGINAL_DIFFERS, id, e->order.item, e->partition, e->offset, "", "",
+            emit(a, DIV_ORIGINAL_DIFFERS, id, e->order.item, e->partition, e->offset, "", "",
                  "the ledger records this message as the original, but the order_id was decided before at "
                  "partition %" PRId32 " offset %" PRId64 ", which makes this one a duplicate",
                  prior.partition, prior.offset);
@@ -633,7 +634,7 @@ static bool decide_valid(ol_audit *a, const batch_entry *e, const ol_result *row
             *answered = false;
             return defer(a, e, look);
         } else if (look) {
-            emit(a, OL_DIV_ORIGINAL_DIFFERS, id, e->order.item, e->partition, e->offset, "", "",
+            emit(a, DIV_ORIGINAL_DIFFERS, id, e->order.item, e->partition, e->offset, "", "",
                  "the order_id first appears here, but the ledger records its decision at offset %" PRId64
                  " of this partition",
                  look->offset);
@@ -644,7 +645,7 @@ static bool decide_valid(ol_audit *a, const batch_entry *e, const ol_result *row
             if (!ol_decider_decide(a->decider, &e->order, e->partition, e->offset, 0, &tmp, &kind)) return false;
             a->stats.decisions++;
             describe_decision(want, sizeof want, &tmp);
-            emit(a, OL_DIV_LEDGER_MISSING, id, e->order.item, e->partition, e->offset, want, "",
+            emit(a, DIV_LEDGER_MISSING, id, e->order.item, e->partition, e->offset, want, "",
                  "the message is below the stored position (decided), but the ledger has no row for its order_id");
             *answer = tmp;
             return true;
@@ -659,12 +660,12 @@ static bool decide_valid(ol_audit *a, const batch_entry *e, const ol_result *row
     if (!row || same_decision(row, answer)) return true;
     describe_decision(expected, sizeof expected, answer);
     describe_decision(found, sizeof found, row);
-    emit(a, OL_DIV_DECISION_DIFFERS, id, e->order.item, e->partition, e->offset, expected, found,
+    emit(a, DIV_DECISION_DIFFERS, id, e->order.item, e->partition, e->offset, expected, found,
          "the ledger's decision differs from the rules'");
     return follow_ledger(a, row, &e->order, answer);
 }
 
-bool ol_audit_decide(ol_audit *a, char *err, size_t errlen) {
+bool audit_replay_decide(audit_replay *a, char *err, size_t errlen) {
     if (!a->prepared) {
         ol_seterr(err, errlen, "batch decided before it was prepared");
         return false;
@@ -687,11 +688,11 @@ bool ol_audit_decide(ol_audit *a, char *err, size_t errlen) {
         if (has_row && (!e->valid || strcmp(row.order_id, e->order.order_id) != 0)) {
             describe_decision(found, sizeof found, &row);
             if (e->valid)
-                emit(a, OL_DIV_NOT_IN_LOG, row.order_id, row.item, e->partition, e->offset, "", found,
+                emit(a, DIV_NOT_IN_LOG, row.order_id, row.item, e->partition, e->offset, "", found,
                      "the ledger records this order here, but the message at this position is order '%s'",
                      e->order.order_id);
             else
-                emit(a, OL_DIV_NOT_IN_LOG, row.order_id, row.item, e->partition, e->offset, "", found,
+                emit(a, DIV_NOT_IN_LOG, row.order_id, row.item, e->partition, e->offset, "", found,
                      "the ledger records this order here, but the message at this position is not a valid order (%s)",
                      e->error);
             has_row = false;
@@ -719,7 +720,7 @@ bool ol_audit_decide(ol_audit *a, char *err, size_t errlen) {
 
 /* ---- the end ----------------------------------------------------------- */
 
-static void check_stock(ol_audit *a) {
+static void check_stock(audit_replay *a) {
     size_t pos = 0;
     const char *item;
     ol_stock initial, current;
@@ -735,14 +736,14 @@ static void check_stock(ol_audit *a) {
         if (inv) snprintf(found, sizeof found, "%" PRId64, inv->count);
         else snprintf(found, sizeof found, "no such item");
         if (current.exists && inv)
-            emit(a, OL_DIV_STOCK_DRIFT, NULL, item, -1, -1, expected, found,
+            emit(a, DIV_STOCK_DRIFT, NULL, item, -1, -1, expected, found,
                  "inventories has %" PRId64 ", the replay gives %" PRId64 " (%+" PRId64 ")", inv->count, current.count,
                  inv->count - current.count);
         else if (current.exists)
-            emit(a, OL_DIV_STOCK_DRIFT, NULL, item, -1, -1, expected, found,
+            emit(a, DIV_STOCK_DRIFT, NULL, item, -1, -1, expected, found,
                  "the replay gives %" PRId64 ", but inventories has no such item", current.count);
         else
-            emit(a, OL_DIV_STOCK_DRIFT, NULL, item, -1, -1, expected, found,
+            emit(a, DIV_STOCK_DRIFT, NULL, item, -1, -1, expected, found,
                  "inventories has %" PRId64 ", but no accepted restock in the replayed log created the item",
                  inv->count);
     }
@@ -753,13 +754,13 @@ static void check_stock(ol_audit *a) {
         if (inv->seen) continue;
         a->stats.items++;
         snprintf(found, sizeof found, "%" PRId64, inv->count);
-        emit(a, OL_DIV_STOCK_DRIFT, NULL, item, -1, -1, "no such item", found,
+        emit(a, DIV_STOCK_DRIFT, NULL, item, -1, -1, "no such item", found,
              "inventories has %" PRId64 ", but neither the replayed log nor the ledger before it created the item",
              inv->count);
     }
 }
 
-bool ol_audit_finish(ol_audit *a, char *err, size_t errlen) {
+bool audit_replay_finish(audit_replay *a, char *err, size_t errlen) {
     if (a->prepared || a->finished) {
         ol_seterr(err, errlen, a->finished ? "finished twice" : "finish with a batch prepared");
         return false;
@@ -784,14 +785,14 @@ bool ol_audit_finish(ol_audit *a, char *err, size_t errlen) {
         part_range *r = &a->ranges[p];
         if (!r->set) continue;
         if (r->next < r->end)
-            emit(a, OL_DIV_LOG_SHORT, NULL, NULL, (int32_t)p, r->next, "", "",
+            emit(a, DIV_LOG_SHORT, NULL, NULL, (int32_t)p, r->next, "", "",
                  "the consumer decided up to offset %" PRId64 ", but the log has no message from here on", r->end - 1);
         for (int64_t i = 0; r->answers && i < r->end - r->start; i++) {
             answer_slot *s = &r->answers[i];
             if (!(s->flags & ANSWER_PRESENT) || (s->flags & ANSWER_CHECKED)) continue;
             char found[320];
             describe_slot(found, sizeof found, s);
-            emit(a, OL_DIV_RESULT_UNEXPECTED, s->order_id, NULL, (int32_t)p, r->start + i, "", found,
+            emit(a, DIV_RESULT_UNEXPECTED, s->order_id, NULL, (int32_t)p, r->start + i, "", found,
                  r->start + i < r->next ? "an answer was published for a message that needs none"
                                         : "an answer was published for a message the log does not have");
         }
