@@ -36,6 +36,7 @@ struct order_auditor {
     audit_msg *batch;
     audit_partition *parts;
     size_t n_parts;
+    ol_window results; /* the results topic's window, planned after the snapshot */
     int32_t topic_partitions;
     /* The ledger cursor's next row, read ahead for the merge. */
     ol_result pending;
@@ -98,6 +99,7 @@ void order_auditor_destroy(order_auditor *a) {
     free(a->msgs);
     free(a->batch);
     free(a->parts);
+    ol_window_free(&a->results);
     free(a);
 }
 
@@ -206,42 +208,50 @@ static bool add_result(order_auditor *a, const rd_kafka_message_t *m, char *err,
     return true;
 }
 
-static bool read_results(order_auditor *a, char *err, size_t errlen) {
+/* The results topic's window, from the beginning (or with --since from
+ * RESULTS_MARGIN before) up to its high-water marks, seen after the
+ * snapshot: every answer acknowledged in the snapshot is in it. */
+static bool plan_results(order_auditor *a, char *err, size_t errlen) {
     const char *topic = a->settings->results_topic;
     int n = ol_reader_partition_count(a->reader, topic, err, errlen);
     if (n < 0) return false;
-    ol_window w = {0};
-    bool ok = false;
     int64_t from_ms = (a->since_us - RESULTS_MARGIN_US) / 1000;
-    if (!ol_reader_plan_window(a->reader, topic, n, a->since_us >= 0 ? OL_READER_FROM_TIME : OL_READER_FROM_BEGINNING,
-                               from_ms > 0 ? from_ms : 0, &w, err, errlen) ||
-        !ol_reader_assign_window(a->reader, topic, &w, err, errlen))
-        goto done;
+    return ol_reader_plan_window(a->reader, topic, n, a->since_us >= 0 ? OL_READER_FROM_TIME : OL_READER_FROM_BEGINNING,
+                                 from_ms > 0 ? from_ms : 0, &a->results, err, errlen);
+}
+
+/* One partition of the results window, to the engine's answer store: read
+ * just before the orders partition of the same number, whose answers it
+ * holds when both topics are keyed alike. */
+static bool read_results(order_auditor *a, int32_t q, char *err, size_t errlen) {
+    const char *topic = a->settings->results_topic;
+    ol_window *w = &a->results;
+    if (q >= w->n || w->done[q]) return true;
+    if (!ol_reader_assign(a->reader, topic, &q, &w->start[q], 1, err, errlen)) return false;
     int64_t began = ol_monotonic_ms(), last_progress = began;
-    while (w.pending > 0) {
-        if (stopped(a, err, errlen)) goto done;
+    while (!w->done[q]) {
+        if (stopped(a, err, errlen)) return false;
         ssize_t got = ol_reader_poll(a->reader, a->msgs, POLL_BATCH, POLL_TIMEOUT_MS, err, errlen);
-        if (got < 0) goto done;
+        if (got < 0) return false;
         if (got > 0) last_progress = ol_monotonic_ms();
         else if (ol_monotonic_ms() - last_progress > STALL_MS) {
-            ol_seterr(err, errlen, "results topic '%s': nothing read for %d s before its end", topic, STALL_MS / 1000);
-            goto done;
+            ol_seterr(err, errlen, "results topic '%s' [%" PRId32 "]: nothing read for %d s before its end", topic, q,
+                      STALL_MS / 1000);
+            return false;
         }
         bool failed = false;
         for (ssize_t i = 0; i < got; i++) {
             rd_kafka_message_t *m = a->msgs[i];
-            if (!failed && !m->err && ol_window_contains(&w, m->partition, m->offset))
+            bool mine = m->partition == q && strcmp(rd_kafka_topic_name(m->rkt), topic) == 0;
+            if (!failed && mine && !m->err && ol_window_contains(w, m->partition, m->offset))
                 failed = !add_result(a, m, err, errlen);
-            if (!failed) ol_window_note(&w, m->partition, m->offset, m->err != 0);
+            if (!failed && mine) ol_window_note(w, m->partition, m->offset, m->err != 0);
             rd_kafka_message_destroy(m);
         }
-        if (failed) goto done;
+        if (failed) return false;
     }
-    ok = ol_reader_assign(a->reader, topic, NULL, NULL, 0, err, errlen);
-    ol_debug("results topic: %d partitions read in %" PRId64 " ms", n, ol_monotonic_ms() - began);
-done:
-    ol_window_free(&w);
-    return ok;
+    ol_debug("results topic [%" PRId32 "]: read in %" PRId64 " ms", q, ol_monotonic_ms() - began);
+    return true;
 }
 
 /* ---- the replay ------------------------------------------------------- */
@@ -313,7 +323,8 @@ static bool replay_partition(order_auditor *a, const audit_partition *ap, char *
         bool at_end = false;
         for (ssize_t i = 0; i < got; i++) {
             const rd_kafka_message_t *m = a->msgs[i];
-            if (m->partition != ap->partition) continue; /* left over from an earlier assignment */
+            /* Left over from an earlier assignment (another partition, or the results topic). */
+            if (m->partition != ap->partition || strcmp(rd_kafka_topic_name(m->rkt), topic) != 0) continue;
             if (m->err) {
                 /* The end of the log before the stored position: the engine
                  * reports the partition as short. */
@@ -342,10 +353,13 @@ static bool replay_partition(order_auditor *a, const audit_partition *ap, char *
 
 bool order_auditor_run(order_auditor *a, char *err, size_t errlen) {
     a->started_ms = ol_monotonic_ms();
-    bool ok = plan(a, err, errlen) && read_results(a, err, errlen);
+    bool ok = plan(a, err, errlen) && plan_results(a, err, errlen);
     if (ok) {
         a->replay_started_ms = ol_monotonic_ms();
-        for (size_t p = 0; ok && p < a->n_parts; p++) ok = replay_partition(a, &a->parts[p], err, errlen);
+        for (size_t p = 0; ok && p < a->n_parts; p++)
+            ok = read_results(a, (int32_t)p, err, errlen) && replay_partition(a, &a->parts[p], err, errlen);
+        /* Results partitions beyond the orders topic's: their answers come late. */
+        for (int32_t q = (int32_t)a->n_parts; ok && q < a->results.n; q++) ok = read_results(a, q, err, errlen);
         a->replay_ended_ms = ol_monotonic_ms();
         if (a->progress) {
             show_progress(a, (int32_t)a->n_parts - 1, true);

@@ -7,24 +7,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "answers.h"
 #include "ol_decide.h"
 #include "ol_decider.h"
 #include "ol_map.h"
 #include "ol_order.h"
 
-/* One answer read from the results topic, at its message's slot. */
-enum { ANSWER_PRESENT = 1, ANSWER_HAS_REMAINING = 2, ANSWER_DUPLICATE = 4, ANSWER_CHECKED = 8, ANSWER_CONFLICT = 16 };
-typedef struct answer_slot {
-    char *order_id;
-    int64_t remaining;
-    uint8_t status, reason, flags;
-} answer_slot;
-
 typedef struct part_range {
     bool set;
     int64_t start, end, results_end;
-    int64_t next;         /* first offset not replayed yet */
-    answer_slot *answers; /* end - start slots, allocated with the first answer */
+    int64_t next; /* first offset not replayed yet */
 } part_range;
 
 typedef struct batch_entry {
@@ -78,80 +70,17 @@ struct audit_replay {
     ol_map *inventories;    /* item -> inventory_entry* (owned) */
     ol_map *item_partition; /* item -> partition + 1, or SHARED_ITEM */
     ol_map *misplaced;      /* order_ids already reported as ORIGINAL_DIFFERS */
+    /* Decisions are looked up in the ledger once their batch is over; those
+     * the replay made without a ledger row stay here (owned copies). */
+    ol_map *kept;
+    answer_store *answers;
+    /* Answers expected and not stored when their message was replayed:
+     * they may still come from another results partition. */
+    ol_result *pending;
+    size_t n_pending, pending_cap;
     bool finished;
     audit_stats stats;
 };
-
-static const char *const kind_names[DIV_KIND_COUNT] = {
-    "decision_differs",   "ledger_missing",    "original_differs", "not_in_log", "result_missing",
-    "result_conflicting", "result_unexpected", "stock_drift",      "log_short",
-};
-
-const char *divergence_kind_name(divergence_kind kind) {
-    return (unsigned)kind < DIV_KIND_COUNT ? kind_names[kind] : "unknown";
-}
-
-/* ---- reporting -------------------------------------------------------- */
-
-/* Appends s with control characters shown as '?'. */
-static bool append_visible(ol_buf *out, const char *s) { return ol_buf_append_visible(out, s, strlen(s)); }
-
-bool divergence_format(const divergence *d, ol_buf *out) {
-    bool ok = ol_buf_appends(out, divergence_kind_name(d->kind));
-    if (ok && d->order_id) ok = ol_buf_appends(out, " order=") && append_visible(out, d->order_id);
-    if (ok && d->item) ok = ol_buf_appends(out, " item=") && append_visible(out, d->item);
-    if (ok && d->partition >= 0) ok = ol_buf_appendf(out, " partition=%" PRId32, d->partition);
-    if (ok && d->offset >= 0) ok = ol_buf_appendf(out, " offset=%" PRId64, d->offset);
-    ok = ok && ol_buf_appends(out, ": ") && append_visible(out, d->detail);
-    if (ok && (d->expected[0] || d->found[0]))
-        ok = ol_buf_appends(out, " (expected: ") && append_visible(out, d->expected[0] ? d->expected : "-") &&
-             ol_buf_appends(out, "; found: ") && append_visible(out, d->found[0] ? d->found : "-") &&
-             ol_buf_appends(out, ")");
-    return ok && ol_buf_appends(out, "\n");
-}
-
-/* A JSON string of s; bytes that are not UTF-8 (a detail cut mid
- * character) become '?' rather than failing the whole report. */
-static json_t *json_text(const char *s) {
-    size_t len = strlen(s);
-    if (ol_utf8_valid(s, len)) return json_string(s);
-    char *copy = malloc(len + 1);
-    if (!copy) return NULL;
-    size_t o = 0;
-    for (size_t i = 0; i < len;) {
-        unsigned char c = (unsigned char)s[i];
-        size_t n = c < 0x80 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
-        if (i + n <= len && ol_utf8_valid(s + i, n)) {
-            memcpy(copy + o, s + i, n);
-            o += n;
-            i += n;
-        } else {
-            copy[o++] = '?';
-            i++;
-        }
-    }
-    copy[o] = '\0';
-    json_t *v = json_string(copy);
-    free(copy);
-    return v;
-}
-
-char *divergence_to_json(const divergence *d) {
-    json_t *obj = json_object();
-    if (!obj) return NULL;
-    int rc = 0;
-    rc |= json_object_set_new(obj, "kind", json_string(divergence_kind_name(d->kind)));
-    rc |= json_object_set_new(obj, "order_id", d->order_id ? json_text(d->order_id) : json_null());
-    rc |= json_object_set_new(obj, "item", d->item ? json_text(d->item) : json_null());
-    rc |= json_object_set_new(obj, "partition", d->partition >= 0 ? json_integer(d->partition) : json_null());
-    rc |= json_object_set_new(obj, "offset", d->offset >= 0 ? json_integer(d->offset) : json_null());
-    rc |= json_object_set_new(obj, "expected", d->expected[0] ? json_text(d->expected) : json_null());
-    rc |= json_object_set_new(obj, "found", d->found[0] ? json_text(d->found) : json_null());
-    rc |= json_object_set_new(obj, "detail", json_text(d->detail));
-    char *out = rc == 0 ? json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-    json_decref(obj);
-    return out;
-}
 
 static void emit(audit_replay *a, divergence_kind kind, const char *order_id, const char *item, int32_t partition,
                  int64_t offset, const char *expected, const char *found, const char *fmt, ...)
@@ -177,26 +106,6 @@ static void emit(audit_replay *a, divergence_kind kind, const char *order_id, co
     if (a->report) a->report(a->ctx, &d);
 }
 
-/* "order of 3 widget: accepted, remaining 2" */
-static void describe_decision(char *dst, size_t len, const ol_result *r) {
-    char head[160] = "", tail[48] = "";
-    if (r->has_order)
-        snprintf(head, sizeof head, "%s of %" PRId32 " %s: ", ol_order_type_name(r->type), r->quantity, r->item);
-    if (r->has_remaining) snprintf(tail, sizeof tail, ", remaining %" PRId64, r->remaining);
-    const char *reason = ol_reason_name(r->reason);
-    snprintf(dst, len, "%s%s%s%s%s", head, ol_status_name(r->status), reason ? " " : "", reason ? reason : "", tail);
-}
-
-/* "o-1: rejected insufficient_stock, remaining 2, duplicate" */
-static void describe_answer(char *dst, size_t len, const char *order_id, ol_status status, ol_reason reason,
-                            bool has_remaining, int64_t remaining, bool duplicate) {
-    char tail[48] = "";
-    if (has_remaining) snprintf(tail, sizeof tail, ", remaining %" PRId64, remaining);
-    const char *why = ol_reason_name(reason);
-    snprintf(dst, len, "%s: %s%s%s%s%s", order_id[0] ? order_id : "(no order_id)", ol_status_name(status),
-             why ? " " : "", why ? why : "", tail, duplicate ? ", duplicate" : "");
-}
-
 /* ---- construction ----------------------------------------------------- */
 
 audit_replay *audit_replay_new(audit_report_fn report, void *ctx) {
@@ -212,8 +121,10 @@ audit_replay *audit_replay_new(audit_report_fn report, void *ctx) {
     a->inventories = ol_map_new();
     a->item_partition = ol_map_new();
     a->misplaced = ol_map_new();
+    a->kept = ol_map_new();
+    a->answers = answers_new();
     if (!a->decider || !a->originals || !a->needed || !a->priors || !a->inventories || !a->item_partition ||
-        !a->misplaced) {
+        !a->misplaced || !a->kept || !a->answers) {
         audit_replay_destroy(a);
         return NULL;
     }
@@ -232,12 +143,8 @@ static void free_map_values(ol_map *map) {
 void audit_replay_destroy(audit_replay *a) {
     if (!a) return;
     ol_decider_destroy(a->decider);
-    for (size_t p = 0; p < a->n_ranges; p++) {
-        part_range *r = &a->ranges[p];
-        if (!r->answers) continue;
-        for (int64_t i = 0; i < r->end - r->start; i++) free(r->answers[i].order_id);
-        free(r->answers);
-    }
+    answers_destroy(a->answers);
+    free(a->pending);
     free(a->ranges);
     free(a->queue);
     free(a->batch);
@@ -245,6 +152,8 @@ void audit_replay_destroy(audit_replay *a) {
     free(a->deferred);
     free_map_values(a->priors);
     free_map_values(a->inventories);
+    free_map_values(a->kept);
+    ol_map_destroy(a->kept);
     ol_map_destroy(a->originals);
     ol_map_destroy(a->needed);
     ol_map_destroy(a->priors);
@@ -294,7 +203,8 @@ bool audit_replay_set_range(audit_replay *a, int32_t partition, int64_t start, i
         ol_seterr(err, errlen, "partition %" PRId32 ": range given twice", partition);
         return false;
     }
-    *r = (part_range){true, start, decided_end, results_end, start, NULL};
+    if (!answers_set_range(a->answers, partition, start, decided_end)) return oom(err, errlen);
+    *r = (part_range){true, start, decided_end, results_end, start};
     return true;
 }
 
@@ -318,51 +228,36 @@ bool audit_replay_add_inventory(audit_replay *a, const char *item, int64_t count
     return true;
 }
 
-static bool slot_matches(const answer_slot *s, const char *order_id, ol_status status, ol_reason reason,
-                         bool has_remaining, int64_t remaining, bool duplicate) {
-    return strcmp(s->order_id, order_id) == 0 && s->status == status && s->reason == reason &&
-           ((s->flags & ANSWER_HAS_REMAINING) != 0) == has_remaining && (!has_remaining || s->remaining == remaining) &&
-           ((s->flags & ANSWER_DUPLICATE) != 0) == duplicate;
-}
-
-static void describe_slot(char *dst, size_t len, const answer_slot *s) {
-    describe_answer(dst, len, s->order_id, (ol_status)s->status, (ol_reason)s->reason, s->flags & ANSWER_HAS_REMAINING,
-                    s->remaining, s->flags & ANSWER_DUPLICATE);
+static void describe_stored(char *dst, size_t len, const stored_answer *s) {
+    divergence_describe_answer(dst, len, s->order_id, s->status, s->reason, s->has_remaining, s->remaining,
+                               s->duplicate);
 }
 
 bool audit_replay_add_result(audit_replay *a, const ol_result *res, char *err, size_t errlen) {
     a->stats.results_read++;
-    part_range *r = range_of(a, res->partition);
-    if (!r || res->offset < r->start || res->offset >= r->end) {
+    stored_answer first;
+    char was[320], again[320];
+    switch (answers_add(a->answers, res, &first)) {
+    case ANSWERS_OUTSIDE:
         a->stats.results_outside++;
         return true;
-    }
-    if (!r->answers) {
-        r->answers = calloc((size_t)(r->end - r->start), sizeof *r->answers);
-        if (!r->answers) return oom(err, errlen);
-    }
-    answer_slot *s = &r->answers[res->offset - r->start];
-    if (s->flags & ANSWER_PRESENT) {
+    case ANSWERS_NO_MEMORY:
+        return oom(err, errlen);
+    case ANSWERS_UNVERIFIED:
+        a->stats.results_unverified++;
+        return true;
+    case ANSWERS_CONFLICT:
         /* Published again (after a consumer restart): must be the same. */
-        if (!(s->flags & ANSWER_CONFLICT) && !slot_matches(s, res->order_id, res->status, res->reason,
-                                                           res->has_remaining, res->remaining, res->duplicate)) {
-            char first[320], again[320];
-            describe_slot(first, sizeof first, s);
-            describe_answer(again, sizeof again, res->order_id, res->status, res->reason, res->has_remaining,
-                            res->remaining, res->duplicate);
-            s->flags |= ANSWER_CONFLICT;
-            emit(a, DIV_RESULT_CONFLICTING, res->order_id, res->has_order ? res->item : NULL, res->partition,
-                 res->offset, first, again, "two different answers were published for this message");
-        }
+        describe_stored(was, sizeof was, &first);
+        divergence_describe_answer(again, sizeof again, res->order_id, res->status, res->reason, res->has_remaining,
+                                   res->remaining, res->duplicate);
+        emit(a, DIV_RESULT_CONFLICTING, res->order_id, res->has_order ? res->item : NULL, res->partition, res->offset,
+             was, again, "two different answers were published for this message");
+        return true;
+    case ANSWERS_ADDED:
+    case ANSWERS_SAME_AGAIN:
         return true;
     }
-    s->order_id = strdup(res->order_id);
-    if (!s->order_id) return oom(err, errlen);
-    s->status = (uint8_t)res->status;
-    s->reason = (uint8_t)res->reason;
-    s->remaining = res->remaining;
-    s->flags =
-        ANSWER_PRESENT | (res->has_remaining ? ANSWER_HAS_REMAINING : 0) | (res->duplicate ? ANSWER_DUPLICATE : 0);
     return true;
 }
 
@@ -413,7 +308,7 @@ static void queue_pop(audit_replay *a) {
 /* A ledger row whose position the replay passed without meeting it. */
 static void report_unmet_row(audit_replay *a, const ol_result *row) {
     char found[320];
-    describe_decision(found, sizeof found, row);
+    divergence_describe_decision(found, sizeof found, row);
     const part_range *r = range_of(a, row->partition);
     if (!r)
         emit(a, DIV_NOT_IN_LOG, row->order_id, row->item, row->partition, row->offset, "", found,
@@ -493,7 +388,7 @@ bool audit_replay_prepare(audit_replay *a, const audit_msg *msgs, size_t n, cons
             if (!ol_map_put(a->originals, id, e)) return oom(err, errlen);
             continue;
         }
-        if (ol_map_get(a->originals, id) || ol_map_get(a->needed, id) || ol_decider_find(a->decider, id)) continue;
+        if (ol_map_get(a->originals, id) || ol_map_get(a->needed, id) || ol_map_get(a->kept, id)) continue;
         if (!ol_map_put(a->needed, id, e)) return oom(err, errlen);
         a->need[a->n_need++] = id;
     }
@@ -520,30 +415,56 @@ bool audit_replay_add_prior(audit_replay *a, const ol_result *row, char *err, si
     return true;
 }
 
-/* Compares an answer the replay expects with the one published, if any. */
-static void check_answer(audit_replay *a, const part_range *r, const ol_result *want) {
-    answer_slot *s = r->answers ? &r->answers[want->offset - r->start] : NULL;
+static bool answer_matches(const stored_answer *s, const ol_result *w) {
+    return strcmp(s->order_id, w->order_id) == 0 && s->status == w->status && s->reason == w->reason &&
+           s->has_remaining == w->has_remaining && (!w->has_remaining || s->remaining == w->remaining) &&
+           s->duplicate == w->duplicate;
+}
+
+static void describe_want(char *dst, size_t len, const ol_result *w) {
+    divergence_describe_answer(dst, len, w->order_id, w->status, w->reason, w->has_remaining, w->remaining,
+                               w->duplicate);
+}
+
+/* Compares an answer the replay expects with the one stored, if any:
+ * false when none is. */
+static bool compare_stored(audit_replay *a, const ol_result *want) {
+    stored_answer s;
+    if (!answers_take(a->answers, want->partition, want->offset, &s)) return false;
+    a->stats.results_checked++;
+    if (answer_matches(&s, want)) return true;
+    char expected[320], found[320];
+    describe_want(expected, sizeof expected, want);
+    describe_stored(found, sizeof found, &s);
+    emit(a, DIV_RESULT_CONFLICTING, want->order_id, want->has_order ? want->item : NULL, want->partition, want->offset,
+         expected, found, "the published answer differs from the rules' answer");
+    return true;
+}
+
+static void report_missing(audit_replay *a, const ol_result *want) {
+    const part_range *r = range_of(a, want->partition);
+    if (!r || want->offset >= r->results_end) return; /* maybe not published yet */
     char expected[320];
-    if (s && (s->flags & ANSWER_PRESENT)) {
-        s->flags |= ANSWER_CHECKED;
-        a->stats.results_checked++;
-        if (slot_matches(s, want->order_id, want->status, want->reason, want->has_remaining, want->remaining,
-                         want->duplicate))
-            return;
-        char found[320];
-        describe_answer(expected, sizeof expected, want->order_id, want->status, want->reason, want->has_remaining,
-                        want->remaining, want->duplicate);
-        describe_slot(found, sizeof found, s);
-        emit(a, DIV_RESULT_CONFLICTING, want->order_id, want->has_order ? want->item : NULL, want->partition,
-             want->offset, expected, found, "the published answer differs from the rules' answer");
-    } else if (want->offset < r->results_end) {
-        describe_answer(expected, sizeof expected, want->order_id, want->status, want->reason, want->has_remaining,
-                        want->remaining, want->duplicate);
-        emit(a, DIV_RESULT_MISSING, want->order_id, want->has_order ? want->item : NULL, want->partition, want->offset,
-             expected, "",
-             "no answer on the results topic, though answers are recorded as acknowledged up to offset %" PRId64,
-             r->results_end);
+    describe_want(expected, sizeof expected, want);
+    emit(a, DIV_RESULT_MISSING, want->order_id, want->has_order ? want->item : NULL, want->partition, want->offset,
+         expected, "",
+         "no answer on the results topic, though answers are recorded as acknowledged up to offset %" PRId64,
+         r->results_end);
+}
+
+/* An answer the replay expects: compared now if stored, else kept for the
+ * end (it may be read later, from another results partition). False on OOM. */
+static bool check_answer(audit_replay *a, const ol_result *want) {
+    if (compare_stored(a, want)) return true;
+    if (a->n_pending == a->pending_cap) {
+        size_t cap = a->pending_cap ? a->pending_cap * 2 : 64;
+        ol_result *grown = realloc(a->pending, cap * sizeof *grown);
+        if (!grown) return false;
+        a->pending = grown;
+        a->pending_cap = cap;
     }
+    a->pending[a->n_pending++] = *want;
+    return true;
 }
 
 static bool same_decision(const ol_result *x, const ol_result *y) {
@@ -606,6 +527,21 @@ static bool decided_before(const audit_replay *a, const ol_result *row, int32_t 
     return pos_cmp(row->partition, row->offset, partition, offset) < 0;
 }
 
+/* A decision the replay made without a ledger row: later batches cannot
+ * look it up there. */
+static bool keep(audit_replay *a, const ol_result *decided) {
+    ol_result *copy = malloc(sizeof *copy);
+    if (!copy) return false;
+    *copy = *decided;
+    ol_result *old = ol_map_get(a->kept, decided->order_id);
+    if (!ol_map_put(a->kept, decided->order_id, copy)) {
+        free(copy);
+        return false;
+    }
+    free(old);
+    return true;
+}
+
 static bool decide_valid(audit_replay *a, const batch_entry *e, const ol_result *row, ol_result *answer,
                          bool *answered) {
     const char *id = e->order.order_id;
@@ -613,6 +549,12 @@ static bool decide_valid(audit_replay *a, const batch_entry *e, const ol_result 
     ol_result prior;
     char expected[320], found[320];
     bool known = ol_decider_lookup(a->decider, id, &prior);
+    const ol_result *kept = known ? NULL : ol_map_get(a->kept, id);
+    if (kept) {
+        if (!ol_decider_add_decision(a->decider, kept)) return false;
+        prior = *kept;
+        known = true;
+    }
     *answered = true;
     if (row && known) {
         if (!ol_map_get(a->misplaced, id)) {
@@ -644,11 +586,11 @@ static bool decide_valid(audit_replay *a, const batch_entry *e, const ol_result 
             ol_result tmp;
             if (!ol_decider_decide(a->decider, &e->order, e->partition, e->offset, 0, &tmp, &kind)) return false;
             a->stats.decisions++;
-            describe_decision(want, sizeof want, &tmp);
+            divergence_describe_decision(want, sizeof want, &tmp);
             emit(a, DIV_LEDGER_MISSING, id, e->order.item, e->partition, e->offset, want, "",
                  "the message is below the stored position (decided), but the ledger has no row for its order_id");
             *answer = tmp;
-            return true;
+            return keep(a, &tmp);
         }
     }
     if (!ol_decider_decide(a->decider, &e->order, e->partition, e->offset, 0, answer, &kind)) return false;
@@ -657,12 +599,44 @@ static bool decide_valid(audit_replay *a, const batch_entry *e, const ol_result 
         return true;
     }
     a->stats.decisions++;
-    if (!row || same_decision(row, answer)) return true;
-    describe_decision(expected, sizeof expected, answer);
-    describe_decision(found, sizeof found, row);
+    if (!row) return keep(a, answer);
+    if (same_decision(row, answer)) return true;
+    divergence_describe_decision(expected, sizeof expected, answer);
+    divergence_describe_decision(found, sizeof found, row);
     emit(a, DIV_DECISION_DIFFERS, id, e->order.item, e->partition, e->offset, expected, found,
          "the ledger's decision differs from the rules'");
     return follow_ledger(a, row, &e->order, answer);
+}
+
+/* An answer stored and never compared: its message needs none, or the
+ * replay did not reach it. */
+static void report_unexpected(void *ctx, int32_t partition, int64_t offset, const stored_answer *s) {
+    audit_replay *a = ctx;
+    const part_range *r = range_of(a, partition);
+    char found[320];
+    describe_stored(found, sizeof found, s);
+    emit(a, DIV_RESULT_UNEXPECTED, s->order_id, NULL, partition, offset, "", found,
+         r && offset < r->next ? "an answer was published for a message that needs none"
+                               : "an answer was published for a message the log does not have");
+}
+
+/* The replay is done with partition p: its answers are compared or
+ * reported, bar those of duplicates deferred to the end. */
+static bool settle(audit_replay *a, int32_t p) {
+    for (size_t i = 0; i < a->n_deferred; i++)
+        if (a->deferred[i].partition == p && !answers_keep(a->answers, p, a->deferred[i].offset)) return false;
+    size_t kept = 0;
+    for (size_t i = 0; i < a->n_pending; i++)
+        if (a->pending[i].partition != p || !compare_stored(a, &a->pending[i])) a->pending[kept++] = a->pending[i];
+    a->n_pending = kept;
+    answers_settle(a->answers, p, report_unexpected, a);
+    return true;
+}
+
+static bool settle_before(audit_replay *a, int32_t partition) {
+    for (int32_t p = 0; p < partition && (size_t)p < a->n_ranges; p++)
+        if (range_of(a, p) && !answers_settled(a->answers, p) && !settle(a, p)) return false;
+    return true;
 }
 
 bool audit_replay_decide(audit_replay *a, char *err, size_t errlen) {
@@ -670,7 +644,12 @@ bool audit_replay_decide(audit_replay *a, char *err, size_t errlen) {
         ol_seterr(err, errlen, "batch decided before it was prepared");
         return false;
     }
-    for (size_t i = 0; i < a->batch_len; i++) {
+    if (a->batch_len > 0 && !settle_before(a, a->batch[0].partition)) {
+        a->prepared = false;
+        return oom(err, errlen);
+    }
+    size_t i;
+    for (i = 0; i < a->batch_len; i++) {
         const batch_entry *e = &a->batch[i];
         part_range *r = range_of(a, e->partition);
         a->partition = e->partition;
@@ -686,7 +665,7 @@ bool audit_replay_decide(audit_replay *a, char *err, size_t errlen) {
         }
         char found[320];
         if (has_row && (!e->valid || strcmp(row.order_id, e->order.order_id) != 0)) {
-            describe_decision(found, sizeof found, &row);
+            divergence_describe_decision(found, sizeof found, &row);
             if (e->valid)
                 emit(a, DIV_NOT_IN_LOG, row.order_id, row.item, e->partition, e->offset, "", found,
                      "the ledger records this order here, but the message at this position is order '%s'",
@@ -702,20 +681,21 @@ bool audit_replay_decide(audit_replay *a, char *err, size_t errlen) {
             a->stats.invalid++;
             if (!e->order.order_id[0]) continue; /* no answer to give */
             ol_decide_invalid(e->order.order_id, e->partition, e->offset, 0, e->error, &answer);
-            check_answer(a, r, &answer);
+            if (!check_answer(a, &answer)) break;
             continue;
         }
         bool answered;
         if (!note_item_partition(a, e->order.item, e->partition) ||
-            !decide_valid(a, e, has_row ? &row : NULL, &answer, &answered)) {
-            a->prepared = false;
-            return oom(err, errlen);
-        }
-        if (answered) check_answer(a, r, &answer);
+            !decide_valid(a, e, has_row ? &row : NULL, &answer, &answered) || (answered && !check_answer(a, &answer)))
+            break;
     }
+    bool done = i == a->batch_len;
     a->prepared = false;
     clear_batch_maps(a);
-    return true;
+    /* The ledger holds every decision of this batch from here on (kept
+     * holds the rest): the replay keeps no more than one batch's. */
+    ol_decider_forget_decisions(a->decider);
+    return done || oom(err, errlen);
 }
 
 /* ---- the end ----------------------------------------------------------- */
@@ -771,34 +751,28 @@ bool audit_replay_finish(audit_replay *a, char *err, size_t errlen) {
         report_unmet_row(a, head);
         queue_pop(a);
     }
+    if (!settle_before(a, INT32_MAX)) return oom(err, errlen);
     for (size_t i = 0; i < a->n_deferred; i++) {
         deferred_dup *d = &a->deferred[i];
-        ol_result want;
-        /* The replay's decision when it met the original, else the ledger's. */
-        if (!ol_decider_lookup(a->decider, d->ledger.order_id, &want)) want = d->ledger;
+        /* The replay's decision when it met the original (kept when it
+         * differs from the ledger's), else the ledger's. */
+        const ol_result *kept = ol_map_get(a->kept, d->ledger.order_id);
+        ol_result want = kept ? *kept : d->ledger;
         want.duplicate = true;
         want.partition = d->partition;
         want.offset = d->offset;
-        check_answer(a, range_of(a, d->partition), &want);
+        if (!compare_stored(a, &want)) report_missing(a, &want);
     }
+    for (size_t i = 0; i < a->n_pending; i++)
+        if (!compare_stored(a, &a->pending[i])) report_missing(a, &a->pending[i]);
+    a->n_pending = 0;
+    if (!answers_drain(a->answers, report_unexpected, a)) return oom(err, errlen);
     for (size_t p = 0; p < a->n_ranges; p++) {
         part_range *r = &a->ranges[p];
-        if (!r->set) continue;
-        if (r->next < r->end)
+        if (r->set && r->next < r->end)
             emit(a, DIV_LOG_SHORT, NULL, NULL, (int32_t)p, r->next, "", "",
                  "the consumer decided up to offset %" PRId64 ", but the log has no message from here on", r->end - 1);
-        for (int64_t i = 0; r->answers && i < r->end - r->start; i++) {
-            answer_slot *s = &r->answers[i];
-            if (!(s->flags & ANSWER_PRESENT) || (s->flags & ANSWER_CHECKED)) continue;
-            char found[320];
-            describe_slot(found, sizeof found, s);
-            emit(a, DIV_RESULT_UNEXPECTED, s->order_id, NULL, (int32_t)p, r->start + i, "", found,
-                 r->start + i < r->next ? "an answer was published for a message that needs none"
-                                        : "an answer was published for a message the log does not have");
-        }
     }
     check_stock(a);
-    (void)err;
-    (void)errlen;
     return true;
 }

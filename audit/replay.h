@@ -64,54 +64,24 @@
 #include "ol_result.h"
 #include "ol_str.h"
 
-typedef enum {
-    DIV_DECISION_DIFFERS,   /* the ledger's decision is not the rules' */
-    DIV_LEDGER_MISSING,     /* a decided order has no row in the ledger */
-    DIV_ORIGINAL_DIFFERS,   /* the ledger's row sits at another message than the rules' original */
-    DIV_NOT_IN_LOG,         /* a ledger row with no message carrying its order_id at its position */
-    DIV_RESULT_MISSING,     /* an acknowledged answer is not on the results topic */
-    DIV_RESULT_CONFLICTING, /* an answer differs from the rules' answer, or from another copy */
-    DIV_RESULT_UNEXPECTED,  /* an answer for a message that needs none */
-    DIV_STOCK_DRIFT,        /* inventories differ from the recomputed stock */
-    DIV_LOG_SHORT,          /* the log ends before the stored position */
-    DIV_KIND_COUNT
-} divergence_kind;
-
-typedef struct divergence {
-    divergence_kind kind;
-    const char *order_id; /* NULL when not about one order */
-    const char *item;     /* NULL when unknown */
-    int32_t partition;    /* -1 when not about one message */
-    int64_t offset;       /* -1 likewise */
-    const char *expected; /* what the replay says; "" when not applicable */
-    const char *found;    /* what was recorded; "" likewise */
-    const char *detail;   /* one sentence */
-} divergence;
-
-/* Snake-case name of a kind, as in reports ("stock_drift"). */
-const char *divergence_kind_name(divergence_kind kind);
-/* Appends one line (newline included): "KIND order=... item=...
- * partition=P offset=O: detail (expected ...; found ...)". Control
- * characters in data become '?'. False on OOM. */
-bool divergence_format(const divergence *d, ol_buf *out);
-/* One JSON object (compact), malloc'd for the caller; NULL on OOM. */
-char *divergence_to_json(const divergence *d);
+#include "divergence.h"
 
 typedef void (*audit_report_fn)(void *ctx, const divergence *d);
 
 typedef struct audit_stats {
-    uint64_t messages;        /* replayed: within the decided ranges */
-    uint64_t invalid;         /* of which not valid orders */
-    uint64_t decisions;       /* new decisions made by the replay */
-    uint64_t duplicates;      /* answered as duplicates */
-    uint64_t deferred;        /* of which originals in a later partition */
-    uint64_t ledger_rows;     /* ledger rows compared (fed and priors) */
-    uint64_t lookups;         /* order_ids looked up in the ledger */
-    uint64_t results_read;    /* answers fed */
-    uint64_t results_outside; /* of which outside the replayed ranges (ignored) */
-    uint64_t results_checked; /* answers compared with the replay */
-    uint64_t items;           /* items whose stock was compared */
-    uint64_t shared_items;    /* items seen in more than one partition */
+    uint64_t messages;           /* replayed: within the decided ranges */
+    uint64_t invalid;            /* of which not valid orders */
+    uint64_t decisions;          /* new decisions made by the replay */
+    uint64_t duplicates;         /* answered as duplicates */
+    uint64_t deferred;           /* of which originals in a later partition */
+    uint64_t ledger_rows;        /* ledger rows compared (fed and priors) */
+    uint64_t lookups;            /* order_ids looked up in the ledger */
+    uint64_t results_read;       /* answers fed */
+    uint64_t results_outside;    /* of which outside the replayed ranges (ignored) */
+    uint64_t results_unverified; /* of which copies of answers compared and freed already (not comparable) */
+    uint64_t results_checked;    /* answers compared with the replay */
+    uint64_t items;              /* items whose stock was compared */
+    uint64_t shared_items;       /* items seen in more than one partition */
     uint64_t divergences;
     uint64_t by_kind[DIV_KIND_COUNT];
 } audit_stats;
