@@ -8,9 +8,11 @@
 #include "ol_map.h"
 
 enum { SLOT_PRESENT = 1, SLOT_HAS_REMAINING = 2, SLOT_DUPLICATE = 4, SLOT_TAKEN = 8, SLOT_CONFLICT = 16 };
+/* A partition's order_ids live in one buffer (ids): a slot names its own
+ * by position, which costs no allocation per answer. */
 typedef struct slot {
-    char *order_id;
     int64_t remaining;
+    uint32_t id; /* position in the partition's ids */
     uint8_t status, reason, flags;
 } slot;
 
@@ -18,12 +20,15 @@ typedef struct late_entry {
     int32_t partition;
     int64_t offset;
     slot s;
+    char *order_id;
 } late_entry;
 
 typedef struct part {
     bool set, settled;
     int64_t start, end;
-    slot *slots;    /* end - start, with the first answer; NULL once settled */
+    slot *slots; /* end - start, with the first answer; NULL once settled */
+    char *ids;   /* the slots' order_ids, each NUL-terminated */
+    size_t ids_len, ids_cap;
     size_t held;    /* slots present */
     uint8_t *taken; /* one bit per offset: an answer was taken */
 } part;
@@ -47,9 +52,11 @@ answer_store *answers_new(void) {
 }
 
 static void free_slots(part *p) {
-    for (int64_t i = 0; p->slots && i < p->end - p->start; i++) free(p->slots[i].order_id);
     free(p->slots);
+    free(p->ids);
     p->slots = NULL;
+    p->ids = NULL;
+    p->ids_len = p->ids_cap = 0;
     p->held = 0;
 }
 
@@ -59,7 +66,7 @@ static void free_late(answer_store *s) {
     void *value;
     while (ol_map_next(s->late, &pos, &key, &value)) {
         late_entry *e = value;
-        free(e->s.order_id);
+        free(e->order_id);
         free(e);
     }
     ol_map_clear(s->late);
@@ -107,36 +114,51 @@ static void late_key(char *dst, size_t len, int32_t partition, int64_t offset) {
     snprintf(dst, len, "%" PRId32 ":%" PRId64, partition, offset);
 }
 
-static bool slot_matches(const slot *s, const ol_result *r) {
-    return strcmp(s->order_id, r->order_id) == 0 && s->status == (uint8_t)r->status &&
-           s->reason == (uint8_t)r->reason && ((s->flags & SLOT_HAS_REMAINING) != 0) == r->has_remaining &&
+static bool slot_matches(const slot *s, const char *order_id, const ol_result *r) {
+    return strcmp(order_id, r->order_id) == 0 && s->status == (uint8_t)r->status && s->reason == (uint8_t)r->reason &&
+           ((s->flags & SLOT_HAS_REMAINING) != 0) == r->has_remaining &&
            (!r->has_remaining || s->remaining == r->remaining) && ((s->flags & SLOT_DUPLICATE) != 0) == r->duplicate;
 }
 
-static void view(const slot *s, stored_answer *out) {
-    *out = (stored_answer){s->order_id,
-                    (ol_status)s->status,
-                    (ol_reason)s->reason,
-                    (s->flags & SLOT_HAS_REMAINING) != 0,
-                    s->remaining,
-                    (s->flags & SLOT_DUPLICATE) != 0};
+static void view(const slot *s, const char *order_id, stored_answer *out) {
+    *out = (stored_answer){order_id,
+                           (ol_status)s->status,
+                           (ol_reason)s->reason,
+                           (s->flags & SLOT_HAS_REMAINING) != 0,
+                           s->remaining,
+                           (s->flags & SLOT_DUPLICATE) != 0};
 }
 
-static bool fill(slot *s, const ol_result *r) {
-    s->order_id = strdup(r->order_id);
-    if (!s->order_id) return false;
+static void fill(slot *s, const ol_result *r) {
     s->status = (uint8_t)r->status;
     s->reason = (uint8_t)r->reason;
     s->remaining = r->remaining;
     s->flags = SLOT_PRESENT | (r->has_remaining ? SLOT_HAS_REMAINING : 0) | (r->duplicate ? SLOT_DUPLICATE : 0);
+}
+
+/* Appends an order_id to p's ids; false on OOM. */
+static bool add_id(part *p, const char *order_id, uint32_t *pos) {
+    size_t len = strlen(order_id) + 1;
+    if (p->ids_len + len > p->ids_cap) {
+        size_t cap = p->ids_cap ? p->ids_cap * 2 : 64 * 1024;
+        while (cap < p->ids_len + len) cap *= 2;
+        if (cap > UINT32_MAX) return false;
+        char *grown = realloc(p->ids, cap);
+        if (!grown) return false;
+        p->ids = grown;
+        p->ids_cap = cap;
+    }
+    memcpy(p->ids + p->ids_len, order_id, len);
+    *pos = (uint32_t)p->ids_len;
+    p->ids_len += len;
     return true;
 }
 
 /* A copy of an answer already stored in s. */
-static answers_added again(slot *s, const ol_result *r, stored_answer *first) {
-    if ((s->flags & SLOT_CONFLICT) || slot_matches(s, r)) return ANSWERS_SAME_AGAIN;
+static answers_added again(slot *s, const char *order_id, const ol_result *r, stored_answer *first) {
+    if ((s->flags & SLOT_CONFLICT) || slot_matches(s, order_id, r)) return ANSWERS_SAME_AGAIN;
     s->flags |= SLOT_CONFLICT;
-    view(s, first);
+    view(s, order_id, first);
     return ANSWERS_CONFLICT;
 }
 
@@ -149,17 +171,19 @@ static answers_added add_late(answer_store *s, part *p, const ol_result *r, stor
     char key[48];
     late_key(key, sizeof key, r->partition, r->offset);
     late_entry *e = ol_map_get(s->late, key);
-    if (e) return again(&e->s, r, first);
+    if (e) return again(&e->s, e->order_id, r, first);
     if (was_taken(p, r->offset)) return ANSWERS_UNVERIFIED;
     e = calloc(1, sizeof *e);
-    if (!e || !fill(&e->s, r)) {
+    if (e) e->order_id = strdup(r->order_id);
+    if (!e || !e->order_id) {
         free(e);
         return ANSWERS_NO_MEMORY;
     }
+    fill(&e->s, r);
     e->partition = r->partition;
     e->offset = r->offset;
     if (!ol_map_put(s->late, key, e)) {
-        free(e->s.order_id);
+        free(e->order_id);
         free(e);
         return ANSWERS_NO_MEMORY;
     }
@@ -176,9 +200,10 @@ answers_added answers_add(answer_store *s, const ol_result *r, stored_answer *fi
         if (!p->slots) return ANSWERS_NO_MEMORY;
     }
     slot *sl = &p->slots[r->offset - p->start];
-    if (sl->flags & SLOT_PRESENT) return again(sl, r, first);
+    if (sl->flags & SLOT_PRESENT) return again(sl, p->ids + sl->id, r, first);
     if (was_taken(p, r->offset)) return ANSWERS_UNVERIFIED;
-    if (!fill(sl, r)) return ANSWERS_NO_MEMORY;
+    if (!add_id(p, r->order_id, &sl->id)) return ANSWERS_NO_MEMORY;
+    fill(sl, r);
     p->held++;
     return ANSWERS_ADDED;
 }
@@ -195,7 +220,7 @@ bool answers_take(answer_store *s, int32_t partition, int64_t offset, stored_ans
     if (sl && (sl->flags & SLOT_PRESENT) && !(sl->flags & SLOT_TAKEN)) {
         sl->flags |= SLOT_TAKEN;
         mark_taken(p, offset);
-        view(sl, out);
+        view(sl, p->ids + sl->id, out);
         return true;
     }
     char key[48];
@@ -204,7 +229,7 @@ bool answers_take(answer_store *s, int32_t partition, int64_t offset, stored_ans
     if (!e || (e->s.flags & SLOT_TAKEN)) return false;
     e->s.flags |= SLOT_TAKEN;
     mark_taken(p, offset);
-    view(&e->s, out);
+    view(&e->s, e->order_id, out);
     return true;
 }
 
@@ -216,9 +241,9 @@ bool answers_keep(answer_store *s, int32_t partition, int64_t offset) {
     char key[48];
     late_key(key, sizeof key, partition, offset);
     late_entry *e = calloc(1, sizeof *e);
-    if (!e) return false;
-    *e = (late_entry){partition, offset, *sl};
-    if (!ol_map_put(s->late, key, e)) {
+    if (e) *e = (late_entry){partition, offset, *sl, strdup(p->ids + sl->id)};
+    if (!e || !e->order_id || !ol_map_put(s->late, key, e)) {
+        if (e) free(e->order_id);
         free(e);
         return false;
     }
@@ -236,7 +261,7 @@ void answers_settle(answer_store *s, int32_t partition, answers_fn fn, void *ctx
         const slot *sl = &p->slots[i];
         if (!(sl->flags & SLOT_PRESENT) || (sl->flags & SLOT_TAKEN)) continue;
         stored_answer a;
-        view(sl, &a);
+        view(sl, p->ids + sl->id, &a);
         fn(ctx, partition, p->start + i, &a);
     }
     free_slots(p);
@@ -264,7 +289,7 @@ bool answers_drain(answer_store *s, answers_fn fn, void *ctx) {
     for (size_t i = 0; i < k; i++) {
         if (all[i]->s.flags & SLOT_TAKEN) continue;
         stored_answer a;
-        view(&all[i]->s, &a);
+        view(&all[i]->s, all[i]->order_id, &a);
         fn(ctx, all[i]->partition, all[i]->offset, &a);
     }
     free(all);

@@ -91,11 +91,10 @@ void divergence_describe_decision(char *dst, size_t len, const ol_result *r) {
 
 /* "o-1: rejected insufficient_stock, remaining 2, duplicate" */
 void divergence_describe_answer(char *dst, size_t len, const char *order_id, ol_status status, ol_reason reason,
-                            bool has_remaining, int64_t remaining, bool duplicate) {
+                                bool has_remaining, int64_t remaining, bool duplicate) {
     char tail[48] = "";
     if (has_remaining) snprintf(tail, sizeof tail, ", remaining %" PRId64, remaining);
     const char *why = ol_reason_name(reason);
     snprintf(dst, len, "%s: %s%s%s%s%s", order_id[0] ? order_id : "(no order_id)", ol_status_name(status),
              why ? " " : "", why ? why : "", tail, duplicate ? ", duplicate" : "");
 }
-

@@ -6,8 +6,8 @@
 #include "answers.h"
 
 static ol_result ans(const char *id, int32_t p, int64_t o, int64_t remaining) {
-    ol_result r = {.status = OL_STATUS_ACCEPTED, .has_remaining = true, .remaining = remaining, .partition = p,
-                   .offset = o};
+    ol_result r = {
+        .status = OL_STATUS_ACCEPTED, .has_remaining = true, .remaining = remaining, .partition = p, .offset = o};
     strcpy(r.order_id, id);
     return r;
 }

@@ -42,12 +42,19 @@ Test(divergence, text_and_json) {
 }
 
 Test(divergence, descriptions) {
-    ol_result r = {.order_id = "o-1", .has_order = true, .item = "widget", .type = OL_TYPE_ORDER, .quantity = 3,
-                   .status = OL_STATUS_ACCEPTED, .has_remaining = true, .remaining = 2};
+    ol_result r = {.order_id = "o-1",
+                   .has_order = true,
+                   .item = "widget",
+                   .type = OL_TYPE_ORDER,
+                   .quantity = 3,
+                   .status = OL_STATUS_ACCEPTED,
+                   .has_remaining = true,
+                   .remaining = 2};
     char text[320];
     divergence_describe_decision(text, sizeof text, &r);
     cr_assert_str_eq(text, "order of 3 widget: accepted, remaining 2");
-    divergence_describe_answer(text, sizeof text, "o-1", OL_STATUS_REJECTED, OL_REASON_INSUFFICIENT_STOCK, true, 2, true);
+    divergence_describe_answer(text, sizeof text, "o-1", OL_STATUS_REJECTED, OL_REASON_INSUFFICIENT_STOCK, true, 2,
+                               true);
     cr_assert_str_eq(text, "o-1: rejected insufficient_stock, remaining 2, duplicate");
     divergence_describe_answer(text, sizeof text, "", OL_STATUS_REJECTED, OL_REASON_INVALID, false, 0, false);
     cr_assert_str_eq(text, "(no order_id): rejected invalid");
