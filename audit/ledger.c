@@ -75,19 +75,7 @@ void audit_ledger_destroy(audit_ledger *l) {
 /* Fails with the server's message (password-free) unless res has want. */
 static bool check(audit_ledger *l, PGresult *res, ExecStatusType want, const char *what, char *err, size_t errlen) {
     if (PQresultStatus(res) == want) return true;
-    const char *msg = res && PQresultErrorMessage(res)[0] ? PQresultErrorMessage(res) : PQerrorMessage(l->conn);
-    char safe[512];
-    ol_pg_redact(safe, sizeof safe, msg, l->conninfo);
-    /* libpq's messages span lines; ours are one line each. */
-    size_t o = 0;
-    for (size_t i = 0; safe[i]; i++) {
-        char c = safe[i] == '\n' || safe[i] == '\t' ? ' ' : safe[i];
-        if (c == ' ' && (o == 0 || safe[o - 1] == ' ')) continue;
-        safe[o++] = c;
-    }
-    while (o > 0 && safe[o - 1] == ' ') o--;
-    safe[o] = '\0';
-    ol_seterr(err, errlen, "%s: %s", what, safe);
+    ol_pg_error(err, errlen, what, res, l->conn, l->conninfo);
     return false;
 }
 
