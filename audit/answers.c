@@ -285,7 +285,7 @@ bool answers_drain(answer_store *s, answers_fn fn, void *ctx) {
     const char *key;
     void *value;
     while (ol_map_next(s->late, &pos, &key, &value)) all[k++] = value;
-    qsort(all, k, sizeof *all, by_position);
+    if (k > 1) qsort(all, k, sizeof *all, by_position);
     for (size_t i = 0; i < k; i++) {
         if (all[i]->s.flags & SLOT_TAKEN) continue;
         stored_answer a;
