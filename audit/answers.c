@@ -8,11 +8,15 @@
 #include "ol_map.h"
 
 enum { SLOT_PRESENT = 1, SLOT_HAS_REMAINING = 2, SLOT_DUPLICATE = 4, SLOT_TAKEN = 8, SLOT_CONFLICT = 16 };
-/* A partition's order_ids live in one buffer (ids): a slot names its own
- * by position, which costs no allocation per answer. */
+/* A partition's order_ids live in fixed chunks, filled one after the
+ * other: a slot names its own by position (chunk and offset), which costs
+ * no allocation per answer and no copy as they grow. */
+#define CHUNK_BITS 20
+#define CHUNK_SIZE ((size_t)1 << CHUNK_BITS)
+#define MAX_CHUNKS ((size_t)1 << (32 - CHUNK_BITS))
 typedef struct slot {
     int64_t remaining;
-    uint32_t id; /* position in the partition's ids */
+    uint32_t id; /* chunk << CHUNK_BITS | offset in it */
     uint8_t status, reason, flags;
 } slot;
 
@@ -26,9 +30,9 @@ typedef struct late_entry {
 typedef struct part {
     bool set, settled;
     int64_t start, end;
-    slot *slots; /* end - start, with the first answer; NULL once settled */
-    char *ids;   /* the slots' order_ids, each NUL-terminated */
-    size_t ids_len, ids_cap;
+    slot *slots;   /* end - start, with the first answer; NULL once settled */
+    char **chunks; /* the slots' order_ids, each NUL-terminated */
+    size_t n_chunks, chunks_cap, last_used;
     size_t held;    /* slots present */
     uint8_t *taken; /* one bit per offset: an answer was taken */
 } part;
@@ -53,10 +57,11 @@ answer_store *answers_new(void) {
 
 static void free_slots(part *p) {
     free(p->slots);
-    free(p->ids);
+    for (size_t i = 0; i < p->n_chunks; i++) free(p->chunks[i]);
+    free(p->chunks);
     p->slots = NULL;
-    p->ids = NULL;
-    p->ids_len = p->ids_cap = 0;
+    p->chunks = NULL;
+    p->n_chunks = p->chunks_cap = p->last_used = 0;
     p->held = 0;
 }
 
@@ -136,21 +141,27 @@ static void fill(slot *s, const ol_result *r) {
     s->flags = SLOT_PRESENT | (r->has_remaining ? SLOT_HAS_REMAINING : 0) | (r->duplicate ? SLOT_DUPLICATE : 0);
 }
 
-/* Appends an order_id to p's ids; false on OOM. */
+static const char *id_text(const part *p, uint32_t id) { return p->chunks[id >> CHUNK_BITS] + (id & (CHUNK_SIZE - 1)); }
+
+/* Appends an order_id to p's chunks; false on OOM. */
 static bool add_id(part *p, const char *order_id, uint32_t *pos) {
     size_t len = strlen(order_id) + 1;
-    if (p->ids_len + len > p->ids_cap) {
-        size_t cap = p->ids_cap ? p->ids_cap * 2 : 64 * 1024;
-        while (cap < p->ids_len + len) cap *= 2;
-        if (cap > UINT32_MAX) return false;
-        char *grown = realloc(p->ids, cap);
-        if (!grown) return false;
-        p->ids = grown;
-        p->ids_cap = cap;
+    if (p->n_chunks == 0 || p->last_used + len > CHUNK_SIZE) {
+        if (p->n_chunks == MAX_CHUNKS) return false;
+        if (p->n_chunks == p->chunks_cap) {
+            size_t cap = p->chunks_cap ? p->chunks_cap * 2 : 16;
+            char **grown = realloc(p->chunks, cap * sizeof *grown);
+            if (!grown) return false;
+            p->chunks = grown;
+            p->chunks_cap = cap;
+        }
+        if (!(p->chunks[p->n_chunks] = malloc(CHUNK_SIZE))) return false;
+        p->n_chunks++;
+        p->last_used = 0;
     }
-    memcpy(p->ids + p->ids_len, order_id, len);
-    *pos = (uint32_t)p->ids_len;
-    p->ids_len += len;
+    memcpy(p->chunks[p->n_chunks - 1] + p->last_used, order_id, len);
+    *pos = (uint32_t)((p->n_chunks - 1) << CHUNK_BITS | p->last_used);
+    p->last_used += len;
     return true;
 }
 
@@ -200,7 +211,7 @@ answers_added answers_add(answer_store *s, const ol_result *r, stored_answer *fi
         if (!p->slots) return ANSWERS_NO_MEMORY;
     }
     slot *sl = &p->slots[r->offset - p->start];
-    if (sl->flags & SLOT_PRESENT) return again(sl, p->ids + sl->id, r, first);
+    if (sl->flags & SLOT_PRESENT) return again(sl, id_text(p, sl->id), r, first);
     if (was_taken(p, r->offset)) return ANSWERS_UNVERIFIED;
     if (!add_id(p, r->order_id, &sl->id)) return ANSWERS_NO_MEMORY;
     fill(sl, r);
@@ -220,7 +231,7 @@ bool answers_take(answer_store *s, int32_t partition, int64_t offset, stored_ans
     if (sl && (sl->flags & SLOT_PRESENT) && !(sl->flags & SLOT_TAKEN)) {
         sl->flags |= SLOT_TAKEN;
         mark_taken(p, offset);
-        view(sl, p->ids + sl->id, out);
+        view(sl, id_text(p, sl->id), out);
         return true;
     }
     char key[48];
@@ -241,7 +252,7 @@ bool answers_keep(answer_store *s, int32_t partition, int64_t offset) {
     char key[48];
     late_key(key, sizeof key, partition, offset);
     late_entry *e = calloc(1, sizeof *e);
-    if (e) *e = (late_entry){partition, offset, *sl, strdup(p->ids + sl->id)};
+    if (e) *e = (late_entry){partition, offset, *sl, strdup(id_text(p, sl->id))};
     if (!e || !e->order_id || !ol_map_put(s->late, key, e)) {
         if (e) free(e->order_id);
         free(e);
@@ -261,7 +272,7 @@ void answers_settle(answer_store *s, int32_t partition, answers_fn fn, void *ctx
         const slot *sl = &p->slots[i];
         if (!(sl->flags & SLOT_PRESENT) || (sl->flags & SLOT_TAKEN)) continue;
         stored_answer a;
-        view(sl, p->ids + sl->id, &a);
+        view(sl, id_text(p, sl->id), &a);
         fn(ctx, partition, p->start + i, &a);
     }
     free_slots(p);
