@@ -94,10 +94,7 @@ static PGresult *query(gw_ledger *l, PGconn *c, const char *sql, const char *par
         if (res && PQresultStatus(res) == PGRES_TUPLES_OK) return res;
         const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
         if (state && strcmp(state, "42P01") == 0) *missing_table = true;
-        char raw[512];
-        ol_strlcpy(raw, res ? PQresultErrorMessage(res) : PQerrorMessage(c), sizeof raw);
-        raw[strcspn(raw, "\n")] = '\0';
-        ol_pg_redact(err, errlen, raw, l->conninfo);
+        ol_pg_error(err, errlen, NULL, res, c, l->conninfo);
         PQclear(res);
         if (*missing_table || PQstatus(c) == CONNECTION_OK) return NULL;
     }

@@ -190,7 +190,6 @@ ol_pending *ol_waiters_add(ol_waiters *w, const char *order_id) {
 }
 
 ol_pending_state ol_pending_state_of(const ol_pending *p) { return p->state; }
-const char *ol_pending_order_id(const ol_pending *p) { return p->order_id; }
 
 bool ol_waiters_wait(ol_waiters *w, ol_pending *p, void *token, int64_t deadline_ms) {
     ol_wait *x = calloc(1, sizeof *x);

@@ -99,7 +99,6 @@ ol_pending *ol_waiters_find(ol_waiters *w, const char *order_id);
  * NULL when memory ran out or order_id is empty or too long. */
 ol_pending *ol_waiters_add(ol_waiters *w, const char *order_id);
 ol_pending_state ol_pending_state_of(const ol_pending *p);
-const char *ol_pending_order_id(const ol_pending *p);
 
 /* Hangs a wait with token on p, ending at deadline_ms at the latest once p
  * is in the log. False when memory ran out. */
