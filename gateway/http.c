@@ -48,6 +48,7 @@ struct gw_http {
     const char **client_names;                  /* tokens' clients, admin, anonymous */
     size_t n_clients;
     int in_flight; /* requests begun and not yet completed (atomic) */
+    int quiescing; /* set once by gw_http_quiesce (atomic): new requests get 503 */
 };
 
 /* One request's life: its body arrives, then it may wait (suspended) for
@@ -192,10 +193,19 @@ static void on_wait(void *token) {
 
 void gw_http_on_complete(void *token, ol_completion *done, void *opaque) {
     gw_conn *c = token;
-    (void)opaque;
+    gw_http *h = opaque;
+    if (done->outcome == OL_WAIT_TIMED_OUT && done->partition >= 0)
+        gw_relay_remember_in_log(h->relay, c->order_id, (gw_in_log){done->partition, done->offset});
     c->done = *done;
     conn_set_phase(c, CONN_COMPLETED);
     MHD_resume_connection(c->conn);
+}
+
+/* From quiesce on: nothing is produced, and the connection is closed
+ * after the answer, so a keep-alive client sends nothing more. */
+static enum MHD_Result reply_stopping(gw_conn *c) {
+    const char *headers[] = {"Retry-After", "1", "Connection", "close", NULL};
+    return reply_error(c, 503, "the gateway is stopping; nothing was published: try again", NULL, headers);
 }
 
 static enum MHD_Result reply_busy(gw_conn *c, const char *why) {
@@ -240,14 +250,24 @@ static enum MHD_Result handle_post(gw_conn *c) {
     int64_t deadline = ol_monotonic_ms() + gw_prefer_wait_ms(prefer, 5, h->max_wait_s);
     gw_attach_status at = gw_relay_attach(h->relay, c->order_id, c, deadline, on_wait);
     if (at == GW_ATTACH_WAITING) goto done; /* in flight here already */
+    if (at == GW_ATTACH_STOPPING) {
+        res = reply_stopping(c);
+        goto done;
+    }
     if (at == GW_ATTACH_BUSY) {
         res = reply_busy(c, "too many requests are waiting (--max-waiters)");
         goto done;
     }
     if (try_ledger(c, c->order_id, &res) == GW_LEDGER_FOUND) goto done; /* decided before */
     char reason[256];
-    gw_submit_status st = gw_relay_submit(h->relay, &in, client_of(c), c, deadline, on_wait, reason, sizeof reason);
-    if (st == GW_SUBMIT_BUSY) {
+    gw_in_log where;
+    gw_submit_status st =
+        gw_relay_submit(h->relay, &in, client_of(c), c, deadline, on_wait, &where, reason, sizeof reason);
+    if (st == GW_SUBMIT_IN_LOG) {
+        res = reply_pending(c, where.partition, where.offset);
+    } else if (st == GW_SUBMIT_STOPPING) {
+        res = reply_stopping(c);
+    } else if (st == GW_SUBMIT_BUSY) {
         res = reply_busy(c, reason);
     } else if (st == GW_SUBMIT_FAILED) {
         char msg[700];
@@ -363,6 +383,7 @@ static enum MHD_Result start_request(gw_listener *l, gw_conn *c, const char *url
     c->admin = l->kind == LISTEN_ADMIN;
     c->route = gw_route_match(url, &arg);
     if (!admit(l, c, &res)) return res;
+    if (l->kind != LISTEN_METRICS && __atomic_load_n(&l->http->quiescing, __ATOMIC_SEQ_CST)) return reply_stopping(c);
     /* /metrics and /healthz are the metrics listener's, and only they. */
     bool ops = c->route == GW_ROUTE_METRICS || c->route == GW_ROUTE_HEALTHZ;
     if (ops != (l->kind == LISTEN_METRICS)) c->route = GW_ROUTE_NOT_FOUND;
@@ -376,6 +397,8 @@ static enum MHD_Result start_request(gw_listener *l, gw_conn *c, const char *url
         const char *headers[] = {"Allow", gw_route_allow(c->route), NULL};
         return reply_error(c, 405, msg, NULL, headers);
     }
+    const char *field;
+    if (arg && !gw_segment_check(c->route, arg, &field, msg, sizeof msg)) return reply_error(c, 400, msg, field, NULL);
     if (c->route != GW_ROUTE_ORDERS) return handle_get(c, arg);
     if (!gw_content_type_is_json(MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND, "Content-Type")))
         return reply_error(c, 415, "Content-Type must be application/json", NULL, NULL);
@@ -531,6 +554,7 @@ static void quiesce(gw_listener *l) {
 }
 
 void gw_http_quiesce(gw_http *h) {
+    __atomic_store_n(&h->quiescing, 1, __ATOMIC_SEQ_CST);
     quiesce(&h->api);
     quiesce(&h->admin);
 }

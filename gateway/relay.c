@@ -30,8 +30,10 @@ typedef struct gw_message {
 } gw_message;
 
 struct gw_relay {
-    pthread_mutex_t lock; /* guards waiters, counters and last_run_ms */
+    pthread_mutex_t lock; /* guards waiters, in_log, stopping, counters and last_run_ms */
     ol_waiters *waiters;
+    gw_inlog *in_log; /* orders whose waits all ended 202 */
+    bool stopping;
     gw_counters counters;
     size_t max_waiters;
     int64_t last_run_ms;
@@ -146,8 +148,9 @@ gw_relay *gw_relay_new(const gw_relay_config *cfg, gw_on_complete on_complete, v
     r->opaque = opaque;
     r->last_run_ms = ol_monotonic_ms();
     r->waiters = ol_waiters_new(MAX_UNCONFIRMED);
+    r->in_log = gw_inlog_new(GW_IN_LOG_MAX, GW_IN_LOG_TTL_MS);
     r->results_topic = strdup(s->results_topic);
-    if (!r->waiters || !r->results_topic) {
+    if (!r->waiters || !r->in_log || !r->results_topic) {
         ol_seterr(err, errlen, "out of memory");
         goto fail;
     }
@@ -172,6 +175,7 @@ void gw_relay_destroy(gw_relay *r) {
         rd_kafka_destroy(r->producer);
     }
     ol_waiters_destroy(r->waiters);
+    gw_inlog_destroy(r->in_log);
     gw_counters_free(&r->counters);
     pthread_mutex_destroy(&r->lock);
     free(r->results_topic);
@@ -190,7 +194,8 @@ gw_attach_status gw_relay_attach(gw_relay *r, const char *order_id, void *token,
     pthread_mutex_lock(&r->lock);
     gw_attach_status st = GW_ATTACH_NONE;
     ol_pending *p = ol_waiters_find(r->waiters, order_id);
-    if (p && full(r)) st = GW_ATTACH_BUSY;
+    if (r->stopping) st = GW_ATTACH_STOPPING;
+    else if (p && full(r)) st = GW_ATTACH_BUSY;
     else if (p && ol_waiters_wait(r->waiters, p, token, deadline_ms)) {
         on_wait(token);
         st = GW_ATTACH_WAITING;
@@ -215,7 +220,8 @@ static gw_message *message_new(const gw_order_input *in, const char *client) {
 }
 
 gw_submit_status gw_relay_submit(gw_relay *r, const gw_order_input *in, const char *client, void *token,
-                                 int64_t deadline_ms, gw_on_wait on_wait, char *reason, size_t reasonlen) {
+                                 int64_t deadline_ms, gw_on_wait on_wait, gw_in_log *where, char *reason,
+                                 size_t reasonlen) {
     gw_message *m = message_new(in, client);
     if (!m) {
         ol_seterr(reason, reasonlen, "out of memory");
@@ -223,12 +229,21 @@ gw_submit_status gw_relay_submit(gw_relay *r, const gw_order_input *in, const ch
     }
     gw_submit_status st = GW_SUBMIT_FAILED;
     pthread_mutex_lock(&r->lock);
+    ol_pending *p = ol_waiters_find(r->waiters, m->order_id);
+    if (r->stopping) {
+        ol_seterr(reason, reasonlen, "the gateway is stopping");
+        st = GW_SUBMIT_STOPPING;
+        goto done;
+    }
+    if (!p && gw_inlog_get(r->in_log, m->order_id, ol_monotonic_ms(), where)) {
+        st = GW_SUBMIT_IN_LOG;
+        goto done;
+    }
     if (full(r)) {
         ol_seterr(reason, reasonlen, "%zu requests are waiting already (--max-waiters)", r->max_waiters);
         st = GW_SUBMIT_BUSY;
         goto done;
     }
-    ol_pending *p = ol_waiters_find(r->waiters, m->order_id);
     if (!p) {
         /* Registered before it is produced: its answer has a waiter to find. */
         p = ol_waiters_add(r->waiters, m->order_id);
@@ -319,6 +334,11 @@ static size_t producing(gw_relay *r) { return (size_t)rd_kafka_outq_len(r->produ
 int gw_relay_stop(gw_relay *r, int timeout_ms) {
     int64_t deadline = ol_monotonic_ms() + timeout_ms;
     char err[256];
+    /* Under the lock, as attach and submit look: after this nobody waits
+     * on a wait that finish_all below would not complete. */
+    pthread_mutex_lock(&r->lock);
+    r->stopping = true;
+    pthread_mutex_unlock(&r->lock);
     /* Keep reading answers meanwhile: a waiting request may still get its
      * decision rather than a 202. */
     while (producing(r) > 0 && ol_monotonic_ms() < deadline)
@@ -335,6 +355,14 @@ void gw_relay_count_request(gw_relay *r, gw_route route, unsigned status, size_t
     pthread_mutex_lock(&r->lock);
     gw_counters_request(&r->counters, route, status, client);
     if (route == GW_ROUTE_ORDERS && wait_s >= 0) ol_histogram_observe(&r->counters.wait_seconds, wait_s);
+    pthread_mutex_unlock(&r->lock);
+}
+
+void gw_relay_remember_in_log(gw_relay *r, const char *order_id, gw_in_log where) {
+    pthread_mutex_lock(&r->lock);
+    /* Out of memory only costs a second copy on the topic, which the
+     * consumer answers as a duplicate. */
+    (void)gw_inlog_put(r->in_log, order_id, where, ol_monotonic_ms());
     pthread_mutex_unlock(&r->lock);
 }
 
