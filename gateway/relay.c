@@ -30,7 +30,10 @@ typedef struct gw_message {
 } gw_message;
 
 struct gw_relay {
-    pthread_mutex_t lock; /* guards waiters, in_log, stopping, counters and last_run_ms */
+    pthread_mutex_t lock;      /* guards waiters, in_log, stopping and last_run_ms */
+    pthread_mutex_t hist_lock; /* guards counters.wait_seconds (the counts are atomic) */
+    ol_result *parsed;         /* READ_BATCH answers decoded outside the lock (main thread only) */
+    bool *readable;
     ol_waiters *waiters;
     gw_inlog *in_log; /* orders whose waits all ended 202 */
     bool stopping;
@@ -139,6 +142,7 @@ gw_relay *gw_relay_new(const gw_relay_config *cfg, gw_on_complete on_complete, v
         return NULL;
     }
     pthread_mutex_init(&r->lock, NULL);
+    pthread_mutex_init(&r->hist_lock, NULL);
     r->max_waiters = cfg->max_waiters;
     if (!gw_counters_init(&r->counters, cfg->client_names, cfg->n_clients)) {
         ol_seterr(err, errlen, "out of memory");
@@ -150,7 +154,9 @@ gw_relay *gw_relay_new(const gw_relay_config *cfg, gw_on_complete on_complete, v
     r->waiters = ol_waiters_new(MAX_UNCONFIRMED);
     r->in_log = gw_inlog_new(GW_IN_LOG_MAX, GW_IN_LOG_TTL_MS);
     r->results_topic = strdup(s->results_topic);
-    if (!r->waiters || !r->in_log || !r->results_topic) {
+    r->parsed = calloc(READ_BATCH, sizeof *r->parsed);
+    r->readable = calloc(READ_BATCH, sizeof *r->readable);
+    if (!r->waiters || !r->in_log || !r->results_topic || !r->parsed || !r->readable) {
         ol_seterr(err, errlen, "out of memory");
         goto fail;
     }
@@ -178,6 +184,9 @@ void gw_relay_destroy(gw_relay *r) {
     gw_inlog_destroy(r->in_log);
     gw_counters_free(&r->counters);
     pthread_mutex_destroy(&r->lock);
+    pthread_mutex_destroy(&r->hist_lock);
+    free(r->parsed);
+    free(r->readable);
     free(r->results_topic);
     free(r);
 }
@@ -285,22 +294,31 @@ static void deliver_completions(gw_relay *r) {
     }
 }
 
+/* Decodes outside the lock; inside it only matches by order_id, so a
+ * batch of answers holds up the HTTP threads' attach and submit no longer
+ * than the map lookups take. */
 static void read_answers(gw_relay *r, rd_kafka_message_t **msgs, ssize_t n) {
-    pthread_mutex_lock(&r->lock);
     for (ssize_t i = 0; i < n; i++) {
         rd_kafka_message_t *m = msgs[i];
+        r->readable[i] = false;
         if (m->err) continue; /* end of partition */
         r->counters.results_read++;
         char err[256];
-        ol_answer_match match = ol_waiters_answer(r->waiters, m->payload, m->len, err, sizeof err);
-        if (match == OL_ANSWER_MATCHED) r->counters.results_matched++;
-        if (match == OL_ANSWER_UNREADABLE) {
+        r->readable[i] = ol_result_from_json(m->payload, m->len, &r->parsed[i], err, sizeof err);
+        if (!r->readable[i]) {
             r->counters.results_unreadable++;
             ol_warn("'%s' [%" PRId32 "] at offset %" PRId64 ": not an answer: %s", r->results_topic, m->partition,
                     m->offset, err);
         }
     }
+    uint64_t matched = 0;
+    pthread_mutex_lock(&r->lock);
+    for (ssize_t i = 0; i < n; i++)
+        if (r->readable[i] &&
+            ol_waiters_answer_parsed(r->waiters, &r->parsed[i], msgs[i]->payload, msgs[i]->len) == OL_ANSWER_MATCHED)
+            matched++;
     pthread_mutex_unlock(&r->lock);
+    r->counters.results_matched += matched;
     for (ssize_t i = 0; i < n; i++) rd_kafka_message_destroy(msgs[i]);
 }
 
@@ -352,10 +370,11 @@ int gw_relay_stop(gw_relay *r, int timeout_ms) {
 }
 
 void gw_relay_count_request(gw_relay *r, gw_route route, unsigned status, size_t client, double wait_s) {
-    pthread_mutex_lock(&r->lock);
     gw_counters_request(&r->counters, route, status, client);
-    if (route == GW_ROUTE_ORDERS && wait_s >= 0) ol_histogram_observe(&r->counters.wait_seconds, wait_s);
-    pthread_mutex_unlock(&r->lock);
+    if (route != GW_ROUTE_ORDERS || wait_s < 0) return;
+    pthread_mutex_lock(&r->hist_lock);
+    ol_histogram_observe(&r->counters.wait_seconds, wait_s);
+    pthread_mutex_unlock(&r->hist_lock);
 }
 
 void gw_relay_remember_in_log(gw_relay *r, const char *order_id, gw_in_log where) {
@@ -366,18 +385,13 @@ void gw_relay_remember_in_log(gw_relay *r, const char *order_id, gw_in_log where
     pthread_mutex_unlock(&r->lock);
 }
 
-void gw_relay_count_ledger_error(gw_relay *r) {
-    pthread_mutex_lock(&r->lock);
-    r->counters.ledger_errors++;
-    pthread_mutex_unlock(&r->lock);
-}
+void gw_relay_count_ledger_error(gw_relay *r) { r->counters.ledger_errors++; }
 
 bool gw_relay_render_metrics(gw_relay *r, ol_buf *out) {
-    /* Under the lock: the per-client counts are not copied. A few KB of
-     * text, once per scrape. */
-    pthread_mutex_lock(&r->lock);
+    /* The counts are atomic; the histogram is read under its lock. */
+    pthread_mutex_lock(&r->hist_lock);
     bool ok = gw_counters_render(&r->counters, out);
-    pthread_mutex_unlock(&r->lock);
+    pthread_mutex_unlock(&r->hist_lock);
     return ok;
 }
 

@@ -3,7 +3,8 @@
  * end as of the start (a plain assignment, no group), and joins the two
  * through the waiter registry (ol_waiters). HTTP threads call attach and
  * submit; one thread (main) calls run_once, which delivers completions.
- * The relay owns the gateway's counters too, under the same lock. */
+ * The relay owns the gateway's counters too (atomic; the wait histogram
+ * under a lock of its own). */
 #ifndef GW_RELAY_H
 #define GW_RELAY_H
 
@@ -85,7 +86,7 @@ int gw_relay_stop(gw_relay *r, int timeout_ms);
  * its wait ends 202, before the answer, so a repeat finds it (submit). */
 void gw_relay_remember_in_log(gw_relay *r, const char *order_id, gw_in_log where);
 
-/* Counters, under the relay's lock. */
+/* Counters: no relay lock taken. */
 /* client: an index into the config's client_names, or GW_NO_CLIENT. */
 void gw_relay_count_request(gw_relay *r, gw_route route, unsigned status, size_t client, double wait_s);
 void gw_relay_count_ledger_error(gw_relay *r);
