@@ -12,7 +12,9 @@ PGDATA_DIR=${ORDERLINE_PG_DATA:-$IT_ROOT/.stack/pg/data}
 [ -r "$PGDATA_DIR/postmaster.pid" ] || die "no postmaster.pid in $PGDATA_DIR"
 STOPPED=()
 pg_cont() { [ ${#STOPPED[@]} -eq 0 ] || kill -CONT "${STOPPED[@]}" 2>/dev/null || true; STOPPED=(); }
-trap 'rc=$?; pg_cont; (exit $rc); it_cleanup' EXIT
+# The gateway is killed here too: it must not outlive a failed run (and
+# with it this test's hold on the stack lock).
+trap 'rc=$?; pg_cont; [ -z "${GATEWAY_PIDS[g]:-}" ] || kill -9 "${GATEWAY_PIDS[g]}" 2>/dev/null; (exit $rc); it_cleanup' EXIT
 pg_stop() {
     local postmaster
     postmaster=$(head -n 1 "$PGDATA_DIR/postmaster.pid")
