@@ -14,7 +14,7 @@ STOPPED=()
 pg_cont() { [ ${#STOPPED[@]} -eq 0 ] || kill -CONT "${STOPPED[@]}" 2>/dev/null || true; STOPPED=(); }
 # The gateway is killed here too: it must not outlive a failed run (and
 # with it this test's hold on the stack lock).
-trap 'rc=$?; pg_cont; [ -z "${GATEWAY_PIDS[g]:-}" ] || kill -9 "${GATEWAY_PIDS[g]}" 2>/dev/null; (exit $rc); it_cleanup' EXIT
+trap 'rc=$?; pg_cont; [ -z "${GATEWAY_PIDS[g]:-}" ] || { kill -9 "${GATEWAY_PIDS[g]}" 2>/dev/null || true; }; (exit $rc); it_cleanup' EXIT
 pg_stop() {
     local postmaster
     postmaster=$(head -n 1 "$PGDATA_DIR/postmaster.pid")
