@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The gateway reading a flood of answers: N well-formed answers nobody here
-# waits for are written to a fresh results topic with kcat (after the
-# gateway started: it reads from the end as of its start), followed by the
-# answers of W requests waiting for them (no consumer runs). Reports how
+# waits for are written to a fresh results topic with kcat, followed by the
+# answers of W requests waiting for them (no consumer runs). The gateway
+# reads from the end as of its start, so it is started, its W requests
+# registered, and then it is SIGSTOPped while kcat writes: on SIGCONT it
+# reads the backlog as fast as it can. Reports how
 # fast the gateway read them (results_read_total over time), its CPU
 # seconds, when each waiting request was answered, and the latency of GET
 # /items/widget sent meanwhile (each reply counts itself).
@@ -34,10 +36,12 @@ with open(out, "w") as f:
     for i in range(w):
         f.write(tmpl % (f"wait-{i}", i % 4, n + i))
 PY
+WAITERS=()
 for ((i = 0; i < W; i++)); do
     curl -s -o /dev/null -w "wait-$i %{http_code} %{time_total}\n" -X POST "http://127.0.0.1:$PORT/orders" \
         -H 'Content-Type: application/json' -H "Idempotency-Key: wait-$i" -H 'Prefer: wait=60' \
         --data-binary '{"item": "widget", "quantity": 1}' >>"$DIR/waiters.txt" &
+    WAITERS+=($!)
 done
 for ((i = 0; i < 100; i++)); do
     got=$(curl -s "http://127.0.0.1:$((PORT + 1))/metrics" | awk '$1 == "orderline_gateway_waiters" {print $2}')
@@ -46,9 +50,10 @@ for ((i = 0; i < 100; i++)); do
 done
 cpu() { awk '{print $14 + $15}' "/proc/$GW/stat"; }
 read_total() { curl -s "http://127.0.0.1:$((PORT + 1))/metrics" | awk -v m="$1" '$1 == m {print $2}'; }
+kill -STOP $GW
+kcat -P -b "$ORDERLINE_BROKERS" -t "$RESULTS" -X linger.ms=50 -X batch.num.messages=10000 -l "$DIR/flood.txt"
 c0=$(cpu); t0=$(date +%s.%N)
-kcat -P -b "$ORDERLINE_BROKERS" -t "$RESULTS" -X linger.ms=50 -X batch.num.messages=10000 -l "$DIR/flood.txt" &
-KP=$!
+kill -CONT $GW
 python3 - "http://127.0.0.1:$PORT/items/widget" "$DIR/gets.txt" <<'PY' &
 import sys, time, urllib.request, urllib.error
 url, out = sys.argv[1], sys.argv[2]
@@ -70,14 +75,13 @@ prev=0
 for ((s = 1; s <= 60; s++)); do
     sleep 1
     r=$(read_total orderline_gateway_results_read_total)
-    echo "t=${s}s read=$r (+$((r - prev))/s)"
+    echo "t=${s}s read=$r (+$((r - prev))/s) gateway CPU $(($(cpu) - c0)) ticks"
     prev=$r
     [ "$r" -ge $((N + W)) ] && break
 done
 t1=$(date +%s.%N); c1=$(cpu)
-wait $KP || true
 wait $GP || true
-wait
+wait "${WAITERS[@]}" || true
 echo "read $(read_total orderline_gateway_results_read_total) matched $(read_total orderline_gateway_results_matched_total) in $(echo "$t1 - $t0" | bc) s; gateway CPU $(( (c1 - c0) ))/$(getconf CLK_TCK) s"
 sort "$DIR/waiters.txt"
 cat "$DIR/gets.txt"
