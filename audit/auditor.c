@@ -29,13 +29,14 @@ struct order_auditor {
     const ol_settings *settings;
     int64_t since_us;
     volatile sig_atomic_t *stop;
-    ol_audit *audit;
+    audit_replay *audit;
     audit_ledger *ledger;
     ol_reader *reader;
     rd_kafka_message_t **msgs;
-    ol_audit_msg *batch;
+    audit_msg *batch;
     audit_partition *parts;
     size_t n_parts;
+    ol_window results; /* the results topic's window, planned after the snapshot */
     int32_t topic_partitions;
     /* The ledger cursor's next row, read ahead for the merge. */
     ol_result pending;
@@ -48,7 +49,7 @@ struct order_auditor {
 };
 
 order_auditor *order_auditor_new(const ol_settings *settings, int64_t since_us, volatile sig_atomic_t *stop,
-                                 ol_audit_report_fn report, void *ctx, char *err, size_t errlen) {
+                                 audit_report_fn report, void *ctx, char *err, size_t errlen) {
     order_auditor *a = calloc(1, sizeof *a);
     if (!a) {
         ol_seterr(err, errlen, "out of memory");
@@ -60,7 +61,7 @@ order_auditor *order_auditor_new(const ol_settings *settings, int64_t since_us, 
     a->progress = isatty(STDERR_FILENO) == 1;
     a->msgs = calloc(POLL_BATCH, sizeof *a->msgs);
     a->batch = calloc(POLL_BATCH, sizeof *a->batch);
-    a->audit = ol_audit_new(report, ctx);
+    a->audit = audit_replay_new(report, ctx);
     if (!a->msgs || !a->batch || !a->audit) {
         ol_seterr(err, errlen, "out of memory");
         goto fail;
@@ -94,16 +95,17 @@ void order_auditor_destroy(order_auditor *a) {
     if (!a) return;
     ol_reader_destroy(a->reader);
     audit_ledger_destroy(a->ledger);
-    ol_audit_destroy(a->audit);
+    audit_replay_destroy(a->audit);
     free(a->msgs);
     free(a->batch);
     free(a->parts);
+    ol_window_free(&a->results);
     free(a);
 }
 
 void order_auditor_outcome(const order_auditor *a, audit_outcome *out) {
     memset(out, 0, sizeof *out);
-    out->stats = a->replay_started_ms ? ol_audit_get_stats(a->audit) : NULL;
+    out->stats = a->replay_started_ms ? audit_replay_stats(a->audit) : NULL;
     out->parts = a->parts;
     out->n_parts = a->n_parts;
     out->undecodable_results = a->undecodable;
@@ -122,12 +124,12 @@ static bool stopped(const order_auditor *a, char *err, size_t errlen) {
 /* ---- setup: snapshot, ranges, stock ---------------------------------- */
 
 static bool add_inventory(void *ctx, const char *item, int64_t count, char *err, size_t errlen) {
-    return ol_audit_add_inventory(ctx, item, count, err, errlen);
+    return audit_replay_add_inventory(ctx, item, count, err, errlen);
 }
 
 static bool add_stock(void *ctx, const char *item, int64_t count, char *err, size_t errlen) {
     /* An item with an accepted row existed; the sum is its stock. */
-    return ol_audit_set_stock(ctx, item, (ol_stock){true, count}, err, errlen);
+    return audit_replay_set_stock(ctx, item, (ol_stock){true, count}, err, errlen);
 }
 
 /* Snapshot, watermarks and start offsets; sets the engine's ranges. */
@@ -172,7 +174,7 @@ static bool plan(order_auditor *a, char *err, size_t errlen) {
         int64_t start = in_topic ? w.start[p] : 0; /* at least the low mark */
         ap->start = start < ap->decided_end ? start : ap->decided_end;
         starts[p] = ap->start;
-        if (!ol_audit_set_range(a->audit, ap->partition, ap->start, ap->decided_end, ap->results_end, err, errlen))
+        if (!audit_replay_set_range(a->audit, ap->partition, ap->start, ap->decided_end, ap->results_end, err, errlen))
             goto done;
         a->total += (uint64_t)(ap->decided_end - ap->start);
     }
@@ -199,49 +201,57 @@ static bool add_result(order_auditor *a, const rd_kafka_message_t *m, char *err,
     ol_result r;
     char why[256] = "empty message";
     if (m->payload && ol_result_from_json(m->payload, m->len, &r, why, sizeof why))
-        return ol_audit_add_result(a->audit, &r, err, errlen);
+        return audit_replay_add_result(a->audit, &r, err, errlen);
     if (++a->undecodable <= UNDECODABLE_SHOWN)
         ol_warn("results topic [%" PRId32 "] offset %" PRId64 ": not a result, ignored: %s", m->partition, m->offset,
                 why);
     return true;
 }
 
-static bool read_results(order_auditor *a, char *err, size_t errlen) {
+/* The results topic's window, from the beginning (or with --since from
+ * RESULTS_MARGIN before) up to its high-water marks, seen after the
+ * snapshot: every answer acknowledged in the snapshot is in it. */
+static bool plan_results(order_auditor *a, char *err, size_t errlen) {
     const char *topic = a->settings->results_topic;
     int n = ol_reader_partition_count(a->reader, topic, err, errlen);
     if (n < 0) return false;
-    ol_window w = {0};
-    bool ok = false;
     int64_t from_ms = (a->since_us - RESULTS_MARGIN_US) / 1000;
-    if (!ol_reader_plan_window(a->reader, topic, n, a->since_us >= 0 ? OL_READER_FROM_TIME : OL_READER_FROM_BEGINNING,
-                               from_ms > 0 ? from_ms : 0, &w, err, errlen) ||
-        !ol_reader_assign_window(a->reader, topic, &w, err, errlen))
-        goto done;
+    return ol_reader_plan_window(a->reader, topic, n, a->since_us >= 0 ? OL_READER_FROM_TIME : OL_READER_FROM_BEGINNING,
+                                 from_ms > 0 ? from_ms : 0, &a->results, err, errlen);
+}
+
+/* One partition of the results window, to the engine's answer store: read
+ * just before the orders partition of the same number, whose answers it
+ * holds when both topics are keyed alike. */
+static bool read_results(order_auditor *a, int32_t q, char *err, size_t errlen) {
+    const char *topic = a->settings->results_topic;
+    ol_window *w = &a->results;
+    if (q >= w->n || w->done[q]) return true;
+    if (!ol_reader_assign(a->reader, topic, &q, &w->start[q], 1, err, errlen)) return false;
     int64_t began = ol_monotonic_ms(), last_progress = began;
-    while (w.pending > 0) {
-        if (stopped(a, err, errlen)) goto done;
+    while (!w->done[q]) {
+        if (stopped(a, err, errlen)) return false;
         ssize_t got = ol_reader_poll(a->reader, a->msgs, POLL_BATCH, POLL_TIMEOUT_MS, err, errlen);
-        if (got < 0) goto done;
+        if (got < 0) return false;
         if (got > 0) last_progress = ol_monotonic_ms();
         else if (ol_monotonic_ms() - last_progress > STALL_MS) {
-            ol_seterr(err, errlen, "results topic '%s': nothing read for %d s before its end", topic, STALL_MS / 1000);
-            goto done;
+            ol_seterr(err, errlen, "results topic '%s' [%" PRId32 "]: nothing read for %d s before its end", topic, q,
+                      STALL_MS / 1000);
+            return false;
         }
         bool failed = false;
         for (ssize_t i = 0; i < got; i++) {
             rd_kafka_message_t *m = a->msgs[i];
-            if (!failed && !m->err && ol_window_contains(&w, m->partition, m->offset))
+            bool mine = m->partition == q && strcmp(rd_kafka_topic_name(m->rkt), topic) == 0;
+            if (!failed && mine && !m->err && ol_window_contains(w, m->partition, m->offset))
                 failed = !add_result(a, m, err, errlen);
-            if (!failed) ol_window_note(&w, m->partition, m->offset, m->err != 0);
+            if (!failed && mine) ol_window_note(w, m->partition, m->offset, m->err != 0);
             rd_kafka_message_destroy(m);
         }
-        if (failed) goto done;
+        if (failed) return false;
     }
-    ok = ol_reader_assign(a->reader, topic, NULL, NULL, 0, err, errlen);
-    ol_debug("results topic: %d partitions read in %" PRId64 " ms", n, ol_monotonic_ms() - began);
-done:
-    ol_window_free(&w);
-    return ok;
+    ol_debug("results topic [%" PRId32 "]: read in %" PRId64 " ms", q, ol_monotonic_ms() - began);
+    return true;
 }
 
 /* ---- the replay ------------------------------------------------------- */
@@ -259,13 +269,13 @@ static bool feed_rows(order_auditor *a, int32_t partition, int64_t last, char *e
         }
         if (a->pending.partition > partition || (a->pending.partition == partition && a->pending.offset > last))
             return true;
-        if (!ol_audit_add_ledger_row(a->audit, &a->pending, err, errlen)) return false;
+        if (!audit_replay_add_ledger_row(a->audit, &a->pending, err, errlen)) return false;
         a->has_pending = false;
     }
 }
 
 static bool add_prior(void *ctx, const ol_result *row, char *err, size_t errlen) {
-    return ol_audit_add_prior(ctx, row, err, errlen);
+    return audit_replay_add_prior(ctx, row, err, errlen);
 }
 
 static void show_progress(order_auditor *a, int32_t partition, bool force) {
@@ -281,13 +291,13 @@ static void show_progress(order_auditor *a, int32_t partition, bool force) {
 /* One batch of partition p: the engine decides what it holds in range. */
 static bool replay_batch(order_auditor *a, size_t n, char *err, size_t errlen) {
     if (n == 0) return true;
-    const ol_audit_msg *last = &a->batch[n - 1];
+    const audit_msg *last = &a->batch[n - 1];
     if (!feed_rows(a, last->partition, last->offset, err, errlen)) return false;
     const char *const *ids;
     size_t n_ids;
-    if (!ol_audit_prepare(a->audit, a->batch, n, &ids, &n_ids, err, errlen)) return false;
+    if (!audit_replay_prepare(a->audit, a->batch, n, &ids, &n_ids, err, errlen)) return false;
     if (n_ids > 0 && !audit_ledger_lookup(a->ledger, ids, n_ids, add_prior, a->audit, err, errlen)) return false;
-    if (!ol_audit_decide(a->audit, err, errlen)) return false;
+    if (!audit_replay_decide(a->audit, err, errlen)) return false;
     a->replayed += n;
     return true;
 }
@@ -313,7 +323,8 @@ static bool replay_partition(order_auditor *a, const audit_partition *ap, char *
         bool at_end = false;
         for (ssize_t i = 0; i < got; i++) {
             const rd_kafka_message_t *m = a->msgs[i];
-            if (m->partition != ap->partition) continue; /* left over from an earlier assignment */
+            /* Left over from an earlier assignment (another partition, or the results topic). */
+            if (m->partition != ap->partition || strcmp(rd_kafka_topic_name(m->rkt), topic) != 0) continue;
             if (m->err) {
                 /* The end of the log before the stored position: the engine
                  * reports the partition as short. */
@@ -321,8 +332,8 @@ static bool replay_partition(order_auditor *a, const audit_partition *ap, char *
                 continue;
             }
             if (m->offset < next || m->offset >= ap->decided_end) continue;
-            a->batch[n++] = (ol_audit_msg){
-                m->partition, m->offset, m->key, m->key_len, m->payload, m->len, rd_kafka_message_timestamp(m, NULL)};
+            a->batch[n++] = (audit_msg){m->partition, m->offset, m->key, m->key_len, m->payload, m->len,
+                                        rd_kafka_message_timestamp(m, NULL)};
             next = m->offset + 1;
         }
         bool ok = replay_batch(a, n, err, errlen);
@@ -343,21 +354,24 @@ static bool replay_partition(order_auditor *a, const audit_partition *ap, char *
 
 bool order_auditor_run(order_auditor *a, char *err, size_t errlen) {
     a->started_ms = ol_monotonic_ms();
-    bool ok = plan(a, err, errlen) && read_results(a, err, errlen);
+    bool ok = plan(a, err, errlen) && plan_results(a, err, errlen);
     if (ok) {
         a->replay_started_ms = ol_monotonic_ms();
-        for (size_t p = 0; ok && p < a->n_parts; p++) ok = replay_partition(a, &a->parts[p], err, errlen);
+        for (size_t p = 0; ok && p < a->n_parts; p++)
+            ok = read_results(a, (int32_t)p, err, errlen) && replay_partition(a, &a->parts[p], err, errlen);
+        /* Results partitions beyond the orders topic's: their answers come late. */
+        for (int32_t q = (int32_t)a->n_parts; ok && q < a->results.n; q++) ok = read_results(a, q, err, errlen);
         a->replay_ended_ms = ol_monotonic_ms();
         if (a->progress) {
             show_progress(a, (int32_t)a->n_parts - 1, true);
             fputs("\r\033[K", stderr);
         }
     }
-    ok = ok && feed_rows(a, INT32_MAX, INT64_MAX, err, errlen) && ol_audit_finish(a->audit, err, errlen) &&
+    ok = ok && feed_rows(a, INT32_MAX, INT64_MAX, err, errlen) && audit_replay_finish(a->audit, err, errlen) &&
          audit_ledger_close(a->ledger, err, errlen);
     a->ended_ms = ol_monotonic_ms();
     if (ok) {
-        const ol_audit_stats *s = ol_audit_get_stats(a->audit);
+        const audit_stats *s = audit_replay_stats(a->audit);
         double secs = (double)(a->replay_ended_ms - a->replay_started_ms) / 1000.0;
         ol_info("replayed %" PRIu64 " messages in %.2f s (%.0f/s); whole audit %.2f s", s->messages, secs,
                 secs > 0 ? (double)s->messages / secs : 0.0, (double)(a->ended_ms - a->started_ms) / 1000.0);

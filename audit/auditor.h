@@ -11,13 +11,18 @@
  *    stock before the window (no hand edits, no stock that existed before
  *    orderline). From the beginning, the stock starts empty: items come
  *    into being with their first accepted restock.
- * 3. The results topic, read whole (from the beginning, or with --since
- *    from RESULTS_MARGIN before that time) up to its high-water marks, seen
- *    after the snapshot: every answer acknowledged in the snapshot is in it.
- * 4. The orders topic, one partition after the other from its start to its
- *    stored position, in batches, merged with a cursor over the ledger rows
- *    in (partition, offset) order; order_ids the merge cannot place are
- *    looked up in bulk, one query per batch at most.
+ * 3. The results topic's window, planned after the snapshot (from the
+ *    beginning, or with --since from RESULTS_MARGIN before that time, up
+ *    to its high-water marks): every answer acknowledged in the snapshot
+ *    is in it.
+ * 4. Partition by partition: results partition p into the engine's answer
+ *    store, then the orders topic's partition p from its start to its
+ *    stored position, in batches, merged with a cursor over the ledger
+ *    rows in (partition, offset) order; order_ids the merge cannot place
+ *    are looked up in bulk, one query per batch at most. Results are keyed
+ *    like orders, so the store holds one partition's answers at a time and
+ *    the engine one batch's decisions: memory follows a partition, not the
+ *    log. Results partitions beyond the orders topic's come last.
  * 5. The engine's final checks (stock against the snapshot's inventories).
  * Divergences go to the listener as they are found. */
 #ifndef ORDER_AUDITOR_H
@@ -41,11 +46,11 @@ typedef struct audit_partition {
 } audit_partition;
 
 typedef struct audit_outcome {
-    const ol_audit_stats *stats; /* NULL when the run failed before replaying */
+    const audit_stats *stats; /* NULL when the run failed before replaying */
     const audit_partition *parts;
     size_t n_parts;
     uint64_t undecodable_results; /* messages on the results topic that are not results */
-    double replay_seconds;        /* reading and replaying the orders topic */
+    double replay_seconds;        /* reading the results and replaying the orders topic */
     double total_seconds;
 } audit_outcome;
 
@@ -54,7 +59,7 @@ typedef struct order_auditor order_auditor;
 /* since_us: replay from that time, or -1 for the whole log. report gets
  * each divergence with ctx. *stop interrupts a run (it then fails). */
 order_auditor *order_auditor_new(const ol_settings *settings, int64_t since_us, volatile sig_atomic_t *stop,
-                                 ol_audit_report_fn report, void *ctx, char *err, size_t errlen);
+                                 audit_report_fn report, void *ctx, char *err, size_t errlen);
 /* NULL is accepted. */
 void order_auditor_destroy(order_auditor *auditor);
 

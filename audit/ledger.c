@@ -38,7 +38,7 @@ struct audit_ledger {
     PGresult *block; /* current FETCH block of the cursor */
     int block_row;
     bool cursor_open, cursor_done;
-    ol_pgarray array;
+    pgarray array;
 };
 
 audit_ledger *audit_ledger_new(const char *conninfo, const char *topic, char *err, size_t errlen) {
@@ -47,7 +47,7 @@ audit_ledger *audit_ledger_new(const char *conninfo, const char *topic, char *er
         ol_seterr(err, errlen, "out of memory");
         return NULL;
     }
-    ol_pgarray_init(&l->array);
+    pgarray_init(&l->array);
     l->conninfo = strdup(conninfo ? conninfo : "");
     l->topic = strdup(topic);
     if (!l->conninfo || !l->topic) {
@@ -66,7 +66,7 @@ void audit_ledger_destroy(audit_ledger *l) {
     if (!l) return;
     PQclear(l->block);
     if (l->conn) PQfinish(l->conn); /* an open snapshot ends with the session */
-    ol_pgarray_free(&l->array);
+    pgarray_free(&l->array);
     free(l->conninfo);
     free(l->topic);
     free(l);
@@ -75,28 +75,16 @@ void audit_ledger_destroy(audit_ledger *l) {
 /* Fails with the server's message (password-free) unless res has want. */
 static bool check(audit_ledger *l, PGresult *res, ExecStatusType want, const char *what, char *err, size_t errlen) {
     if (PQresultStatus(res) == want) return true;
-    const char *msg = res && PQresultErrorMessage(res)[0] ? PQresultErrorMessage(res) : PQerrorMessage(l->conn);
-    char safe[512];
-    ol_pg_redact(safe, sizeof safe, msg, l->conninfo);
-    /* libpq's messages span lines; ours are one line each. */
-    size_t o = 0;
-    for (size_t i = 0; safe[i]; i++) {
-        char c = safe[i] == '\n' || safe[i] == '\t' ? ' ' : safe[i];
-        if (c == ' ' && (o == 0 || safe[o - 1] == ' ')) continue;
-        safe[o++] = c;
-    }
-    while (o > 0 && safe[o - 1] == ' ') o--;
-    safe[o] = '\0';
-    ol_seterr(err, errlen, "%s: %s", what, safe);
+    ol_pg_error(err, errlen, what, res, l->conn, l->conninfo);
     return false;
 }
 
 /* The starts as an array literal indexed by partition. */
 static const char *starts_array(audit_ledger *l, const int64_t *starts, int32_t n) {
-    ol_pgarray_reset(&l->array);
+    pgarray_reset(&l->array);
     for (int32_t p = 0; p < n; p++)
-        if (!ol_pgarray_add_int(&l->array, starts[p])) return NULL;
-    return ol_pgarray_text(&l->array);
+        if (!pgarray_add_int(&l->array, starts[p])) return NULL;
+    return pgarray_text(&l->array);
 }
 
 bool audit_ledger_snapshot(audit_ledger *l, audit_position **out, size_t *n, char *err, size_t errlen) {
@@ -189,13 +177,13 @@ bool audit_ledger_next_row(audit_ledger *l, ol_result *row, bool *has, char *err
 
 bool audit_ledger_lookup(audit_ledger *l, const char *const *ids, size_t n, audit_row_fn fn, void *ctx, char *err,
                          size_t errlen) {
-    ol_pgarray_reset(&l->array);
+    pgarray_reset(&l->array);
     for (size_t i = 0; i < n; i++)
-        if (!ol_pgarray_add_text(&l->array, ids[i])) {
+        if (!pgarray_add_text(&l->array, ids[i])) {
             ol_seterr(err, errlen, "out of memory");
             return false;
         }
-    const char *params[1] = {ol_pgarray_text(&l->array)};
+    const char *params[1] = {pgarray_text(&l->array)};
     PGresult *res = PQexecParams(l->conn, SQL_LOOKUP, 1, NULL, params, NULL, NULL, 0);
     bool ok = check(l, res, PGRES_TUPLES_OK, "looking up order_ids in the ledger", err, errlen);
     for (int r = 0; ok && r < PQntuples(res); r++) {

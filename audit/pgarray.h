@@ -8,19 +8,19 @@
 
 #include "ol_str.h"
 
-typedef struct ol_pgarray {
+typedef struct pgarray {
     ol_buf buf;
     size_t count;
-} ol_pgarray;
+} pgarray;
 
-void ol_pgarray_init(ol_pgarray *a);
-void ol_pgarray_free(ol_pgarray *a);
-void ol_pgarray_reset(ol_pgarray *a);
+void pgarray_init(pgarray *a);
+void pgarray_free(pgarray *a);
+void pgarray_reset(pgarray *a);
 /* Each add returns false when memory ran out. */
-bool ol_pgarray_add_text(ol_pgarray *a, const char *text);
-bool ol_pgarray_add_int(ol_pgarray *a, int64_t value);
-bool ol_pgarray_add_null(ol_pgarray *a);
+bool pgarray_add_text(pgarray *a, const char *text);
+bool pgarray_add_int(pgarray *a, int64_t value);
+bool pgarray_add_null(pgarray *a);
 /* The literal so far, closed ("{}" when empty). Valid until the next add. */
-const char *ol_pgarray_text(ol_pgarray *a);
+const char *pgarray_text(pgarray *a);
 
 #endif

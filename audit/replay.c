@@ -1,207 +1,14 @@
-#include "replay.h"
-
 #include <inttypes.h>
-#include <jansson.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "ol_decide.h"
-#include "ol_decider.h"
-#include "ol_map.h"
-#include "ol_order.h"
-
-/* One answer read from the results topic, at its message's slot. */
-enum { ANSWER_PRESENT = 1, ANSWER_HAS_REMAINING = 2, ANSWER_DUPLICATE = 4, ANSWER_CHECKED = 8, ANSWER_CONFLICT = 16 };
-typedef struct answer_slot {
-    char *order_id;
-    int64_t remaining;
-    uint8_t status, reason, flags;
-} answer_slot;
-
-typedef struct part_range {
-    bool set;
-    int64_t start, end, results_end;
-    int64_t next;         /* first offset not replayed yet */
-    answer_slot *answers; /* end - start slots, allocated with the first answer */
-} part_range;
-
-typedef struct batch_entry {
-    int32_t partition;
-    int64_t offset;
-    int64_t ts_ms; /* the log timestamp, as the consumer decided with it */
-    bool valid;
-    ol_order order;
-    char error[OL_ERROR_MAX];
-} batch_entry;
-
-/* A duplicate whose original is in a later partition: its answer is known
- * only once the replay has decided that original. */
-typedef struct deferred_dup {
-    int32_t partition;
-    int64_t offset;
-    ol_result ledger; /* the original's ledger row, in case the replay never meets it */
-} deferred_dup;
-
-typedef struct inventory_entry {
-    int64_t count;
-    bool seen;
-} inventory_entry;
-
-/* Value in item_partition for an item met in several partitions. */
-#define SHARED_ITEM ((void *)UINTPTR_MAX)
-
-struct ol_audit {
-    ol_audit_report_fn report;
-    void *ctx;
-    ol_decider *decider;
-    part_range *ranges;
-    size_t n_ranges;
-    /* Ledger rows given and not met yet: a FIFO in (partition, offset) order. */
-    ol_result *queue;
-    size_t q_head, q_len, q_cap;
-    bool any_fed;
-    int32_t last_fed_partition;
-    int64_t last_fed_offset;
-    /* The prepared batch. */
-    batch_entry *batch;
-    size_t batch_len, batch_cap;
-    const char **need;
-    size_t n_need;
-    ol_map *originals; /* order_ids with their ledger row at their own position (this batch) */
-    ol_map *needed;    /* order_ids listed for lookup (this batch) */
-    ol_map *priors;    /* order_id -> ol_result* found by lookup (owned; this batch) */
-    bool prepared;
-    int32_t partition; /* partition of the last batch; -1 before the first */
-    deferred_dup *deferred;
-    size_t n_deferred, deferred_cap;
-    ol_map *inventories;    /* item -> inventory_entry* (owned) */
-    ol_map *item_partition; /* item -> partition + 1, or SHARED_ITEM */
-    ol_map *misplaced;      /* order_ids already reported as ORIGINAL_DIFFERS */
-    bool finished;
-    ol_audit_stats stats;
-};
-
-static const char *const kind_names[OL_DIV_KIND_COUNT] = {
-    "decision_differs",   "ledger_missing",    "original_differs", "not_in_log", "result_missing",
-    "result_conflicting", "result_unexpected", "stock_drift",      "log_short",
-};
-
-const char *ol_divergence_kind_name(ol_divergence_kind kind) {
-    return (unsigned)kind < OL_DIV_KIND_COUNT ? kind_names[kind] : "unknown";
-}
-
-/* ---- reporting -------------------------------------------------------- */
-
-/* Appends s with control characters shown as '?'. */
-static bool append_visible(ol_buf *out, const char *s) { return ol_buf_append_visible(out, s, strlen(s)); }
-
-bool ol_divergence_format(const ol_divergence *d, ol_buf *out) {
-    bool ok = ol_buf_appends(out, ol_divergence_kind_name(d->kind));
-    if (ok && d->order_id) ok = ol_buf_appends(out, " order=") && append_visible(out, d->order_id);
-    if (ok && d->item) ok = ol_buf_appends(out, " item=") && append_visible(out, d->item);
-    if (ok && d->partition >= 0) ok = ol_buf_appendf(out, " partition=%" PRId32, d->partition);
-    if (ok && d->offset >= 0) ok = ol_buf_appendf(out, " offset=%" PRId64, d->offset);
-    ok = ok && ol_buf_appends(out, ": ") && append_visible(out, d->detail);
-    if (ok && (d->expected[0] || d->found[0]))
-        ok = ol_buf_appends(out, " (expected: ") && append_visible(out, d->expected[0] ? d->expected : "-") &&
-             ol_buf_appends(out, "; found: ") && append_visible(out, d->found[0] ? d->found : "-") &&
-             ol_buf_appends(out, ")");
-    return ok && ol_buf_appends(out, "\n");
-}
-
-/* A JSON string of s; bytes that are not UTF-8 (a detail cut mid
- * character) become '?' rather than failing the whole report. */
-static json_t *json_text(const char *s) {
-    size_t len = strlen(s);
-    if (ol_utf8_valid(s, len)) return json_string(s);
-    char *copy = malloc(len + 1);
-    if (!copy) return NULL;
-    size_t o = 0;
-    for (size_t i = 0; i < len;) {
-        unsigned char c = (unsigned char)s[i];
-        size_t n = c < 0x80 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
-        if (i + n <= len && ol_utf8_valid(s + i, n)) {
-            memcpy(copy + o, s + i, n);
-            o += n;
-            i += n;
-        } else {
-            copy[o++] = '?';
-            i++;
-        }
-    }
-    copy[o] = '\0';
-    json_t *v = json_string(copy);
-    free(copy);
-    return v;
-}
-
-char *ol_divergence_to_json(const ol_divergence *d) {
-    json_t *obj = json_object();
-    if (!obj) return NULL;
-    int rc = 0;
-    rc |= json_object_set_new(obj, "kind", json_string(ol_divergence_kind_name(d->kind)));
-    rc |= json_object_set_new(obj, "order_id", d->order_id ? json_text(d->order_id) : json_null());
-    rc |= json_object_set_new(obj, "item", d->item ? json_text(d->item) : json_null());
-    rc |= json_object_set_new(obj, "partition", d->partition >= 0 ? json_integer(d->partition) : json_null());
-    rc |= json_object_set_new(obj, "offset", d->offset >= 0 ? json_integer(d->offset) : json_null());
-    rc |= json_object_set_new(obj, "expected", d->expected[0] ? json_text(d->expected) : json_null());
-    rc |= json_object_set_new(obj, "found", d->found[0] ? json_text(d->found) : json_null());
-    rc |= json_object_set_new(obj, "detail", json_text(d->detail));
-    char *out = rc == 0 ? json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-    json_decref(obj);
-    return out;
-}
-
-static void emit(ol_audit *a, ol_divergence_kind kind, const char *order_id, const char *item, int32_t partition,
-                 int64_t offset, const char *expected, const char *found, const char *fmt, ...)
-    __attribute__((format(printf, 9, 10)));
-
-static void emit(ol_audit *a, ol_divergence_kind kind, const char *order_id, const char *item, int32_t partition,
-                 int64_t offset, const char *expected, const char *found, const char *fmt, ...) {
-    char detail[768];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(detail, sizeof detail, fmt, ap);
-    va_end(ap);
-    ol_divergence d = {kind,
-                       order_id && order_id[0] ? order_id : NULL,
-                       item && item[0] ? item : NULL,
-                       partition,
-                       offset,
-                       expected ? expected : "",
-                       found ? found : "",
-                       detail};
-    a->stats.divergences++;
-    a->stats.by_kind[kind]++;
-    if (a->report) a->report(a->ctx, &d);
-}
-
-/* "order of 3 widget: accepted, remaining 2" */
-static void describe_decision(char *dst, size_t len, const ol_result *r) {
-    char head[160] = "", tail[48] = "";
-    if (r->has_order)
-        snprintf(head, sizeof head, "%s of %" PRId32 " %s: ", ol_order_type_name(r->type), r->quantity, r->item);
-    if (r->has_remaining) snprintf(tail, sizeof tail, ", remaining %" PRId64, r->remaining);
-    const char *reason = ol_reason_name(r->reason);
-    snprintf(dst, len, "%s%s%s%s%s", head, ol_status_name(r->status), reason ? " " : "", reason ? reason : "", tail);
-}
-
-/* "o-1: rejected insufficient_stock, remaining 2, duplicate" */
-static void describe_answer(char *dst, size_t len, const char *order_id, ol_status status, ol_reason reason,
-                            bool has_remaining, int64_t remaining, bool duplicate) {
-    char tail[48] = "";
-    if (has_remaining) snprintf(tail, sizeof tail, ", remaining %" PRId64, remaining);
-    const char *why = ol_reason_name(reason);
-    snprintf(dst, len, "%s: %s%s%s%s%s", order_id[0] ? order_id : "(no order_id)", ol_status_name(status),
-             why ? " " : "", why ? why : "", tail, duplicate ? ", duplicate" : "");
-}
+#include "replay_internal.h"
 
 /* ---- construction ----------------------------------------------------- */
 
-ol_audit *ol_audit_new(ol_audit_report_fn report, void *ctx) {
-    ol_audit *a = calloc(1, sizeof *a);
+audit_replay *audit_replay_new(audit_report_fn report, void *ctx) {
+    audit_replay *a = calloc(1, sizeof *a);
     if (!a) return NULL;
     a->report = report;
     a->ctx = ctx;
@@ -213,9 +20,11 @@ ol_audit *ol_audit_new(ol_audit_report_fn report, void *ctx) {
     a->inventories = ol_map_new();
     a->item_partition = ol_map_new();
     a->misplaced = ol_map_new();
+    a->kept = ol_map_new();
+    a->answers = answers_new();
     if (!a->decider || !a->originals || !a->needed || !a->priors || !a->inventories || !a->item_partition ||
-        !a->misplaced) {
-        ol_audit_destroy(a);
+        !a->misplaced || !a->kept || !a->answers) {
+        audit_replay_destroy(a);
         return NULL;
     }
     return a;
@@ -230,15 +39,11 @@ static void free_map_values(ol_map *map) {
     ol_map_clear(map);
 }
 
-void ol_audit_destroy(ol_audit *a) {
+void audit_replay_destroy(audit_replay *a) {
     if (!a) return;
     ol_decider_destroy(a->decider);
-    for (size_t p = 0; p < a->n_ranges; p++) {
-        part_range *r = &a->ranges[p];
-        if (!r->answers) continue;
-        for (int64_t i = 0; i < r->end - r->start; i++) free(r->answers[i].order_id);
-        free(r->answers);
-    }
+    answers_destroy(a->answers);
+    free(a->pending);
     free(a->ranges);
     free(a->queue);
     free(a->batch);
@@ -246,6 +51,8 @@ void ol_audit_destroy(ol_audit *a) {
     free(a->deferred);
     free_map_values(a->priors);
     free_map_values(a->inventories);
+    free_map_values(a->kept);
+    ol_map_destroy(a->kept);
     ol_map_destroy(a->originals);
     ol_map_destroy(a->needed);
     ol_map_destroy(a->priors);
@@ -255,9 +62,9 @@ void ol_audit_destroy(ol_audit *a) {
     free(a);
 }
 
-const ol_audit_stats *ol_audit_get_stats(const ol_audit *a) { return &a->stats; }
+const audit_stats *audit_replay_stats(const audit_replay *a) { return &a->stats; }
 
-static part_range *range_of(const ol_audit *a, int32_t partition) {
+part_range *replay_range_of(const audit_replay *a, int32_t partition) {
     if (partition < 0 || (size_t)partition >= a->n_ranges || !a->ranges[partition].set) return NULL;
     return &a->ranges[partition];
 }
@@ -267,15 +74,15 @@ static int pos_cmp(int32_t p1, int64_t o1, int32_t p2, int64_t o2) {
     return o1 < o2 ? -1 : o1 > o2 ? 1 : 0;
 }
 
-static bool oom(char *err, size_t errlen) {
+bool replay_oom(char *err, size_t errlen) {
     ol_seterr(err, errlen, "out of memory");
     return false;
 }
 
 /* ---- setup ------------------------------------------------------------ */
 
-bool ol_audit_set_range(ol_audit *a, int32_t partition, int64_t start, int64_t decided_end, int64_t results_end,
-                        char *err, size_t errlen) {
+bool audit_replay_set_range(audit_replay *a, int32_t partition, int64_t start, int64_t decided_end, int64_t results_end,
+                            char *err, size_t errlen) {
     if (partition < 0 || start < 0 || decided_end < start || results_end > decided_end) {
         ol_seterr(err, errlen,
                   "partition %" PRId32 ": bad range [%" PRId64 ", %" PRId64 ") with answers up to %" PRId64, partition,
@@ -285,7 +92,7 @@ bool ol_audit_set_range(ol_audit *a, int32_t partition, int64_t start, int64_t d
     if ((size_t)partition >= a->n_ranges) {
         size_t n = (size_t)partition + 1;
         part_range *grown = realloc(a->ranges, n * sizeof *grown);
-        if (!grown) return oom(err, errlen);
+        if (!grown) return replay_oom(err, errlen);
         memset(grown + a->n_ranges, 0, (n - a->n_ranges) * sizeof *grown);
         a->ranges = grown;
         a->n_ranges = n;
@@ -295,81 +102,34 @@ bool ol_audit_set_range(ol_audit *a, int32_t partition, int64_t start, int64_t d
         ol_seterr(err, errlen, "partition %" PRId32 ": range given twice", partition);
         return false;
     }
-    *r = (part_range){true, start, decided_end, results_end, start, NULL};
+    if (!answers_set_range(a->answers, partition, start, decided_end)) return replay_oom(err, errlen);
+    *r = (part_range){true, start, decided_end, results_end, start};
     return true;
 }
 
-bool ol_audit_set_stock(ol_audit *a, const char *item, ol_stock stock, char *err, size_t errlen) {
-    return ol_decider_set_stock(a->decider, item, stock) || oom(err, errlen);
+bool audit_replay_set_stock(audit_replay *a, const char *item, ol_stock stock, char *err, size_t errlen) {
+    return ol_decider_set_stock(a->decider, item, stock) || replay_oom(err, errlen);
 }
 
-bool ol_audit_add_inventory(ol_audit *a, const char *item, int64_t count, char *err, size_t errlen) {
+bool audit_replay_add_inventory(audit_replay *a, const char *item, int64_t count, char *err, size_t errlen) {
     inventory_entry *e = ol_map_get(a->inventories, item);
     if (e) {
         e->count = count;
         return true;
     }
     e = calloc(1, sizeof *e);
-    if (!e) return oom(err, errlen);
+    if (!e) return replay_oom(err, errlen);
     e->count = count;
     if (!ol_map_put(a->inventories, item, e)) {
         free(e);
-        return oom(err, errlen);
+        return replay_oom(err, errlen);
     }
-    return true;
-}
-
-static bool slot_matches(const answer_slot *s, const char *order_id, ol_status status, ol_reason reason,
-                         bool has_remaining, int64_t remaining, bool duplicate) {
-    return strcmp(s->order_id, order_id) == 0 && s->status == status && s->reason == reason &&
-           ((s->flags & ANSWER_HAS_REMAINING) != 0) == has_remaining && (!has_remaining || s->remaining == remaining) &&
-           ((s->flags & ANSWER_DUPLICATE) != 0) == duplicate;
-}
-
-static void describe_slot(char *dst, size_t len, const answer_slot *s) {
-    describe_answer(dst, len, s->order_id, (ol_status)s->status, (ol_reason)s->reason, s->flags & ANSWER_HAS_REMAINING,
-                    s->remaining, s->flags & ANSWER_DUPLICATE);
-}
-
-bool ol_audit_add_result(ol_audit *a, const ol_result *res, char *err, size_t errlen) {
-    a->stats.results_read++;
-    part_range *r = range_of(a, res->partition);
-    if (!r || res->offset < r->start || res->offset >= r->end) {
-        a->stats.results_outside++;
-        return true;
-    }
-    if (!r->answers) {
-        r->answers = calloc((size_t)(r->end - r->start), sizeof *r->answers);
-        if (!r->answers) return oom(err, errlen);
-    }
-    answer_slot *s = &r->answers[res->offset - r->start];
-    if (s->flags & ANSWER_PRESENT) {
-        /* Published again (after a consumer restart): must be the same. */
-        if (!(s->flags & ANSWER_CONFLICT) && !slot_matches(s, res->order_id, res->status, res->reason,
-                                                           res->has_remaining, res->remaining, res->duplicate)) {
-            char first[320], again[320];
-            describe_slot(first, sizeof first, s);
-            describe_answer(again, sizeof again, res->order_id, res->status, res->reason, res->has_remaining,
-                            res->remaining, res->duplicate);
-            s->flags |= ANSWER_CONFLICT;
-            emit(a, OL_DIV_RESULT_CONFLICTING, res->order_id, res->has_order ? res->item : NULL, res->partition,
-                 res->offset, first, again, "two different answers were published for this message");
-        }
-        return true;
-    }
-    s->order_id = strdup(res->order_id);
-    if (!s->order_id) return oom(err, errlen);
-    s->status = (uint8_t)res->status;
-    s->reason = (uint8_t)res->reason;
-    s->remaining = res->remaining;
-    s->flags =
-        ANSWER_PRESENT | (res->has_remaining ? ANSWER_HAS_REMAINING : 0) | (res->duplicate ? ANSWER_DUPLICATE : 0);
     return true;
 }
 
 /* ---- the ledger queue -------------------------------------------------- */
 
-bool ol_audit_add_ledger_row(ol_audit *a, const ol_result *row, char *err, size_t errlen) {
+bool audit_replay_add_ledger_row(audit_replay *a, const ol_result *row, char *err, size_t errlen) {
     if (a->any_fed && pos_cmp(row->partition, row->offset, a->last_fed_partition, a->last_fed_offset) <= 0) {
         ol_seterr(err, errlen,
                   "ledger rows out of order: partition %" PRId32 " offset %" PRId64 " after partition %" PRId32
@@ -385,7 +145,7 @@ bool ol_audit_add_ledger_row(ol_audit *a, const ol_result *row, char *err, size_
     a->any_fed = true;
     a->last_fed_partition = row->partition;
     a->last_fed_offset = row->offset;
-    part_range *r = range_of(a, row->partition);
+    part_range *r = replay_range_of(a, row->partition);
     if (r && row->offset < r->start) return true; /* before the replay: not ours to check */
     a->stats.ledger_rows++;
     if (a->q_head + a->q_len == a->q_cap) {
@@ -395,7 +155,7 @@ bool ol_audit_add_ledger_row(ol_audit *a, const ol_result *row, char *err, size_
         } else {
             size_t cap = a->q_cap ? a->q_cap * 2 : 1024;
             ol_result *grown = realloc(a->queue, cap * sizeof *grown);
-            if (!grown) return oom(err, errlen);
+            if (!grown) return replay_oom(err, errlen);
             a->queue = grown;
             a->q_cap = cap;
         }
@@ -404,60 +164,41 @@ bool ol_audit_add_ledger_row(ol_audit *a, const ol_result *row, char *err, size_
     return true;
 }
 
-static const ol_result *queue_head(const ol_audit *a) { return a->q_len ? &a->queue[a->q_head] : NULL; }
+const ol_result *replay_queue_head(const audit_replay *a) { return a->q_len ? &a->queue[a->q_head] : NULL; }
 
-static void queue_pop(ol_audit *a) {
+void replay_queue_pop(audit_replay *a) {
     a->q_head++;
     if (--a->q_len == 0) a->q_head = 0;
 }
 
-/* A ledger row whose position the replay passed without meeting it. */
-static void report_unmet_row(ol_audit *a, const ol_result *row) {
-    char found[320];
-    describe_decision(found, sizeof found, row);
-    const part_range *r = range_of(a, row->partition);
-    if (!r)
-        emit(a, OL_DIV_NOT_IN_LOG, row->order_id, row->item, row->partition, row->offset, "", found,
-             "the ledger records a decision here, but the consumer has no stored position for partition %" PRId32
-             " (nothing there is decided)",
-             row->partition);
-    else if (row->offset >= r->end)
-        emit(a, OL_DIV_NOT_IN_LOG, row->order_id, row->item, row->partition, row->offset, "", found,
-             "the ledger records a decision at or beyond the stored position %" PRId64 " (nothing there is decided)",
-             r->end);
-    else
-        emit(a, OL_DIV_NOT_IN_LOG, row->order_id, row->item, row->partition, row->offset, "", found,
-             "the ledger records a decision here, but the log has no message at this position");
-}
-
-static void pop_rows_before(ol_audit *a, int32_t partition, int64_t offset) {
+static void pop_rows_before(audit_replay *a, int32_t partition, int64_t offset) {
     const ol_result *head;
-    while ((head = queue_head(a)) && pos_cmp(head->partition, head->offset, partition, offset) < 0) {
-        report_unmet_row(a, head);
-        queue_pop(a);
+    while ((head = replay_queue_head(a)) && pos_cmp(head->partition, head->offset, partition, offset) < 0) {
+        replay_report_unmet_row(a, head);
+        replay_queue_pop(a);
     }
 }
 
 /* ---- batches ----------------------------------------------------------- */
 
-static void clear_batch_maps(ol_audit *a) {
+static void clear_batch_maps(audit_replay *a) {
     ol_map_clear(a->originals);
     ol_map_clear(a->needed);
     free_map_values(a->priors);
 }
 
-bool ol_audit_prepare(ol_audit *a, const ol_audit_msg *msgs, size_t n, const char *const **ids, size_t *n_ids,
-                      char *err, size_t errlen) {
+bool audit_replay_prepare(audit_replay *a, const audit_msg *msgs, size_t n, const char *const **ids, size_t *n_ids,
+                          char *err, size_t errlen) {
     if (a->prepared || a->finished) {
         ol_seterr(err, errlen, a->finished ? "batch after finish" : "batch prepared twice");
         return false;
     }
     if (n > a->batch_cap) {
         batch_entry *batch = realloc(a->batch, n * sizeof *batch);
-        if (!batch) return oom(err, errlen);
+        if (!batch) return replay_oom(err, errlen);
         a->batch = batch;
         const char **need = realloc(a->need, n * sizeof *need);
-        if (!need) return oom(err, errlen);
+        if (!need) return replay_oom(err, errlen);
         a->need = need;
         a->batch_cap = n;
     }
@@ -467,8 +208,8 @@ bool ol_audit_prepare(ol_audit *a, const ol_audit_msg *msgs, size_t n, const cha
     int32_t partition = a->partition;
     int64_t last = -1;
     for (size_t i = 0; i < n; i++) {
-        const ol_audit_msg *m = &msgs[i];
-        const part_range *r = range_of(a, m->partition);
+        const audit_msg *m = &msgs[i];
+        const part_range *r = replay_range_of(a, m->partition);
         if (!r || m->offset < r->start || m->offset >= r->end) continue;
         if (m->partition < partition || (m->partition == a->partition && m->offset < r->next) ||
             (m->partition == partition && m->offset <= last)) {
@@ -492,11 +233,11 @@ bool ol_audit_prepare(ol_audit *a, const ol_audit_msg *msgs, size_t n, const cha
         }
         const ol_result *row = scan < a->q_len ? &a->queue[a->q_head + scan] : NULL;
         if (row && row->partition == e->partition && row->offset == e->offset && strcmp(row->order_id, id) == 0) {
-            if (!ol_map_put(a->originals, id, e)) return oom(err, errlen);
+            if (!ol_map_put(a->originals, id, e)) return replay_oom(err, errlen);
             continue;
         }
-        if (ol_map_get(a->originals, id) || ol_map_get(a->needed, id) || ol_decider_find(a->decider, id)) continue;
-        if (!ol_map_put(a->needed, id, e)) return oom(err, errlen);
+        if (ol_map_get(a->originals, id) || ol_map_get(a->needed, id) || ol_map_get(a->kept, id)) continue;
+        if (!ol_map_put(a->needed, id, e)) return replay_oom(err, errlen);
         a->need[a->n_need++] = id;
     }
     a->stats.lookups += a->n_need;
@@ -506,46 +247,20 @@ bool ol_audit_prepare(ol_audit *a, const ol_audit_msg *msgs, size_t n, const cha
     return true;
 }
 
-bool ol_audit_add_prior(ol_audit *a, const ol_result *row, char *err, size_t errlen) {
+bool audit_replay_add_prior(audit_replay *a, const ol_result *row, char *err, size_t errlen) {
     if (!a->prepared) {
         ol_seterr(err, errlen, "ledger lookup result outside a batch");
         return false;
     }
     if (ol_map_get(a->priors, row->order_id)) return true;
     ol_result *copy = malloc(sizeof *copy);
-    if (!copy) return oom(err, errlen);
+    if (!copy) return replay_oom(err, errlen);
     *copy = *row;
     if (!ol_map_put(a->priors, row->order_id, copy)) {
         free(copy);
-        return oom(err, errlen);
+        return replay_oom(err, errlen);
     }
     return true;
-}
-
-/* Compares an answer the replay expects with the one published, if any. */
-static void check_answer(ol_audit *a, const part_range *r, const ol_result *want) {
-    answer_slot *s = r->answers ? &r->answers[want->offset - r->start] : NULL;
-    char expected[320];
-    if (s && (s->flags & ANSWER_PRESENT)) {
-        s->flags |= ANSWER_CHECKED;
-        a->stats.results_checked++;
-        if (slot_matches(s, want->order_id, want->status, want->reason, want->has_remaining, want->remaining,
-                         want->duplicate))
-            return;
-        char found[320];
-        describe_answer(expected, sizeof expected, want->order_id, want->status, want->reason, want->has_remaining,
-                        want->remaining, want->duplicate);
-        describe_slot(found, sizeof found, s);
-        emit(a, OL_DIV_RESULT_CONFLICTING, want->order_id, want->has_order ? want->item : NULL, want->partition,
-             want->offset, expected, found, "the published answer differs from the rules' answer");
-    } else if (want->offset < r->results_end) {
-        describe_answer(expected, sizeof expected, want->order_id, want->status, want->reason, want->has_remaining,
-                        want->remaining, want->duplicate);
-        emit(a, OL_DIV_RESULT_MISSING, want->order_id, want->has_order ? want->item : NULL, want->partition,
-             want->offset, expected, "",
-             "no answer on the results topic, though answers are recorded as acknowledged up to offset %" PRId64,
-             r->results_end);
-    }
 }
 
 static bool same_decision(const ol_result *x, const ol_result *y) {
@@ -556,7 +271,7 @@ static bool same_decision(const ol_result *x, const ol_result *y) {
 
 /* Remembers which partition an item was met in, counting items met in
  * several (misrouted: their interleaving is not in the log). */
-static bool note_item_partition(ol_audit *a, const char *item, int32_t partition) {
+static bool note_item_partition(audit_replay *a, const char *item, int32_t partition) {
     void *seen = ol_map_get(a->item_partition, item);
     void *mine = (void *)(uintptr_t)((uint32_t)partition + 1);
     if (seen == mine || seen == SHARED_ITEM) return true;
@@ -572,7 +287,7 @@ static bool note_item_partition(ol_audit *a, const char *item, int32_t partition
  * results topic must agree with) and its stock for the item, so that later
  * decisions are compared on their own merits. *answer becomes the ledger's
  * decision. */
-static bool follow_ledger(ol_audit *a, const ol_result *row, const ol_order *order, ol_result *answer) {
+static bool follow_ledger(audit_replay *a, const ol_result *row, const ol_order *order, ol_result *answer) {
     ol_result adopted = *row;
     adopted.duplicate = false;
     adopted.partition = answer->partition;
@@ -587,7 +302,7 @@ static bool follow_ledger(ol_audit *a, const ol_result *row, const ol_order *ord
     return true;
 }
 
-static bool defer(ol_audit *a, const batch_entry *e, const ol_result *original) {
+static bool defer(audit_replay *a, const batch_entry *e, const ol_result *original) {
     if (a->n_deferred == a->deferred_cap) {
         size_t cap = a->deferred_cap ? a->deferred_cap * 2 : 64;
         deferred_dup *grown = realloc(a->deferred, cap * sizeof *grown);
@@ -601,26 +316,48 @@ static bool defer(ol_audit *a, const batch_entry *e, const ol_result *original) 
 
 /* Is a ledger row found by lookup a decision made before this message, as
  * the consumer would have loaded it? */
-static bool decided_before(const ol_audit *a, const ol_result *row, int32_t partition, int64_t offset) {
+static bool decided_before(const audit_replay *a, const ol_result *row, int32_t partition, int64_t offset) {
     if (row->partition < 0) return true; /* another topic */
-    const part_range *r = range_of(a, row->partition);
+    const part_range *r = replay_range_of(a, row->partition);
     if (!r || row->offset < r->start || row->offset >= r->end) return true; /* outside the replay */
     return pos_cmp(row->partition, row->offset, partition, offset) < 0;
 }
 
-static bool decide_valid(ol_audit *a, const batch_entry *e, const ol_result *row, ol_result *answer, bool *answered) {
+/* A decision the replay made without a ledger row: later batches cannot
+ * look it up there. */
+static bool keep(audit_replay *a, const ol_result *decided) {
+    ol_result *copy = malloc(sizeof *copy);
+    if (!copy) return false;
+    *copy = *decided;
+    ol_result *old = ol_map_get(a->kept, decided->order_id);
+    if (!ol_map_put(a->kept, decided->order_id, copy)) {
+        free(copy);
+        return false;
+    }
+    free(old);
+    return true;
+}
+
+static bool decide_valid(audit_replay *a, const batch_entry *e, const ol_result *row, ol_result *answer,
+                         bool *answered) {
     const char *id = e->order.order_id;
     ol_decided_kind kind;
     ol_result prior;
     char expected[320], found[320];
     bool known = ol_decider_lookup(a->decider, id, &prior);
+    const ol_result *kept = known ? NULL : ol_map_get(a->kept, id);
+    if (kept) {
+        if (!ol_decider_add_decision(a->decider, kept)) return false;
+        prior = *kept;
+        known = true;
+    }
     *answered = true;
     if (row && known) {
         if (!ol_map_get(a->misplaced, id)) {
-            emit(a, OL_DIV_ORIGINAL_DIFFERS, id, e->order.item, e->partition, e->offset, "", "",
-                 "the ledger records this message as the original, but the order_id was decided before at "
-                 "partition %" PRId32 " offset %" PRId64 ", which makes this one a duplicate",
-                 prior.partition, prior.offset);
+            replay_emit(a, DIV_ORIGINAL_DIFFERS, id, e->order.item, e->partition, e->offset, "", "",
+                        "the ledger records this message as the original, but the order_id was decided before at "
+                        "partition %" PRId32 " offset %" PRId64 ", which makes this one a duplicate",
+                        prior.partition, prior.offset);
             if (!ol_map_put(a->misplaced, id, a)) return false;
         }
     } else if (!row && !known) {
@@ -635,22 +372,22 @@ static bool decide_valid(ol_audit *a, const batch_entry *e, const ol_result *row
             *answered = false;
             return defer(a, e, look);
         } else if (look) {
-            emit(a, OL_DIV_ORIGINAL_DIFFERS, id, e->order.item, e->partition, e->offset, "", "",
-                 "the order_id first appears here, but the ledger records its decision at offset %" PRId64
-                 " of this partition",
-                 look->offset);
+            replay_emit(a, DIV_ORIGINAL_DIFFERS, id, e->order.item, e->partition, e->offset, "", "",
+                        "the order_id first appears here, but the ledger records its decision at offset %" PRId64
+                        " of this partition",
+                        look->offset);
             if (!ol_map_put(a->misplaced, id, a)) return false;
         } else {
             char want[320];
             ol_result tmp;
-            if (!ol_decider_decide_at(a->decider, &e->order, e->partition, e->offset, e->ts_ms, 0, &tmp, &kind))
-                return false;
+            if (!ol_decider_decide_at(a->decider, &e->order, e->partition, e->offset, e->ts_ms, 0, &tmp, &kind)) return false;
             a->stats.decisions++;
-            describe_decision(want, sizeof want, &tmp);
-            emit(a, OL_DIV_LEDGER_MISSING, id, e->order.item, e->partition, e->offset, want, "",
-                 "the message is below the stored position (decided), but the ledger has no row for its order_id");
+            divergence_describe_decision(want, sizeof want, &tmp);
+            replay_emit(
+                a, DIV_LEDGER_MISSING, id, e->order.item, e->partition, e->offset, want, "",
+                "the message is below the stored position (decided), but the ledger has no row for its order_id");
             *answer = tmp;
-            return true;
+            return keep(a, &tmp);
         }
     }
     if (!ol_decider_decide_at(a->decider, &e->order, e->partition, e->offset, e->ts_ms, 0, answer, &kind)) return false;
@@ -659,44 +396,51 @@ static bool decide_valid(ol_audit *a, const batch_entry *e, const ol_result *row
         return true;
     }
     a->stats.decisions++;
-    if (!row || same_decision(row, answer)) return true;
-    describe_decision(expected, sizeof expected, answer);
-    describe_decision(found, sizeof found, row);
-    emit(a, OL_DIV_DECISION_DIFFERS, id, e->order.item, e->partition, e->offset, expected, found,
-         "the ledger's decision differs from the rules'");
+    if (!row) return keep(a, answer);
+    if (same_decision(row, answer)) return true;
+    divergence_describe_decision(expected, sizeof expected, answer);
+    divergence_describe_decision(found, sizeof found, row);
+    replay_emit(a, DIV_DECISION_DIFFERS, id, e->order.item, e->partition, e->offset, expected, found,
+                "the ledger's decision differs from the rules'");
     return follow_ledger(a, row, &e->order, answer);
 }
 
-bool ol_audit_decide(ol_audit *a, char *err, size_t errlen) {
+bool audit_replay_decide(audit_replay *a, char *err, size_t errlen) {
     if (!a->prepared) {
         ol_seterr(err, errlen, "batch decided before it was prepared");
         return false;
     }
-    for (size_t i = 0; i < a->batch_len; i++) {
+    if (a->batch_len > 0 && !replay_settle_before(a, a->batch[0].partition)) {
+        a->prepared = false;
+        return replay_oom(err, errlen);
+    }
+    size_t i;
+    for (i = 0; i < a->batch_len; i++) {
         const batch_entry *e = &a->batch[i];
-        part_range *r = range_of(a, e->partition);
+        part_range *r = replay_range_of(a, e->partition);
         a->partition = e->partition;
         r->next = e->offset + 1;
         a->stats.messages++;
         pop_rows_before(a, e->partition, e->offset);
-        const ol_result *head = queue_head(a);
+        const ol_result *head = replay_queue_head(a);
         ol_result row;
         bool has_row = head && head->partition == e->partition && head->offset == e->offset;
         if (has_row) {
             row = *head;
-            queue_pop(a);
+            replay_queue_pop(a);
         }
         char found[320];
         if (has_row && (!e->valid || strcmp(row.order_id, e->order.order_id) != 0)) {
-            describe_decision(found, sizeof found, &row);
+            divergence_describe_decision(found, sizeof found, &row);
             if (e->valid)
-                emit(a, OL_DIV_NOT_IN_LOG, row.order_id, row.item, e->partition, e->offset, "", found,
-                     "the ledger records this order here, but the message at this position is order '%s'",
-                     e->order.order_id);
+                replay_emit(a, DIV_NOT_IN_LOG, row.order_id, row.item, e->partition, e->offset, "", found,
+                            "the ledger records this order here, but the message at this position is order '%s'",
+                            e->order.order_id);
             else
-                emit(a, OL_DIV_NOT_IN_LOG, row.order_id, row.item, e->partition, e->offset, "", found,
-                     "the ledger records this order here, but the message at this position is not a valid order (%s)",
-                     e->error);
+                replay_emit(
+                    a, DIV_NOT_IN_LOG, row.order_id, row.item, e->partition, e->offset, "", found,
+                    "the ledger records this order here, but the message at this position is not a valid order (%s)",
+                    e->error);
             has_row = false;
         }
         ol_result answer;
@@ -704,103 +448,20 @@ bool ol_audit_decide(ol_audit *a, char *err, size_t errlen) {
             a->stats.invalid++;
             if (!e->order.order_id[0]) continue; /* no answer to give */
             ol_decide_invalid(e->order.order_id, e->partition, e->offset, 0, e->error, &answer);
-            check_answer(a, r, &answer);
+            if (!replay_check_answer(a, &answer)) break;
             continue;
         }
         bool answered;
         if (!note_item_partition(a, e->order.item, e->partition) ||
-            !decide_valid(a, e, has_row ? &row : NULL, &answer, &answered)) {
-            a->prepared = false;
-            return oom(err, errlen);
-        }
-        if (answered) check_answer(a, r, &answer);
+            !decide_valid(a, e, has_row ? &row : NULL, &answer, &answered) ||
+            (answered && !replay_check_answer(a, &answer)))
+            break;
     }
+    bool done = i == a->batch_len;
     a->prepared = false;
     clear_batch_maps(a);
-    return true;
-}
-
-/* ---- the end ----------------------------------------------------------- */
-
-static void check_stock(ol_audit *a) {
-    size_t pos = 0;
-    const char *item;
-    ol_stock initial, current;
-    char expected[48], found[48];
-    while (ol_decider_next_stock(a->decider, &pos, &item, &initial, &current)) {
-        inventory_entry *inv = ol_map_get(a->inventories, item);
-        if (inv) inv->seen = true;
-        if (!current.exists && !inv) continue;
-        a->stats.items++;
-        if (current.exists && inv && inv->count == current.count) continue;
-        if (current.exists) snprintf(expected, sizeof expected, "%" PRId64, current.count);
-        else snprintf(expected, sizeof expected, "no such item");
-        if (inv) snprintf(found, sizeof found, "%" PRId64, inv->count);
-        else snprintf(found, sizeof found, "no such item");
-        if (current.exists && inv)
-            emit(a, OL_DIV_STOCK_DRIFT, NULL, item, -1, -1, expected, found,
-                 "inventories has %" PRId64 ", the replay gives %" PRId64 " (%+" PRId64 ")", inv->count, current.count,
-                 inv->count - current.count);
-        else if (current.exists)
-            emit(a, OL_DIV_STOCK_DRIFT, NULL, item, -1, -1, expected, found,
-                 "the replay gives %" PRId64 ", but inventories has no such item", current.count);
-        else
-            emit(a, OL_DIV_STOCK_DRIFT, NULL, item, -1, -1, expected, found,
-                 "inventories has %" PRId64 ", but no accepted restock in the replayed log created the item",
-                 inv->count);
-    }
-    pos = 0;
-    void *value;
-    while (ol_map_next(a->inventories, &pos, &item, &value)) {
-        inventory_entry *inv = value;
-        if (inv->seen) continue;
-        a->stats.items++;
-        snprintf(found, sizeof found, "%" PRId64, inv->count);
-        emit(a, OL_DIV_STOCK_DRIFT, NULL, item, -1, -1, "no such item", found,
-             "inventories has %" PRId64 ", but neither the replayed log nor the ledger before it created the item",
-             inv->count);
-    }
-}
-
-bool ol_audit_finish(ol_audit *a, char *err, size_t errlen) {
-    if (a->prepared || a->finished) {
-        ol_seterr(err, errlen, a->finished ? "finished twice" : "finish with a batch prepared");
-        return false;
-    }
-    a->finished = true;
-    const ol_result *head;
-    while ((head = queue_head(a))) {
-        report_unmet_row(a, head);
-        queue_pop(a);
-    }
-    for (size_t i = 0; i < a->n_deferred; i++) {
-        deferred_dup *d = &a->deferred[i];
-        ol_result want;
-        /* The replay's decision when it met the original, else the ledger's. */
-        if (!ol_decider_lookup(a->decider, d->ledger.order_id, &want)) want = d->ledger;
-        want.duplicate = true;
-        want.partition = d->partition;
-        want.offset = d->offset;
-        check_answer(a, range_of(a, d->partition), &want);
-    }
-    for (size_t p = 0; p < a->n_ranges; p++) {
-        part_range *r = &a->ranges[p];
-        if (!r->set) continue;
-        if (r->next < r->end)
-            emit(a, OL_DIV_LOG_SHORT, NULL, NULL, (int32_t)p, r->next, "", "",
-                 "the consumer decided up to offset %" PRId64 ", but the log has no message from here on", r->end - 1);
-        for (int64_t i = 0; r->answers && i < r->end - r->start; i++) {
-            answer_slot *s = &r->answers[i];
-            if (!(s->flags & ANSWER_PRESENT) || (s->flags & ANSWER_CHECKED)) continue;
-            char found[320];
-            describe_slot(found, sizeof found, s);
-            emit(a, OL_DIV_RESULT_UNEXPECTED, s->order_id, NULL, (int32_t)p, r->start + i, "", found,
-                 r->start + i < r->next ? "an answer was published for a message that needs none"
-                                        : "an answer was published for a message the log does not have");
-        }
-    }
-    check_stock(a);
-    (void)err;
-    (void)errlen;
-    return true;
+    /* The ledger holds every decision of this batch from here on (kept
+     * holds the rest): the replay keeps no more than one batch's. */
+    ol_decider_forget_decisions(a->decider);
+    return done || replay_oom(err, errlen);
 }

@@ -30,27 +30,27 @@
  * order_id repeated in another partition is resolved by the ledger: when a
  * message's order_id has neither a ledger row at the message's own position
  * nor a decision earlier in the replay, the caller looks it up in the ledger
- * (ol_audit_prepare lists those order_ids) and passes the rows it finds
- * (ol_audit_add_prior). A row on another topic, in an earlier partition or
+ * (audit_replay_prepare lists those order_ids) and passes the rows it finds
+ * (audit_replay_add_prior). A row on another topic, in an earlier partition or
  * before a partition's start is an earlier decision, as the consumer would
  * have loaded it; a row in a later partition makes the message a duplicate
  * of a decision the replay has not reached yet (checked at the end); no row
  * at all is a divergence, since the message was decided.
  *
  * Feeding order:
- *  1. ol_audit_set_range for each partition of the orders topic;
- *     ol_audit_set_stock for the stock at the replay start (nothing when the
- *     replay starts at the beginning of the log); ol_audit_add_inventory for
+ *  1. audit_replay_set_range for each partition of the orders topic;
+ *     audit_replay_set_stock for the stock at the replay start (nothing when the
+ *     replay starts at the beginning of the log); audit_replay_add_inventory for
  *     each row of inventories.
- *  2. ol_audit_add_result for every answer read from the results topic.
+ *  2. audit_replay_add_result for every answer read from the results topic.
  *  3. Batches of messages, each batch from one partition in offset order,
  *     partitions in increasing order. Before a batch, every ledger row of
  *     the orders topic with an offset >= its partition's start, up to and
  *     including the batch's last position, must have been given to
- *     ol_audit_add_ledger_row, in (partition, offset) order. Then
- *     ol_audit_prepare, the caller's lookup and ol_audit_add_prior for each
- *     row found, then ol_audit_decide.
- *  4. The remaining ledger rows, then ol_audit_finish.
+ *     audit_replay_add_ledger_row, in (partition, offset) order. Then
+ *     audit_replay_prepare, the caller's lookup and audit_replay_add_prior for each
+ *     row found, then audit_replay_decide.
+ *  4. The remaining ledger rows, then audit_replay_finish.
  * Functions returning bool fail only on OOM or on a call out of this order
  * (err says which). */
 #ifndef AUDIT_REPLAY_H
@@ -64,60 +64,30 @@
 #include "ol_result.h"
 #include "ol_str.h"
 
-typedef enum {
-    OL_DIV_DECISION_DIFFERS,   /* the ledger's decision is not the rules' */
-    OL_DIV_LEDGER_MISSING,     /* a decided order has no row in the ledger */
-    OL_DIV_ORIGINAL_DIFFERS,   /* the ledger's row sits at another message than the rules' original */
-    OL_DIV_NOT_IN_LOG,         /* a ledger row with no message carrying its order_id at its position */
-    OL_DIV_RESULT_MISSING,     /* an acknowledged answer is not on the results topic */
-    OL_DIV_RESULT_CONFLICTING, /* an answer differs from the rules' answer, or from another copy */
-    OL_DIV_RESULT_UNEXPECTED,  /* an answer for a message that needs none */
-    OL_DIV_STOCK_DRIFT,        /* inventories differ from the recomputed stock */
-    OL_DIV_LOG_SHORT,          /* the log ends before the stored position */
-    OL_DIV_KIND_COUNT
-} ol_divergence_kind;
+#include "divergence.h"
 
-typedef struct ol_divergence {
-    ol_divergence_kind kind;
-    const char *order_id; /* NULL when not about one order */
-    const char *item;     /* NULL when unknown */
-    int32_t partition;    /* -1 when not about one message */
-    int64_t offset;       /* -1 likewise */
-    const char *expected; /* what the replay says; "" when not applicable */
-    const char *found;    /* what was recorded; "" likewise */
-    const char *detail;   /* one sentence */
-} ol_divergence;
+typedef void (*audit_report_fn)(void *ctx, const divergence *d);
 
-/* Snake-case name of a kind, as in reports ("stock_drift"). */
-const char *ol_divergence_kind_name(ol_divergence_kind kind);
-/* Appends one line (newline included): "KIND order=... item=...
- * partition=P offset=O: detail (expected ...; found ...)". Control
- * characters in data become '?'. False on OOM. */
-bool ol_divergence_format(const ol_divergence *d, ol_buf *out);
-/* One JSON object (compact), malloc'd for the caller; NULL on OOM. */
-char *ol_divergence_to_json(const ol_divergence *d);
-
-typedef void (*ol_audit_report_fn)(void *ctx, const ol_divergence *d);
-
-typedef struct ol_audit_stats {
-    uint64_t messages;        /* replayed: within the decided ranges */
-    uint64_t invalid;         /* of which not valid orders */
-    uint64_t decisions;       /* new decisions made by the replay */
-    uint64_t duplicates;      /* answered as duplicates */
-    uint64_t deferred;        /* of which originals in a later partition */
-    uint64_t ledger_rows;     /* ledger rows compared (fed and priors) */
-    uint64_t lookups;         /* order_ids looked up in the ledger */
-    uint64_t results_read;    /* answers fed */
-    uint64_t results_outside; /* of which outside the replayed ranges (ignored) */
-    uint64_t results_checked; /* answers compared with the replay */
-    uint64_t items;           /* items whose stock was compared */
-    uint64_t shared_items;    /* items seen in more than one partition */
+typedef struct audit_stats {
+    uint64_t messages;           /* replayed: within the decided ranges */
+    uint64_t invalid;            /* of which not valid orders */
+    uint64_t decisions;          /* new decisions made by the replay */
+    uint64_t duplicates;         /* answered as duplicates */
+    uint64_t deferred;           /* of which originals in a later partition */
+    uint64_t ledger_rows;        /* ledger rows compared (fed and priors) */
+    uint64_t lookups;            /* order_ids looked up in the ledger */
+    uint64_t results_read;       /* answers fed */
+    uint64_t results_outside;    /* of which outside the replayed ranges (ignored) */
+    uint64_t results_unverified; /* of which copies of answers compared and freed already (not comparable) */
+    uint64_t results_checked;    /* answers compared with the replay */
+    uint64_t items;              /* items whose stock was compared */
+    uint64_t shared_items;       /* items seen in more than one partition */
     uint64_t divergences;
-    uint64_t by_kind[OL_DIV_KIND_COUNT];
-} ol_audit_stats;
+    uint64_t by_kind[DIV_KIND_COUNT];
+} audit_stats;
 
 /* One message of the orders topic, borrowed for the duration of the call. */
-typedef struct ol_audit_msg {
+typedef struct audit_msg {
     int32_t partition;
     int64_t offset;
     const char *key; /* NULL: no key */
@@ -125,49 +95,49 @@ typedef struct ol_audit_msg {
     const char *value;
     size_t value_len;
     int64_t ts_ms; /* the log timestamp (holds' deadlines, expires); -1: none */
-} ol_audit_msg;
+} audit_msg;
 
-typedef struct ol_audit ol_audit;
+typedef struct audit_replay audit_replay;
 
 /* report is called for each divergence, with ctx. NULL on OOM. */
-ol_audit *ol_audit_new(ol_audit_report_fn report, void *ctx);
+audit_replay *audit_replay_new(audit_report_fn report, void *ctx);
 /* NULL is accepted. */
-void ol_audit_destroy(ol_audit *audit);
+void audit_replay_destroy(audit_replay *audit);
 
 /* Partition p replays [start, decided_end); answers below results_end must
  * be on the results topic. Partitions without a range are not replayed (a
  * ledger row there is reported). */
-bool ol_audit_set_range(ol_audit *audit, int32_t partition, int64_t start, int64_t decided_end, int64_t results_end,
-                        char *err, size_t errlen);
+bool audit_replay_set_range(audit_replay *audit, int32_t partition, int64_t start, int64_t decided_end,
+                            int64_t results_end, char *err, size_t errlen);
 /* An item's stock at the replay start. */
-bool ol_audit_set_stock(ol_audit *audit, const char *item, ol_stock stock, char *err, size_t errlen);
+bool audit_replay_set_stock(audit_replay *audit, const char *item, ol_stock stock, char *err, size_t errlen);
 /* A row of inventories (the stock the consumer has written). */
-bool ol_audit_add_inventory(ol_audit *audit, const char *item, int64_t count, char *err, size_t errlen);
+bool audit_replay_add_inventory(audit_replay *audit, const char *item, int64_t count, char *err, size_t errlen);
 
 /* An answer read from the results topic. Answers outside the replayed
  * ranges are ignored; two different answers for one message are reported. */
-bool ol_audit_add_result(ol_audit *audit, const ol_result *answer, char *err, size_t errlen);
+bool audit_replay_add_result(audit_replay *audit, const ol_result *answer, char *err, size_t errlen);
 
 /* A ledger row of the orders topic (partition and offset of its message). */
-bool ol_audit_add_ledger_row(ol_audit *audit, const ol_result *row, char *err, size_t errlen);
+bool audit_replay_add_ledger_row(audit_replay *audit, const ol_result *row, char *err, size_t errlen);
 
 /* Parses a batch and lists the order_ids to look up in the ledger
- * (*ids, *n_ids: valid until ol_audit_decide). Messages outside the
+ * (*ids, *n_ids: valid until audit_replay_decide). Messages outside the
  * partition's range are skipped. */
-bool ol_audit_prepare(ol_audit *audit, const ol_audit_msg *msgs, size_t n, const char *const **ids, size_t *n_ids,
-                      char *err, size_t errlen);
+bool audit_replay_prepare(audit_replay *audit, const audit_msg *msgs, size_t n, const char *const **ids, size_t *n_ids,
+                          char *err, size_t errlen);
 /* A ledger row found for one of those order_ids. partition is -1 when the
  * row belongs to another orders topic. */
-bool ol_audit_add_prior(ol_audit *audit, const ol_result *row, char *err, size_t errlen);
+bool audit_replay_add_prior(audit_replay *audit, const ol_result *row, char *err, size_t errlen);
 /* Decides the prepared batch and compares. */
-bool ol_audit_decide(ol_audit *audit, char *err, size_t errlen);
+bool audit_replay_decide(audit_replay *audit, char *err, size_t errlen);
 
 /* Settles what only the end can tell: ledger rows never met, duplicates
  * of later partitions, answers never matched, partitions read short, and
  * the stock. */
-bool ol_audit_finish(ol_audit *audit, char *err, size_t errlen);
+bool audit_replay_finish(audit_replay *audit, char *err, size_t errlen);
 
 /* Counters so far; valid until destroy. */
-const ol_audit_stats *ol_audit_get_stats(const ol_audit *audit);
+const audit_stats *audit_replay_stats(const audit_replay *audit);
 
 #endif

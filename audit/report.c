@@ -66,22 +66,22 @@ static void note_write(audit_report *r, bool ok) {
     if (!ok && !r->write_errno) r->write_errno = errno ? errno : EIO;
 }
 
-void audit_report_divergence(void *ctx, const ol_divergence *d) {
+void audit_report_divergence(void *ctx, const divergence *d) {
     audit_report *r = ctx;
     r->count++;
     ol_buf_clear(&r->line);
-    if (!ol_divergence_format(d, &r->line)) {
+    if (!divergence_format(d, &r->line)) {
         note_write(r, false);
         return;
     }
     note_write(r, fwrite(r->line.data, 1, r->line.len, stdout) == r->line.len);
     if (!r->json) return;
-    char *json = ol_divergence_to_json(d);
+    char *json = divergence_to_json(d);
     note_write(r, json && fprintf(r->json, "%s%s", r->count > 1 ? ",\n" : "\n", json) >= 0);
     free(json);
 }
 
-static json_t *json_stats(const ol_audit_stats *s, uint64_t undecodable) {
+static json_t *json_stats(const audit_stats *s, uint64_t undecodable) {
     json_t *o = json_object();
     if (!o) return NULL;
     int rc = 0;
@@ -126,7 +126,7 @@ static json_t *json_tail(const audit_report *r, const ol_settings *s, int64_t si
                          const char *error) {
     json_t *root = json_object();
     if (!root) return NULL;
-    const ol_audit_stats *st = o->stats;
+    const audit_stats *st = o->stats;
     char since[40] = "";
     if (since_us >= 0) ol_format_rfc3339(since, sizeof since, since_us);
     int rc = 0;
@@ -134,9 +134,9 @@ static json_t *json_tail(const audit_report *r, const ol_settings *s, int64_t si
     rc |= json_object_set_new(root, "error", error ? json_string(error) : json_null());
     rc |= json_object_set_new(root, "divergence_count", json_integer((json_int_t)r->count));
     json_t *kinds = json_object();
-    for (int k = 0; kinds && st && k < OL_DIV_KIND_COUNT; k++)
+    for (int k = 0; kinds && st && k < DIV_KIND_COUNT; k++)
         if (st->by_kind[k])
-            rc |= json_object_set_new(kinds, ol_divergence_kind_name((ol_divergence_kind)k),
+            rc |= json_object_set_new(kinds, divergence_kind_name((divergence_kind)k),
                                       json_integer((json_int_t)st->by_kind[k]));
     rc |= json_object_set_new(root, "divergences_by_kind", kinds);
     rc |= json_object_set_new(root, "orders_topic", json_string(s->orders_topic));
@@ -156,7 +156,7 @@ static json_t *json_tail(const audit_report *r, const ol_settings *s, int64_t si
 }
 
 static void print_verdict(audit_report *r, const audit_outcome *o, const char *error) {
-    const ol_audit_stats *s = o->stats;
+    const audit_stats *s = o->stats;
     ol_buf *b = &r->line;
     ol_buf_clear(b);
     bool ok = true;
@@ -165,10 +165,9 @@ static void print_verdict(audit_report *r, const audit_outcome *o, const char *e
     else {
         ok = ol_buf_appendf(b, "audit: %" PRIu64 " DIVERGENCES (", r->count);
         const char *sep = "";
-        for (int k = 0; ok && s && k < OL_DIV_KIND_COUNT; k++) {
+        for (int k = 0; ok && s && k < DIV_KIND_COUNT; k++) {
             if (!s->by_kind[k]) continue;
-            ok = ol_buf_appendf(b, "%s%" PRIu64 " %s", sep, s->by_kind[k],
-                                ol_divergence_kind_name((ol_divergence_kind)k));
+            ok = ol_buf_appendf(b, "%s%" PRIu64 " %s", sep, s->by_kind[k], divergence_kind_name((divergence_kind)k));
             sep = ", ";
         }
         ok = ok && ol_buf_appends(b, ")");

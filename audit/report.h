@@ -20,9 +20,9 @@ audit_report *audit_report_new(const char *json_path, char *err, size_t errlen);
 /* Removes FILE.tmp if the report was never finished. NULL is accepted. */
 void audit_report_destroy(audit_report *report);
 
-/* ol_audit_report_fn: ctx is the audit_report. Write errors are kept and
+/* audit_report_fn: ctx is the audit_report. Write errors are kept and
  * returned by audit_report_finish. */
-void audit_report_divergence(void *ctx, const ol_divergence *d);
+void audit_report_divergence(void *ctx, const divergence *d);
 
 /* Writes the verdict (stdout) and completes the JSON report. error is the
  * reason the audit could not conclude, or NULL. since_us is -1 without

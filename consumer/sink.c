@@ -220,7 +220,7 @@ void result_sink_destroy(result_sink *sink) {
 
 rd_kafka_t *result_sink_handle(result_sink *sink) { return sink->rk; }
 
-bool result_sink_warm_up(result_sink *sink, int timeout_ms, char *err, size_t errlen) {
+void result_sink_warm_up(result_sink *sink, int timeout_ms) {
     const char *topics[] = {sink->results_topic, sink->dlq_topic};
     int64_t deadline = ol_monotonic_ms() + timeout_ms;
     for (size_t i = 0; i < 2; i++) {
@@ -236,9 +236,6 @@ bool result_sink_warm_up(result_sink *sink, int timeout_ms, char *err, size_t er
             ol_sleep_ms(200);
         }
     }
-    (void)err;
-    (void)errlen;
-    return true;
 }
 
 ack_span *result_sink_open_span(result_sink *sink, int32_t partition, int64_t end_offset) {

@@ -26,8 +26,9 @@ void result_sink_destroy(result_sink *sink);
 rd_kafka_t *result_sink_handle(result_sink *sink);
 
 /* Fetches the output topics' metadata now, so the first answers do not wait
- * for leader discovery (otherwise the first batch's answers are late). */
-bool result_sink_warm_up(result_sink *sink, int timeout_ms, char *err, size_t errlen);
+ * for leader discovery (otherwise the first batch's answers are late). Only
+ * an optimisation: a topic still unknown is a warning. */
+void result_sink_warm_up(result_sink *sink, int timeout_ms);
 
 ack_span *result_sink_open_span(result_sink *sink, int32_t partition, int64_t end_offset);
 void result_sink_close_span(result_sink *sink, ack_span *span);

@@ -243,8 +243,6 @@ void order_source_destroy(order_source *src) {
     free(src);
 }
 
-rd_kafka_t *order_source_handle(order_source *src) { return src->rk; }
-
 /* Passes a message through, or reports and frees an error event. */
 static rd_kafka_message_t *screen(order_source *src, rd_kafka_message_t *msg, bool *fatal, char *err, size_t errlen) {
     if (!msg || !msg->err) return msg;

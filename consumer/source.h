@@ -37,8 +37,6 @@ bool order_source_close(order_source *source, char *err, size_t errlen);
  * when the session times out). NULL is accepted. */
 void order_source_destroy(order_source *source);
 
-rd_kafka_t *order_source_handle(order_source *source);
-
 /* Serves the consumer queue without waiting: rebalance callbacks run in
  * here. Returns a message only for a partition that could not be routed to
  * its lane (normally NULL). The caller destroys it. Errors that librdkafka

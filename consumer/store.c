@@ -191,9 +191,9 @@ static bool prepare_statements(order_store *s, char *err, size_t errlen) {
         PGresult *res = PQprepare(s->conn, statements[i].name, statements[i].sql, 0, NULL);
         bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
         if (!ok) {
-            char safe[512];
-            ol_pg_redact(safe, sizeof safe, PQresultErrorMessage(res), s->conninfo);
-            ol_seterr(err, errlen, "preparing statement %s: %s", statements[i].name, safe);
+            char what[96];
+            snprintf(what, sizeof what, "preparing statement %s", statements[i].name);
+            ol_pg_error(err, errlen, what, res, s->conn, s->conninfo);
         }
         PQclear(res);
         if (!ok) return false;
@@ -256,11 +256,11 @@ bool order_store_reconnect(order_store *s, char *err, size_t errlen) {
 static store_status classify(order_store *s, const PGresult *res, const char *what, char *err, size_t errlen) {
     const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
     ol_strlcpy(s->sqlstate, state ? state : "", sizeof s->sqlstate);
-    const char *msg = res && PQresultErrorMessage(res)[0] ? PQresultErrorMessage(res) : PQerrorMessage(s->conn);
-    char safe[512];
-    ol_pg_redact(safe, sizeof safe, msg, s->conninfo);
-    ol_seterr(err, errlen, "%s: %s%s%s", what, safe, state ? " (SQLSTATE " : "", state ? state : "");
-    if (state) strncat(err, ")", errlen - strlen(err) - 1);
+    ol_pg_error(err, errlen, what, res, s->conn, s->conninfo);
+    if (state) {
+        size_t used = strlen(err);
+        snprintf(err + used, errlen - used, " (SQLSTATE %s)", state);
+    }
     if (PQstatus(s->conn) != CONNECTION_OK) return STORE_BROKEN;
     /* Class 08 (connection), 57 (operator intervention: shutdown) */
     if (state && (strncmp(state, "08", 2) == 0 || strncmp(state, "57", 2) == 0)) return STORE_BROKEN;

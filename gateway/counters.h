@@ -1,8 +1,10 @@
 /* gw_counters: the gateway's counters and their Prometheus rendering.
- * Pure; the caller serialises access (the gateway holds a mutex). */
+ * Pure. The counts are atomic (C11), so any thread counts without a lock;
+ * the histogram is not: its caller serialises observe and render. */
 #ifndef GW_COUNTERS_H
 #define GW_COUNTERS_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -15,22 +17,22 @@
 extern const unsigned gw_codes[GW_CODES];
 
 typedef struct gw_counters {
-    uint64_t requests[GW_ROUTE_COUNT][GW_CODES + 1]; /* [route][code index, GW_CODES: other] */
-    ol_histogram wait_seconds;                       /* POST /orders: from request to response */
-    uint64_t waiters;                                /* gauge: waits in flight */
-    uint64_t results_read;                           /* answers read from the results topic */
-    uint64_t results_matched;                        /* ... that someone here waited for */
-    uint64_t results_unreadable;
-    uint64_t produced;          /* orders handed to the producer, re-sends included */
-    uint64_t unconfirmed;       /* delivery reports without error that named no offset */
-    uint64_t delivery_failures; /* delivery reports with an error */
-    uint64_t ledger_errors;     /* PostgreSQL queries that failed */
-    uint64_t waiters_refused;   /* requests answered 503 at --max-waiters */
+    _Atomic uint64_t requests[GW_ROUTE_COUNT][GW_CODES + 1]; /* [route][code index, GW_CODES: other] */
+    ol_histogram wait_seconds;                               /* POST /orders: from request to response */
+    _Atomic uint64_t waiters;                                /* gauge: waits in flight */
+    _Atomic uint64_t results_read;                           /* answers read from the results topic */
+    _Atomic uint64_t results_matched;                        /* ... that someone here waited for */
+    _Atomic uint64_t results_unreadable;
+    _Atomic uint64_t produced;          /* orders handed to the producer, re-sends included */
+    _Atomic uint64_t unconfirmed;       /* delivery reports without error that named no offset */
+    _Atomic uint64_t delivery_failures; /* delivery reports with an error */
+    _Atomic uint64_t ledger_errors;     /* PostgreSQL queries that failed */
+    _Atomic uint64_t waiters_refused;   /* requests answered 503 at --max-waiters */
     /* Requests by caller: client_requests[i * (GW_CODES + 1) + code index]
      * for client_names[i] (borrowed). */
     size_t n_clients;
     const char *const *client_names;
-    uint64_t *client_requests;
+    _Atomic uint64_t *client_requests;
 } gw_counters;
 
 /* No request has a known caller (a 401, or on the metrics listener). */

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "access.h"
+#include "lookups.h"
 #include "ol_log.h"
 #include "ol_net.h"
 #include "ol_str.h"
@@ -23,7 +24,8 @@ extern const size_t gw_form_html_len;
 /* Per connection: the request line, headers and read buffer live in it;
  * headers that do not fit are refused by libmicrohttpd itself (431). */
 #define CONNECTION_MEMORY (32 * 1024)
-#define STALE_AFTER_MS 5000 /* relay loop not run for this long: unhealthy */
+#define STALE_AFTER_MS 5000    /* relay loop not run for this long: unhealthy */
+#define LOOKUP_TIMEOUT_MS 1000 /* a ledger lookup not answered by then: 503 */
 #define JSON_TYPE "application/json"
 #define REALM "Bearer realm=\"order-gateway\""
 
@@ -41,6 +43,8 @@ struct gw_http {
     gw_listener api, admin, metrics;
     gw_relay *relay;
     gw_ledger *ledger;
+    gw_lookups *lookups; /* the ledger's questions, off the HTTP threads */
+    int lookup_threads;
     char *listen_addr, *admin_addr, *metrics_addr;
     long max_wait_s;
     unsigned per_ip, idle_timeout_s;
@@ -48,11 +52,22 @@ struct gw_http {
     const char **client_names;                  /* tokens' clients, admin, anonymous */
     size_t n_clients;
     int in_flight; /* requests begun and not yet completed (atomic) */
+    int quiescing; /* set once by gw_http_quiesce (atomic): new requests get 503 */
 };
 
-/* One request's life: its body arrives, then it may wait (suspended) for
- * the relay, which completes it; then it is answered. */
-typedef enum { CONN_RECEIVING, CONN_WAITING, CONN_COMPLETED, CONN_ANSWERED } conn_phase;
+/* One request's life: its body arrives, then it may ask the ledger
+ * (suspended until a lookup worker has the answer) and may wait
+ * (suspended) for the relay, which completes it; a completed duplicate
+ * asks the ledger for the original decision; then it is answered. */
+typedef enum {
+    CONN_RECEIVING,
+    CONN_LOOKING_UP,
+    CONN_LOOKED_UP,
+    CONN_WAITING,
+    CONN_COMPLETED,
+    CONN_ANSWERED
+} conn_phase;
+#define CONN_PHASES 6
 
 typedef struct gw_conn {
     conn_phase phase;
@@ -65,15 +80,21 @@ typedef struct gw_conn {
     ol_buf body;
     bool too_large;
     char order_id[OL_ORDER_ID_MAX + 1];
-    ol_completion done; /* CONN_COMPLETED */
+    gw_order_input in;        /* POST: the order, kept while the ledger is asked */
+    gw_lookup lookup;         /* CONN_LOOKED_UP: the ledger's answer */
+    ol_completion done;       /* CONN_COMPLETED */
+    bool completed;           /* done holds a completion (a duplicate being resolved) */
+    int64_t wait_deadline_ms; /* POST: how long it may wait for its decision */
 } gw_conn;
 
 /* The one place a request changes phase. */
 static void conn_set_phase(gw_conn *c, conn_phase next) {
-    static const bool allowed[4][4] = {
-        [CONN_RECEIVING] = {[CONN_WAITING] = true, [CONN_ANSWERED] = true},
+    static const bool allowed[CONN_PHASES][CONN_PHASES] = {
+        [CONN_RECEIVING] = {[CONN_LOOKING_UP] = true, [CONN_WAITING] = true, [CONN_ANSWERED] = true},
+        [CONN_LOOKING_UP] = {[CONN_LOOKED_UP] = true},
+        [CONN_LOOKED_UP] = {[CONN_WAITING] = true, [CONN_ANSWERED] = true},
         [CONN_WAITING] = {[CONN_COMPLETED] = true},
-        [CONN_COMPLETED] = {[CONN_ANSWERED] = true},
+        [CONN_COMPLETED] = {[CONN_LOOKING_UP] = true, [CONN_ANSWERED] = true},
     };
     if (!allowed[c->phase][next]) ol_error("request: phase %d -> %d is not a transition", c->phase, next);
     c->phase = next;
@@ -94,7 +115,8 @@ static enum MHD_Result reply(gw_conn *c, unsigned status, const char *type, ol_b
     for (size_t i = 0; headers && headers[i]; i += 2) MHD_add_response_header(resp, headers[i], headers[i + 1]);
     enum MHD_Result r = MHD_queue_response(c->conn, status, resp);
     MHD_destroy_response(resp);
-    if (c->phase == CONN_RECEIVING || c->phase == CONN_COMPLETED) conn_set_phase(c, CONN_ANSWERED);
+    if (c->phase == CONN_RECEIVING || c->phase == CONN_LOOKED_UP || c->phase == CONN_COMPLETED)
+        conn_set_phase(c, CONN_ANSWERED);
     /* The wait histogram: requests that reached the relay or the ledger. */
     bool waited_for = c->route == GW_ROUTE_ORDERS && (status == 201 || status == 202 || status == 409 || status == 503);
     double waited = waited_for ? (double)(ol_now_us() - c->started_us) / 1e6 : -1;
@@ -129,21 +151,40 @@ static enum MHD_Result reply_decision(gw_conn *c, const ol_result *r, char *json
     return res;
 }
 
-/* Answers from the ledger: FOUND replied, NOT_FOUND/ERROR left to the caller. */
-static gw_ledger_status try_ledger(gw_conn *c, const char *order_id, enum MHD_Result *res) {
-    ol_result r;
-    char err[512];
-    gw_ledger_status st = gw_ledger_decision(c->http->ledger, order_id, &r, err, sizeof err);
-    if (st == GW_LEDGER_ERROR) {
-        gw_relay_count_ledger_error(c->http->relay);
-        ol_warn("ledger lookup of order '%s': %s", order_id, err);
-        return st;
+/* A lookup worker has the answer: the request goes on (after_lookup). */
+static void lookup_done(gw_lookup *q) {
+    gw_conn *c = (gw_conn *)((char *)q - offsetof(gw_conn, lookup));
+    conn_set_phase(c, CONN_LOOKED_UP);
+    MHD_resume_connection(c->conn);
+}
+
+/* Suspends the request and asks the ledger; on_request goes on in
+ * after_lookup once a worker resumes it. */
+static enum MHD_Result ask_ledger(gw_conn *c, gw_lookup_kind kind, const char *key) {
+    gw_lookup *q = &c->lookup;
+    q->kind = kind;
+    ol_strlcpy(q->key, key ? key : "", sizeof q->key);
+    q->deadline_ms = ol_monotonic_ms() + LOOKUP_TIMEOUT_MS;
+    q->done = lookup_done;
+    conn_set_phase(c, CONN_LOOKING_UP);
+    MHD_suspend_connection(c->conn);
+    if (!gw_lookups_submit(c->http->lookups, q)) {
+        q->status = GW_LEDGER_ERROR;
+        ol_seterr(q->err, sizeof q->err, "the gateway is stopping");
+        lookup_done(q);
     }
-    if (st == GW_LEDGER_FOUND) {
-        char *json = ol_result_to_json(&r);
-        *res = json ? reply_decision(c, &r, json) : MHD_NO;
-    }
-    return st;
+    return MHD_YES;
+}
+
+/* The ledger's decision as the answer; MHD_NO when memory ran out. */
+static enum MHD_Result reply_ledger_decision(gw_conn *c) {
+    char *json = ol_result_to_json(&c->lookup.result);
+    return json ? reply_decision(c, &c->lookup.result, json) : MHD_NO;
+}
+
+static void count_ledger_error(gw_conn *c) {
+    gw_relay_count_ledger_error(c->http->relay);
+    ol_warn("ledger lookup of '%s': %s", c->lookup.key, c->lookup.err);
 }
 
 static enum MHD_Result reply_pending(gw_conn *c, int32_t partition, int64_t offset) {
@@ -168,11 +209,11 @@ static enum MHD_Result reply_completed(gw_conn *c) {
         /* A duplicate answer is the consumer's reply to the same key sent
          * again; the original decision, with its own position, is in the
          * ledger. */
-        if (d->result.duplicate && try_ledger(c, c->order_id, &res) == GW_LEDGER_FOUND) {
-            free(d->answer);
-        } else {
-            res = d->answer ? reply_decision(c, &d->result, d->answer) : MHD_NO;
+        if (d->result.duplicate && !c->completed) {
+            c->completed = true;
+            return ask_ledger(c, GW_LOOKUP_DECISION, c->order_id);
         }
+        res = d->answer ? reply_decision(c, &d->result, d->answer) : MHD_NO;
         d->answer = NULL;
         return res;
     }
@@ -192,10 +233,19 @@ static void on_wait(void *token) {
 
 void gw_http_on_complete(void *token, ol_completion *done, void *opaque) {
     gw_conn *c = token;
-    (void)opaque;
+    gw_http *h = opaque;
+    if (done->outcome == OL_WAIT_TIMED_OUT && done->partition >= 0)
+        gw_relay_remember_in_log(h->relay, c->order_id, (gw_in_log){done->partition, done->offset});
     c->done = *done;
     conn_set_phase(c, CONN_COMPLETED);
     MHD_resume_connection(c->conn);
+}
+
+/* From quiesce on: nothing is produced, and the connection is closed
+ * after the answer, so a keep-alive client sends nothing more. */
+static enum MHD_Result reply_stopping(gw_conn *c) {
+    const char *headers[] = {"Retry-After", "1", "Connection", "close", NULL};
+    return reply_error(c, 503, "the gateway is stopping; nothing was published: try again", NULL, headers);
 }
 
 static enum MHD_Result reply_busy(gw_conn *c, const char *why) {
@@ -212,59 +262,55 @@ static const char *client_of(const gw_conn *c) {
 }
 
 static enum MHD_Result handle_post(gw_conn *c) {
-    gw_http *h = c->http;
     char key[OL_ORDER_ID_MAX + 1], err[256];
     const char *key_header = MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND, "Idempotency-Key");
     if (key_header && !gw_idempotency_key_parse(key_header, key, err, sizeof err))
         return reply_error(c, 400, err, "Idempotency-Key", NULL);
-    gw_order_input in;
-    if (!gw_order_input_read(c->body.data ? c->body.data : "", c->body.len, key_header ? key : NULL, &in))
-        return MHD_NO;
-    if (in.status) {
+    gw_order_input *in = &c->in;
+    if (!gw_order_input_read(c->body.data ? c->body.data : "", c->body.len, key_header ? key : NULL, in)) return MHD_NO;
+    if (in->status) {
         ol_buf body;
         ol_buf_init(&body);
-        if (!gw_error_json(&body, in.error, in.field, in.line, in.column)) return MHD_NO;
-        return reply(c, in.status, JSON_TYPE, &body, NULL);
+        if (!gw_error_json(&body, in->error, in->field, in->line, in->column)) return MHD_NO;
+        return reply(c, in->status, JSON_TYPE, &body, NULL);
     }
-    enum MHD_Result res = MHD_YES;
-    if (!gw_type_allowed(in.order.type, c->admin)) {
+    if (!gw_type_allowed(in->order.type, c->admin)) {
         snprintf(err, sizeof err,
                  "type '%s' is not taken here: only orders; a restock goes through order-producer or the admin "
                  "listener",
-                 ol_order_type_name(in.order.type));
-        res = reply_error(c, 403, err, "type", NULL);
-        goto done;
+                 ol_order_type_name(in->order.type));
+        return reply_error(c, 403, err, "type", NULL);
     }
-    memcpy(c->order_id, in.order.order_id, sizeof c->order_id);
+    memcpy(c->order_id, in->order.order_id, sizeof c->order_id);
     gw_prefer prefer = gw_prefer_parse(MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND, "Prefer"));
-    int64_t deadline = ol_monotonic_ms() + gw_prefer_wait_ms(prefer, 5, h->max_wait_s);
-    gw_attach_status at = gw_relay_attach(h->relay, c->order_id, c, deadline, on_wait);
-    if (at == GW_ATTACH_WAITING) goto done; /* in flight here already */
-    if (at == GW_ATTACH_BUSY) {
-        res = reply_busy(c, "too many requests are waiting (--max-waiters)");
-        goto done;
-    }
-    if (try_ledger(c, c->order_id, &res) == GW_LEDGER_FOUND) goto done; /* decided before */
+    c->wait_deadline_ms = ol_monotonic_ms() + gw_prefer_wait_ms(prefer, 5, c->http->max_wait_s);
+    gw_attach_status at = gw_relay_attach(c->http->relay, c->order_id, c, c->wait_deadline_ms, on_wait);
+    if (at == GW_ATTACH_WAITING) return MHD_YES; /* in flight here already */
+    if (at == GW_ATTACH_STOPPING) return reply_stopping(c);
+    if (at == GW_ATTACH_BUSY) return reply_busy(c, "too many requests are waiting (--max-waiters)");
+    return ask_ledger(c, GW_LOOKUP_DECISION, c->order_id); /* decided before? */
+}
+
+/* Not decided before (or the ledger could not say): produce it. */
+static enum MHD_Result submit_post(gw_conn *c) {
+    gw_http *h = c->http;
     char reason[256];
-    gw_submit_status st = gw_relay_submit(h->relay, &in, client_of(c), c, deadline, on_wait, reason, sizeof reason);
-    if (st == GW_SUBMIT_BUSY) {
-        res = reply_busy(c, reason);
-    } else if (st == GW_SUBMIT_FAILED) {
-        char msg[700];
-        snprintf(msg, sizeof msg,
-                 "order '%.128s' could not be published: %s; sending it again with the same key is safe", c->order_id,
-                 reason);
-        const char *headers[] = {"Retry-After", "1", NULL};
-        res = reply_error(c, 503, msg, NULL, headers);
-    }
-done:
-    gw_order_input_free(&in);
-    return res;
+    gw_in_log where;
+    gw_submit_status st =
+        gw_relay_submit(h->relay, &c->in, client_of(c), c, c->wait_deadline_ms, on_wait, &where, reason, sizeof reason);
+    if (st == GW_SUBMIT_WAITING) return MHD_YES;
+    if (st == GW_SUBMIT_IN_LOG) return reply_pending(c, where.partition, where.offset);
+    if (st == GW_SUBMIT_STOPPING) return reply_stopping(c);
+    if (st == GW_SUBMIT_BUSY) return reply_busy(c, reason);
+    char msg[700];
+    snprintf(msg, sizeof msg, "order '%.128s' could not be published: %s; sending it again with the same key is safe",
+             c->order_id, reason);
+    const char *headers[] = {"Retry-After", "1", NULL};
+    return reply_error(c, 503, msg, NULL, headers);
 }
 
 static enum MHD_Result handle_get(gw_conn *c, const char *arg) {
     gw_http *h = c->http;
-    char err[512], msg[700];
     ol_buf body;
     ol_buf_init(&body);
     if (c->route == GW_ROUTE_FORM) {
@@ -278,38 +324,47 @@ static enum MHD_Result handle_get(gw_conn *c, const char *arg) {
     if (c->route == GW_ROUTE_HEALTHZ) {
         if (gw_relay_idle_ms(h->relay) > STALE_AFTER_MS)
             return reply_error(c, 503, "unhealthy: relay loop stalled", NULL, NULL);
-        if (!gw_ledger_ping(h->ledger, err, sizeof err)) {
-            snprintf(msg, sizeof msg, "unhealthy: PostgreSQL: %s", err);
+        return ask_ledger(c, GW_LOOKUP_PING, NULL);
+    }
+    if (c->route == GW_ROUTE_ORDER) ol_strlcpy(c->order_id, arg, sizeof c->order_id);
+    return ask_ledger(c, c->route == GW_ROUTE_ORDER ? GW_LOOKUP_DECISION : GW_LOOKUP_ITEM, arg);
+}
+
+/* The ledger answered (or could not): the request goes on. */
+static enum MHD_Result after_lookup(gw_conn *c) {
+    const gw_lookup *q = &c->lookup;
+    char msg[700];
+    const char *retry[] = {"Retry-After", "1", NULL};
+    bool error = q->status == GW_LEDGER_ERROR, found = q->status == GW_LEDGER_FOUND;
+    if (c->route == GW_ROUTE_HEALTHZ) {
+        if (error) {
+            snprintf(msg, sizeof msg, "unhealthy: PostgreSQL: %s", q->err);
             return reply_error(c, 503, msg, NULL, NULL);
         }
+        ol_buf body;
+        ol_buf_init(&body);
         if (!ol_buf_appends(&body, "{\"status\":\"ok\"}")) return MHD_NO;
         return reply(c, 200, JSON_TYPE, &body, NULL);
     }
-    if (c->route == GW_ROUTE_ORDER) {
-        enum MHD_Result res = MHD_NO;
-        ol_strlcpy(c->order_id, arg, sizeof c->order_id);
-        gw_ledger_status st = try_ledger(c, arg, &res);
-        if (st == GW_LEDGER_FOUND) return res;
-        snprintf(msg, sizeof msg,
-                 st == GW_LEDGER_ERROR ? "cannot read the ledger for order '%.128s'"
-                                       : "no decision for order '%.128s' (yet)",
-                 arg);
-        const char *headers[] = {"Retry-After", "1", NULL};
-        return reply_error(c, st == GW_LEDGER_ERROR ? 503 : 404, msg, NULL, st == GW_LEDGER_ERROR ? headers : NULL);
+    if (error) count_ledger_error(c);
+    if (c->route == GW_ROUTE_ORDERS) {
+        if (found) return reply_ledger_decision(c);
+        if (c->completed) return reply_completed(c); /* the duplicate's own answer, then */
+        return submit_post(c);
     }
-    /* GW_ROUTE_ITEM */
-    int64_t count = 0;
-    gw_ledger_status st = gw_ledger_item(h->ledger, arg, &count, err, sizeof err);
-    if (st == GW_LEDGER_FOUND) {
-        if (!gw_item_json(&body, arg, count)) return MHD_NO;
+    if (found && c->route == GW_ROUTE_ORDER) return reply_ledger_decision(c);
+    if (found) {
+        ol_buf body;
+        ol_buf_init(&body);
+        if (!gw_item_json(&body, q->key, q->count)) return MHD_NO;
         return reply(c, 200, JSON_TYPE, &body, NULL);
     }
-    if (st == GW_LEDGER_ERROR) {
-        gw_relay_count_ledger_error(h->relay);
-        ol_warn("reading item '%s': %s", arg, err);
-    }
-    snprintf(msg, sizeof msg, st == GW_LEDGER_ERROR ? "cannot read the stock of '%.64s'" : "unknown item '%.64s'", arg);
-    return reply_error(c, st == GW_LEDGER_ERROR ? 503 : 404, msg, NULL, NULL);
+    bool order = c->route == GW_ROUTE_ORDER;
+    if (order)
+        snprintf(msg, sizeof msg, error ? "cannot read the ledger for order '%s'" : "no decision for order '%s' (yet)",
+                 q->key);
+    else snprintf(msg, sizeof msg, error ? "cannot read the stock of '%s'" : "unknown item '%s'", q->key);
+    return reply_error(c, error ? 503 : 404, msg, NULL, error ? retry : NULL);
 }
 
 /* mTLS: the handshake let the caller in whatever its certificate; this
@@ -363,6 +418,7 @@ static enum MHD_Result start_request(gw_listener *l, gw_conn *c, const char *url
     c->admin = l->kind == LISTEN_ADMIN;
     c->route = gw_route_match(url, &arg);
     if (!admit(l, c, &res)) return res;
+    if (l->kind != LISTEN_METRICS && __atomic_load_n(&l->http->quiescing, __ATOMIC_SEQ_CST)) return reply_stopping(c);
     /* /metrics and /healthz are the metrics listener's, and only they. */
     bool ops = c->route == GW_ROUTE_METRICS || c->route == GW_ROUTE_HEALTHZ;
     if (ops != (l->kind == LISTEN_METRICS)) c->route = GW_ROUTE_NOT_FOUND;
@@ -376,6 +432,8 @@ static enum MHD_Result start_request(gw_listener *l, gw_conn *c, const char *url
         const char *headers[] = {"Allow", gw_route_allow(c->route), NULL};
         return reply_error(c, 405, msg, NULL, headers);
     }
+    const char *field;
+    if (arg && !gw_segment_check(c->route, arg, &field, msg, sizeof msg)) return reply_error(c, 400, msg, field, NULL);
     if (c->route != GW_ROUTE_ORDERS) return handle_get(c, arg);
     if (!gw_content_type_is_json(MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND, "Content-Type")))
         return reply_error(c, 415, "Content-Type must be application/json", NULL, NULL);
@@ -404,6 +462,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return r;
     }
     if (c->phase == CONN_COMPLETED) return reply_completed(c);
+    if (c->phase == CONN_LOOKED_UP) return after_lookup(c);
     if (c->phase != CONN_RECEIVING) return MHD_YES;
     if (*upload_size > 0) {
         if (!c->too_large && c->body.len + *upload_size > GW_BODY_MAX) {
@@ -427,6 +486,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **state, e
     if (!c) return;
     __atomic_sub_fetch(&c->http->in_flight, 1, __ATOMIC_SEQ_CST);
     ol_buf_free(&c->body);
+    gw_order_input_free(&c->in);
     free(c->done.answer);
     free(c);
     *state = NULL;
@@ -456,6 +516,7 @@ gw_http *gw_http_new(const gw_http_config *cfg, gw_ledger *ledger, char *err, si
         return NULL;
     }
     h->ledger = ledger;
+    h->lookup_threads = cfg->lookup_threads;
     h->max_wait_s = s->max_wait_s;
     h->per_ip = (unsigned)s->max_connections_per_ip;
     h->idle_timeout_s = (unsigned)s->idle_timeout_s;
@@ -519,6 +580,8 @@ static bool listen_on(gw_listener *l, const char *flag, const char *addr, unsign
 
 bool gw_http_start(gw_http *h, gw_relay *relay, char *err, size_t errlen) {
     h->relay = relay;
+    h->lookups = gw_lookups_new(h->ledger, h->lookup_threads, err, errlen);
+    if (!h->lookups) return false;
     if (!listen_on(&h->api, "--listen", h->listen_addr, THREADS, err, errlen)) return false;
     if (h->admin_addr && !listen_on(&h->admin, "--admin-listen", h->admin_addr, 1, err, errlen)) return false;
     return !h->metrics_addr || listen_on(&h->metrics, "--metrics-addr", h->metrics_addr, 1, err, errlen);
@@ -531,6 +594,7 @@ static void quiesce(gw_listener *l) {
 }
 
 void gw_http_quiesce(gw_http *h) {
+    __atomic_store_n(&h->quiescing, 1, __ATOMIC_SEQ_CST);
     quiesce(&h->api);
     quiesce(&h->admin);
 }
@@ -546,6 +610,9 @@ unsigned gw_http_drain(gw_http *h, int timeout_ms) {
 
 void gw_http_destroy(gw_http *h) {
     if (!h) return;
+    /* First: a lookup still running resumes its request on a live daemon. */
+    gw_lookups_stop(h->lookups);
+    gw_lookups_destroy(h->lookups);
     if (h->api.daemon) MHD_stop_daemon(h->api.daemon);
     if (h->admin.daemon) MHD_stop_daemon(h->admin.daemon);
     if (h->metrics.daemon) MHD_stop_daemon(h->metrics.daemon);

@@ -1,6 +1,7 @@
 /* gw_http: the gateway's HTTP side (libmicrohttpd, epoll, a small thread
- * pool). A POST /orders that must wait is suspended, holding no thread,
- * and resumed when the relay completes its wait. */
+ * pool). A request that asks the ledger or must wait for its decision is
+ * suspended, holding no thread, and resumed when a lookup worker has the
+ * ledger's answer or the relay completes its wait. */
 #ifndef GW_HTTP_H
 #define GW_HTTP_H
 
@@ -23,6 +24,7 @@ typedef struct gw_http_config {
     const char *tls_cert;          /* PEM text of --tls-cert; NULL: plain HTTP */
     const char *tls_key;           /* ... of --tls-key, with tls_cert */
     const char *tls_trust;         /* ... of --tls-client-ca: client certificates required; NULL: none asked */
+    int lookup_threads;            /* ledger lookup workers: as many as the ledger has connections */
 } gw_http_config;
 
 /* Creates the server object; nothing listens until gw_http_start. */

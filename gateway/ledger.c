@@ -1,6 +1,8 @@
 #include "ledger.h"
 
+#include <errno.h>
 #include <libpq-fe.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,11 +12,17 @@
 #include "ol_str.h"
 
 #define POOL_MAX 16
+#define START_TIMEOUT_MS 10000 /* the first connections, at start */
+/* Bounds on PostgreSQL's side too: a connection attempt (libpq's minimum)
+ * and a statement, beside the caller's deadline, which the client keeps. */
+#define CONNECT_TIMEOUT_S "2"
+#define STATEMENT_TIMEOUT_OPTION "-c statement_timeout=" GW_LEDGER_STATEMENT_TIMEOUT_MS_TEXT
 
 struct gw_ledger {
     pthread_mutex_t lock;
     pthread_cond_t freed;
-    PGconn *idle[POOL_MAX]; /* guarded by lock; NULL slots are free */
+    PGconn *conn[POOL_MAX]; /* NULL: to be connected at its next use */
+    bool busy[POOL_MAX];    /* guarded by lock */
     int size;
     char *conninfo;
     char *topic;
@@ -22,6 +30,74 @@ struct gw_ledger {
 
 static const char SQL_DECISION[] = "SELECT " OL_PG_DECISION_COLUMNS " FROM orders WHERE order_id = $1";
 static const char SQL_ITEM[] = "SELECT count FROM inventories WHERE name = $1";
+
+/* Waits until c's socket is ready for events or deadline_ms passes. */
+static bool wait_socket(PGconn *c, short events, int64_t deadline_ms) {
+    for (;;) {
+        int64_t left = deadline_ms - ol_monotonic_ms();
+        if (left <= 0) return false;
+        struct pollfd p = {PQsocket(c), events, 0};
+        int n = poll(&p, 1, (int)(left > 1000 ? 1000 : left));
+        if (n > 0) return true;
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return true; /* let libpq report the error */
+    }
+}
+
+/* Connects without blocking past deadline_ms (a stopped server accepts
+ * the TCP connection and then says nothing). */
+static PGconn *connect_by(gw_ledger *l, int64_t deadline_ms, char *err, size_t errlen) {
+    const char *const keys[] = {"dbname", "connect_timeout", "options", NULL};
+    const char *const values[] = {l->conninfo, CONNECT_TIMEOUT_S, STATEMENT_TIMEOUT_OPTION, NULL};
+    PGconn *c = PQconnectStartParams(keys, values, 1);
+    if (!c) {
+        ol_seterr(err, errlen, "out of memory");
+        return NULL;
+    }
+    PostgresPollingStatusType st = PGRES_POLLING_WRITING;
+    while (PQstatus(c) != CONNECTION_BAD && st != PGRES_POLLING_OK && st != PGRES_POLLING_FAILED) {
+        if (!wait_socket(c, st == PGRES_POLLING_READING ? POLLIN : POLLOUT, deadline_ms)) {
+            ol_seterr(err, errlen, "cannot connect to PostgreSQL: no answer in time");
+            PQfinish(c);
+            return NULL;
+        }
+        st = PQconnectPoll(c);
+    }
+    if (st != PGRES_POLLING_OK || PQstatus(c) != CONNECTION_OK) {
+        ol_pg_error(err, errlen, "cannot connect to PostgreSQL", NULL, c, l->conninfo);
+        PQfinish(c);
+        return NULL;
+    }
+    return c;
+}
+
+/* Sends the query and reads its results until deadline_ms; the last
+ * result, or NULL (*timed_out when the deadline passed). */
+static PGresult *run(PGconn *c, const char *sql, const char *param, int64_t deadline_ms, bool *timed_out) {
+    *timed_out = false;
+    if (!PQsendQueryParams(c, sql, 1, NULL, &param, NULL, NULL, 0)) return NULL;
+    int f;
+    while ((f = PQflush(c)) == 1)
+        if (!wait_socket(c, POLLOUT, deadline_ms)) goto late;
+    if (f < 0) return NULL;
+    PGresult *last = NULL;
+    for (;;) {
+        while (PQisBusy(c)) {
+            if (!wait_socket(c, POLLIN, deadline_ms)) {
+                PQclear(last);
+                goto late;
+            }
+            if (!PQconsumeInput(c)) return last;
+        }
+        PGresult *r = PQgetResult(c);
+        if (!r) return last;
+        PQclear(last);
+        last = r;
+    }
+late:
+    *timed_out = true;
+    return NULL;
+}
 
 gw_ledger *gw_ledger_new(const char *conninfo, const char *topic, int size, char *err, size_t errlen) {
     gw_ledger *l = calloc(1, sizeof *l);
@@ -33,8 +109,8 @@ gw_ledger *gw_ledger_new(const char *conninfo, const char *topic, int size, char
     l->topic = strdup(topic);
     if (!l->conninfo || !l->topic) goto oom;
     for (int i = 0; i < l->size; i++) {
-        l->idle[i] = ol_pg_connect(l->conninfo, err, errlen);
-        if (!l->idle[i]) {
+        l->conn[i] = connect_by(l, ol_monotonic_ms() + START_TIMEOUT_MS, err, errlen);
+        if (!l->conn[i]) {
             gw_ledger_destroy(l);
             return NULL;
         }
@@ -49,7 +125,7 @@ oom:
 void gw_ledger_destroy(gw_ledger *l) {
     if (!l) return;
     for (int i = 0; i < POOL_MAX; i++)
-        if (l->idle[i]) PQfinish(l->idle[i]);
+        if (l->conn[i]) PQfinish(l->conn[i]);
     pthread_mutex_destroy(&l->lock);
     pthread_cond_destroy(&l->freed);
     free(l->conninfo);
@@ -57,70 +133,78 @@ void gw_ledger_destroy(gw_ledger *l) {
     free(l);
 }
 
-static PGconn *take(gw_ledger *l) {
+static int take(gw_ledger *l) {
     pthread_mutex_lock(&l->lock);
     for (;;) {
         for (int i = 0; i < l->size; i++)
-            if (l->idle[i]) {
-                PGconn *c = l->idle[i];
-                l->idle[i] = NULL;
+            if (!l->busy[i]) {
+                l->busy[i] = true;
                 pthread_mutex_unlock(&l->lock);
-                return c;
+                return i;
             }
         pthread_cond_wait(&l->freed, &l->lock);
     }
 }
 
-static void give_back(gw_ledger *l, PGconn *c) {
+static void give_back(gw_ledger *l, int slot) {
     pthread_mutex_lock(&l->lock);
-    for (int i = 0; i < l->size; i++)
-        if (!l->idle[i]) {
-            l->idle[i] = c;
-            break;
-        }
+    l->busy[slot] = false;
     pthread_cond_signal(&l->freed);
     pthread_mutex_unlock(&l->lock);
 }
 
-/* Runs a one-parameter query; reconnects once when the connection broke
- * (PostgreSQL restarted). NULL with err set on failure; an undefined
- * table is reported as *missing_table. */
-static PGresult *query(gw_ledger *l, PGconn *c, const char *sql, const char *param, bool *missing_table, char *err,
-                       size_t errlen) {
+/* Runs a one-parameter query on slot's connection before deadline_ms;
+ * reconnects once when the connection broke (PostgreSQL restarted). A
+ * query past its deadline drops the connection (its answer may still
+ * come). NULL with err set on failure; an undefined table is reported as
+ * *missing_table. */
+static PGresult *query(gw_ledger *l, int slot, const char *sql, const char *param, int64_t deadline_ms,
+                       bool *missing_table, char *err, size_t errlen) {
     *missing_table = false;
     for (int attempt = 0; attempt < 2; attempt++) {
-        if (PQstatus(c) != CONNECTION_OK) PQreset(c);
-        PGresult *res = PQexecParams(c, sql, 1, NULL, &param, NULL, NULL, 0);
+        PGconn **c = &l->conn[slot];
+        if (*c && PQstatus(*c) != CONNECTION_OK) {
+            PQfinish(*c);
+            *c = NULL;
+        }
+        if (!*c && !(*c = connect_by(l, deadline_ms, err, errlen))) return NULL;
+        bool timed_out;
+        PGresult *res = run(*c, sql, param, deadline_ms, &timed_out);
+        if (timed_out) {
+            ol_seterr(err, errlen, "PostgreSQL did not answer in time");
+            PQfinish(*c);
+            *c = NULL;
+            return NULL;
+        }
         if (res && PQresultStatus(res) == PGRES_TUPLES_OK) return res;
         const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
         if (state && strcmp(state, "42P01") == 0) *missing_table = true;
-        char raw[512];
-        ol_strlcpy(raw, res ? PQresultErrorMessage(res) : PQerrorMessage(c), sizeof raw);
-        raw[strcspn(raw, "\n")] = '\0';
-        ol_pg_redact(err, errlen, raw, l->conninfo);
+        ol_pg_error(err, errlen, NULL, res, *c, l->conninfo);
         PQclear(res);
-        if (*missing_table || PQstatus(c) == CONNECTION_OK) return NULL;
+        if (*missing_table || PQstatus(*c) == CONNECTION_OK) return NULL;
     }
     return NULL;
 }
 
-gw_ledger_status gw_ledger_decision(gw_ledger *l, const char *order_id, ol_result *out, char *err, size_t errlen) {
-    PGconn *c = take(l);
+gw_ledger_status gw_ledger_decision(gw_ledger *l, const char *order_id, int64_t deadline_ms, ol_result *out, char *err,
+                                    size_t errlen) {
+    int slot = take(l);
     bool missing;
-    PGresult *res = query(l, c, SQL_DECISION, order_id, &missing, err, errlen);
+    PGresult *res = query(l, slot, SQL_DECISION, order_id, deadline_ms, &missing, err, errlen);
     gw_ledger_status st = GW_LEDGER_ERROR;
     if (!res) st = missing ? GW_LEDGER_NOT_FOUND : GW_LEDGER_ERROR;
     else if (PQntuples(res) == 0) st = GW_LEDGER_NOT_FOUND;
     else if (ol_pg_decision_from_row(res, 0, l->topic, out, err, errlen)) st = GW_LEDGER_FOUND;
     PQclear(res);
-    give_back(l, c);
+    give_back(l, slot);
     return st;
 }
 
-gw_ledger_status gw_ledger_item(gw_ledger *l, const char *name, int64_t *count, char *err, size_t errlen) {
-    PGconn *c = take(l);
+gw_ledger_status gw_ledger_item(gw_ledger *l, const char *name, int64_t deadline_ms, int64_t *count, char *err,
+                                size_t errlen) {
+    int slot = take(l);
     bool missing;
-    PGresult *res = query(l, c, SQL_ITEM, name, &missing, err, errlen);
+    PGresult *res = query(l, slot, SQL_ITEM, name, deadline_ms, &missing, err, errlen);
     gw_ledger_status st = GW_LEDGER_ERROR;
     if (!res) st = missing ? GW_LEDGER_NOT_FOUND : GW_LEDGER_ERROR;
     else if (PQntuples(res) == 0) st = GW_LEDGER_NOT_FOUND;
@@ -134,16 +218,16 @@ gw_ledger_status gw_ledger_item(gw_ledger *l, const char *name, int64_t *count, 
         }
     }
     PQclear(res);
-    give_back(l, c);
+    give_back(l, slot);
     return st;
 }
 
-bool gw_ledger_ping(gw_ledger *l, char *err, size_t errlen) {
-    PGconn *c = take(l);
+bool gw_ledger_ping(gw_ledger *l, int64_t deadline_ms, char *err, size_t errlen) {
+    int slot = take(l);
     bool missing;
-    PGresult *res = query(l, c, "SELECT $1::text", "ping", &missing, err, errlen);
+    PGresult *res = query(l, slot, "SELECT $1::text", "ping", deadline_ms, &missing, err, errlen);
     bool ok = res != NULL;
     PQclear(res);
-    give_back(l, c);
+    give_back(l, slot);
     return ok;
 }

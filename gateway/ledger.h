@@ -1,7 +1,10 @@
 /* gw_ledger: what the gateway reads from PostgreSQL: a decision from the
  * orders ledger, an item's count from inventories. A small pool of
- * connections, one per HTTP thread at most, so a slow query holds one
- * thread and no lock. Read only: the consumer alone writes. */
+ * connections, one per lookup worker (gw_lookups), never used on an HTTP
+ * thread. Every call ends by its deadline: connecting and querying do not
+ * block past it (a query past it drops its connection, reconnected at its
+ * next use), and PostgreSQL bounds each statement too. Read only: the
+ * consumer alone writes. */
 #ifndef GW_LEDGER_H
 #define GW_LEDGER_H
 
@@ -13,6 +16,9 @@
 
 typedef struct gw_ledger gw_ledger;
 
+/* PostgreSQL's statement_timeout on the gateway's connections. */
+#define GW_LEDGER_STATEMENT_TIMEOUT_MS_TEXT "1000"
+
 typedef enum { GW_LEDGER_FOUND, GW_LEDGER_NOT_FOUND, GW_LEDGER_ERROR } gw_ledger_status;
 
 /* Connects size connections (fails if the first cannot connect). topic is
@@ -22,9 +28,11 @@ void gw_ledger_destroy(gw_ledger *l);
 
 /* The decision for order_id. A ledger that does not exist yet (no
  * consumer ever ran) has no decisions. */
-gw_ledger_status gw_ledger_decision(gw_ledger *l, const char *order_id, ol_result *out, char *err, size_t errlen);
-gw_ledger_status gw_ledger_item(gw_ledger *l, const char *name, int64_t *count, char *err, size_t errlen);
-/* SELECT 1 on an idle connection: whether PostgreSQL answers. */
-bool gw_ledger_ping(gw_ledger *l, char *err, size_t errlen);
+gw_ledger_status gw_ledger_decision(gw_ledger *l, const char *order_id, int64_t deadline_ms, ol_result *out, char *err,
+                                    size_t errlen);
+gw_ledger_status gw_ledger_item(gw_ledger *l, const char *name, int64_t deadline_ms, int64_t *count, char *err,
+                                size_t errlen);
+/* A trivial query: whether PostgreSQL answers before deadline_ms. */
+bool gw_ledger_ping(gw_ledger *l, int64_t deadline_ms, char *err, size_t errlen);
 
 #endif

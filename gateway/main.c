@@ -28,7 +28,7 @@ enum { EXIT_OK = 0, EXIT_ERROR = 1, EXIT_USAGE = 2 };
 #define POLL_MS 5            /* reading answers: how long one read waits */
 #define STOP_PRODUCE_MS 5000 /* on a stop: how long orders in flight may take to be confirmed */
 #define STOP_DRAIN_MS 3000   /* then: how long the answers may take to be sent */
-#define LEDGER_CONNECTIONS 3 /* one per HTTP thread, one for /healthz and the metrics listener */
+#define LEDGER_CONNECTIONS 3 /* one per lookup worker */
 
 #define FIELD(name) offsetof(gateway_settings, name)
 static const ol_option options[] = {
@@ -226,7 +226,7 @@ static int run(const gateway_settings *s, const gw_door *door, volatile sig_atom
     gw_http *http = NULL;
     gw_ledger *ledger = gw_ledger_new(s->common.db, s->common.orders_topic, LEDGER_CONNECTIONS, err, sizeof err);
     if (!ledger) goto done;
-    gw_http_config hc = {s, door->tokens, door->admin_tokens, door->cert, door->key, door->trust};
+    gw_http_config hc = {s, door->tokens, door->admin_tokens, door->cert, door->key, door->trust, LEDGER_CONNECTIONS};
     http = gw_http_new(&hc, ledger, err, sizeof err);
     if (!http) goto done;
     gw_relay_config rc_cfg = {.settings = &s->common, .max_waiters = (size_t)s->max_waiters};

@@ -30,8 +30,13 @@ typedef struct gw_message {
 } gw_message;
 
 struct gw_relay {
-    pthread_mutex_t lock; /* guards waiters, counters and last_run_ms */
+    pthread_mutex_t lock;      /* guards waiters, in_log, stopping and last_run_ms */
+    pthread_mutex_t hist_lock; /* guards counters.wait_seconds (the counts are atomic) */
+    ol_result *parsed;         /* READ_BATCH answers decoded outside the lock (main thread only) */
+    bool *readable;
     ol_waiters *waiters;
+    gw_inlog *in_log; /* orders whose waits all ended 202 */
+    bool stopping;
     gw_counters counters;
     size_t max_waiters;
     int64_t last_run_ms;
@@ -137,6 +142,7 @@ gw_relay *gw_relay_new(const gw_relay_config *cfg, gw_on_complete on_complete, v
         return NULL;
     }
     pthread_mutex_init(&r->lock, NULL);
+    pthread_mutex_init(&r->hist_lock, NULL);
     r->max_waiters = cfg->max_waiters;
     if (!gw_counters_init(&r->counters, cfg->client_names, cfg->n_clients)) {
         ol_seterr(err, errlen, "out of memory");
@@ -146,8 +152,11 @@ gw_relay *gw_relay_new(const gw_relay_config *cfg, gw_on_complete on_complete, v
     r->opaque = opaque;
     r->last_run_ms = ol_monotonic_ms();
     r->waiters = ol_waiters_new(MAX_UNCONFIRMED);
+    r->in_log = gw_inlog_new(GW_IN_LOG_MAX, GW_IN_LOG_TTL_MS);
     r->results_topic = strdup(s->results_topic);
-    if (!r->waiters || !r->results_topic) {
+    r->parsed = calloc(READ_BATCH, sizeof *r->parsed);
+    r->readable = calloc(READ_BATCH, sizeof *r->readable);
+    if (!r->waiters || !r->in_log || !r->results_topic || !r->parsed || !r->readable) {
         ol_seterr(err, errlen, "out of memory");
         goto fail;
     }
@@ -172,8 +181,12 @@ void gw_relay_destroy(gw_relay *r) {
         rd_kafka_destroy(r->producer);
     }
     ol_waiters_destroy(r->waiters);
+    gw_inlog_destroy(r->in_log);
     gw_counters_free(&r->counters);
     pthread_mutex_destroy(&r->lock);
+    pthread_mutex_destroy(&r->hist_lock);
+    free(r->parsed);
+    free(r->readable);
     free(r->results_topic);
     free(r);
 }
@@ -190,7 +203,8 @@ gw_attach_status gw_relay_attach(gw_relay *r, const char *order_id, void *token,
     pthread_mutex_lock(&r->lock);
     gw_attach_status st = GW_ATTACH_NONE;
     ol_pending *p = ol_waiters_find(r->waiters, order_id);
-    if (p && full(r)) st = GW_ATTACH_BUSY;
+    if (r->stopping) st = GW_ATTACH_STOPPING;
+    else if (p && full(r)) st = GW_ATTACH_BUSY;
     else if (p && ol_waiters_wait(r->waiters, p, token, deadline_ms)) {
         on_wait(token);
         st = GW_ATTACH_WAITING;
@@ -215,7 +229,8 @@ static gw_message *message_new(const gw_order_input *in, const char *client) {
 }
 
 gw_submit_status gw_relay_submit(gw_relay *r, const gw_order_input *in, const char *client, void *token,
-                                 int64_t deadline_ms, gw_on_wait on_wait, char *reason, size_t reasonlen) {
+                                 int64_t deadline_ms, gw_on_wait on_wait, gw_in_log *where, char *reason,
+                                 size_t reasonlen) {
     gw_message *m = message_new(in, client);
     if (!m) {
         ol_seterr(reason, reasonlen, "out of memory");
@@ -223,12 +238,21 @@ gw_submit_status gw_relay_submit(gw_relay *r, const gw_order_input *in, const ch
     }
     gw_submit_status st = GW_SUBMIT_FAILED;
     pthread_mutex_lock(&r->lock);
+    ol_pending *p = ol_waiters_find(r->waiters, m->order_id);
+    if (r->stopping) {
+        ol_seterr(reason, reasonlen, "the gateway is stopping");
+        st = GW_SUBMIT_STOPPING;
+        goto done;
+    }
+    if (!p && gw_inlog_get(r->in_log, m->order_id, ol_monotonic_ms(), where)) {
+        st = GW_SUBMIT_IN_LOG;
+        goto done;
+    }
     if (full(r)) {
         ol_seterr(reason, reasonlen, "%zu requests are waiting already (--max-waiters)", r->max_waiters);
         st = GW_SUBMIT_BUSY;
         goto done;
     }
-    ol_pending *p = ol_waiters_find(r->waiters, m->order_id);
     if (!p) {
         /* Registered before it is produced: its answer has a waiter to find. */
         p = ol_waiters_add(r->waiters, m->order_id);
@@ -270,22 +294,31 @@ static void deliver_completions(gw_relay *r) {
     }
 }
 
+/* Decodes outside the lock; inside it only matches by order_id, so a
+ * batch of answers holds up the HTTP threads' attach and submit no longer
+ * than the map lookups take. */
 static void read_answers(gw_relay *r, rd_kafka_message_t **msgs, ssize_t n) {
-    pthread_mutex_lock(&r->lock);
     for (ssize_t i = 0; i < n; i++) {
         rd_kafka_message_t *m = msgs[i];
+        r->readable[i] = false;
         if (m->err) continue; /* end of partition */
         r->counters.results_read++;
         char err[256];
-        ol_answer_match match = ol_waiters_answer(r->waiters, m->payload, m->len, err, sizeof err);
-        if (match == OL_ANSWER_MATCHED) r->counters.results_matched++;
-        if (match == OL_ANSWER_UNREADABLE) {
+        r->readable[i] = ol_result_from_json(m->payload, m->len, &r->parsed[i], err, sizeof err);
+        if (!r->readable[i]) {
             r->counters.results_unreadable++;
             ol_warn("'%s' [%" PRId32 "] at offset %" PRId64 ": not an answer: %s", r->results_topic, m->partition,
                     m->offset, err);
         }
     }
+    uint64_t matched = 0;
+    pthread_mutex_lock(&r->lock);
+    for (ssize_t i = 0; i < n; i++)
+        if (r->readable[i] &&
+            ol_waiters_answer_parsed(r->waiters, &r->parsed[i], msgs[i]->payload, msgs[i]->len) == OL_ANSWER_MATCHED)
+            matched++;
     pthread_mutex_unlock(&r->lock);
+    r->counters.results_matched += matched;
     for (ssize_t i = 0; i < n; i++) rd_kafka_message_destroy(msgs[i]);
 }
 
@@ -319,6 +352,11 @@ static size_t producing(gw_relay *r) { return (size_t)rd_kafka_outq_len(r->produ
 int gw_relay_stop(gw_relay *r, int timeout_ms) {
     int64_t deadline = ol_monotonic_ms() + timeout_ms;
     char err[256];
+    /* Under the lock, as attach and submit look: after this nobody waits
+     * on a wait that finish_all below would not complete. */
+    pthread_mutex_lock(&r->lock);
+    r->stopping = true;
+    pthread_mutex_unlock(&r->lock);
     /* Keep reading answers meanwhile: a waiting request may still get its
      * decision rather than a 202. */
     while (producing(r) > 0 && ol_monotonic_ms() < deadline)
@@ -332,24 +370,28 @@ int gw_relay_stop(gw_relay *r, int timeout_ms) {
 }
 
 void gw_relay_count_request(gw_relay *r, gw_route route, unsigned status, size_t client, double wait_s) {
-    pthread_mutex_lock(&r->lock);
     gw_counters_request(&r->counters, route, status, client);
-    if (route == GW_ROUTE_ORDERS && wait_s >= 0) ol_histogram_observe(&r->counters.wait_seconds, wait_s);
+    if (route != GW_ROUTE_ORDERS || wait_s < 0) return;
+    pthread_mutex_lock(&r->hist_lock);
+    ol_histogram_observe(&r->counters.wait_seconds, wait_s);
+    pthread_mutex_unlock(&r->hist_lock);
+}
+
+void gw_relay_remember_in_log(gw_relay *r, const char *order_id, gw_in_log where) {
+    pthread_mutex_lock(&r->lock);
+    /* Out of memory only costs a second copy on the topic, which the
+     * consumer answers as a duplicate. */
+    (void)gw_inlog_put(r->in_log, order_id, where, ol_monotonic_ms());
     pthread_mutex_unlock(&r->lock);
 }
 
-void gw_relay_count_ledger_error(gw_relay *r) {
-    pthread_mutex_lock(&r->lock);
-    r->counters.ledger_errors++;
-    pthread_mutex_unlock(&r->lock);
-}
+void gw_relay_count_ledger_error(gw_relay *r) { r->counters.ledger_errors++; }
 
 bool gw_relay_render_metrics(gw_relay *r, ol_buf *out) {
-    /* Under the lock: the per-client counts are not copied. A few KB of
-     * text, once per scrape. */
-    pthread_mutex_lock(&r->lock);
+    /* The counts are atomic; the histogram is read under its lock. */
+    pthread_mutex_lock(&r->hist_lock);
     bool ok = gw_counters_render(&r->counters, out);
-    pthread_mutex_unlock(&r->lock);
+    pthread_mutex_unlock(&r->hist_lock);
     return ok;
 }
 

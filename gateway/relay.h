@@ -3,7 +3,8 @@
  * end as of the start (a plain assignment, no group), and joins the two
  * through the waiter registry (ol_waiters). HTTP threads call attach and
  * submit; one thread (main) calls run_once, which delivers completions.
- * The relay owns the gateway's counters too, under the same lock. */
+ * The relay owns the gateway's counters too (atomic; the wait histogram
+ * under a lock of its own). */
 #ifndef GW_RELAY_H
 #define GW_RELAY_H
 
@@ -13,9 +14,14 @@
 
 #include "access.h"
 #include "counters.h"
+#include "inlog.h"
 #include "ol_options.h"
 #include "ol_waiters.h"
 #include "request.h"
+
+/* The orders answered 202 remembered, so a repeat is not produced again. */
+#define GW_IN_LOG_MAX 100000
+#define GW_IN_LOG_TTL_MS (3600 * 1000)
 
 typedef struct gw_relay gw_relay;
 
@@ -41,31 +47,46 @@ void gw_relay_destroy(gw_relay *r);
 typedef enum {
     GW_ATTACH_NONE,    /* no such order in flight here */
     GW_ATTACH_WAITING, /* joined it */
-    GW_ATTACH_BUSY     /* in flight, but max_waiters wait already */
+    GW_ATTACH_BUSY,    /* in flight, but max_waiters wait already */
+    GW_ATTACH_STOPPING /* the relay is stopping: nobody may wait any more */
 } gw_attach_status;
 /* Waits on an order already in flight here. */
 gw_attach_status gw_relay_attach(gw_relay *r, const char *order_id, void *token, int64_t deadline_ms,
                                  gw_on_wait on_wait);
 
-typedef enum { GW_SUBMIT_WAITING, GW_SUBMIT_FAILED, GW_SUBMIT_BUSY } gw_submit_status;
+typedef enum {
+    GW_SUBMIT_WAITING,
+    GW_SUBMIT_IN_LOG, /* put in the log from here before and answered 202: *where says where */
+    GW_SUBMIT_FAILED,
+    GW_SUBMIT_BUSY,
+    GW_SUBMIT_STOPPING
+} gw_submit_status;
 /* Registers a wait for the order and produces it, with client (NULL:
  * none) in its header orderline.client (or joins the order if it got in
- * flight meanwhile). FAILED and BUSY (max_waiters wait already): nothing
- * was produced; reason says why. */
+ * flight meanwhile). IN_LOG: this gateway put it in the log within
+ * GW_IN_LOG_TTL_MS and it is not decided here yet; nothing is produced.
+ * FAILED, BUSY (max_waiters wait already) and STOPPING (gw_relay_stop has
+ * begun): nothing was produced; reason says why. */
 gw_submit_status gw_relay_submit(gw_relay *r, const gw_order_input *in, const char *client, void *token,
-                                 int64_t deadline_ms, gw_on_wait on_wait, char *reason, size_t reasonlen);
+                                 int64_t deadline_ms, gw_on_wait on_wait, gw_in_log *where, char *reason,
+                                 size_t reasonlen);
 
 /* Serves delivery reports, reads answers (waiting up to timeout_ms for
  * one), ends waits past their deadline and delivers the completions. False
  * on a fatal error (err says which): the results cannot be read. */
 bool gw_relay_run_once(gw_relay *r, int timeout_ms, char *err, size_t errlen);
 
-/* For a stop: waits up to timeout_ms for the orders in flight to be
+/* For a stop: from here on attach and submit answer STOPPING; waits up
+ * to timeout_ms for the orders in flight to be
  * confirmed, then completes every wait (503 for the unconfirmed, 202 for
  * the rest). Returns the number of orders still unconfirmed. */
 int gw_relay_stop(gw_relay *r, int timeout_ms);
 
-/* Counters, under the relay's lock. */
+/* Remembers that order_id is in the log at where, undecided: called as
+ * its wait ends 202, before the answer, so a repeat finds it (submit). */
+void gw_relay_remember_in_log(gw_relay *r, const char *order_id, gw_in_log where);
+
+/* Counters: no relay lock taken. */
 /* client: an index into the config's client_names, or GW_NO_CLIENT. */
 void gw_relay_count_request(gw_relay *r, gw_route route, unsigned status, size_t client, double wait_s);
 void gw_relay_count_ledger_error(gw_relay *r);

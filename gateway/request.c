@@ -35,6 +35,21 @@ gw_route gw_route_match(const char *path, const char **arg) {
     return GW_ROUTE_NOT_FOUND;
 }
 
+bool gw_segment_check(gw_route route, const char *arg, const char **field, char *err, size_t errlen) {
+    bool order = route == GW_ROUTE_ORDER;
+    size_t max = order ? OL_ORDER_ID_MAX : OL_ITEM_MAX, len = strlen(arg);
+    *field = order ? "order_id" : "item";
+    if (!ol_utf8_valid(arg, len)) {
+        ol_seterr(err, errlen, "the %s in the path is not valid UTF-8 (percent-decoded)", *field);
+        return false;
+    }
+    if (len > max) {
+        ol_seterr(err, errlen, "the %s in the path is %zu bytes long, at most %zu are allowed", *field, len, max);
+        return false;
+    }
+    return true;
+}
+
 const char *gw_route_allow(gw_route route) { return routes[route].allow; }
 const char *gw_route_label(gw_route route) { return routes[route].label; }
 

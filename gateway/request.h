@@ -30,6 +30,11 @@ typedef enum {
 /* Matches a path (already percent-decoded). *arg points into path at the
  * {order_id} or {name} segment, else is NULL. */
 gw_route gw_route_match(const char *path, const char **arg);
+/* The {order_id} or {name} segment arg of route, checked before any
+ * query or log line: UTF-8, and no longer than an order_id or item may
+ * be. False when not: *field names the segment ("order_id", "item") and
+ * err the problem. */
+bool gw_segment_check(gw_route route, const char *arg, const char **field, char *err, size_t errlen);
 /* The methods a route allows, as an Allow header value. */
 const char *gw_route_allow(gw_route route);
 bool gw_route_allows(gw_route route, const char *method);

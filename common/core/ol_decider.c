@@ -111,6 +111,10 @@ void ol_decider_clear(ol_decider *d) {
     free_decisions(d);
 }
 
+void ol_decider_forget_decisions(ol_decider *d) {
+    if (d) free_decisions(d);
+}
+
 void ol_decider_destroy(ol_decider *d) {
     if (!d) return;
     if (d->stocks) free_values(d->stocks);

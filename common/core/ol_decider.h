@@ -38,6 +38,9 @@ ol_decider *ol_decider_new_compact(void);
 void ol_decider_destroy(ol_decider *decider);
 /* Forgets all stock and decisions (for the next batch). */
 void ol_decider_clear(ol_decider *decider);
+/* Forgets the decisions and keeps the stock: a replay that looks earlier
+ * decisions up elsewhere (order-audit, in the ledger) holds one batch's. */
+void ol_decider_forget_decisions(ol_decider *decider);
 
 /* Declares an item's stock before deciding. Items never declared are taken
  * as unknown (not existing). False only when memory ran out. */

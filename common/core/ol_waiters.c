@@ -190,7 +190,6 @@ ol_pending *ol_waiters_add(ol_waiters *w, const char *order_id) {
 }
 
 ol_pending_state ol_pending_state_of(const ol_pending *p) { return p->state; }
-const char *ol_pending_order_id(const ol_pending *p) { return p->order_id; }
 
 bool ol_waiters_wait(ol_waiters *w, ol_pending *p, void *token, int64_t deadline_ms) {
     ol_wait *x = calloc(1, sizeof *x);
@@ -292,14 +291,18 @@ ol_delivery_action ol_waiters_delivery(ol_waiters *w, const char *order_id, cons
 ol_answer_match ol_waiters_answer(ol_waiters *w, const char *value, size_t len, char *err, size_t errlen) {
     ol_result r;
     if (!ol_result_from_json(value, len, &r, err, errlen)) return OL_ANSWER_UNREADABLE;
-    ol_pending *p = r.order_id[0] ? ol_map_get(w->by_id, r.order_id) : NULL;
+    return ol_waiters_answer_parsed(w, &r, value, len);
+}
+
+ol_answer_match ol_waiters_answer_parsed(ol_waiters *w, const ol_result *r, const char *value, size_t len) {
+    ol_pending *p = r->order_id[0] ? ol_map_get(w->by_id, r->order_id) : NULL;
     if (!p) return OL_ANSWER_IGNORED;
     p->state = ol_pending_next(p->state, OL_PENDING_EV_ANSWERED);
-    if (p->partition < 0 && !r.duplicate) { /* its answer says where it was read */
-        p->partition = r.partition;
-        p->offset = r.offset;
+    if (p->partition < 0 && !r->duplicate) { /* its answer says where it was read */
+        p->partition = r->partition;
+        p->offset = r->offset;
     }
-    while (p->waits) complete(w, p->waits, OL_WAIT_DECIDED, value, len, &r, NULL);
+    while (p->waits) complete(w, p->waits, OL_WAIT_DECIDED, value, len, r, NULL);
     release_if_done(w, p);
     return OL_ANSWER_MATCHED;
 }

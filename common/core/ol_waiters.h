@@ -99,7 +99,6 @@ ol_pending *ol_waiters_find(ol_waiters *w, const char *order_id);
  * NULL when memory ran out or order_id is empty or too long. */
 ol_pending *ol_waiters_add(ol_waiters *w, const char *order_id);
 ol_pending_state ol_pending_state_of(const ol_pending *p);
-const char *ol_pending_order_id(const ol_pending *p);
 
 /* Hangs a wait with token on p, ending at deadline_ms at the latest once p
  * is in the log. False when memory ran out. */
@@ -122,6 +121,9 @@ typedef enum {
 /* An answer read from the results topic: matched to its pending by
  * order_id, whose waits complete DECIDED. */
 ol_answer_match ol_waiters_answer(ol_waiters *w, const char *value, size_t len, char *err, size_t errlen);
+/* The same for an answer already decoded (r, from value): callers that
+ * hold a lock around the registry decode outside it. MATCHED or IGNORED. */
+ol_answer_match ol_waiters_answer_parsed(ol_waiters *w, const ol_result *r, const char *value, size_t len);
 
 /* Ends the waits whose deadline is at or before now_ms (see above). */
 void ol_waiters_expire(ol_waiters *w, int64_t now_ms);

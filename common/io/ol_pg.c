@@ -46,6 +46,28 @@ void ol_pg_redact(char *dst, size_t dstlen, const char *msg, const char *conninf
     while (o > 0 && (dst[o - 1] == '\n' || dst[o - 1] == ' ')) dst[--o] = '\0';
 }
 
+void ol_pg_clean_message(char *dst, size_t dstlen, const char *msg, const char *conninfo) {
+    if (dstlen == 0) return;
+    ol_pg_redact(dst, dstlen, msg, conninfo);
+    size_t o = 0;
+    for (size_t i = 0; dst[i]; i++) {
+        char c = dst[i] == '\n' || dst[i] == '\t' || dst[i] == '\r' ? ' ' : dst[i];
+        if (c == ' ' && (o == 0 || dst[o - 1] == ' ')) continue;
+        dst[o++] = c;
+    }
+    while (o > 0 && dst[o - 1] == ' ') o--;
+    dst[o] = '\0';
+}
+
+void ol_pg_error(char *err, size_t errlen, const char *what, const PGresult *res, const PGconn *conn,
+                 const char *conninfo) {
+    const char *msg = res && PQresultErrorMessage(res)[0] ? PQresultErrorMessage(res) : PQerrorMessage(conn);
+    char safe[512];
+    ol_pg_clean_message(safe, sizeof safe, msg ? msg : "", conninfo);
+    if (what && what[0]) ol_seterr(err, errlen, "%s: %s", what, safe);
+    else ol_seterr(err, errlen, "%s", safe);
+}
+
 /* Server notices (e.g. "relation already exists, skipping") are routine
  * here: keep them out of the logs unless debugging. */
 static void quiet_notice(void *arg, const char *message) {

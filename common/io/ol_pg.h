@@ -53,4 +53,14 @@ bool ol_pg_life_from_row(const PGresult *res, int r, const ol_result *decided, o
  * replaced by "***". */
 void ol_pg_redact(char *dst, size_t dstlen, const char *msg, const char *conninfo);
 
+/* msg as one line (libpq's span several: newlines and tabs become single
+ * spaces, none at the ends) with the password of conninfo masked. */
+void ol_pg_clean_message(char *dst, size_t dstlen, const char *msg, const char *conninfo);
+
+/* err = "what: message" for a failed statement: the result's message, else
+ * the connection's (res may be NULL), cleaned by ol_pg_clean_message. what
+ * NULL or "": the message alone. */
+void ol_pg_error(char *err, size_t errlen, const char *what, const PGresult *res, const PGconn *conn,
+                 const char *conninfo);
+
 #endif

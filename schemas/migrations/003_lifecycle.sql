@@ -29,7 +29,7 @@ ALTER TABLE orders
         'not_held', 'not_cancellable', 'not_expired', 'expired', 'already_confirmed', 'already_cancelled')) NOT VALID,
     ADD CONSTRAINT orders_check CHECK ((status IN ('accepted', 'held')) = (reason IS NULL)) NOT VALID,
     ADD CONSTRAINT orders_hold_check CHECK ((status = 'held') = (hold_expires_at IS NOT NULL)) NOT VALID,
-    ADD CONSTRAINT orders_target_check
+    ADD CONSTRAINT orders_followup_check
         CHECK ((type IN ('confirm', 'cancel', 'expire')) = (target IS NOT NULL)) NOT VALID;
 
 -- The holds still standing, by deadline: what the partitions' owners

@@ -116,3 +116,18 @@ Test(decider_compact, clear_then_reuse) {
     cr_assert_eq(r.remaining, 2);
     ol_decider_destroy(d);
 }
+
+Test(decider_compact, forgetting_decisions_keeps_the_stock) {
+    ol_decider *d = ol_decider_new_compact();
+    cr_assert(ol_decider_set_stock(d, "a", (ol_stock){true, 3}));
+    ol_order o = make_order("1", "a", OL_TYPE_ORDER, 1);
+    ol_decided_kind k;
+    decide(d, &o, 0, 1, 1, &k);
+    ol_decider_forget_decisions(d);
+    cr_assert_eq(ol_decider_decision_count(d), 0);
+    cr_assert_null(ol_decider_find(d, "1"));
+    ol_result r = decide(d, &o, 0, 2, 1, &k);
+    cr_assert_eq(k, OL_DECIDED_NEW, "the decision is forgotten");
+    cr_assert_eq(r.remaining, 1, "the stock is not");
+    ol_decider_destroy(d);
+}

@@ -267,3 +267,26 @@ Test(gateway_counters, render_by_client) {
     ol_buf_free(&b);
     gw_counters_free(&c);
 }
+
+Test(segment, utf8_and_length_checked_before_any_query) {
+    char err[256], id[OL_ORDER_ID_MAX + 2], item[OL_ITEM_MAX + 2];
+    const char *field = NULL;
+    cr_assert(gw_segment_check(GW_ROUTE_ORDER, "k-1", &field, err, sizeof err));
+    cr_assert(gw_segment_check(GW_ROUTE_ITEM, "caf\xc3\xa9", &field, err, sizeof err));
+    cr_assert_not(gw_segment_check(GW_ROUTE_ITEM, "\xff\nforged", &field, err, sizeof err));
+    cr_assert_str_eq(field, "item");
+    cr_assert(strstr(err, "UTF-8"), "%s", err);
+    cr_assert_not(gw_segment_check(GW_ROUTE_ORDER, "\xc3", &field, err, sizeof err));
+    cr_assert_str_eq(field, "order_id");
+    memset(id, 'a', sizeof id - 1);
+    id[sizeof id - 1] = '\0';
+    cr_assert_not(gw_segment_check(GW_ROUTE_ORDER, id, &field, err, sizeof err));
+    cr_assert(strstr(err, "129 bytes"), "%s", err);
+    id[OL_ORDER_ID_MAX] = '\0';
+    cr_assert(gw_segment_check(GW_ROUTE_ORDER, id, &field, err, sizeof err));
+    memset(item, 'b', sizeof item - 1);
+    item[sizeof item - 1] = '\0';
+    cr_assert_not(gw_segment_check(GW_ROUTE_ITEM, item, &field, err, sizeof err));
+    item[OL_ITEM_MAX] = '\0';
+    cr_assert(gw_segment_check(GW_ROUTE_ITEM, item, &field, err, sizeof err));
+}

@@ -1,4 +1,4 @@
-/* Unit tests for ol_audit: the replay engine of order-audit, fed by hand
+/* Unit tests for audit_replay: the replay engine of order-audit, fed by hand
  * with small logs, ledgers, answers and inventories. */
 #include <criterion/criterion.h>
 #include <jansson.h>
@@ -14,7 +14,7 @@
 #define MAX_DIVS 32
 
 typedef struct seen_div {
-    ol_divergence_kind kind;
+    divergence_kind kind;
     char order_id[OL_ORDER_ID_MAX + 1];
     char item[OL_ITEM_MAX + 1];
     int32_t partition;
@@ -27,7 +27,7 @@ typedef struct seen_div {
 typedef struct world {
     char values[MAX_MSGS][256];
     char keys[MAX_MSGS][80];
-    ol_audit_msg msgs[MAX_MSGS];
+    audit_msg msgs[MAX_MSGS];
     size_t n_msgs;
     ol_result ledger[MAX_MSGS];
     size_t n_ledger;
@@ -35,9 +35,11 @@ typedef struct world {
     size_t n_answers;
     seen_div divs[MAX_DIVS];
     size_t n_divs;
+    size_t batch_max;    /* messages per batch; 0: a partition at once */
+    size_t late_answers; /* the last ones are fed after the batches (read from another results partition) */
 } world;
 
-static void collect(void *ctx, const ol_divergence *d) {
+static void collect(void *ctx, const divergence *d) {
     world *w = ctx;
     cr_assert_lt(w->n_divs, MAX_DIVS);
     seen_div *s = &w->divs[w->n_divs++];
@@ -56,7 +58,7 @@ static void collect(void *ctx, const ol_divergence *d) {
 static void msg(world *w, int32_t p, int64_t o, const char *key, const char *value) {
     size_t i = w->n_msgs++;
     snprintf(w->values[i], sizeof w->values[i], "%s", value);
-    w->msgs[i] = (ol_audit_msg){p, o, NULL, 0, w->values[i], strlen(w->values[i]), -1};
+    w->msgs[i] = (audit_msg){p, o, NULL, 0, w->values[i], strlen(w->values[i]), -1};
     if (key) {
         snprintf(w->keys[i], sizeof w->keys[i], "%s", key);
         w->msgs[i].key = w->keys[i];
@@ -141,55 +143,59 @@ static int by_position(const void *x, const void *y) {
  * per partition (ledger rows fed up to the batch end, lookups answered from
  * the whole ledger), then the rest of the ledger, then finish. The ledger
  * holds rows of this topic only. */
-static void run(ol_audit *a, world *w) {
+static void run(audit_replay *a, world *w) {
     char err[512] = "";
-    for (size_t i = 0; i < w->n_answers; i++)
-        cr_assert(ol_audit_add_result(a, &w->answers[i], err, sizeof err), "%s", err);
+    size_t early = w->n_answers - w->late_answers;
+    for (size_t i = 0; i < early; i++)
+        cr_assert(audit_replay_add_result(a, &w->answers[i], err, sizeof err), "%s", err);
     ol_result sorted[MAX_MSGS];
     memcpy(sorted, w->ledger, w->n_ledger * sizeof sorted[0]);
     qsort(sorted, w->n_ledger, sizeof sorted[0], by_position);
     size_t fed = 0;
     for (size_t i = 0; i < w->n_msgs;) {
         size_t j = i;
-        while (j < w->n_msgs && w->msgs[j].partition == w->msgs[i].partition) j++;
-        const ol_audit_msg *last = &w->msgs[j - 1];
+        while (j < w->n_msgs && w->msgs[j].partition == w->msgs[i].partition && (!w->batch_max || j - i < w->batch_max))
+            j++;
+        const audit_msg *last = &w->msgs[j - 1];
         while (fed < w->n_ledger && (sorted[fed].partition < last->partition ||
                                      (sorted[fed].partition == last->partition && sorted[fed].offset <= last->offset)))
-            cr_assert(ol_audit_add_ledger_row(a, &sorted[fed++], err, sizeof err), "%s", err);
+            cr_assert(audit_replay_add_ledger_row(a, &sorted[fed++], err, sizeof err), "%s", err);
         const char *const *ids;
         size_t n_ids;
-        cr_assert(ol_audit_prepare(a, &w->msgs[i], j - i, &ids, &n_ids, err, sizeof err), "%s", err);
+        cr_assert(audit_replay_prepare(a, &w->msgs[i], j - i, &ids, &n_ids, err, sizeof err), "%s", err);
         for (size_t k = 0; k < n_ids; k++)
             for (size_t l = 0; l < w->n_ledger; l++)
                 if (strcmp(w->ledger[l].order_id, ids[k]) == 0)
-                    cr_assert(ol_audit_add_prior(a, &w->ledger[l], err, sizeof err), "%s", err);
-        cr_assert(ol_audit_decide(a, err, sizeof err), "%s", err);
+                    cr_assert(audit_replay_add_prior(a, &w->ledger[l], err, sizeof err), "%s", err);
+        cr_assert(audit_replay_decide(a, err, sizeof err), "%s", err);
         i = j;
     }
-    while (fed < w->n_ledger) cr_assert(ol_audit_add_ledger_row(a, &sorted[fed++], err, sizeof err), "%s", err);
-    cr_assert(ol_audit_finish(a, err, sizeof err), "%s", err);
+    while (fed < w->n_ledger) cr_assert(audit_replay_add_ledger_row(a, &sorted[fed++], err, sizeof err), "%s", err);
+    for (size_t i = early; i < w->n_answers; i++)
+        cr_assert(audit_replay_add_result(a, &w->answers[i], err, sizeof err), "%s", err);
+    cr_assert(audit_replay_finish(a, err, sizeof err), "%s", err);
 }
 
-static ol_audit *new_audit(world *w) {
-    ol_audit *a = ol_audit_new(collect, w);
+static audit_replay *new_audit(world *w) {
+    audit_replay *a = audit_replay_new(collect, w);
     cr_assert_not_null(a);
     return a;
 }
 
-static void set_range(ol_audit *a, int32_t p, int64_t start, int64_t end, int64_t results_end) {
+static void set_range(audit_replay *a, int32_t p, int64_t start, int64_t end, int64_t results_end) {
     char err[256];
-    cr_assert(ol_audit_set_range(a, p, start, end, results_end, err, sizeof err), "%s", err);
+    cr_assert(audit_replay_set_range(a, p, start, end, results_end, err, sizeof err), "%s", err);
 }
 
-static void inventory(ol_audit *a, const char *item, int64_t count) {
+static void inventory(audit_replay *a, const char *item, int64_t count) {
     char err[256];
-    cr_assert(ol_audit_add_inventory(a, item, count, err, sizeof err), "%s", err);
+    cr_assert(audit_replay_add_inventory(a, item, count, err, sizeof err), "%s", err);
 }
 
 static void dump(const world *w) {
     for (size_t i = 0; i < w->n_divs; i++)
         fprintf(stderr, "  %s order=%s item=%s p=%d o=%lld: %s (expected %s; found %s)\n",
-                ol_divergence_kind_name(w->divs[i].kind), w->divs[i].order_id, w->divs[i].item, w->divs[i].partition,
+                divergence_kind_name(w->divs[i].kind), w->divs[i].order_id, w->divs[i].item, w->divs[i].partition,
                 (long long)w->divs[i].offset, w->divs[i].detail, w->divs[i].expected, w->divs[i].found);
 }
 
@@ -219,8 +225,8 @@ static void clean_world(world *w) {
     decided(w, "r-2", "pear", OL_TYPE_RESTOCK, 5, OL_STATUS_ACCEPTED, OL_REASON_NONE, 5, 1, 1);
 }
 
-static ol_audit *clean_audit(world *w) {
-    ol_audit *a = new_audit(w);
+static audit_replay *clean_audit(world *w) {
+    audit_replay *a = new_audit(w);
     set_range(a, 0, 0, 6, 6);
     set_range(a, 1, 0, 2, 2);
     inventory(a, "apple", 7);
@@ -231,10 +237,10 @@ static ol_audit *clean_audit(world *w) {
 Test(audit, clean_log_agrees) {
     world w;
     clean_world(&w);
-    ol_audit *a = clean_audit(&w);
+    audit_replay *a = clean_audit(&w);
     run(a, &w);
     expect_divs(&w, 0);
-    const ol_audit_stats *s = ol_audit_get_stats(a);
+    const audit_stats *s = audit_replay_stats(a);
     cr_assert_eq(s->messages, 8);
     cr_assert_eq(s->invalid, 2);
     cr_assert_eq(s->decisions, 5);
@@ -242,31 +248,31 @@ Test(audit, clean_log_agrees) {
     cr_assert_eq(s->results_checked, 7);
     cr_assert_eq(s->items, 2);
     cr_assert_eq(s->lookups, 0, "no lookup when every row sits at its message");
-    ol_audit_destroy(a);
+    audit_replay_destroy(a);
 }
 
 Test(audit, hand_edited_stock_is_drift) {
     world w;
     clean_world(&w);
-    ol_audit *a = new_audit(&w);
+    audit_replay *a = new_audit(&w);
     set_range(a, 0, 0, 6, 6);
     set_range(a, 1, 0, 2, 2);
     inventory(a, "apple", 14); /* UPDATE inventories SET count = count + 7 */
     inventory(a, "pear", 5);
     run(a, &w);
     expect_divs(&w, 1);
-    cr_assert_eq(w.divs[0].kind, OL_DIV_STOCK_DRIFT);
+    cr_assert_eq(w.divs[0].kind, DIV_STOCK_DRIFT);
     cr_assert_str_eq(w.divs[0].item, "apple");
     cr_assert_str_eq(w.divs[0].expected, "7");
     cr_assert_str_eq(w.divs[0].found, "14");
     cr_assert(strstr(w.divs[0].detail, "+7"), "%s", w.divs[0].detail);
-    ol_audit_destroy(a);
+    audit_replay_destroy(a);
 }
 
 Test(audit, items_only_in_inventories_or_only_in_the_replay) {
     world w;
     clean_world(&w);
-    ol_audit *a = new_audit(&w);
+    audit_replay *a = new_audit(&w);
     set_range(a, 0, 0, 6, 6);
     set_range(a, 1, 0, 2, 2);
     inventory(a, "apple", 7); /* pear missing */
@@ -275,27 +281,84 @@ Test(audit, items_only_in_inventories_or_only_in_the_replay) {
     expect_divs(&w, 2);
     bool pear = false, ghost = false;
     for (size_t i = 0; i < w.n_divs; i++) {
-        cr_assert_eq(w.divs[i].kind, OL_DIV_STOCK_DRIFT);
+        cr_assert_eq(w.divs[i].kind, DIV_STOCK_DRIFT);
         pear |= strcmp(w.divs[i].item, "pear") == 0;
         ghost |= strcmp(w.divs[i].item, "ghost") == 0;
     }
     cr_assert(pear && ghost);
-    ol_audit_destroy(a);
+    audit_replay_destroy(a);
+}
+
+Test(audit, one_message_per_batch_agrees) {
+    world w;
+    clean_world(&w);
+    w.batch_max = 1;
+    audit_replay *a = clean_audit(&w);
+    run(a, &w);
+    expect_divs(&w, 0);
+    /* Decisions are not held past their batch: o-1's duplicate finds its
+     * original in the ledger. */
+    cr_assert_eq(audit_replay_stats(a)->lookups, 1);
+    cr_assert_eq(audit_replay_stats(a)->duplicates, 1);
+    audit_replay_destroy(a);
+}
+
+Test(audit, decision_without_a_row_outlives_its_batch) {
+    world w;
+    clean_world(&w);
+    w.batch_max = 1;
+    remove_ledger_row(&w, "o-1");
+    audit_replay *a = clean_audit(&w);
+    run(a, &w);
+    /* Its duplicate in the next batch is a duplicate of the replay's own
+     * decision, not a second missing row. */
+    expect_divs(&w, 1);
+    cr_assert_eq(w.divs[0].kind, DIV_LEDGER_MISSING);
+    cr_assert_eq(w.divs[0].offset, 1);
+    cr_assert_eq(audit_replay_stats(a)->duplicates, 1);
+    audit_replay_destroy(a);
+}
+
+Test(audit, answers_read_after_their_partition_are_compared) {
+    world w;
+    clean_world(&w);
+    /* The answers of o-1's duplicate (partition 0) and of o-3 (partition 1)
+     * come last, as from another results partition read later. */
+    ol_result moved[2];
+    size_t k = 0;
+    for (size_t i = 0; i < w.n_answers; i++) {
+        const ol_result *r = &w.answers[i];
+        if ((r->partition == 0 && r->offset == 2) || (r->partition == 1 && r->offset == 0)) moved[k++] = *r;
+        else w.answers[i - k] = *r;
+    }
+    cr_assert_eq(k, 2);
+    w.answers[w.n_answers - 2] = moved[0];
+    w.answers[w.n_answers - 1] = moved[1];
+    moved[1].duplicate = true; /* and a differing copy of o-3's */
+    w.answers[w.n_answers++] = moved[1];
+    w.late_answers = 3;
+    audit_replay *a = clean_audit(&w);
+    run(a, &w);
+    expect_divs(&w, 1);
+    cr_assert_eq(w.divs[0].kind, DIV_RESULT_CONFLICTING);
+    cr_assert_str_eq(w.divs[0].order_id, "o-3");
+    cr_assert_eq(audit_replay_stats(a)->results_checked, 7, "every answer, the late ones included");
+    audit_replay_destroy(a);
 }
 
 Test(audit, deleted_ledger_row_names_the_order) {
     world w;
     clean_world(&w);
     remove_ledger_row(&w, "o-1"); /* DELETE FROM orders WHERE order_id = 'o-1' */
-    ol_audit *a = clean_audit(&w);
+    audit_replay *a = clean_audit(&w);
     run(a, &w);
     expect_divs(&w, 1);
-    cr_assert_eq(w.divs[0].kind, OL_DIV_LEDGER_MISSING);
+    cr_assert_eq(w.divs[0].kind, DIV_LEDGER_MISSING);
     cr_assert_str_eq(w.divs[0].order_id, "o-1");
     cr_assert_eq(w.divs[0].partition, 0);
     cr_assert_eq(w.divs[0].offset, 1);
-    cr_assert_eq(ol_audit_get_stats(a)->lookups, 1);
-    ol_audit_destroy(a);
+    cr_assert_eq(audit_replay_stats(a)->lookups, 1);
+    audit_replay_destroy(a);
 }
 
 Test(audit, differing_decision_is_reported_once) {
@@ -315,17 +378,17 @@ Test(audit, differing_decision_is_reported_once) {
     decided(&w, "o-4", "apple", OL_TYPE_ORDER, 6, OL_STATUS_ACCEPTED, OL_REASON_NONE, 0, 0, 3);
     order_msg(&w, 0, 4, "o-2", "apple", "order", 8);
     answer_duplicate(&w, "o-2", 0, 4);
-    ol_audit *a = new_audit(&w);
+    audit_replay *a = new_audit(&w);
     set_range(a, 0, 0, 5, 5);
     inventory(a, "apple", 0);
     run(a, &w);
     expect_divs(&w, 1);
-    cr_assert_eq(w.divs[0].kind, OL_DIV_DECISION_DIFFERS);
+    cr_assert_eq(w.divs[0].kind, DIV_DECISION_DIFFERS);
     cr_assert_str_eq(w.divs[0].order_id, "o-2");
     cr_assert_eq(w.divs[0].offset, 2);
     cr_assert(strstr(w.divs[0].expected, "insufficient_stock"), "%s", w.divs[0].expected);
     cr_assert(strstr(w.divs[0].found, "accepted, remaining 6"), "%s", w.divs[0].found);
-    ol_audit_destroy(a);
+    audit_replay_destroy(a);
 }
 
 Test(audit, missing_and_unacknowledged_answers) {
@@ -339,18 +402,18 @@ Test(audit, missing_and_unacknowledged_answers) {
         w.answers[kept++] = *r;
     }
     w.n_answers = kept;
-    ol_audit *a = new_audit(&w);
+    audit_replay *a = new_audit(&w);
     set_range(a, 0, 0, 6, 6);
     set_range(a, 1, 0, 2, 1); /* p1 o1 is decided but its answer not acknowledged yet */
     inventory(a, "apple", 7);
     inventory(a, "pear", 5);
     run(a, &w);
     expect_divs(&w, 1);
-    cr_assert_eq(w.divs[0].kind, OL_DIV_RESULT_MISSING);
+    cr_assert_eq(w.divs[0].kind, DIV_RESULT_MISSING);
     cr_assert_str_eq(w.divs[0].order_id, "o-2");
     cr_assert_eq(w.divs[0].partition, 0);
     cr_assert_eq(w.divs[0].offset, 5);
-    ol_audit_destroy(a);
+    audit_replay_destroy(a);
 }
 
 Test(audit, conflicting_and_unexpected_answers) {
@@ -371,18 +434,18 @@ Test(audit, conflicting_and_unexpected_answers) {
     junk.reason = OL_REASON_INVALID;
     junk.offset = 4;
     w.answers[w.n_answers++] = junk;
-    ol_audit *a = clean_audit(&w);
+    audit_replay *a = clean_audit(&w);
     run(a, &w);
     expect_divs(&w, 3);
-    cr_assert_eq(w.divs[0].kind, OL_DIV_RESULT_CONFLICTING, "copies differ: reported while reading");
+    cr_assert_eq(w.divs[0].kind, DIV_RESULT_CONFLICTING, "copies differ: reported while reading");
     cr_assert_eq(w.divs[0].offset, 0);
-    cr_assert_eq(w.divs[1].kind, OL_DIV_RESULT_CONFLICTING);
+    cr_assert_eq(w.divs[1].kind, DIV_RESULT_CONFLICTING);
     cr_assert_eq(w.divs[1].offset, 2);
     cr_assert(strstr(w.divs[1].found, "remaining 99"), "%s", w.divs[1].found);
     cr_assert(strstr(w.divs[1].expected, "remaining 7, duplicate"), "%s", w.divs[1].expected);
-    cr_assert_eq(w.divs[2].kind, OL_DIV_RESULT_UNEXPECTED);
+    cr_assert_eq(w.divs[2].kind, DIV_RESULT_UNEXPECTED);
     cr_assert_str_eq(w.divs[2].order_id, "phantom");
-    ol_audit_destroy(a);
+    audit_replay_destroy(a);
 }
 
 Test(audit, ledger_rows_without_their_message) {
@@ -393,18 +456,18 @@ Test(audit, ledger_rows_without_their_message) {
     w.ledger[w.n_ledger++] = decision("x-1", "apple", OL_TYPE_ORDER, 1, OL_STATUS_ACCEPTED, OL_REASON_NONE, 1, 0, 4);
     w.ledger[w.n_ledger++] = decision("x-2", "apple", OL_TYPE_ORDER, 1, OL_STATUS_ACCEPTED, OL_REASON_NONE, 1, 0, 9);
     w.ledger[w.n_ledger++] = decision("x-3", "plum", OL_TYPE_ORDER, 1, OL_STATUS_ACCEPTED, OL_REASON_NONE, 1, 5, 0);
-    ol_audit *a = clean_audit(&w);
+    audit_replay *a = clean_audit(&w);
     run(a, &w);
     expect_divs(&w, 3);
     const char *ids[3] = {"x-1", "x-2", "x-3"};
     for (int i = 0; i < 3; i++) {
-        cr_assert_eq(w.divs[i].kind, OL_DIV_NOT_IN_LOG);
+        cr_assert_eq(w.divs[i].kind, DIV_NOT_IN_LOG);
         cr_assert_str_eq(w.divs[i].order_id, ids[i]);
     }
     cr_assert(strstr(w.divs[0].detail, "not a valid order"), "%s", w.divs[0].detail);
     cr_assert(strstr(w.divs[1].detail, "beyond the stored position"), "%s", w.divs[1].detail);
     cr_assert(strstr(w.divs[2].detail, "no stored position"), "%s", w.divs[2].detail);
-    ol_audit_destroy(a);
+    audit_replay_destroy(a);
 }
 
 Test(audit, row_for_another_order_at_a_position) {
@@ -413,15 +476,15 @@ Test(audit, row_for_another_order_at_a_position) {
     /* The row of o-2 moved to o-1's message: o-1 lost its row. */
     for (size_t i = 0; i < w.n_ledger; i++)
         if (strcmp(w.ledger[i].order_id, "o-1") == 0) strcpy(w.ledger[i].order_id, "zz");
-    ol_audit *a = clean_audit(&w);
+    audit_replay *a = clean_audit(&w);
     run(a, &w);
     expect_divs(&w, 2);
-    cr_assert_eq(w.divs[0].kind, OL_DIV_NOT_IN_LOG);
+    cr_assert_eq(w.divs[0].kind, DIV_NOT_IN_LOG);
     cr_assert_str_eq(w.divs[0].order_id, "zz");
     cr_assert(strstr(w.divs[0].detail, "order 'o-1'"), "%s", w.divs[0].detail);
-    cr_assert_eq(w.divs[1].kind, OL_DIV_LEDGER_MISSING);
+    cr_assert_eq(w.divs[1].kind, DIV_LEDGER_MISSING);
     cr_assert_str_eq(w.divs[1].order_id, "o-1");
-    ol_audit_destroy(a);
+    audit_replay_destroy(a);
 }
 
 Test(audit, duplicate_across_partitions_original_later) {
@@ -438,24 +501,24 @@ Test(audit, duplicate_across_partitions_original_later) {
     order_msg(&w, 0, 1, "twin", "apple", "order", 4);
     answer_duplicate(&w, "twin", 0, 1);
     /* Messages in replay order: partition 0 first. */
-    ol_audit_msg sorted[MAX_MSGS];
+    audit_msg sorted[MAX_MSGS];
     size_t n = 0;
     for (int p = 0; p < 2; p++)
         for (size_t i = 0; i < w.n_msgs; i++)
             if (w.msgs[i].partition == p) sorted[n++] = w.msgs[i];
     memcpy(w.msgs, sorted, n * sizeof sorted[0]);
-    ol_audit *a = new_audit(&w);
+    audit_replay *a = new_audit(&w);
     set_range(a, 0, 0, 2, 2);
     set_range(a, 1, 0, 2, 2);
     inventory(a, "apple", 5);
     inventory(a, "pear", 3);
     run(a, &w);
     expect_divs(&w, 0);
-    const ol_audit_stats *s = ol_audit_get_stats(a);
+    const audit_stats *s = audit_replay_stats(a);
     cr_assert_eq(s->deferred, 1);
     cr_assert_eq(s->duplicates, 1);
     cr_assert_eq(s->results_checked, 4);
-    ol_audit_destroy(a);
+    audit_replay_destroy(a);
 }
 
 Test(audit, duplicate_across_partitions_with_wrong_answer) {
@@ -468,15 +531,15 @@ Test(audit, duplicate_across_partitions_with_wrong_answer) {
     decided(&w, "twin", "pear", OL_TYPE_ORDER, 2, OL_STATUS_ACCEPTED, OL_REASON_NONE, 3, 1, 1);
     answer_duplicate(&w, "twin", 0, 0);
     w.answers[w.n_answers - 1].duplicate = false; /* answered as if original */
-    ol_audit *a = new_audit(&w);
+    audit_replay *a = new_audit(&w);
     set_range(a, 0, 0, 1, 1);
     set_range(a, 1, 0, 2, 2);
     inventory(a, "pear", 3);
     run(a, &w);
     expect_divs(&w, 1);
-    cr_assert_eq(w.divs[0].kind, OL_DIV_RESULT_CONFLICTING);
+    cr_assert_eq(w.divs[0].kind, DIV_RESULT_CONFLICTING);
     cr_assert_eq(w.divs[0].partition, 0);
-    ol_audit_destroy(a);
+    audit_replay_destroy(a);
 }
 
 Test(audit, duplicate_across_partitions_original_earlier) {
@@ -488,14 +551,16 @@ Test(audit, duplicate_across_partitions_original_earlier) {
     decided(&w, "twin", "apple", OL_TYPE_ORDER, 4, OL_STATUS_ACCEPTED, OL_REASON_NONE, 1, 0, 1);
     order_msg(&w, 1, 0, "twin", "pear", "order", 2);
     answer_duplicate(&w, "twin", 1, 0);
-    ol_audit *a = new_audit(&w);
+    audit_replay *a = new_audit(&w);
     set_range(a, 0, 0, 2, 2);
     set_range(a, 1, 0, 1, 1);
     inventory(a, "apple", 1);
     run(a, &w);
     expect_divs(&w, 0);
-    cr_assert_eq(ol_audit_get_stats(a)->lookups, 0);
-    ol_audit_destroy(a);
+    /* The replay holds one batch's decisions: the original, decided in an
+     * earlier batch, is found in the ledger. */
+    cr_assert_eq(audit_replay_stats(a)->lookups, 1);
+    audit_replay_destroy(a);
 }
 
 Test(audit, since_starts_from_given_stock_and_earlier_decisions) {
@@ -510,16 +575,16 @@ Test(audit, since_starts_from_given_stock_and_earlier_decisions) {
     answer_duplicate(&w, "o-1", 0, 3);
     order_msg(&w, 0, 4, "o-5", "apple", "order", 7);
     decided(&w, "o-5", "apple", OL_TYPE_ORDER, 7, OL_STATUS_ACCEPTED, OL_REASON_NONE, 0, 0, 4);
-    ol_audit *a = new_audit(&w);
+    audit_replay *a = new_audit(&w);
     char err[128];
     set_range(a, 0, 3, 5, 5);
-    cr_assert(ol_audit_set_stock(a, "apple", (ol_stock){true, 7}, err, sizeof err));
+    cr_assert(audit_replay_set_stock(a, "apple", (ol_stock){true, 7}, err, sizeof err));
     inventory(a, "apple", 0);
     run(a, &w);
     expect_divs(&w, 0);
-    cr_assert_eq(ol_audit_get_stats(a)->lookups, 1);
-    cr_assert_eq(ol_audit_get_stats(a)->duplicates, 1);
-    ol_audit_destroy(a);
+    cr_assert_eq(audit_replay_stats(a)->lookups, 1);
+    cr_assert_eq(audit_replay_stats(a)->duplicates, 1);
+    audit_replay_destroy(a);
 }
 
 Test(audit, decision_on_another_topic_is_earlier) {
@@ -533,21 +598,21 @@ Test(audit, decision_on_another_topic_is_earlier) {
     dup.partition = 0;
     dup.offset = 0;
     w.answers[w.n_answers++] = dup;
-    ol_audit *a = new_audit(&w);
+    audit_replay *a = new_audit(&w);
     set_range(a, 0, 0, 1, 1);
     char err[128];
-    cr_assert(ol_audit_add_result(a, &w.answers[0], err, sizeof err));
+    cr_assert(audit_replay_add_result(a, &w.answers[0], err, sizeof err));
     w.n_answers = 0;
     const char *const *ids;
     size_t n;
-    cr_assert(ol_audit_prepare(a, w.msgs, 1, &ids, &n, err, sizeof err));
+    cr_assert(audit_replay_prepare(a, w.msgs, 1, &ids, &n, err, sizeof err));
     cr_assert_eq(n, 1);
     cr_assert_str_eq(ids[0], "o-x");
-    cr_assert(ol_audit_add_prior(a, &other, err, sizeof err));
-    cr_assert(ol_audit_decide(a, err, sizeof err));
-    cr_assert(ol_audit_finish(a, err, sizeof err));
+    cr_assert(audit_replay_add_prior(a, &other, err, sizeof err));
+    cr_assert(audit_replay_decide(a, err, sizeof err));
+    cr_assert(audit_replay_finish(a, err, sizeof err));
     expect_divs(&w, 0);
-    ol_audit_destroy(a);
+    audit_replay_destroy(a);
 }
 
 Test(audit, original_misplaced_in_the_ledger) {
@@ -562,42 +627,42 @@ Test(audit, original_misplaced_in_the_ledger) {
     order_msg(&w, 0, 2, "o-1", "apple", "order", 3);
     answer_duplicate(&w, "o-1", 0, 2);
     w.ledger[1].offset = 2;
-    ol_audit *a = new_audit(&w);
+    audit_replay *a = new_audit(&w);
     set_range(a, 0, 0, 3, 3);
     inventory(a, "apple", 7);
     run(a, &w);
     expect_divs(&w, 1);
-    cr_assert_eq(w.divs[0].kind, OL_DIV_ORIGINAL_DIFFERS);
+    cr_assert_eq(w.divs[0].kind, DIV_ORIGINAL_DIFFERS);
     cr_assert_str_eq(w.divs[0].order_id, "o-1");
     cr_assert_eq(w.divs[0].offset, 1);
-    ol_audit_destroy(a);
+    audit_replay_destroy(a);
 }
 
 Test(audit, log_shorter_than_the_stored_position) {
     world w;
     clean_world(&w);
-    ol_audit *a = new_audit(&w);
+    audit_replay *a = new_audit(&w);
     set_range(a, 0, 0, 8, 6); /* the consumer claims offsets 6 and 7 too */
     set_range(a, 1, 0, 2, 2);
     inventory(a, "apple", 7);
     inventory(a, "pear", 5);
     run(a, &w);
     expect_divs(&w, 1);
-    cr_assert_eq(w.divs[0].kind, OL_DIV_LOG_SHORT);
+    cr_assert_eq(w.divs[0].kind, DIV_LOG_SHORT);
     cr_assert_eq(w.divs[0].partition, 0);
     cr_assert_eq(w.divs[0].offset, 6);
-    ol_audit_destroy(a);
+    audit_replay_destroy(a);
 }
 
 Test(audit, messages_outside_the_ranges_are_ignored) {
     world w;
     clean_world(&w);
     order_msg(&w, 1, 2, "late", "pear", "order", 1); /* beyond the stored position: undecided */
-    ol_audit *a = clean_audit(&w);
+    audit_replay *a = clean_audit(&w);
     run(a, &w);
     expect_divs(&w, 0);
-    cr_assert_eq(ol_audit_get_stats(a)->messages, 8);
-    ol_audit_destroy(a);
+    cr_assert_eq(audit_replay_stats(a)->messages, 8);
+    audit_replay_destroy(a);
 }
 
 Test(audit, item_in_two_partitions_is_counted) {
@@ -607,69 +672,34 @@ Test(audit, item_in_two_partitions_is_counted) {
     decided(&w, "a", "apple", OL_TYPE_ORDER, 1, OL_STATUS_REJECTED, OL_REASON_UNKNOWN_ITEM, -1, 0, 0);
     order_msg(&w, 1, 0, "b", "apple", "order", 1);
     decided(&w, "b", "apple", OL_TYPE_ORDER, 1, OL_STATUS_REJECTED, OL_REASON_UNKNOWN_ITEM, -1, 1, 0);
-    ol_audit *a = new_audit(&w);
+    audit_replay *a = new_audit(&w);
     set_range(a, 0, 0, 1, 1);
     set_range(a, 1, 0, 1, 1);
     run(a, &w);
     expect_divs(&w, 0);
-    cr_assert_eq(ol_audit_get_stats(a)->shared_items, 1);
-    ol_audit_destroy(a);
+    cr_assert_eq(audit_replay_stats(a)->shared_items, 1);
+    audit_replay_destroy(a);
 }
 
 Test(audit, misuse_is_an_error) {
     world w;
     memset(&w, 0, sizeof w);
-    ol_audit *a = new_audit(&w);
+    audit_replay *a = new_audit(&w);
     char err[256];
-    cr_assert_not(ol_audit_set_range(a, 0, 5, 3, 3, err, sizeof err));
+    cr_assert_not(audit_replay_set_range(a, 0, 5, 3, 3, err, sizeof err));
     set_range(a, 0, 0, 10, 10);
-    cr_assert_not(ol_audit_set_range(a, 0, 0, 10, 10, err, sizeof err), "a range given twice");
+    cr_assert_not(audit_replay_set_range(a, 0, 0, 10, 10, err, sizeof err), "a range given twice");
     ol_result r1 = decision("a", "x", OL_TYPE_ORDER, 1, OL_STATUS_ACCEPTED, OL_REASON_NONE, 0, 0, 5);
     ol_result r2 = decision("b", "x", OL_TYPE_ORDER, 1, OL_STATUS_ACCEPTED, OL_REASON_NONE, 0, 0, 4);
-    cr_assert(ol_audit_add_ledger_row(a, &r1, err, sizeof err));
-    cr_assert_not(ol_audit_add_ledger_row(a, &r2, err, sizeof err));
+    cr_assert(audit_replay_add_ledger_row(a, &r1, err, sizeof err));
+    cr_assert_not(audit_replay_add_ledger_row(a, &r2, err, sizeof err));
     cr_assert(strstr(err, "out of order"));
-    cr_assert_not(ol_audit_decide(a, err, sizeof err), "decide before prepare");
+    cr_assert_not(audit_replay_decide(a, err, sizeof err), "decide before prepare");
     order_msg(&w, 0, 1, "m", "x", "order", 1);
     order_msg(&w, 0, 0, "n", "x", "order", 1);
     const char *const *ids;
     size_t n;
-    cr_assert_not(ol_audit_prepare(a, w.msgs, 2, &ids, &n, err, sizeof err), "offsets going back");
-    ol_audit_destroy(a);
-    ol_audit_destroy(NULL);
-}
-
-Test(divergence, text_and_json) {
-    ol_divergence d = {OL_DIV_RESULT_MISSING, "o\x1b[1m", "apple", 3, 42, "o: accepted", "", "no answer\n"};
-    ol_buf buf;
-    ol_buf_init(&buf);
-    cr_assert(ol_divergence_format(&d, &buf));
-    cr_assert_str_eq(buf.data,
-                     "result_missing order=o?[1m item=apple partition=3 offset=42: no answer? (expected: o: accepted;"
-                     " found: -)\n");
-    ol_buf_free(&buf);
-    char *json = ol_divergence_to_json(&d);
-    cr_assert_not_null(json);
-    json_error_t e;
-    json_t *root = json_loads(json, 0, &e);
-    cr_assert_not_null(root, "%s", e.text);
-    cr_assert_str_eq(json_string_value(json_object_get(root, "kind")), "result_missing");
-    cr_assert_str_eq(json_string_value(json_object_get(root, "order_id")), "o\x1b[1m", "JSON keeps data exact");
-    cr_assert_eq(json_integer_value(json_object_get(root, "offset")), 42);
-    cr_assert(json_is_null(json_object_get(root, "found")));
-    json_decref(root);
-    free(json);
-
-    ol_divergence s = {OL_DIV_STOCK_DRIFT, NULL, "pear", -1, -1, "5", "12", "cut mid character \xC3"};
-    json = ol_divergence_to_json(&s);
-    cr_assert_not_null(json, "invalid UTF-8 in a detail must not lose the report");
-    root = json_loads(json, 0, &e);
-    cr_assert_not_null(root);
-    cr_assert(json_is_null(json_object_get(root, "order_id")));
-    cr_assert(json_is_null(json_object_get(root, "partition")));
-    cr_assert_str_eq(json_string_value(json_object_get(root, "detail")), "cut mid character ?");
-    json_decref(root);
-    free(json);
-    cr_assert_str_eq(ol_divergence_kind_name(OL_DIV_STOCK_DRIFT), "stock_drift");
-    cr_assert_str_eq(ol_divergence_kind_name(OL_DIV_KIND_COUNT), "unknown");
+    cr_assert_not(audit_replay_prepare(a, w.msgs, 2, &ids, &n, err, sizeof err), "offsets going back");
+    audit_replay_destroy(a);
+    audit_replay_destroy(NULL);
 }

@@ -109,6 +109,33 @@ Test(waiters, answer_completes_every_wait_on_its_order) {
     ol_waiters_destroy(w);
 }
 
+Test(waiters, answer_decoded_by_the_caller_matches_by_order_id) {
+    ol_waiters *w = registry();
+    ol_pending *p = ol_waiters_add(w, "o-1");
+    int a;
+    cr_assert(ol_waiters_wait(w, p, &a, 5000));
+    cr_assert_eq(ol_waiters_delivery(w, "o-1", NULL, 1, 4, 100), OL_DELIVERY_ACKED);
+    char err[256];
+    char *other = answer_json("o-2", OL_STATUS_ACCEPTED, OL_REASON_NONE, 9, false, 1, 3);
+    ol_result r;
+    cr_assert(ol_result_from_json(other, strlen(other), &r, err, sizeof err));
+    cr_assert_eq(ol_waiters_answer_parsed(w, &r, other, strlen(other)), OL_ANSWER_IGNORED);
+    char *mine = answer_json("o-1", OL_STATUS_REJECTED, OL_REASON_INSUFFICIENT_STOCK, 0, false, 1, 4);
+    cr_assert(ol_result_from_json(mine, strlen(mine), &r, err, sizeof err));
+    cr_assert_eq(ol_waiters_answer_parsed(w, &r, mine, strlen(mine)), OL_ANSWER_MATCHED);
+    ol_completion c;
+    cr_assert(ol_waiters_next_completion(w, &c));
+    cr_assert_eq(c.outcome, OL_WAIT_DECIDED);
+    cr_assert_eq(c.token, &a);
+    cr_assert_str_eq(c.answer, mine);
+    cr_assert_eq(c.result.reason, OL_REASON_INSUFFICIENT_STOCK);
+    cr_assert_eq(ol_waiters_pendings(w), 0);
+    free(c.answer);
+    free(other);
+    free(mine);
+    ol_waiters_destroy(w);
+}
+
 Test(waiters, answer_before_the_delivery_report) {
     ol_waiters *w = registry();
     ol_pending *p = ol_waiters_add(w, "o-1");
