@@ -380,7 +380,8 @@ static bool decide_valid(audit_replay *a, const batch_entry *e, const ol_result 
         } else {
             char want[320];
             ol_result tmp;
-            if (!ol_decider_decide_at(a->decider, &e->order, e->partition, e->offset, e->ts_ms, 0, &tmp, &kind)) return false;
+            if (!ol_decider_decide_at(a->decider, &e->order, e->partition, e->offset, e->ts_ms, 0, &tmp, &kind))
+                return false;
             a->stats.decisions++;
             divergence_describe_decision(want, sizeof want, &tmp);
             replay_emit(
