@@ -332,7 +332,8 @@ static bool replay_partition(order_auditor *a, const audit_partition *ap, char *
                 continue;
             }
             if (m->offset < next || m->offset >= ap->decided_end) continue;
-            a->batch[n++] = (audit_msg){m->partition, m->offset, m->key, m->key_len, m->payload, m->len};
+            a->batch[n++] = (audit_msg){
+                m->partition, m->offset, m->key, m->key_len, m->payload, m->len, rd_kafka_message_timestamp(m, NULL)};
             next = m->offset + 1;
         }
         bool ok = replay_batch(a, n, err, errlen);

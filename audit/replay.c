@@ -222,6 +222,7 @@ bool audit_replay_prepare(audit_replay *a, const audit_msg *msgs, size_t n, cons
         batch_entry *e = &a->batch[a->batch_len++];
         e->partition = m->partition;
         e->offset = m->offset;
+        e->ts_ms = m->ts_ms;
         e->valid = ol_order_parse(m->value, m->value_len, m->key, m->key_len, &e->order, e->error, sizeof e->error);
         if (!e->valid) continue;
         const char *id = e->order.order_id;
@@ -379,7 +380,8 @@ static bool decide_valid(audit_replay *a, const batch_entry *e, const ol_result 
         } else {
             char want[320];
             ol_result tmp;
-            if (!ol_decider_decide(a->decider, &e->order, e->partition, e->offset, 0, &tmp, &kind)) return false;
+            if (!ol_decider_decide_at(a->decider, &e->order, e->partition, e->offset, e->ts_ms, 0, &tmp, &kind))
+                return false;
             a->stats.decisions++;
             divergence_describe_decision(want, sizeof want, &tmp);
             replay_emit(
@@ -389,7 +391,7 @@ static bool decide_valid(audit_replay *a, const batch_entry *e, const ol_result 
             return keep(a, &tmp);
         }
     }
-    if (!ol_decider_decide(a->decider, &e->order, e->partition, e->offset, 0, answer, &kind)) return false;
+    if (!ol_decider_decide_at(a->decider, &e->order, e->partition, e->offset, e->ts_ms, 0, answer, &kind)) return false;
     if (kind != OL_DECIDED_NEW) {
         a->stats.duplicates++;
         return true;

@@ -94,6 +94,7 @@ typedef struct audit_msg {
     size_t key_len;
     const char *value;
     size_t value_len;
+    int64_t ts_ms; /* the log timestamp (holds' deadlines, expires); -1: none */
 } audit_msg;
 
 typedef struct audit_replay audit_replay;

@@ -19,6 +19,7 @@ typedef struct part_range {
 typedef struct batch_entry {
     int32_t partition;
     int64_t offset;
+    int64_t ts_ms; /* the log timestamp, as the consumer decided with it */
     bool valid;
     ol_order order;
     char error[OL_ERROR_MAX];

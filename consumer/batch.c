@@ -57,7 +57,7 @@ bool batch_init(batch *b, size_t cap, size_t acks_cap, batch_release_fn release)
     b->release = release;
     b->entries = calloc(cap, sizeof *b->entries);
     b->items = calloc(cap, sizeof *b->items);
-    b->order_ids = calloc(cap, sizeof *b->order_ids);
+    b->order_ids = calloc(2 * cap, sizeof *b->order_ids); /* each entry's id, and a follow-up's target */
     b->advances = calloc(cap, sizeof *b->advances);
     b->acks = calloc(acks_cap, sizeof *b->acks);
     b->decisions = calloc(cap, sizeof *b->decisions);
@@ -110,6 +110,8 @@ bool batch_drop(batch *b, const int32_t *only, size_t n_only) {
     b->n_parsed = kept_parsed;
     return batch_transition(b, BATCH_EV_DROP);
 }
+
+void batch_set_timestamps(batch *b, batch_timestamp_fn timestamp) { b->timestamp = timestamp; }
 
 bool batch_abandon(batch *b) {
     if (batch_next_state(b->state, BATCH_EV_ABANDON, 0) == BATCH_STATE_COUNT) return false;
@@ -171,6 +173,10 @@ bool batch_plan(batch *b, partition_table *t, ol_map *dedup, int32_t topic_parti
         if (!e->valid) continue;
         if (!e->replay && !add_distinct(dedup, DEDUP_ITEM, b->items, &b->n_items, e->order.item)) return false;
         if (!add_distinct(dedup, DEDUP_ORDER_ID, b->order_ids, &b->n_ids, e->order.order_id)) return false;
+        /* A follow-up needs its target's decision and life, from the ledger
+         * when an earlier batch decided it. */
+        if (e->order.target[0] && !add_distinct(dedup, DEDUP_ORDER_ID, b->order_ids, &b->n_ids, e->order.target))
+            return false;
     }
     for (size_t p = 0; p < t->n; p++) {
         partition_state *ps = &t->parts[p];
@@ -199,7 +205,12 @@ bool batch_decide(batch *b, ol_decider *decider, int64_t now_us) {
             continue;
         }
         ol_decided_kind kind;
-        if (!ol_decider_decide(decider, &e->order, e->msg->partition, e->msg->offset, now_us, &e->result, &kind))
+        /* Deadlines count from the log's own timestamp, so a replay (the
+         * audit's) decides holds and expires as this did. */
+        int64_t log_ts_ms = b->timestamp ? b->timestamp(e->msg) : -1;
+        if (log_ts_ms < 0) log_ts_ms = now_us / 1000;
+        if (!ol_decider_decide_at(decider, &e->order, e->msg->partition, e->msg->offset, log_ts_ms, now_us, &e->result,
+                                  &kind))
             return false;
         e->answered = true;
         if (kind == OL_DECIDED_NEW) b->decisions[b->n_new++] = &e->result;
@@ -214,6 +225,9 @@ void batch_count_answer(const batch_entry *e, ol_metrics *m) {
     else if (!e->valid) m->rejected_invalid++;
     else if (e->result.duplicate) m->duplicates++;
     else if (e->result.status == OL_STATUS_ACCEPTED) m->accepted++;
+    else if (e->result.status == OL_STATUS_HELD) m->held++;
+    else if (e->result.reason >= OL_REASON_NOT_HELD && e->result.reason <= OL_REASON_ALREADY_CANCELLED)
+        m->rejected_followup[e->result.reason - OL_REASON_NOT_HELD]++;
     else if (e->result.reason == OL_REASON_INSUFFICIENT_STOCK) m->rejected_insufficient_stock++;
     else if (e->result.reason == OL_REASON_UNKNOWN_ITEM) m->rejected_unknown_item++;
     else m->rejected_invalid++;

@@ -77,12 +77,16 @@ typedef struct batch_entry {
 } batch_entry;
 
 typedef void (*batch_release_fn)(rd_kafka_message_t *msg);
+/* A message's log timestamp in ms (librdkafka's accessor, in the consumer),
+ * or negative when it has none. */
+typedef int64_t (*batch_timestamp_fn)(const rd_kafka_message_t *msg);
 
 typedef struct batch {
     batch_state state;
     batch_entry *entries;
     size_t len, cap, n_parsed;
     batch_release_fn release;
+    batch_timestamp_fn timestamp; /* NULL: every message counts as logged at the decision's time */
     /* The plan: what round trip 1 locks, looks up and advances. */
     const char **items;
     size_t n_items;
@@ -109,6 +113,8 @@ bool batch_transition(batch *b, batch_event ev);
 
 /* Allocates room for cap messages and acks_cap acknowledgements. */
 bool batch_init(batch *b, size_t cap, size_t acks_cap, batch_release_fn release);
+/* Where holds' deadlines and expires' validity are counted from. */
+void batch_set_timestamps(batch *b, batch_timestamp_fn timestamp);
 /* Releases its messages and frees. */
 void batch_free(batch *b);
 

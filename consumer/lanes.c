@@ -10,6 +10,7 @@
 #define MAX_ATTEMPTS 20 /* per batch, for transient conflicts */
 
 static void release_message(rd_kafka_message_t *msg) { rd_kafka_message_destroy(msg); }
+static int64_t message_timestamp(const rd_kafka_message_t *msg) { return rd_kafka_message_timestamp(msg, NULL); }
 
 bool lane_init(lane *ln, size_t index, const char *db, const char *topic, size_t batch_cap, size_t acks_cap,
                const lane_env *env, char *err, size_t errlen) {
@@ -23,6 +24,8 @@ bool lane_init(lane *ln, size_t index, const char *db, const char *topic, size_t
         ol_seterr(err, errlen, "out of memory");
         return false;
     }
+    batch_set_timestamps(&ln->slots[0], message_timestamp);
+    batch_set_timestamps(&ln->slots[1], message_timestamp);
     ln->store = order_store_new(db, topic, err, errlen);
     return ln->store != NULL;
 }

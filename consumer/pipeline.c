@@ -18,6 +18,10 @@
 #define METRICS_EVERY_MS 250
 /* When idle, how often to check the PostgreSQL connection is still there. */
 #define DB_PING_EVERY_MS 5000
+#define HOLDS_SCAN_EVERY_MS 1000
+#define HOLDS_RESEND_MS 30000
+#define HOLDS_OVERDUE_SLACK_US 5000000 /* the bound on a hold outliving its deadline */
+#define HOLDS_PER_SCAN 256
 
 static lane *lane_of(order_pipeline *pl, int32_t partition) { return &pl->lanes[(size_t)partition % pl->n_lanes]; }
 
@@ -90,11 +94,12 @@ order_pipeline *order_pipeline_new(const consumer_settings *settings, volatile s
     if (pl->n_lanes > MAX_LANES) pl->n_lanes = MAX_LANES;
     probes_init(&pl->probes, getenv("ORDERLINE_FAILPOINT"));
     pl->decider = ol_decider_new();
+    pl->expiry = hold_expiry_new(HOLDS_RESEND_MS);
     pl->dedup = ol_map_new();
     pl->overlap = ol_map_new();
     pl->metrics = malloc(sizeof *pl->metrics);
     pl->fetched = calloc(pl->batch_cap, sizeof *pl->fetched);
-    if (!pl->decider || !pl->dedup || !pl->overlap || !pl->metrics || !pl->fetched) {
+    if (!pl->decider || !pl->expiry || !pl->dedup || !pl->overlap || !pl->metrics || !pl->fetched) {
         ol_seterr(err, errlen, "out of memory");
         goto fail;
     }
@@ -157,6 +162,7 @@ void order_pipeline_destroy(order_pipeline *pl) {
     result_sink_destroy(pl->sink);
     order_store_destroy(pl->admin);
     ol_decider_destroy(pl->decider);
+    hold_expiry_destroy(pl->expiry);
     ol_map_destroy(pl->dedup);
     ol_map_destroy(pl->overlap);
     free(pl->acks);
@@ -500,6 +506,45 @@ static void check_db(order_pipeline *pl, int64_t now) {
     }
 }
 
+/* Appends an expire for every open hold of this consumer's partitions past
+ * its deadline (again every HOLDS_RESEND_MS while it stays open), and
+ * counts the overdue ones. The expire is decided in the partition like any
+ * message, so replay recomputes it, and a confirm logged first still wins. */
+static void expire_holds(order_pipeline *pl, int64_t now) {
+    if (now - pl->holds_scanned_ms < HOLDS_SCAN_EVERY_MS) return;
+    pl->holds_scanned_ms = now;
+    int32_t owned[OL_METRICS_MAX_PARTITIONS];
+    size_t n_owned = 0;
+    for (size_t p = 0; p < pl->parts.n && n_owned < OL_METRICS_MAX_PARTITIONS; p++)
+        if (pl->parts.parts[p].assigned) owned[n_owned++] = (int32_t)p;
+    if (n_owned == 0) {
+        pl->metrics->holds_overdue = 0;
+        return;
+    }
+    store_hold holds[HOLDS_PER_SCAN];
+    size_t n = 0;
+    char err[512];
+    store_status st = order_store_open_holds(pl->admin, owned, n_owned, ol_now_us(), HOLDS_OVERDUE_SLACK_US, holds,
+                                             HOLDS_PER_SCAN, &n, err, sizeof err);
+    if (st != STORE_OK) {
+        pl->metrics->postgres_errors++;
+        ol_warn("%s", err);
+        return;
+    }
+    int64_t overdue = 0;
+    if (!hold_expiry_begin_scan(pl->expiry)) return;
+    for (size_t i = 0; i < n; i++) {
+        bool due;
+        overdue += holds[i].overdue;
+        if (!hold_expiry_due(pl->expiry, holds[i].order_id, now, &due) || !due) continue;
+        if (result_sink_publish_expire(pl->sink, holds[i].order_id, holds[i].item, err, sizeof err))
+            pl->metrics->expires_sent++;
+        else ol_warn("%s", err);
+    }
+    hold_expiry_end_scan(pl->expiry);
+    pl->metrics->holds_overdue = overdue;
+}
+
 /* True when --idle-exit says to stop now: nothing new for that long and
  * every answer acknowledged. */
 static bool idle_exit_due(order_pipeline *pl, int64_t now) {
@@ -525,6 +570,7 @@ static bool do_chores(order_pipeline *pl) {
         publish_metrics(pl);
         pl->metrics_published_ms = now;
     }
+    expire_holds(pl, now); /* on its own connection: under load too, or holds would wait for a lull */
     if (pipeline_any_in_flight(pl)) return false; /* keep the pipeline full while there is work */
     pipeline_reclaim_fenced(pl);
     check_db(pl, now);

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "batch.h"
+#include "expiry.h"
 #include "lanes.h"
 #include "metrics.h"
 #include "ol_decider.h"
@@ -34,8 +35,10 @@ struct order_pipeline {
     result_sink *sink;
     order_source *source;
     ol_decider *decider;
-    ol_map *dedup;   /* scratch: distinct items / order_ids of a batch */
-    ol_map *overlap; /* scratch: items of the lanes' batches in one round */
+    hold_expiry *expiry;      /* which open holds past their deadline get an expire */
+    int64_t holds_scanned_ms; /* the last scan of the open holds */
+    ol_map *dedup;            /* scratch: distinct items / order_ids of a batch */
+    ol_map *overlap;          /* scratch: items of the lanes' batches in one round */
     partition_table parts;
     int32_t topic_partitions; /* for misrouting checks; 0 unknown */
 

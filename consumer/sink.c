@@ -1,12 +1,14 @@
 #include "sink.h"
 
 #include <inttypes.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "acks.h"
 #include "ol_kafka.h"
+#include "ol_lifecycle.h"
 #include "ol_log.h"
 #include "ol_str.h"
 #include "ol_waiters.h"
@@ -131,8 +133,14 @@ static bool resend(result_sink *sink, const rd_kafka_message_t *msg) {
  * failed) is sent again; the span stays open meanwhile. */
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque) {
     result_sink *sink = opaque;
-    ack_span *span = msg->_private; /* never NULL: produce() attaches every message */
+    ack_span *span = msg->_private; /* NULL only for an expire: no answer waits on it */
     if (!msg->err && msg->offset < 0) sink->unconfirmed++;
+    if (!span) {
+        /* Not acknowledged, or lost: the hold is still open, and the next
+         * scan of the open holds sends its expire again. */
+        if (msg->err || msg->offset < 0) sink->errors++;
+        return;
+    }
     switch (ack_span_report(span, msg->err != 0, msg->offset, MAX_UNCONFIRMED_PER_MESSAGE)) {
     case OL_DELIVERY_ACKED:
         return;
@@ -257,6 +265,34 @@ static bool produce(result_sink *sink, ack_span *span, const char *topic, const 
     free(value);
     if (headers) rd_kafka_headers_destroy(headers);
     ol_seterr(err, errlen, "producing to %s: %s", topic, rd_kafka_err2str(e));
+    return false;
+}
+
+bool result_sink_publish_expire(result_sink *sink, const char *held_id, const char *item, char *err, size_t errlen) {
+    char expire_id[OL_ORDER_ID_MAX + 1];
+    if (!ol_life_expire_id(held_id, expire_id, sizeof expire_id)) {
+        ol_seterr(err, errlen, "hold '%s' has no room for its expire's order_id", held_id);
+        return false;
+    }
+    json_t *o =
+        json_pack("{s:s, s:s, s:s, s:s}", "order_id", expire_id, "item", item, "type", "expire", "target", held_id);
+    char *value = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    if (!value) {
+        ol_seterr(err, errlen, "out of memory encoding an expire");
+        return false;
+    }
+    ol_kafka_msg m = {.topic = sink->orders_topic,
+                      .key = item,
+                      .key_len = strlen(item),
+                      .value = value,
+                      .len = strlen(value),
+                      .flags = RD_KAFKA_MSG_F_FREE,
+                      .opaque = NULL};
+    rd_kafka_resp_err_t e = ol_kafka_produce(sink->rk, &m, 0);
+    if (e == RD_KAFKA_RESP_ERR_NO_ERROR) return true;
+    free(value);
+    ol_seterr(err, errlen, "producing an expire to %s: %s", sink->orders_topic, rd_kafka_err2str(e));
     return false;
 }
 

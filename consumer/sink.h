@@ -37,6 +37,11 @@ void result_sink_close_span(result_sink *sink, ack_span *span);
  * original key, possibly NULL). */
 bool result_sink_publish_result(result_sink *sink, ack_span *span, const ol_result *result, const void *key,
                                 size_t key_len, char *err, size_t errlen);
+/* Appends to the orders topic (key: item, so the hold's own partition) the
+ * expire of the hold held_id, with its deterministic order_id: a repeat is
+ * a duplicate. Its delivery is not tracked: an expire that is lost leaves
+ * the hold open, and the next scan sends it again. */
+bool result_sink_publish_expire(result_sink *sink, const char *held_id, const char *item, char *err, size_t errlen);
 /* Copies an order message unchanged to the DLQ, with headers naming the
  * error and the source topic, partition and offset. */
 bool result_sink_publish_dlq(result_sink *sink, ack_span *span, const rd_kafka_message_t *original, const char *error,

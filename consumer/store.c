@@ -24,6 +24,8 @@
     X(d_order_id, PGBIN_TEXT) X(d_item, PGBIN_TEXT) X(d_type, PGBIN_TEXT) X(d_quantity, PGBIN_INT4)                \
     X(d_status, PGBIN_TEXT) X(d_reason, PGBIN_TEXT) X(d_remaining, PGBIN_INT4) X(d_error, PGBIN_TEXT)             \
     X(d_partition, PGBIN_INT4) X(d_offset, PGBIN_INT8) X(d_processed_at, PGBIN_TIMESTAMPTZ)                        \
+    X(d_target, PGBIN_TEXT) X(d_hold_expires_at, PGBIN_TIMESTAMPTZ) X(life_order_id, PGBIN_TEXT)                   \
+    X(life_state, PGBIN_TEXT)                                                                                      \
     X(stock_item, PGBIN_TEXT) X(stock_count, PGBIN_INT4) X(new_item, PGBIN_TEXT) X(new_count, PGBIN_INT4)
 
 /* clang-format on */
@@ -53,7 +55,7 @@ static void arrays_reset(store_arrays *a) {
 }
 
 /* One statement's parameters: text (the topic) or a binary array each. */
-#define MAX_PARAMS 12
+#define MAX_PARAMS 14
 typedef struct stmt_params {
     const char *values[MAX_PARAMS];
     int lengths[MAX_PARAMS];
@@ -83,7 +85,7 @@ struct order_store {
     const store_advance *advances;
     size_t n_advances, n_existing, n_first, n_acks, n_items;
     const char *const *items;
-    size_t pending_counts[3]; /* rows each write of round trip 2 must touch */
+    size_t pending_counts[4]; /* rows each write of round trip 2 must touch */
 };
 
 static const char SQL_ADVANCE[] =
@@ -108,16 +110,24 @@ static const char SQL_LOCK_ITEMS[] =
 static const char SQL_DECISIONS[] = "SELECT " OL_PG_DECISION_COLUMNS " FROM orders WHERE order_id = ANY($1::text[])";
 static const char SQL_INSERT_DECISIONS[] =
     "INSERT INTO orders (order_id, item, type, quantity, status, reason, remaining, error, kafka_topic,"
-    " kafka_partition, kafka_offset, processed_at)"
-    " SELECT v.o, v.i, v.t, v.q, v.s, v.r, v.rem, v.e, $1, v.p, v.off, v.ts FROM unnest($2::text[], $3::text[],"
-    " $4::text[], $5::int[], $6::text[], $7::text[], $8::int[], $9::text[], $10::int[], $11::bigint[],"
-    " $12::timestamptz[]) AS v(o, i, t, q, s, r, rem, e, p, off, ts)";
+    " kafka_partition, kafka_offset, processed_at, target, hold_expires_at)"
+    " SELECT v.o, v.i, v.t, v.q, v.s, v.r, v.rem, v.e, $1, v.p, v.off, v.ts, v.tg, v.hx FROM unnest($2::text[],"
+    " $3::text[], $4::text[], $5::int[], $6::text[], $7::text[], $8::int[], $9::text[], $10::int[], $11::bigint[],"
+    " $12::timestamptz[], $13::text[], $14::timestamptz[]) AS v(o, i, t, q, s, r, rem, e, p, off, ts, tg, hx)";
+/* Orders whose life a follow-up of this batch changed. */
+static const char SQL_UPDATE_LIVES[] = "UPDATE orders SET life = v.l FROM unnest($1::text[], $2::text[]) AS v(o, l)"
+                                       " WHERE orders.order_id = v.o";
 static const char SQL_UPDATE_STOCK[] =
     "UPDATE inventories SET count = v.c FROM unnest($1::text[], $2::int[]) AS v(n, c)"
     " WHERE inventories.name COLLATE \"C\" = v.n";
 /* Plain INSERT: a concurrent creator makes this fail and the batch retry. */
 static const char SQL_CREATE_ITEMS[] =
     "INSERT INTO inventories (name, count) SELECT v.n, v.c FROM unnest($1::text[], $2::int[]) AS v(n, c)";
+/* Served by the partial index orders_open_holds (migration 003). */
+static const char SQL_OPEN_HOLDS[] =
+    "SELECT order_id, item, hold_expires_at < to_timestamp($4::bigint / 1e6) FROM orders"
+    " WHERE kafka_topic = $1 AND kafka_partition = ANY($2::int[]) AND status = 'held' AND life IS NULL"
+    " AND hold_expires_at <= to_timestamp($3::bigint / 1e6) ORDER BY hold_expires_at LIMIT $5::int";
 static const char SQL_LOAD_POSITIONS[] = "SELECT partition, next_offset, results_offset FROM consumer_positions"
                                          " WHERE topic = $1 AND partition = ANY($2::int[])";
 
@@ -133,6 +143,8 @@ typedef enum {
     STMT_INSERT_DECISIONS,
     STMT_UPDATE_STOCK,
     STMT_CREATE_ITEMS,
+    STMT_UPDATE_LIVES,
+    STMT_OPEN_HOLDS,
     STMT_LOAD_POSITIONS,
     STMT_COUNT
 } store_statement;
@@ -149,6 +161,8 @@ static const struct {
     [STMT_INSERT_DECISIONS] = {"orderline_insert_decisions", SQL_INSERT_DECISIONS},
     [STMT_UPDATE_STOCK] = {"orderline_update_stock", SQL_UPDATE_STOCK},
     [STMT_CREATE_ITEMS] = {"orderline_create_items", SQL_CREATE_ITEMS},
+    [STMT_UPDATE_LIVES] = {"orderline_update_lives", SQL_UPDATE_LIVES},
+    [STMT_OPEN_HOLDS] = {"orderline_open_holds", SQL_OPEN_HOLDS},
     [STMT_LOAD_POSITIONS] = {"orderline_load_positions", SQL_LOAD_POSITIONS},
 };
 
@@ -342,6 +356,43 @@ store_status order_store_load_positions(order_store *s, const int32_t *partition
     return STORE_OK;
 }
 
+store_status order_store_open_holds(order_store *s, const int32_t *partitions, size_t n, int64_t now_us,
+                                    int64_t slack_us, store_hold *out, size_t cap, size_t *n_out, char *err,
+                                    size_t errlen) {
+    *n_out = 0;
+    pgbin_array *parts = &s->arr.load_partition;
+    pgbin_reset(parts);
+    for (size_t i = 0; i < n; i++)
+        if (!pgbin_add_int4(parts, partitions[i])) {
+            ol_seterr(err, errlen, "out of memory");
+            return STORE_FATAL;
+        }
+    char now[24], overdue[24], limit[24];
+    snprintf(now, sizeof now, "%" PRId64, now_us);
+    snprintf(overdue, sizeof overdue, "%" PRId64, now_us - slack_us);
+    snprintf(limit, sizeof limit, "%zu", cap);
+    stmt_params params = {0};
+    param_text(&params, s->topic);
+    param_array(&params, parts);
+    param_text(&params, now);
+    param_text(&params, overdue);
+    param_text(&params, limit);
+    PGresult *res = exec_stmt(s, STMT_OPEN_HOLDS, &params);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        store_status st = classify(s, res, "reading open holds", err, errlen);
+        PQclear(res);
+        return st;
+    }
+    for (int r = 0; r < PQntuples(res) && *n_out < cap; r++) {
+        store_hold *h = &out[(*n_out)++];
+        ol_strlcpy(h->order_id, PQgetvalue(res, r, 0), sizeof h->order_id);
+        ol_strlcpy(h->item, PQgetvalue(res, r, 1), sizeof h->item);
+        h->overdue = PQgetvalue(res, r, 2)[0] == 't';
+    }
+    PQclear(res);
+    return STORE_OK;
+}
+
 static bool build_str_array(pgbin_array *a, const char *const *values, size_t n) {
     pgbin_reset(a);
     for (size_t i = 0; i < n; i++)
@@ -487,8 +538,15 @@ static store_status pipe_decisions(order_store *s, ol_decider *decider, char *er
     if (!res) return status;
     for (int r = 0; r < PQntuples(res) && status == STORE_OK; r++) {
         ol_result prior;
-        if (!ol_pg_decision_from_row(res, r, s->topic, &prior, err, errlen)) status = STORE_RETRY;
-        else if (!ol_decider_add_decision(decider, &prior)) {
+        ol_life life;
+        bool changed;
+        if (!ol_pg_decision_from_row(res, r, s->topic, &prior, err, errlen)) {
+            status = STORE_RETRY;
+        } else if (!ol_pg_life_from_row(res, r, &prior, &life, &changed)) {
+            ol_seterr(err, errlen, "orders row for '%s' has an unknown life", prior.order_id);
+            status = STORE_RETRY;
+        } else if (!ol_decider_add_decision(decider, &prior) ||
+                   (changed && !ol_decider_set_life(decider, prior.order_id, prior.item, life))) {
             ol_seterr(err, errlen, "out of memory loading batch state");
             status = STORE_FATAL;
         }
@@ -529,7 +587,25 @@ static bool add_decision_row(store_arrays *a, const ol_result *r) {
                              : pgbin_add_null(&a->d_remaining)) &&
            (r->error[0] ? pgbin_add_text(&a->d_error, r->error) : pgbin_add_null(&a->d_error)) &&
            pgbin_add_int4(&a->d_partition, r->partition) && pgbin_add_int8(&a->d_offset, r->offset) &&
-           pgbin_add_timestamptz(&a->d_processed_at, r->processed_at_us);
+           pgbin_add_timestamptz(&a->d_processed_at, r->processed_at_us) &&
+           (r->target[0] ? pgbin_add_text(&a->d_target, r->target) : pgbin_add_null(&a->d_target)) &&
+           (r->hold_expires_at_us ? pgbin_add_timestamptz(&a->d_hold_expires_at, r->hold_expires_at_us)
+                                  : pgbin_add_null(&a->d_hold_expires_at));
+}
+
+/* The lives a follow-up changed, for SQL_UPDATE_LIVES; *n counts them. */
+static bool add_life_rows(store_arrays *a, const ol_decider *decider, size_t *n) {
+    size_t pos = 0;
+    const char *order_id;
+    ol_life life;
+    bool ok = true;
+    *n = 0;
+    while (ok && ol_decider_next_life(decider, &pos, &order_id, &life)) {
+        ok = pgbin_add_text(&a->life_order_id, order_id) &&
+             pgbin_add_text(&a->life_state, ol_life_state_name(life.state));
+        (*n)++;
+    }
+    return ok;
 }
 
 store_status order_store_send_commit(order_store *s, const ol_result *const *decisions, size_t n,
@@ -538,9 +614,10 @@ store_status order_store_send_commit(order_store *s, const ol_result *const *dec
     arrays_reset(a);
     bool ok = true;
     for (size_t i = 0; i < n && ok; i++) ok = add_decision_row(a, decisions[i]);
-    size_t pos = 0, n_updates = 0, n_creates = 0;
+    size_t pos = 0, n_updates = 0, n_creates = 0, n_lives = 0;
     const char *item;
     ol_stock before, after;
+    ok = ok && add_life_rows(a, decider, &n_lives);
     while (ok && ol_decider_next_stock(decider, &pos, &item, &before, &after)) {
         if (before.exists && after.count != before.count) {
             ok = pgbin_add_text(&a->stock_item, item) && pgbin_add_int4(&a->stock_count, (int32_t)after.count);
@@ -555,16 +632,18 @@ store_status order_store_send_commit(order_store *s, const ol_result *const *dec
         abort_transaction(s);
         return STORE_FATAL;
     }
-    stmt_params p_ins = {0}, p_upd = {0}, p_new = {0};
+    stmt_params p_ins = {0}, p_upd = {0}, p_new = {0}, p_life = {0};
     param_text(&p_ins, s->topic);
-    pgbin_array *cols[] = {&a->d_order_id,  &a->d_item,   &a->d_type,        &a->d_quantity,
-                           &a->d_status,    &a->d_reason, &a->d_remaining,   &a->d_error,
-                           &a->d_partition, &a->d_offset, &a->d_processed_at};
+    pgbin_array *cols[] = {&a->d_order_id,     &a->d_item,      &a->d_type,           &a->d_quantity,  &a->d_status,
+                           &a->d_reason,       &a->d_remaining, &a->d_error,          &a->d_partition, &a->d_offset,
+                           &a->d_processed_at, &a->d_target,    &a->d_hold_expires_at};
     for (size_t i = 0; i < sizeof cols / sizeof cols[0]; i++) param_array(&p_ins, cols[i]);
     param_array(&p_upd, &a->stock_item);
     param_array(&p_upd, &a->stock_count);
     param_array(&p_new, &a->new_item);
     param_array(&p_new, &a->new_count);
+    param_array(&p_life, &a->life_order_id);
+    param_array(&p_life, &a->life_state);
 
     if (PQenterPipelineMode(s->conn) != 1) {
         store_status status = classify(s, NULL, "entering pipeline mode", err, errlen);
@@ -577,6 +656,7 @@ store_status order_store_send_commit(order_store *s, const ol_result *const *dec
     if (n) sent = send_stmt(s, STMT_INSERT_DECISIONS, &p_ins);
     if (n_updates) sent = sent && send_stmt(s, STMT_UPDATE_STOCK, &p_upd);
     if (n_creates) sent = sent && send_stmt(s, STMT_CREATE_ITEMS, &p_new);
+    if (n_lives) sent = sent && send_stmt(s, STMT_UPDATE_LIVES, &p_life);
     sent =
         sent && PQsendQueryParams(s->conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0) == 1 && PQpipelineSync(s->conn) == 1;
     if (!sent) {
@@ -587,6 +667,7 @@ store_status order_store_send_commit(order_store *s, const ol_result *const *dec
     s->pending_counts[0] = n;
     s->pending_counts[1] = n_updates;
     s->pending_counts[2] = n_creates;
+    s->pending_counts[3] = n_lives;
     s->commit_pending = true;
     return STORE_OK;
 }
@@ -596,8 +677,8 @@ store_status order_store_finish_commit(order_store *s, char *err, size_t errlen)
     s->commit_pending = false;
     store_status status = STORE_OK;
     PGresult *res;
-    const char *what[3] = {"recording decisions", "writing stock", "creating items"};
-    for (int i = 0; i < 3; i++) {
+    const char *what[4] = {"recording decisions", "writing stock", "creating items", "recording follow-ups"};
+    for (int i = 0; i < 4; i++) {
         if (!s->pending_counts[i]) continue;
         res = pipe_result(s, PGRES_COMMAND_OK, what[i], &status, err, errlen);
         if (!res) goto fail_drain;

@@ -47,6 +47,12 @@ typedef struct store_ack {
     int64_t results_offset;
 } store_ack;
 
+typedef struct store_hold {
+    char order_id[OL_ORDER_ID_MAX + 1];
+    char item[OL_ITEM_MAX + 1];
+    bool overdue; /* past its deadline by more than the slack asked for */
+} store_hold;
+
 typedef struct order_store order_store;
 
 /* Connects, applies migrations. topic is the orders topic. */
@@ -90,6 +96,13 @@ store_status order_store_finish_commit(order_store *store, char *err, size_t err
 
 /* Checks the connection with a trivial query (idle health check). */
 store_status order_store_ping(order_store *store, char *err, size_t errlen);
+
+/* The holds of these partitions still open at now_us (not confirmed,
+ * cancelled or expired) whose deadline has passed, soonest first, at most
+ * cap of them into out (*n_out). Outside a batch. */
+store_status order_store_open_holds(order_store *store, const int32_t *partitions, size_t n, int64_t now_us,
+                                    int64_t slack_us, store_hold *out, size_t cap, size_t *n_out, char *err,
+                                    size_t errlen);
 
 /* Records result acknowledgements outside a batch (idle time, shutdown). */
 store_status order_store_save_acks(order_store *store, const store_ack *acks, size_t n, char *err, size_t errlen);

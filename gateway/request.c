@@ -228,7 +228,7 @@ void gw_order_input_free(gw_order_input *in) {
 }
 
 unsigned gw_status_of(const ol_result *r) {
-    if (r->status == OL_STATUS_ACCEPTED) return 201;
+    if (r->status == OL_STATUS_ACCEPTED || r->status == OL_STATUS_HELD) return 201;
     return r->reason == OL_REASON_INVALID ? 422 : 409;
 }
 

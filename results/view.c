@@ -26,7 +26,7 @@ bool ol_results_filter_init(ol_results_filter *f, const char *item, const char *
     f->order_id = order_id;
     if (status) {
         if (!ol_status_parse(status, &f->status)) {
-            ol_seterr(err, errlen, "--status: expected accepted or rejected, got '%.64s'", status);
+            ol_seterr(err, errlen, "--status: expected accepted, rejected or held, got '%.64s'", status);
             return false;
         }
         f->has_status = true;
@@ -34,7 +34,9 @@ bool ol_results_filter_init(ol_results_filter *f, const char *item, const char *
     if (reason) {
         if (strcmp(reason, "none") == 0) f->reason = OL_REASON_NONE;
         else if (!ol_reason_parse(reason, &f->reason) || f->reason == OL_REASON_NONE) {
-            ol_seterr(err, errlen, "--reason: expected insufficient_stock, unknown_item, invalid or none, got '%.64s'",
+            ol_seterr(err, errlen,
+                      "--reason: unknown reason '%.64s' (expected none, insufficient_stock, unknown_item, invalid, "
+                      "not_held, not_cancellable, not_expired, expired, already_confirmed or already_cancelled)",
                       reason);
             return false;
         }
@@ -230,6 +232,7 @@ static void count_into(ol_results_counts *c, const ol_result *r) {
         return;
     }
     if (r->status == OL_STATUS_ACCEPTED) c->accepted++;
+    else if (r->status == OL_STATUS_HELD) c->held++;
     else c->rejected++;
     if (r->reason == OL_REASON_INSUFFICIENT_STOCK) c->insufficient_stock++;
     else if (r->reason == OL_REASON_UNKNOWN_ITEM) c->unknown_item++;
@@ -291,7 +294,7 @@ uint64_t ol_results_summary_repeats(const ol_results_summary *s) { return s->rep
 uint64_t ol_results_summary_undecodable(const ol_results_summary *s) { return s->undecodable; }
 
 bool ol_results_acceptance_rate(const ol_results_counts *c, double *rate) {
-    uint64_t decisions = c->accepted + c->rejected;
+    uint64_t decisions = c->accepted + c->rejected + c->held;
     if (decisions == 0) return false;
     *rate = (double)c->accepted / (double)decisions;
     return true;
@@ -327,6 +330,7 @@ enum {
     SUM_ITEM,
     SUM_ACCEPTED,
     SUM_REJECTED,
+    SUM_HELD,
     SUM_INSUFFICIENT,
     SUM_UNKNOWN,
     SUM_INVALID,
@@ -334,14 +338,14 @@ enum {
     SUM_RATE,
     SUM_COUNT
 };
-static const char *const summary_titles[SUM_COUNT] = {"ITEM",         "ACCEPTED", "REJECTED",   "INSUFFICIENT_STOCK",
-                                                      "UNKNOWN_ITEM", "INVALID",  "DUPLICATES", "ACCEPTED%"};
+static const char *const summary_titles[SUM_COUNT] = {
+    "ITEM", "ACCEPTED", "REJECTED", "HELD", "INSUFFICIENT_STOCK", "UNKNOWN_ITEM", "INVALID", "DUPLICATES", "ACCEPTED%"};
 /* The item column's width is computed from the names. */
-static const size_t summary_widths[SUM_COUNT] = {0, 10, 10, 18, 12, 9, 10, 10};
+static const size_t summary_widths[SUM_COUNT] = {0, 10, 10, 10, 18, 12, 9, 10, 10};
 
 static bool summary_row(ol_buf *out, const char *label, size_t item_width, const ol_results_counts *c) {
     char cells[SUM_COUNT][32];
-    const uint64_t values[] = {c->accepted,     c->rejected, c->insufficient_stock,
+    const uint64_t values[] = {c->accepted,     c->rejected, c->held,      c->insufficient_stock,
                                c->unknown_item, c->invalid,  c->duplicates};
     for (int i = SUM_ACCEPTED; i <= SUM_DUPLICATES; i++)
         snprintf(cells[i], sizeof cells[i], "%llu", (unsigned long long)values[i - SUM_ACCEPTED]);
@@ -390,6 +394,7 @@ static bool counts_to_json(json_t *obj, const ol_results_counts *c) {
     int rc = 0;
     rc |= json_object_set_new(obj, "accepted", json_integer((json_int_t)c->accepted));
     rc |= json_object_set_new(obj, "rejected", json_integer((json_int_t)c->rejected));
+    rc |= json_object_set_new(obj, "held", json_integer((json_int_t)c->held));
     rc |= json_object_set_new(obj, "insufficient_stock", json_integer((json_int_t)c->insufficient_stock));
     rc |= json_object_set_new(obj, "unknown_item", json_integer((json_int_t)c->unknown_item));
     rc |= json_object_set_new(obj, "invalid", json_integer((json_int_t)c->invalid));

@@ -42,14 +42,16 @@ bool ol_results_filter_match(const ol_results_filter *f, const ol_result *r);
 bool ol_results_table_header(ol_buf *out);
 bool ol_results_table_row(ol_buf *out, const ol_result *r);
 
-/* Counts for one item or for the whole window. accepted/rejected and the
- * reasons count decisions (duplicate=false answers); a duplicate answer
+/* Counts for one item or for the whole window. accepted/rejected/held and
+ * the reasons count decisions (duplicate=false answers); a duplicate answer
  * repeats an earlier decision and is counted in duplicates only, so that
- * accepted + rejected equals the ledger's rows plus the answered invalid
- * messages. */
+ * accepted + rejected + held equals the ledger's rows plus the answered
+ * invalid messages. A follow-up (confirm, cancel, expire) is a decision of
+ * its own; its refusals count in rejected. */
 typedef struct ol_results_counts {
     uint64_t accepted;
     uint64_t rejected;
+    uint64_t held;
     uint64_t insufficient_stock;
     uint64_t unknown_item;
     uint64_t invalid;
@@ -81,7 +83,7 @@ uint64_t ol_results_summary_counted(const ol_results_summary *s);
 uint64_t ol_results_summary_repeats(const ol_results_summary *s);
 uint64_t ol_results_summary_undecodable(const ol_results_summary *s);
 
-/* accepted / (accepted + rejected); false when there is no decision. */
+/* accepted / (accepted + rejected + held); false when there is no decision. */
 bool ol_results_acceptance_rate(const ol_results_counts *c, double *rate);
 
 /* Renders the summary: a few lines of totals then one row per item (sorted

@@ -15,6 +15,7 @@
 #include <stddef.h>
 
 #include "ol_decide.h"
+#include "ol_lifecycle.h"
 #include "ol_order.h"
 #include "ol_result.h"
 
@@ -48,9 +49,29 @@ bool ol_decider_set_stock(ol_decider *decider, const char *item, ol_stock stock)
 bool ol_decider_add_decision(ol_decider *decider, const ol_result *decided);
 
 /* Decides one valid order read at partition/offset at time now_us. Fills
- * *out (the answer to publish) and *kind. False only when memory ran out. */
+ * *out (the answer to publish) and *kind. False only when memory ran out.
+ * The message's log timestamp is taken to be now_us (see the next). */
 bool ol_decider_decide(ol_decider *decider, const ol_order *order, int32_t partition, int64_t offset, int64_t now_us,
                        ol_result *out, ol_decided_kind *kind);
+/* The same with the message's own timestamp, log_ts_ms, which a hold's
+ * deadline and an expire's validity are counted from, so a replay decides
+ * them as the consumer did. Holds are answered held with hold_expires_at;
+ * confirm, cancel and expire follow ol_lifecycle against their target,
+ * which must be an order of the same item known to this decider (decided
+ * here, declared with ol_decider_add_decision, or its later state declared
+ * with ol_decider_set_life); anything else is an unknown target. */
+bool ol_decider_decide_at(ol_decider *decider, const ol_order *order, int32_t partition, int64_t offset,
+                          int64_t log_ts_ms, int64_t now_us, ol_result *out, ol_decided_kind *kind);
+
+/* Declares an order's life as it stands now (from the ledger), when a
+ * follow-up since its decision changed it. False only when memory ran out. */
+bool ol_decider_set_life(ol_decider *decider, const char *order_id, const char *item, ol_life life);
+/* The life of order_id for a follow-up of item, as this decider sees it:
+ * declared, or changed by a follow-up here, or from its decision. */
+ol_life ol_decider_life(const ol_decider *decider, const char *order_id, const char *item);
+/* Iterates over the orders whose life a follow-up here changed (to write
+ * back): its order_id and its life now. *pos starts at 0. */
+bool ol_decider_next_life(const ol_decider *decider, size_t *pos, const char **order_id, ol_life *life);
 
 /* Looks up a decision by order_id (declared or made), or NULL. In compact
  * mode the result is valid until the next call on the decider. */

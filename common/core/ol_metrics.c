@@ -43,6 +43,24 @@ bool ol_histogram_render(ol_buf *out, const char *name, const char *help, const 
                                 h->count, name, h->sum, name, h->count);
 }
 
+/* Holds and follow-ups: the rest of orderline_orders_total, and the holds'
+ * own gauges. */
+static bool render_lifecycle(const ol_metrics *m, ol_buf *out) {
+    static const char *const reasons[6] = {"not_held", "not_cancellable",   "not_expired",
+                                           "expired",  "already_confirmed", "already_cancelled"};
+    bool ok = ol_buf_appendf(out, "orderline_orders_total{status=\"held\",reason=\"\"} %" PRIu64 "\n", m->held);
+    for (size_t i = 0; ok && i < 6; i++)
+        ok = ol_buf_appendf(out, "orderline_orders_total{status=\"rejected\",reason=\"%s\"} %" PRIu64 "\n", reasons[i],
+                            m->rejected_followup[i]);
+    return ok &&
+           counter(out, "orderline_expires_sent_total", "Expires appended for holds past their deadline.",
+                   m->expires_sent) &&
+           ol_buf_appendf(out,
+                          "# HELP orderline_holds_overdue Open holds more than 5 s past their deadline.\n"
+                          "# TYPE orderline_holds_overdue gauge\norderline_holds_overdue %" PRId64 "\n",
+                          m->holds_overdue);
+}
+
 /* Topic names are [a-zA-Z0-9._-] in Kafka: safe inside a label value. */
 bool ol_metrics_render(const ol_metrics *m, const char *topic, ol_buf *out) {
     bool ok =
@@ -55,6 +73,7 @@ bool ol_metrics_render(const ol_metrics *m, const char *topic, ol_buf *out) {
                        m->rejected_unknown_item) &&
         ol_buf_appendf(out, "orderline_orders_total{status=\"rejected\",reason=\"invalid\"} %" PRIu64 "\n",
                        m->rejected_invalid) &&
+        render_lifecycle(m, out) &&
         counter(out, "orderline_duplicates_total", "Repeated order_ids answered with the original decision.",
                 m->duplicates) &&
         counter(out, "orderline_republished_total", "Answers published again after a restart.", m->replayed) &&

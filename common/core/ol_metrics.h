@@ -38,7 +38,11 @@ typedef struct ol_metrics {
     uint64_t accepted;
     uint64_t rejected_insufficient_stock;
     uint64_t rejected_unknown_item;
-    uint64_t rejected_invalid; /* invalid messages with an order_id, overflowing restocks */
+    uint64_t rejected_invalid;     /* invalid messages with an order_id, overflowing restocks */
+    uint64_t held;                 /* orders answered held */
+    uint64_t rejected_followup[6]; /* follow-ups refused, by reason: not_held .. already_cancelled */
+    uint64_t expires_sent;         /* expires appended for holds past their deadline */
+    int64_t holds_overdue;         /* open holds past their deadline + 5 s, at the last scan */
     uint64_t duplicates;
     uint64_t replayed; /* answers published again after a restart */
     uint64_t dlq;

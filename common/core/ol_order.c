@@ -2,12 +2,71 @@
 
 #include <jansson.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <string.h>
 
 #include "ol_str.h"
 
-const char *ol_order_type_name(ol_order_type type) { return type == OL_TYPE_RESTOCK ? "restock" : "order"; }
+static const char *const TYPE_NAMES[] = {"order", "restock", "confirm", "cancel", "expire"};
+#define TYPE_COUNT (sizeof TYPE_NAMES / sizeof TYPE_NAMES[0])
+
+const char *ol_order_type_name(ol_order_type type) { return (unsigned)type < TYPE_COUNT ? TYPE_NAMES[type] : "order"; }
+
+bool ol_order_type_parse(const char *name, size_t len, ol_order_type *out) {
+    for (size_t i = 0; i < TYPE_COUNT; i++)
+        if (strlen(TYPE_NAMES[i]) == len && memcmp(TYPE_NAMES[i], name, len) == 0) {
+            *out = (ol_order_type)i;
+            return true;
+        }
+    return false;
+}
+
+bool ol_order_is_followup(ol_order_type type) {
+    return type == OL_TYPE_CONFIRM || type == OL_TYPE_CANCEL || type == OL_TYPE_EXPIRE;
+}
+
+/* Which optional members a message had, for the checks both paths share. */
+enum { HAS_QUANTITY = 1u, HAS_HOLD = 2u, HAS_TARGET = 4u };
+
+/* The rules across fields, once each field is well formed: what a type
+ * needs and forbids, and the order_ids holds and expires must have. */
+static bool check_shape(const ol_order *o, unsigned has, char *err, size_t errlen, const char **field) {
+    const char *type = ol_order_type_name(o->type);
+    bool followup = ol_order_is_followup(o->type);
+    *field = followup ? "target" : "quantity";
+    if (followup && !(has & HAS_TARGET))
+        return ol_seterr(err, errlen, "missing required field 'target' (the order a %s follows up)", type), false;
+    if (!followup && !(has & HAS_QUANTITY)) return ol_seterr(err, errlen, "missing required field 'quantity'"), false;
+    *field = followup ? "quantity" : "target";
+    if (followup && (has & HAS_QUANTITY))
+        return ol_seterr(err, errlen, "field 'quantity' is not allowed on a %s: its target's units are meant", type),
+               false;
+    if (!followup && (has & HAS_TARGET))
+        return ol_seterr(err, errlen, "field 'target' is only for confirm, cancel and expire, not %s", type), false;
+    *field = "hold_s";
+    if ((has & HAS_HOLD) && o->type != OL_TYPE_ORDER)
+        return ol_seterr(err, errlen, "field 'hold_s' is only for orders, not %s", type), false;
+    *field = "order_id";
+    if (o->hold_s > 0 && strlen(o->order_id) > OL_HOLD_ID_MAX)
+        return ol_seterr(err, errlen,
+                         "field 'order_id' must be at most %zu bytes on a hold (its expire adds \"%s\"), got %zu",
+                         (size_t)OL_HOLD_ID_MAX, OL_EXPIRE_SUFFIX, strlen(o->order_id)),
+               false;
+    *field = "target";
+    if (followup && strcmp(o->target, o->order_id) == 0)
+        return ol_seterr(err, errlen, "field 'target' names this very message"), false;
+    *field = "order_id";
+    size_t tn = strlen(o->target);
+    if (o->type == OL_TYPE_EXPIRE &&
+        (strlen(o->order_id) != tn + strlen(OL_EXPIRE_SUFFIX) || memcmp(o->order_id, o->target, tn) != 0 ||
+         strcmp(o->order_id + tn, OL_EXPIRE_SUFFIX) != 0))
+        return ol_seterr(err, errlen, "field 'order_id' of an expire must be its target's followed by \"%s\"",
+                         OL_EXPIRE_SUFFIX),
+               false;
+    *field = NULL;
+    return true;
+}
 
 static const char *json_type_name(const json_t *v) {
     switch (json_typeof(v)) {
@@ -76,6 +135,36 @@ static bool read_quantity(const json_t *obj, int32_t *out, char *err, size_t err
         return false;
     }
     *out = (int32_t)q;
+    return true;
+}
+
+static bool read_type(const json_t *obj, ol_order_type *out, char *err, size_t errlen) {
+    const json_t *type = json_object_get(obj, "type");
+    if (!type) {
+        *out = OL_TYPE_ORDER;
+        return true;
+    }
+    if (json_is_string(type) && ol_order_type_parse(json_string_value(type), json_string_length(type), out))
+        return true;
+    char shown[64] = "";
+    if (json_is_string(type)) ol_printable(shown, sizeof shown, json_string_value(type), json_string_length(type));
+    ol_seterr(err, errlen,
+              "field 'type' must be \"order\", \"restock\", \"confirm\", \"cancel\" or \"expire\", got %s%s%s%s",
+              json_type_name(type), *shown ? " \"" : "", shown, *shown ? "\"" : "");
+    return false;
+}
+
+static bool read_hold(const json_t *obj, int32_t *out, char *err, size_t errlen) {
+    const json_t *v = json_object_get(obj, "hold_s");
+    double h = json_is_number(v) ? json_number_value(v) : 0;
+    if (!json_is_number(v) || h != floor(h) || h < 1 || h > OL_HOLD_MAX_S) {
+        char got[32];
+        if (json_is_number(v)) snprintf(got, sizeof got, "%.15g", h);
+        ol_seterr(err, errlen, "field 'hold_s' must be an integer from 1 to %d (seconds), got %s", OL_HOLD_MAX_S,
+                  json_is_number(v) ? got : json_type_name(v));
+        return false;
+    }
+    *out = (int32_t)h;
     return true;
 }
 
@@ -212,11 +301,16 @@ static bool flat_member(const char *name, size_t name_len, const flat_value *v, 
         out->quantity = (int32_t)v->integer;
         return true;
     }
-    if (IS("type")) {
-        if (v->kind != FLAT_STRING) return false;
-        if (v->len == 5 && memcmp(v->s, "order", 5) == 0) out->type = OL_TYPE_ORDER;
-        else if (v->len == 7 && memcmp(v->s, "restock", 7) == 0) out->type = OL_TYPE_RESTOCK;
-        else return false;
+    if (IS("type")) return v->kind == FLAT_STRING && ol_order_type_parse(v->s, v->len, &out->type);
+    if (IS("hold_s")) {
+        *seen |= 8u;
+        if (v->kind != FLAT_INTEGER || v->integer < 1 || v->integer > OL_HOLD_MAX_S) return false;
+        out->hold_s = (int32_t)v->integer;
+        return true;
+    }
+    if (IS("target")) {
+        *seen |= 16u;
+        return flat_copy(v, OL_ORDER_ID_MAX, out->target);
     }
     return true;
 #undef IS
@@ -242,7 +336,11 @@ static bool parse_flat(const char *value, size_t value_len, ol_order *out) {
     } while (take(&c, ','));
     if (!take(&c, '}')) return false;
     skip_ws(&c);
-    return c.p == c.end && seen == 7u;
+    if (c.p != c.end || (seen & 3u) != 3u) return false;
+    unsigned has = ((seen & 4u) ? HAS_QUANTITY : 0) | ((seen & 8u) ? HAS_HOLD : 0) | ((seen & 16u) ? HAS_TARGET : 0);
+    char err[OL_ERROR_MAX];
+    const char *field;
+    return check_shape(out, has, err, sizeof err, &field);
 }
 
 bool ol_order_parse_flat(const char *value, size_t value_len, ol_order *out) {
@@ -278,21 +376,25 @@ bool ol_order_parse_json(const char *value, size_t value_len, ol_order *out, cha
     }
     *field = "item";
     if (!read_string(root, "item", OL_ITEM_MAX, out->item, err, errlen)) goto done;
-    *field = "quantity";
-    if (!read_quantity(root, &out->quantity, err, errlen)) goto done;
     *field = "type";
-    const json_t *type = json_object_get(root, "type");
-    if (!type || (json_is_string(type) && strcmp(json_string_value(type), "order") == 0)) {
-        out->type = OL_TYPE_ORDER;
-    } else if (json_is_string(type) && strcmp(json_string_value(type), "restock") == 0) {
-        out->type = OL_TYPE_RESTOCK;
-    } else {
-        char shown[64] = "";
-        if (json_is_string(type)) ol_printable(shown, sizeof shown, json_string_value(type), json_string_length(type));
-        ol_seterr(err, errlen, "field 'type' must be \"order\" or \"restock\", got %s%s%s%s", json_type_name(type),
-                  *shown ? " \"" : "", shown, *shown ? "\"" : "");
-        goto done;
+    if (!read_type(root, &out->type, err, errlen)) goto done;
+    unsigned has = 0;
+    *field = "quantity";
+    if (json_object_get(root, "quantity")) {
+        has |= HAS_QUANTITY;
+        if (!read_quantity(root, &out->quantity, err, errlen)) goto done;
     }
+    *field = "hold_s";
+    if (json_object_get(root, "hold_s")) {
+        has |= HAS_HOLD;
+        if (!read_hold(root, &out->hold_s, err, errlen)) goto done;
+    }
+    *field = "target";
+    if (json_object_get(root, "target")) {
+        has |= HAS_TARGET;
+        if (!read_string(root, "target", OL_ORDER_ID_MAX, out->target, err, errlen)) goto done;
+    }
+    if (!check_shape(out, has, err, errlen, field)) goto done;
     ok = true;
     *field = NULL;
 done:

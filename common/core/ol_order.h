@@ -12,13 +12,20 @@
 #define OL_QUANTITY_MAX 1000000
 #define OL_ERROR_MAX 256
 
-typedef enum { OL_TYPE_ORDER, OL_TYPE_RESTOCK } ol_order_type;
+#define OL_HOLD_MAX_S 86400
+
+/* order takes stock (or holds it, with hold_s); restock adds it; confirm,
+ * cancel and expire follow up an earlier order of the same item, named by
+ * target (ol_lifecycle decides them). */
+typedef enum { OL_TYPE_ORDER, OL_TYPE_RESTOCK, OL_TYPE_CONFIRM, OL_TYPE_CANCEL, OL_TYPE_EXPIRE } ol_order_type;
 
 typedef struct ol_order {
     char order_id[OL_ORDER_ID_MAX + 1];
     char item[OL_ITEM_MAX + 1];
     ol_order_type type;
-    int32_t quantity;
+    int32_t quantity;                 /* order, restock; 0 for a follow-up */
+    int32_t hold_s;                   /* order only: 1..OL_HOLD_MAX_S, or 0 for none */
+    char target[OL_ORDER_ID_MAX + 1]; /* follow-ups: the order they follow up; else "" */
 } ol_order;
 
 /* Parses and validates one message value. key may be NULL (no key); when
@@ -30,7 +37,7 @@ bool ol_order_parse(const char *value, size_t value_len, const char *key, size_t
                     size_t errlen);
 
 /* The same, also naming in *field the field that was wrong ("order_id",
- * "item", "quantity", "type", or "key" for the message key); NULL when the
+ * "item", "quantity", "type", "hold_s", "target", or "key" for the message key); NULL when the
  * whole document was (not JSON, not an object) or nothing was wrong. */
 bool ol_order_parse_field(const char *value, size_t value_len, const char *key, size_t key_len, ol_order *out,
                           char *err, size_t errlen, const char **field);
@@ -48,5 +55,15 @@ bool ol_order_parse_json(const char *value, size_t value_len, ol_order *out, cha
 bool ol_order_parse_flat(const char *value, size_t value_len, ol_order *out);
 
 const char *ol_order_type_name(ol_order_type type);
+/* Reads a type's name (len bytes, not terminated); false for any other. */
+bool ol_order_type_parse(const char *name, size_t len, ol_order_type *out);
+/* confirm, cancel and expire: they name a target and carry no quantity. */
+bool ol_order_is_followup(ol_order_type type);
+
+/* A hold's order_id leaves room for the suffix that makes its expire's
+ * order_id (hold order_id + "#expire"), so a repeated expire is a
+ * duplicate by order_id. */
+#define OL_EXPIRE_SUFFIX "#expire"
+#define OL_HOLD_ID_MAX (OL_ORDER_ID_MAX - (sizeof OL_EXPIRE_SUFFIX - 1))
 
 #endif

@@ -8,36 +8,40 @@
 
 #include "ol_str.h"
 
-const char *ol_status_name(ol_status status) { return status == OL_STATUS_ACCEPTED ? "accepted" : "rejected"; }
+static const char *const STATUS_NAMES[] = {"accepted", "rejected", "held"};
+static const char *const REASON_NAMES[] = {
+    NULL,      "insufficient_stock", "unknown_item",     "invalid", "not_held", "not_cancellable", "not_expired",
+    "expired", "already_confirmed",  "already_cancelled"};
+#define COUNT(a) (sizeof a / sizeof a[0])
+
+const char *ol_status_name(ol_status status) {
+    return (unsigned)status < COUNT(STATUS_NAMES) ? STATUS_NAMES[status] : "rejected";
+}
 
 const char *ol_reason_name(ol_reason reason) {
-    switch (reason) {
-    case OL_REASON_NONE:
-        return NULL;
-    case OL_REASON_INSUFFICIENT_STOCK:
-        return "insufficient_stock";
-    case OL_REASON_UNKNOWN_ITEM:
-        return "unknown_item";
-    case OL_REASON_INVALID:
-        return "invalid";
-    }
-    return NULL;
+    return (unsigned)reason < COUNT(REASON_NAMES) ? REASON_NAMES[reason] : NULL;
 }
 
 bool ol_status_parse(const char *text, ol_status *out) {
-    if (text && strcmp(text, "accepted") == 0) *out = OL_STATUS_ACCEPTED;
-    else if (text && strcmp(text, "rejected") == 0) *out = OL_STATUS_REJECTED;
-    else return false;
-    return true;
+    for (size_t i = 0; text && i < COUNT(STATUS_NAMES); i++)
+        if (strcmp(text, STATUS_NAMES[i]) == 0) {
+            *out = (ol_status)i;
+            return true;
+        }
+    return false;
 }
 
 bool ol_reason_parse(const char *text, ol_reason *out) {
-    if (!text) *out = OL_REASON_NONE;
-    else if (strcmp(text, "insufficient_stock") == 0) *out = OL_REASON_INSUFFICIENT_STOCK;
-    else if (strcmp(text, "unknown_item") == 0) *out = OL_REASON_UNKNOWN_ITEM;
-    else if (strcmp(text, "invalid") == 0) *out = OL_REASON_INVALID;
-    else return false;
-    return true;
+    if (!text) {
+        *out = OL_REASON_NONE;
+        return true;
+    }
+    for (size_t i = 1; i < COUNT(REASON_NAMES); i++)
+        if (strcmp(text, REASON_NAMES[i]) == 0) {
+            *out = (ol_reason)i;
+            return true;
+        }
+    return false;
 }
 
 /* Appends a JSON string literal, escaped as jansson's compact dump does
@@ -102,8 +106,9 @@ static bool append_string_or_null(ol_buf *out, const char *key, const char *valu
 /* Hand-written rather than built with jansson: this runs once per answer on
  * the consumer's hot path, and a jansson object costs a dozen allocations. */
 char *ol_result_to_json(const ol_result *r) {
-    char stamp[40];
+    char stamp[40], deadline[40] = "";
     ol_format_rfc3339(stamp, sizeof stamp, r->processed_at_us);
+    if (r->hold_expires_at_us) ol_format_rfc3339(deadline, sizeof deadline, r->hold_expires_at_us);
     const char *reason = ol_reason_name(r->reason);
     ol_buf out;
     ol_buf_init(&out);
@@ -113,6 +118,7 @@ char *ol_result_to_json(const ol_result *r) {
               append_string_or_null(&out, "type", r->has_order ? ol_order_type_name(r->type) : NULL) &&
               append_key(&out, "quantity", false) &&
               (r->has_order ? ol_buf_append_int(&out, r->quantity) : ol_buf_append(&out, "null", 4)) &&
+              (!r->target[0] || append_string_or_null(&out, "target", r->target)) &&
               append_string_or_null(&out, "status", ol_status_name(r->status)) &&
               append_string_or_null(&out, "reason", reason) && append_key(&out, "remaining", false) &&
               (r->has_remaining ? ol_buf_append_int(&out, r->remaining) : ol_buf_append(&out, "null", 4)) &&
@@ -120,6 +126,7 @@ char *ol_result_to_json(const ol_result *r) {
               append_key(&out, "partition", false) && ol_buf_append_int(&out, r->partition) &&
               append_key(&out, "offset", false) && ol_buf_append_int(&out, r->offset) &&
               append_string_or_null(&out, "processed_at", stamp) &&
+              (!r->hold_expires_at_us || append_string_or_null(&out, "hold_expires_at", deadline)) &&
               (!r->error[0] || append_string_or_null(&out, "error", r->error)) && ol_buf_append(&out, "}", 1);
     if (!ok) {
         ol_buf_free(&out);
@@ -203,17 +210,18 @@ bool ol_result_from_json(const char *value, size_t len, ol_result *out, char *er
     }
     bool ok = false;
     const char *order_id = NULL, *item = NULL, *type = NULL, *status = NULL, *reason = NULL, *stamp = NULL,
-               *error = NULL;
+               *error = NULL, *target = NULL, *deadline = NULL;
     json_t *order_id_v = NULL, *item_v = NULL, *type_v = NULL, *reason_v = NULL;
     json_t *quantity = NULL, *remaining = NULL, *duplicate = NULL;
     json_int_t partition = 0, offset = 0;
     /* jansson's unpack has no "string or null" value format ("s?" after a
      * value is read as the next key and fails every document), so the
      * nullable strings are unpacked as objects and checked below. */
-    if (json_unpack_ex(root, &jerr, 0, "{s:o, s:o, s:o, s:o, s:s, s:o, s:o, s:o, s:I, s:I, s:s, s?s}", "order_id",
-                       &order_id_v, "item", &item_v, "type", &type_v, "quantity", &quantity, "status", &status,
-                       "reason", &reason_v, "remaining", &remaining, "duplicate", &duplicate, "partition", &partition,
-                       "offset", &offset, "processed_at", &stamp, "error", &error) != 0) {
+    if (json_unpack_ex(root, &jerr, 0, "{s:o, s:o, s:o, s:o, s:s, s:o, s:o, s:o, s:I, s:I, s:s, s?s, s?s, s?s}",
+                       "order_id", &order_id_v, "item", &item_v, "type", &type_v, "quantity", &quantity, "status",
+                       &status, "reason", &reason_v, "remaining", &remaining, "duplicate", &duplicate, "partition",
+                       &partition, "offset", &offset, "processed_at", &stamp, "error", &error, "target", &target,
+                       "hold_expires_at", &deadline) != 0) {
         ol_seterr(err, errlen, "result: %s", jerr.text);
         goto done;
     }
@@ -225,8 +233,16 @@ bool ol_result_from_json(const char *value, size_t len, ol_result *out, char *er
     if (item && type && json_is_integer(quantity)) {
         out->has_order = true;
         if (!copy_whole(out->item, sizeof out->item, item, "item", err, errlen)) goto done;
-        out->type = strcmp(type, "restock") == 0 ? OL_TYPE_RESTOCK : OL_TYPE_ORDER;
+        if (!ol_order_type_parse(type, strlen(type), &out->type)) {
+            ol_seterr(err, errlen, "result: unknown type");
+            goto done;
+        }
         out->quantity = (int32_t)json_integer_value(quantity);
+    }
+    if (target && !copy_whole(out->target, sizeof out->target, target, "target", err, errlen)) goto done;
+    if (deadline && !parse_rfc3339(deadline, &out->hold_expires_at_us)) {
+        ol_seterr(err, errlen, "result: field 'hold_expires_at' is not RFC 3339 UTC");
+        goto done;
     }
     if (!ol_status_parse(status, &out->status) || !ol_reason_parse(reason, &out->reason)) {
         ol_seterr(err, errlen, "result: unknown status or reason");

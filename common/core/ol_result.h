@@ -10,15 +10,29 @@
 
 #include "ol_order.h"
 
-typedef enum { OL_STATUS_ACCEPTED, OL_STATUS_REJECTED } ol_status;
-typedef enum { OL_REASON_NONE, OL_REASON_INSUFFICIENT_STOCK, OL_REASON_UNKNOWN_ITEM, OL_REASON_INVALID } ol_reason;
+/* held: the units are taken until a confirm, a cancel or the expire. */
+typedef enum { OL_STATUS_ACCEPTED, OL_STATUS_REJECTED, OL_STATUS_HELD } ol_status;
+/* The last six answer follow-ups (ol_lifecycle's verdicts). */
+typedef enum {
+    OL_REASON_NONE,
+    OL_REASON_INSUFFICIENT_STOCK,
+    OL_REASON_UNKNOWN_ITEM,
+    OL_REASON_INVALID,
+    OL_REASON_NOT_HELD,
+    OL_REASON_NOT_CANCELLABLE,
+    OL_REASON_NOT_EXPIRED,
+    OL_REASON_EXPIRED,
+    OL_REASON_ALREADY_CONFIRMED,
+    OL_REASON_ALREADY_CANCELLED
+} ol_reason;
 
 typedef struct ol_result {
     char order_id[OL_ORDER_ID_MAX + 1]; /* "" when unreadable (invalid message) */
     bool has_order;                     /* item, type and quantity are known */
     char item[OL_ITEM_MAX + 1];
     ol_order_type type;
-    int32_t quantity;
+    int32_t quantity;                 /* a follow-up: its target's units (0 when it has none) */
+    char target[OL_ORDER_ID_MAX + 1]; /* a follow-up's target; else "" */
     ol_status status;
     ol_reason reason;
     bool has_remaining;
@@ -27,7 +41,8 @@ typedef struct ol_result {
     int32_t partition; /* where the answered message was read */
     int64_t offset;
     int64_t processed_at_us;
-    char error[OL_ERROR_MAX]; /* "" when none */
+    int64_t hold_expires_at_us; /* status held: the deadline; else 0 */
+    char error[OL_ERROR_MAX];   /* "" when none */
 } ol_result;
 
 const char *ol_status_name(ol_status status);

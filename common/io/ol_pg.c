@@ -173,11 +173,11 @@ bool ol_pg_decision_from_row(const PGresult *res, int r, const char *topic, ol_r
     ol_strlcpy(out->order_id, PQgetvalue(res, r, 0), sizeof out->order_id);
     ol_strlcpy(out->item, PQgetvalue(res, r, 1), sizeof out->item);
     out->has_order = true;
-    out->type = strcmp(PQgetvalue(res, r, 2), "restock") == 0 ? OL_TYPE_RESTOCK : OL_TYPE_ORDER;
+    const char *type = PQgetvalue(res, r, 2);
     out->quantity = (int32_t)strtol(PQgetvalue(res, r, 3), NULL, 10);
-    if (!ol_status_parse(PQgetvalue(res, r, 4), &out->status) ||
+    if (!ol_order_type_parse(type, strlen(type), &out->type) || !ol_status_parse(PQgetvalue(res, r, 4), &out->status) ||
         !ol_reason_parse(PQgetisnull(res, r, 5) ? NULL : PQgetvalue(res, r, 5), &out->reason)) {
-        ol_seterr(err, errlen, "orders row for '%s' has an unknown status or reason", out->order_id);
+        ol_seterr(err, errlen, "orders row for '%s' has an unknown type, status or reason", out->order_id);
         return false;
     }
     out->has_remaining = !PQgetisnull(res, r, 6);
@@ -187,5 +187,24 @@ bool ol_pg_decision_from_row(const PGresult *res, int r, const char *topic, ol_r
     out->partition = same_topic ? (int32_t)strtol(PQgetvalue(res, r, 9), NULL, 10) : -1;
     out->offset = strtoll(PQgetvalue(res, r, 10), NULL, 10);
     out->processed_at_us = strtoll(PQgetvalue(res, r, 11), NULL, 10);
+    if (!PQgetisnull(res, r, 12)) ol_strlcpy(out->target, PQgetvalue(res, r, 12), sizeof out->target);
+    if (!PQgetisnull(res, r, 13)) out->hold_expires_at_us = strtoll(PQgetvalue(res, r, 13), NULL, 10);
     return true;
+}
+
+bool ol_pg_life_from_row(const PGresult *res, int r, const ol_result *decided, ol_life *out, bool *changed) {
+    static const struct {
+        const char *name;
+        ol_life_state state;
+    } lives[] = {{"confirmed", OL_LIFE_CONFIRMED}, {"cancelled", OL_LIFE_CANCELLED}, {"expired", OL_LIFE_EXPIRED}};
+    *changed = !PQgetisnull(res, r, 14);
+    if (!*changed) return true;
+    const char *life = PQgetvalue(res, r, 14);
+    for (size_t i = 0; i < sizeof lives / sizeof lives[0]; i++)
+        if (strcmp(life, lives[i].name) == 0) {
+            int64_t deadline = lives[i].state == OL_LIFE_EXPIRED ? decided->hold_expires_at_us / 1000 : 0;
+            *out = (ol_life){lives[i].state, decided->quantity, deadline};
+            return true;
+        }
+    return false;
 }

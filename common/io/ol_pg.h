@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "ol_lifecycle.h"
 #include "ol_result.h"
 
 typedef struct ol_migration {
@@ -34,13 +35,19 @@ bool ol_pg_exec(PGconn *conn, const char *sql, char *err, size_t errlen);
  * selected with it decode with ol_pg_decision_from_row. */
 #define OL_PG_DECISION_COLUMNS                                                                                         \
     "order_id, item, type, quantity, status, reason, remaining, error, kafka_topic, kafka_partition, kafka_offset,"    \
-    " (extract(epoch FROM processed_at) * 1000000)::bigint"
+    " (extract(epoch FROM processed_at) * 1000000)::bigint, target,"                                                   \
+    " (extract(epoch FROM hold_expires_at) * 1000000)::bigint, life"
 
 /* Decodes row r (selected with OL_PG_DECISION_COLUMNS) into *out. A row of
  * another topic than topic gets partition -1: it can never be the decision
- * of one of this topic's messages. False (err set) on an unknown status or
- * reason. */
+ * of one of this topic's messages. False (err set) on an unknown type,
+ * status or reason. */
 bool ol_pg_decision_from_row(const PGresult *res, int r, const char *topic, ol_result *out, char *err, size_t errlen);
+
+/* The life of the order in row r as it stands now: from its decision, and
+ * from its `life` column once a follow-up changed it. *changed says
+ * whether the column was set (the decider must be told: ol_decider_set_life). */
+bool ol_pg_life_from_row(const PGresult *res, int r, const ol_result *decided, ol_life *out, bool *changed);
 
 /* Copies msg to dst with every occurrence of the password found in conninfo
  * replaced by "***". */

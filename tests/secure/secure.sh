@@ -108,6 +108,21 @@ echo "{\"order_id\":\"$TAG-wait\",\"item\":\"$ITEM\",\"quantity\":1}" |
     die "order-producer --wait: exit $?"
 grep -q '"remaining":1' "$IT_LOGDIR/wait.out" || die "--wait answer: $(cat "$IT_LOGDIR/wait.out")"
 
+# A hold nobody confirms: the consumer appends its expire to the orders
+# topic with its own principal (the one write of orders it has).
+echo "{\"order_id\":\"$TAG-hold\",\"item\":\"$ITEM\",\"quantity\":1,\"hold_s\":1}" |
+    as order-producer "$BUILD/order-producer" --wait=30 >"$IT_LOGDIR/hold.out" 2>"$IT_LOGDIR/hold.log" ||
+    die "a hold through order-producer --wait: exit $?"
+grep -q '"status":"held"' "$IT_LOGDIR/hold.out" || die "hold answer: $(cat "$IT_LOGDIR/hold.out")"
+for _ in $(seq 100); do
+    [ "$(admin_sql "SELECT life FROM orders WHERE order_id = '$TAG-hold'")" = expired ] && break
+    sleep 0.1
+done
+[ "$(admin_sql "SELECT status FROM orders WHERE order_id = '$TAG-hold#expire'")" = accepted ] ||
+    die "the hold did not expire through the log within 10 s ($(tail -n 3 "$IT_LOGDIR/consumer.log"))"
+[ "$(admin_sql "SELECT count FROM inventories WHERE name = '$ITEM'")" = 1 ] || die "the expired hold's unit did not come back"
+log "a hold expired through the log, its expire written with the consumer's principal"
+
 # Every backend of the consumer and the gateway is on TLS, as the server
 # sees it; and so is a reader's own session.
 ssl_rows=$(admin_sql "SELECT a.usename || ':' || s.ssl FROM pg_stat_activity a JOIN pg_stat_ssl s USING (pid)
@@ -121,11 +136,11 @@ grep -q 'order-gateway:t' <<<"$ssl_rows" || die "no TLS backend of order-gateway
 
 as order-reader "$BUILD/order-results" --from-beginning --item "$ITEM" --format json >"$IT_LOGDIR/results.out" \
     2>"$IT_LOGDIR/results.log" || die "order-results as order-reader: exit $?"
-[ "$(grep -c "\"item\":\"$ITEM\"" "$IT_LOGDIR/results.out")" = 4 ] ||
-    die "order-results shows $(grep -c "$ITEM" "$IT_LOGDIR/results.out") answers for $ITEM, want 4"
+[ "$(grep -c "\"item\":\"$ITEM\"" "$IT_LOGDIR/results.out")" = 6 ] ||
+    die "order-results shows $(grep -c "$ITEM" "$IT_LOGDIR/results.out") answers for $ITEM, want 6"
 as order-reader "$BUILD/order-audit" >"$IT_LOGDIR/audit.out" 2>"$IT_LOGDIR/audit.log" ||
     die "order-audit as order-reader: exit $? ($(tail -n 3 "$IT_LOGDIR/audit.out"))"
-log "order-results and order-audit as order-reader: 4 answers, audit agrees"
+log "order-results and order-audit as order-reader: 6 answers, audit agrees"
 
 # No password in any process's argv or environment, nor in a tool's log.
 mapfile -t secrets < <(cat "$IT_ROOT"/.stack/secrets/*.password)

@@ -42,6 +42,8 @@ static void assert_same_decision(const ol_result *a, const ol_result *b) {
     cr_assert_eq(a->has_remaining, b->has_remaining);
     if (a->has_remaining) cr_assert_eq(a->remaining, b->remaining);
     cr_assert_str_eq(a->error, b->error);
+    cr_assert_str_eq(a->target, b->target);
+    cr_assert_eq(a->hold_expires_at_us, b->hold_expires_at_us);
 }
 
 static bool stock_of(const ol_decider *d, const char *item, ol_stock *initial, ol_stock *current) {
@@ -408,5 +410,180 @@ Test(decider, decisions_after_a_clear_reuse_nothing_stale) {
         }
         ol_decider_clear(d);
     }
+    ol_decider_destroy(d);
+}
+
+/* ---- holds and follow-ups ---------------------------------------------- */
+
+#define TS 1800000000000LL /* a log timestamp, ms */
+
+typedef struct step {
+    const char *order_id;
+    ol_order_type type;
+    int32_t quantity; /* orders */
+    int32_t hold_s;   /* orders */
+    const char *target;
+    int64_t ts_ms; /* the message's log timestamp */
+    ol_status want_status;
+    ol_reason want_reason;
+    int64_t want_remaining;
+} step;
+
+static ol_result decide_step(ol_decider *d, const step *s, int64_t offset) {
+    ol_order o = make_order(s->order_id, "apple", s->type, s->quantity);
+    o.hold_s = s->hold_s;
+    if (s->target) strcpy(o.target, s->target);
+    ol_result r;
+    ol_decided_kind kind;
+    cr_assert(ol_decider_decide_at(d, &o, 0, offset, s->ts_ms, s->ts_ms * 1000, &r, &kind));
+    return r;
+}
+
+static void run_steps(ol_decider *d, const step *steps, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        ol_result r = decide_step(d, &steps[i], (int64_t)i);
+        cr_expect_eq(r.status, steps[i].want_status, "step %zu (%s): status %s", i, steps[i].order_id,
+                     ol_status_name(r.status));
+        cr_expect_eq(r.reason, steps[i].want_reason, "step %zu (%s): reason %s", i, steps[i].order_id,
+                     ol_reason_name(r.reason) ? ol_reason_name(r.reason) : "null");
+        cr_expect_eq(r.remaining, steps[i].want_remaining, "step %zu (%s): remaining %lld", i, steps[i].order_id,
+                     (long long)r.remaining);
+    }
+}
+
+#define ACC OL_STATUS_ACCEPTED
+#define REJ OL_STATUS_REJECTED
+#define HELD OL_STATUS_HELD
+
+Test(decider_life, hold_confirm_and_the_losers) {
+    ol_decider *d = decider_with("apple", true, 5);
+    ol_result held = decide_step(d, &(step){"h1", OL_TYPE_ORDER, 4, 60, NULL, TS, HELD, 0, 1}, 0);
+    cr_assert_eq(held.status, OL_STATUS_HELD);
+    cr_assert_eq(held.hold_expires_at_us, (TS + 60000) * 1000);
+    const step steps[] = {
+        {"o2", OL_TYPE_ORDER, 3, 0, NULL, TS + 1, REJ, OL_REASON_INSUFFICIENT_STOCK, 1}, /* the hold stands */
+        {"c1", OL_TYPE_CONFIRM, 0, 0, "h1", TS + 70000, ACC, 0, 1}, /* after the wall deadline, logged first */
+        {"h1#expire", OL_TYPE_EXPIRE, 0, 0, "h1", TS + 70001, REJ, OL_REASON_ALREADY_CONFIRMED, 1},
+        {"c2", OL_TYPE_CONFIRM, 0, 0, "h1", TS + 70002, REJ, OL_REASON_ALREADY_CONFIRMED, 1},
+        {"x1", OL_TYPE_CANCEL, 0, 0, "h1", TS + 70003, ACC, 0, 5}, /* a return: the units come back */
+        {"x2", OL_TYPE_CANCEL, 0, 0, "h1", TS + 70004, REJ, OL_REASON_ALREADY_CANCELLED, 5},
+    };
+    run_steps(d, steps, sizeof steps / sizeof steps[0]);
+    ol_decider_destroy(d);
+}
+
+Test(decider_life, expire_and_early_expire) {
+    ol_decider *d = decider_with("apple", true, 5);
+    const step steps[] = {
+        {"h1", OL_TYPE_ORDER, 2, 10, NULL, TS, HELD, 0, 3},
+        {"h1#expire", OL_TYPE_EXPIRE, 0, 0, "h1", TS + 9999, REJ, OL_REASON_NOT_EXPIRED, 3},
+        {"c1", OL_TYPE_CONFIRM, 0, 0, "h1", TS + 9999, ACC, 0, 3},
+        {"h2", OL_TYPE_ORDER, 3, 10, NULL, TS + 1, HELD, 0, 0},
+        {"h2#expire", OL_TYPE_EXPIRE, 0, 0, "h2", TS + 10001, ACC, 0, 3},
+        {"c2", OL_TYPE_CONFIRM, 0, 0, "h2", TS + 10002, REJ, OL_REASON_EXPIRED, 3},
+        {"x2", OL_TYPE_CANCEL, 0, 0, "h2", TS + 10003, REJ, OL_REASON_EXPIRED, 3},
+    };
+    run_steps(d, steps, sizeof steps / sizeof steps[0]);
+    ol_decider_destroy(d);
+}
+
+Test(decider_life, cancels_that_find_nothing) {
+    ol_decider *d = decider_with("apple", true, 1);
+    cr_assert(ol_decider_set_stock(d, "pear", (ol_stock){true, 9}));
+    ol_order pear = make_order("p1", "pear", OL_TYPE_ORDER, 2);
+    ol_result r;
+    ol_decided_kind kind;
+    cr_assert(ol_decider_decide_at(d, &pear, 0, 0, TS, TS * 1000, &r, &kind));
+    const step steps[] = {
+        {"x0", OL_TYPE_CANCEL, 0, 0, "o1", TS, REJ, OL_REASON_NOT_CANCELLABLE, 1}, /* before its order */
+        {"o1", OL_TYPE_ORDER, 5, 0, NULL, TS, REJ, OL_REASON_INSUFFICIENT_STOCK, 1},
+        {"x1", OL_TYPE_CANCEL, 0, 0, "o1", TS, REJ, OL_REASON_NOT_CANCELLABLE, 1}, /* rejected */
+        {"x2", OL_TYPE_CANCEL, 0, 0, "p1", TS, REJ, OL_REASON_NOT_CANCELLABLE, 1}, /* another item's order */
+        {"c1", OL_TYPE_CONFIRM, 0, 0, "p1", TS, REJ, OL_REASON_NOT_HELD, 1},
+        {"o3", OL_TYPE_ORDER, 1, 0, NULL, TS, ACC, 0, 0},
+        {"c3", OL_TYPE_CONFIRM, 0, 0, "o3", TS, REJ, OL_REASON_NOT_HELD, 0},       /* sold, not held */
+        {"x4", OL_TYPE_CANCEL, 0, 0, "x1", TS, REJ, OL_REASON_NOT_CANCELLABLE, 0}, /* a cancel of a cancel */
+    };
+    run_steps(d, steps, sizeof steps / sizeof steps[0]);
+    ol_decider_destroy(d);
+}
+
+Test(decider_life, a_repeated_follow_up_answers_as_first) {
+    ol_decider *d = decider_with("apple", true, 5);
+    ol_result first = decide_step(d, &(step){"h1", OL_TYPE_ORDER, 2, 30, NULL, TS, HELD, 0, 3}, 0);
+    ol_result c = decide_step(d, &(step){"c1", OL_TYPE_CONFIRM, 0, 0, "h1", TS + 1, ACC, 0, 3}, 1);
+    ol_result again;
+    cr_assert(ol_decider_lookup(d, "h1", &again));
+    assert_same_decision(&first, &again);
+    cr_assert(ol_decider_lookup(d, "c1", &again));
+    assert_same_decision(&c, &again);
+    ol_decider_destroy(d);
+}
+
+Test(decider_life, a_repeated_cancel_is_a_duplicate) {
+    ol_decider *d = decider_with("apple", true, 5);
+    run_steps(
+        d,
+        (step[]){{"o1", OL_TYPE_ORDER, 2, 0, NULL, TS, ACC, 0, 3}, {"x1", OL_TYPE_CANCEL, 0, 0, "o1", TS, ACC, 0, 5}},
+        2);
+    ol_order again = make_order("x1", "apple", OL_TYPE_CANCEL, 0);
+    strcpy(again.target, "o1");
+    ol_result r;
+    ol_decided_kind kind;
+    cr_assert(ol_decider_decide_at(d, &again, 0, 7, TS, TS * 1000, &r, &kind));
+    cr_assert_eq(kind, OL_DECIDED_DUPLICATE);
+    cr_assert(r.duplicate);
+    cr_assert_eq(r.remaining, 5, "the original answer, and the units came back once");
+    ol_stock initial, current;
+    cr_assert(stock_of(d, "apple", &initial, &current));
+    cr_assert_eq(current.count, 5);
+    ol_decider_destroy(d);
+}
+
+Test(decider_life, targets_from_the_ledger) {
+    /* A later batch: the hold was decided before (declared), and another
+     * order's life was changed since (declared with set_life). */
+    ol_decider *d = decider_with("apple", true, 1);
+    ol_result h;
+    memset(&h, 0, sizeof h);
+    strcpy(h.order_id, "h1");
+    strcpy(h.item, "apple");
+    h.has_order = true;
+    h.type = OL_TYPE_ORDER;
+    h.quantity = 4;
+    h.status = OL_STATUS_HELD;
+    h.hold_expires_at_us = (TS + 5000) * 1000;
+    cr_assert(ol_decider_add_decision(d, &h));
+    cr_assert(ol_decider_set_life(d, "o9", "apple", (ol_life){OL_LIFE_CONFIRMED, 2, 0}));
+    const step steps[] = {
+        {"h1#expire", OL_TYPE_EXPIRE, 0, 0, "h1", TS + 5000, ACC, 0, 5},
+        {"x9", OL_TYPE_CANCEL, 0, 0, "o9", TS + 5001, ACC, 0, 7},
+    };
+    run_steps(d, steps, 2);
+    size_t pos = 0, n = 0;
+    const char *id;
+    ol_life life;
+    while (ol_decider_next_life(d, &pos, &id, &life)) {
+        n++;
+        if (strcmp(id, "h1") == 0) cr_assert_eq(life.state, OL_LIFE_EXPIRED);
+        else if (strcmp(id, "o9") == 0) cr_assert_eq(life.state, OL_LIFE_CANCELLED);
+        else cr_assert_fail("unexpected changed life %s", id);
+    }
+    cr_assert_eq(n, 2, "both changed lives are to be written back");
+    ol_decider_clear(d);
+    pos = 0;
+    cr_assert_not(ol_decider_next_life(d, &pos, &id, &life), "clear forgets lives");
+    ol_decider_destroy(d);
+}
+
+Test(decider_life, give_back_never_overflows_stock) {
+    ol_decider *d = decider_with("apple", true, 10);
+    run_steps(d,
+              (step[]){{"o1", OL_TYPE_ORDER, 10, 0, NULL, TS, ACC, 0, 0},
+                       {"r1", OL_TYPE_RESTOCK, 2147483647 - 5, 0, NULL, TS, ACC, 0, 2147483647 - 5},
+                       {"x1", OL_TYPE_CANCEL, 0, 0, "o1", TS, REJ, OL_REASON_INVALID, 2147483647 - 5}},
+              3);
+    ol_life life = ol_decider_life(d, "o1", "apple");
+    cr_assert_eq(life.state, OL_LIFE_ACCEPTED, "the order keeps its state");
     ol_decider_destroy(d);
 }

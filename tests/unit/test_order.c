@@ -821,3 +821,104 @@ Test(order_fast_path, long_integers_are_declined_without_overflow) {
     cr_assert(ol_order_parse_flat(fifteen, strlen(fifteen), &o));
     cr_assert_eq(o.quantity, 3);
 }
+
+/* ---- holds and follow-ups ---------------------------------------------- */
+
+/* Both paths must read a valid message alike: the fast one (when it takes
+ * it) and jansson's. */
+static void expect_both_paths(const char *value, ol_order *out) {
+    char err[OL_ERROR_MAX] = "";
+    const char *field;
+    cr_assert(ol_order_parse_json(value, strlen(value), out, err, sizeof err, &field), "%s: %s", value, err);
+    ol_order flat;
+    if (ol_order_parse_flat(value, strlen(value), &flat))
+        cr_assert(memcmp(&flat, out, sizeof flat) == 0, "the two paths read %s differently", value);
+    cr_assert(parse(value, &flat, err, sizeof err), "%s: %s", value, err);
+}
+
+Test(order_lifecycle, hold_and_followups) {
+    ol_order o;
+    expect_both_paths("{\"order_id\":\"h1\",\"item\":\"apple\",\"quantity\":2,\"hold_s\":600}", &o);
+    cr_assert_eq(o.type, OL_TYPE_ORDER);
+    cr_assert_eq(o.hold_s, 600);
+    cr_assert_str_eq(o.target, "");
+    expect_both_paths("{\"order_id\":\"c1\",\"item\":\"apple\",\"type\":\"confirm\",\"target\":\"h1\"}", &o);
+    cr_assert_eq(o.type, OL_TYPE_CONFIRM);
+    cr_assert_str_eq(o.target, "h1");
+    cr_assert_eq(o.quantity, 0);
+    expect_both_paths("{\"order_id\":\"x1\",\"item\":\"apple\",\"type\":\"cancel\",\"target\":\"o1\"}", &o);
+    cr_assert_eq(o.type, OL_TYPE_CANCEL);
+    expect_both_paths("{\"order_id\":\"h1#expire\",\"item\":\"apple\",\"type\":\"expire\",\"target\":\"h1\"}", &o);
+    cr_assert_eq(o.type, OL_TYPE_EXPIRE);
+    expect_both_paths("{\"order_id\":\"h1\",\"item\":\"apple\",\"quantity\":2,\"hold_s\":86400.0}", &o);
+    cr_assert_eq(o.hold_s, 86400);
+    cr_assert(ol_order_is_followup(OL_TYPE_CANCEL) && !ol_order_is_followup(OL_TYPE_RESTOCK));
+    for (int t = OL_TYPE_ORDER; t <= OL_TYPE_EXPIRE; t++) {
+        ol_order_type back;
+        const char *name = ol_order_type_name((ol_order_type)t);
+        cr_assert(ol_order_type_parse(name, strlen(name), &back) && back == (ol_order_type)t, "%s", name);
+    }
+}
+
+Test(order_lifecycle, hold_id_leaves_room_for_expire) {
+    char *id = repeat("h", OL_HOLD_ID_MAX);
+    ol_buf ok = order_json(id, "apple", "\"quantity\":1,\"hold_s\":5");
+    ol_order o;
+    char err[OL_ERROR_MAX];
+    cr_assert(parse(ok.data, &o, err, sizeof err), "%s", err);
+    free(id);
+    id = repeat("h", OL_HOLD_ID_MAX + 1);
+    ol_buf bad = order_json(id, "apple", "\"quantity\":1,\"hold_s\":5");
+    const char *field;
+    cr_assert_not(ol_order_parse_field(bad.data, bad.len, NULL, 0, &o, err, sizeof err, &field));
+    cr_assert_str_eq(field, "order_id");
+    cr_assert(strstr(err, "#expire"), "%s", err);
+    ol_buf plain = order_json(id, "apple", "\"quantity\":1");
+    cr_assert(parse(plain.data, &o, err, sizeof err), "without a hold the full length is allowed: %s", err);
+    free(id);
+    ol_buf_free(&ok);
+    ol_buf_free(&bad);
+    ol_buf_free(&plain);
+}
+
+Test(order_lifecycle, invalid_combinations_name_their_field) {
+    static const struct {
+        const char *value, *field, *err_has;
+    } cases[] = {
+        {"{\"order_id\":\"c\",\"item\":\"a\",\"type\":\"cancel\"}", "target", "missing required field 'target'"},
+        {"{\"order_id\":\"c\",\"item\":\"a\",\"type\":\"cancel\",\"target\":\"o\",\"quantity\":1}", "quantity",
+         "not allowed on a cancel"},
+        {"{\"order_id\":\"c\",\"item\":\"a\",\"type\":\"confirm\",\"target\":\"c\"}", "target", "this very message"},
+        {"{\"order_id\":\"c\",\"item\":\"a\",\"type\":\"confirm\",\"target\":\"\"}", "target", "1 to 128 bytes"},
+        {"{\"order_id\":\"c\",\"item\":\"a\",\"type\":\"confirm\",\"target\":7}", "target", "must be a string"},
+        {"{\"order_id\":\"o\",\"item\":\"a\",\"quantity\":1,\"target\":\"x\"}", "target", "only for confirm"},
+        {"{\"order_id\":\"r\",\"item\":\"a\",\"quantity\":1,\"type\":\"restock\",\"hold_s\":5}", "hold_s",
+         "only for orders"},
+        {"{\"order_id\":\"c\",\"item\":\"a\",\"type\":\"cancel\",\"target\":\"o\",\"hold_s\":5}", "hold_s",
+         "only for orders"},
+        {"{\"order_id\":\"o\",\"item\":\"a\",\"quantity\":1,\"hold_s\":0}", "hold_s", "from 1 to 86400"},
+        {"{\"order_id\":\"o\",\"item\":\"a\",\"quantity\":1,\"hold_s\":86401}", "hold_s", "from 1 to 86400"},
+        {"{\"order_id\":\"o\",\"item\":\"a\",\"quantity\":1,\"hold_s\":1.5}", "hold_s", "got 1.5"},
+        {"{\"order_id\":\"o\",\"item\":\"a\",\"quantity\":1,\"hold_s\":\"60\"}", "hold_s", "got string"},
+        {"{\"order_id\":\"o\",\"item\":\"a\",\"quantity\":1,\"hold_s\":null}", "hold_s", "got null"},
+        {"{\"order_id\":\"h1-expire\",\"item\":\"a\",\"type\":\"expire\",\"target\":\"h1\"}", "order_id",
+         "target's followed by"},
+        {"{\"order_id\":\"h2#expire\",\"item\":\"a\",\"type\":\"expire\",\"target\":\"h1\"}", "order_id",
+         "target's followed by"},
+        {"{\"order_id\":\"o\",\"item\":\"a\",\"quantity\":1,\"type\":\"refund\"}", "type", "\"expire\", got string"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        ol_order o;
+        char err[OL_ERROR_MAX] = "";
+        const char *field = NULL;
+        cr_expect_not(
+            ol_order_parse_field(cases[i].value, strlen(cases[i].value), NULL, 0, &o, err, sizeof err, &field),
+            "accepted %s", cases[i].value);
+        cr_expect(field && strcmp(field, cases[i].field) == 0, "%s: field %s, want %s", cases[i].value,
+                  field ? field : "NULL", cases[i].field);
+        cr_expect(strstr(err, cases[i].err_has), "%s: error '%s' lacks '%s'", cases[i].value, err, cases[i].err_has);
+        ol_order flat;
+        cr_expect_not(ol_order_parse_flat(cases[i].value, strlen(cases[i].value), &flat), "fast path took %s",
+                      cases[i].value);
+    }
+}

@@ -58,7 +58,7 @@ static void collect(void *ctx, const divergence *d) {
 static void msg(world *w, int32_t p, int64_t o, const char *key, const char *value) {
     size_t i = w->n_msgs++;
     snprintf(w->values[i], sizeof w->values[i], "%s", value);
-    w->msgs[i] = (audit_msg){p, o, NULL, 0, w->values[i], strlen(w->values[i])};
+    w->msgs[i] = (audit_msg){p, o, NULL, 0, w->values[i], strlen(w->values[i]), -1};
     if (key) {
         snprintf(w->keys[i], sizeof w->keys[i], "%s", key);
         w->msgs[i].key = w->keys[i];

@@ -142,6 +142,40 @@ static size_t build_samples(sample *out, size_t cap) {
     r.offset = 0;
     out[n++] = (sample){"epoch-zero", r};
 
+    r = base_result();
+    strcpy(r.order_id, "h-1");
+    r.quantity = 2;
+    r.status = OL_STATUS_HELD;
+    r.remaining = 5;
+    r.hold_expires_at_us = T0 + 900LL * 1000000;
+    out[n++] = (sample){"held", r};
+
+    r = base_result();
+    strcpy(r.order_id, "c-1");
+    r.type = OL_TYPE_CONFIRM;
+    strcpy(r.target, "h-1");
+    r.quantity = 2;
+    r.remaining = 5;
+    out[n++] = (sample){"confirm-accepted", r};
+
+    r = base_result();
+    strcpy(r.order_id, "x-1");
+    r.type = OL_TYPE_CANCEL;
+    strcpy(r.target, "o-9");
+    r.quantity = 0;
+    r.status = OL_STATUS_REJECTED;
+    r.reason = OL_REASON_NOT_CANCELLABLE;
+    out[n++] = (sample){"cancel-not-cancellable", r};
+
+    r = base_result();
+    strcpy(r.order_id, "h-1#expire");
+    r.type = OL_TYPE_EXPIRE;
+    strcpy(r.target, "h-1");
+    r.quantity = 2;
+    r.status = OL_STATUS_REJECTED;
+    r.reason = OL_REASON_ALREADY_CONFIRMED;
+    out[n++] = (sample){"expire-already-confirmed", r};
+
     cr_assert_leq(n, cap);
     return n;
 }
@@ -165,6 +199,8 @@ static void assert_results_equal(const ol_result *a, const ol_result *b, const c
     cr_assert_eq(a->offset, b->offset, "%s: offset", what);
     cr_assert_eq(a->processed_at_us, b->processed_at_us, "%s: processed_at", what);
     cr_assert_str_eq(a->error, b->error, "%s: error", what);
+    cr_assert_str_eq(a->target, b->target, "%s: target", what);
+    cr_assert_eq(a->hold_expires_at_us, b->hold_expires_at_us, "%s: hold_expires_at", what);
 }
 
 /* ---- names ----------------------------------------------------------- */
@@ -172,6 +208,11 @@ static void assert_results_equal(const ol_result *a, const ol_result *b, const c
 Test(result_names, status_and_reason_round_trip) {
     cr_assert_str_eq(ol_status_name(OL_STATUS_ACCEPTED), "accepted");
     cr_assert_str_eq(ol_status_name(OL_STATUS_REJECTED), "rejected");
+    cr_assert_str_eq(ol_status_name(OL_STATUS_HELD), "held");
+    for (int r = OL_REASON_INSUFFICIENT_STOCK; r <= OL_REASON_ALREADY_CANCELLED; r++) {
+        ol_reason back;
+        cr_assert(ol_reason_parse(ol_reason_name((ol_reason)r), &back) && back == (ol_reason)r, "reason %d", r);
+    }
     cr_assert_null(ol_reason_name(OL_REASON_NONE));
     cr_assert_str_eq(ol_reason_name(OL_REASON_INSUFFICIENT_STOCK), "insufficient_stock");
     cr_assert_str_eq(ol_reason_name(OL_REASON_UNKNOWN_ITEM), "unknown_item");

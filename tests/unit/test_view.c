@@ -283,3 +283,30 @@ Test(summary, json_and_table_agree) {
     ol_buf_free(&buf);
     ol_results_summary_destroy(s);
 }
+
+Test(summary, counts_holds_apart_and_follow_up_refusals_as_rejected) {
+    ol_results_summary *s = ol_results_summary_new();
+    cr_assert_not_null(s);
+    ol_result rs[] = {
+        result("h1", "apple", OL_STATUS_HELD, OL_REASON_NONE, 0, 0),
+        result("c1", "apple", OL_STATUS_ACCEPTED, OL_REASON_NONE, 0, 1),
+        result("c2", "apple", OL_STATUS_REJECTED, OL_REASON_ALREADY_CONFIRMED, 0, 2),
+    };
+    for (size_t i = 0; i < sizeof rs / sizeof rs[0]; i++) cr_assert(ol_results_summary_add(s, &rs[i]));
+    ol_results_counts t = ol_results_summary_total(s);
+    cr_assert_eq(t.held, 1, "a hold is neither accepted nor rejected");
+    cr_assert_eq(t.accepted, 1);
+    cr_assert_eq(t.rejected, 1);
+    cr_assert_eq(t.insufficient_stock + t.unknown_item + t.invalid, 0);
+    double rate;
+    cr_assert(ol_results_acceptance_rate(&t, &rate));
+    cr_assert_float_eq(rate, 1.0 / 3, 1e-9);
+    ol_buf out = {0};
+    cr_assert(ol_results_summary_table(s, &out));
+    cr_assert(strstr(out.data, "HELD"), "%s", out.data);
+    ol_buf_free(&out);
+    ol_results_filter f;
+    char err[256];
+    cr_assert(ol_results_filter_init(&f, NULL, "held", "already_confirmed", NULL, err, sizeof err), "%s", err);
+    ol_results_summary_destroy(s);
+}
