@@ -47,6 +47,7 @@ bool batch_transition(batch *b, batch_event ev) {
     batch_state next = batch_next_state(b->state, ev, b->len);
     if (next == BATCH_STATE_COUNT) return false;
     b->state = next;
+    if (next == BATCH_EMPTY) b->attempts = 0; /* a batch's retries count until its messages go */
     return true;
 }
 
@@ -82,9 +83,10 @@ void batch_free(batch *b) {
 
 bool batch_full(const batch *b) { return b->len >= b->cap; }
 
-bool batch_add(batch *b, rd_kafka_message_t *msg) {
+bool batch_add(batch *b, rd_kafka_message_t *msg, int64_t stream_prev) {
     if (batch_full(b) || batch_next_state(b->state, BATCH_EV_ADD, b->len + 1) == BATCH_STATE_COUNT) return false;
     memset(&b->entries[b->len], 0, sizeof b->entries[0]);
+    b->entries[b->len].stream_prev = stream_prev;
     b->entries[b->len++].msg = msg;
     return batch_transition(b, BATCH_EV_ADD);
 }
@@ -155,13 +157,22 @@ static bool misrouted(const batch_entry *e, int32_t topic_partitions) {
     return ol_murmur2_partition(e->msg->key, e->msg->key_len, topic_partitions) != e->msg->partition;
 }
 
-bool batch_plan(batch *b, partition_table *t, ol_map *dedup, int32_t topic_partitions) {
-    if (b->state != BATCH_PARSED && b->state != BATCH_PLANNED) return false;
-    ol_map_clear(dedup);
-    b->n_items = b->n_ids = b->n_adv = 0;
-    b->attempts = 0;
-    for (size_t i = 0; i < b->len; i++) /* grow first: the reset below must cover every partition */
-        if (!partition_table_get(t, b->entries[i].msg->partition)) return false;
+/* The first new message of each partition must follow its stored
+ * position: at it, or past offsets the fetch showed to be empty. */
+static bool find_gap(const batch *b, const partition_table *t, batch_gap *gap) {
+    for (size_t i = 0; i < b->len; i++) {
+        const batch_entry *e = &b->entries[i];
+        const partition_state *ps = &t->parts[e->msg->partition];
+        if (e->msg->offset != ps->first_new || e->stream_prev <= ps->decided) continue;
+        if (gap) *gap = (batch_gap){e->msg->partition, ps->decided, ps->first_new, e->stream_prev};
+        return true;
+    }
+    return false;
+}
+
+/* Marks re-reads, finds each partition's first new and last offsets, and
+ * lists the items and order_ids round trip 1 needs. */
+static bool plan_entries(batch *b, partition_table *t, ol_map *dedup, int32_t topic_partitions) {
     for (size_t p = 0; p < t->n; p++) t->parts[p].first_new = -1;
     for (size_t i = 0; i < b->len; i++) {
         batch_entry *e = &b->entries[i];
@@ -178,12 +189,23 @@ bool batch_plan(batch *b, partition_table *t, ol_map *dedup, int32_t topic_parti
         if (e->order.target[0] && !add_distinct(dedup, DEDUP_ORDER_ID, b->order_ids, &b->n_ids, e->order.target))
             return false;
     }
+    return true;
+}
+
+batch_plan_result batch_plan(batch *b, partition_table *t, ol_map *dedup, int32_t topic_partitions, batch_gap *gap) {
+    if (b->state != BATCH_PARSED && b->state != BATCH_PLANNED) return BATCH_PLAN_OOM;
+    ol_map_clear(dedup);
+    b->n_items = b->n_ids = b->n_adv = 0;
+    for (size_t i = 0; i < b->len; i++) /* grow first: the reset below must cover every partition */
+        if (!partition_table_get(t, b->entries[i].msg->partition)) return BATCH_PLAN_OOM;
+    if (!plan_entries(b, t, dedup, topic_partitions)) return BATCH_PLAN_OOM;
+    if (find_gap(b, t, gap)) return BATCH_PLAN_GAP;
     for (size_t p = 0; p < t->n; p++) {
         partition_state *ps = &t->parts[p];
         if (ps->first_new < 0) continue;
         b->advances[b->n_adv++] = (store_advance){(int32_t)p, ps->stored, ps->decided, ps->first_new, ps->last + 1};
     }
-    return batch_transition(b, BATCH_EV_PLAN);
+    return batch_transition(b, BATCH_EV_PLAN) ? BATCH_PLAN_OK : BATCH_PLAN_OOM;
 }
 
 bool batch_decide(batch *b, ol_decider *decider, int64_t now_us) {

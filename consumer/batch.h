@@ -66,6 +66,7 @@ typedef enum batch_event {
 
 typedef struct batch_entry {
     rd_kafka_message_t *msg;
+    int64_t stream_prev; /* the fetch shows no message in [stream_prev, offset) */
     bool valid;
     bool replay;     /* below the stored position: already decided */
     bool misrouted;  /* not in the partition murmur2 assigns its key */
@@ -119,8 +120,9 @@ void batch_set_timestamps(batch *b, batch_timestamp_fn timestamp);
 void batch_free(batch *b);
 
 bool batch_full(const batch *b);
-/* Adds a message (the batch must have room and not be past PLANNED). */
-bool batch_add(batch *b, rd_kafka_message_t *msg);
+/* Adds a message (the batch must have room and not be past PLANNED), with
+ * what partition_table_accept said of it. */
+bool batch_add(batch *b, rd_kafka_message_t *msg, int64_t stream_prev);
 /* Drops the messages of the given partitions (all when only is NULL). False
  * when the batch's round trip 1 is sent: it must finish first. */
 bool batch_drop(batch *b, const int32_t *only, size_t n_only);
@@ -135,11 +137,29 @@ bool batch_published(batch *b);
 /* Parses and validates the messages not yet parsed. */
 bool batch_parse(batch *b);
 
+typedef enum batch_plan_result {
+    BATCH_PLAN_OK,
+    BATCH_PLAN_OOM,
+    /* A partition's first new message does not follow its stored position,
+     * and the fetch does not show the offsets in between to be empty:
+     * planning it would skip them. The batch is left as it was. */
+    BATCH_PLAN_GAP
+} batch_plan_result;
+
+/* Where a refused plan would have skipped offsets. */
+typedef struct batch_gap {
+    int32_t partition;
+    int64_t decided;     /* the stored position */
+    int64_t first_new;   /* the batch's first offset at or past it */
+    int64_t stream_prev; /* where the fetch vouches from: past decided */
+} batch_gap;
+
 /* Plans the transaction from the partitions' positions: which messages are
  * re-reads of decided ones, which items to lock, which order_ids to look
  * up, which positions to advance. topic_partitions > 0 marks entries whose
- * key murmur2 puts elsewhere (misrouted). dedup is scratch. False on OOM. */
-bool batch_plan(batch *b, partition_table *t, ol_map *dedup, int32_t topic_partitions);
+ * key murmur2 puts elsewhere (misrouted). dedup is scratch. On
+ * BATCH_PLAN_GAP, gap (if not NULL) says where. */
+batch_plan_result batch_plan(batch *b, partition_table *t, ol_map *dedup, int32_t topic_partitions, batch_gap *gap);
 
 /* Decides every message in log order with the decider loaded by round trip
  * 1; collects the new decisions. False on OOM. */

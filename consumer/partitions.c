@@ -32,6 +32,15 @@ bool partition_table_apply(partition_table *t, const store_position *pos) {
     return true;
 }
 
+bool partition_table_accept(partition_table *t, int32_t p, int64_t offset, int64_t *stream_prev) {
+    if (p < 0 || (size_t)p >= t->n) return false;
+    partition_state *ps = &t->parts[p];
+    if (!ps->assigned || offset < ps->next_expected) return false;
+    *stream_prev = ps->next_expected;
+    ps->next_expected = offset + 1;
+    return true;
+}
+
 int64_t partition_start_offset(const store_position *pos, int64_t low_watermark) {
     return pos->stored ? pos->results_offset : low_watermark;
 }

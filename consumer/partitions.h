@@ -16,7 +16,7 @@ typedef struct partition_state {
     bool stored;           /* consumer_positions has a row */
     int64_t decided;       /* its next_offset: orders below are decided */
     int64_t acked_saved;   /* its results_offset as last written or read */
-    int64_t next_expected; /* lowest offset accepted from Kafka (stale filter) */
+    int64_t next_expected; /* lowest offset accepted from Kafka: where the fetch since the last seek stands */
     int64_t fenced_until;  /* given up after a fence until then (monotonic ms); 0: not */
     /* Scratch of batch_plan, for the batch being planned. */
     int64_t first_new; /* first offset >= decided in the batch, -1 none */
@@ -37,6 +37,13 @@ partition_state *partition_table_get(partition_table *t, int32_t p);
 /* Takes a position read from PostgreSQL: decided and acknowledged up to its
  * offsets, and fetching accepted from its results_offset. */
 bool partition_table_apply(partition_table *t, const store_position *pos);
+
+/* A message fetched at offset of partition p: false when p is not assigned
+ * or the offset is stale (below where the fetch since the last seek
+ * stands). Otherwise *stream_prev is where that fetch stood before it: the
+ * fetch shows that no message lies in [*stream_prev, offset) (control
+ * records of transactions leave such gaps), and the plan may rely on it. */
+bool partition_table_accept(partition_table *t, int32_t p, int64_t offset, int64_t *stream_prev);
 
 /* Where a partition starts fetching: the oldest answer not acknowledged, so
  * that answers lost in a crash are published again before new decisions;

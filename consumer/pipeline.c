@@ -178,13 +178,12 @@ void order_pipeline_destroy(order_pipeline *pl) {
 /* Puts a fetched message into its lane's collecting batch, which must have
  * room, unless it is stale (from before a seek or a revoke). */
 static bool accept_message(order_pipeline *pl, rd_kafka_message_t *msg) {
-    partition_state *ps = partition_table_get(&pl->parts, msg->partition);
-    if (!ps || !ps->assigned || msg->offset < ps->next_expected ||
-        !batch_add(lane_of(pl, msg->partition)->collecting, msg)) {
+    int64_t stream_prev;
+    if (!partition_table_accept(&pl->parts, msg->partition, msg->offset, &stream_prev) ||
+        !batch_add(lane_of(pl, msg->partition)->collecting, msg, stream_prev)) {
         rd_kafka_message_destroy(msg);
         return false;
     }
-    ps->next_expected = msg->offset + 1;
     return true;
 }
 
@@ -208,14 +207,21 @@ static size_t take_fetched(order_pipeline *pl, bool *fatal, char *err, size_t er
     /* The consumer queue: rebalances run here; a message shows up only for
      * a partition that could not be routed to its lane. */
     if (pl->stray && has_room(pl, pl->stray->partition)) {
-        got += accept_message(pl, pl->stray);
+        /* Accepted when it was fetched; a seek since then dropped it. */
+        if (batch_add(lane_of(pl, pl->stray->partition)->collecting, pl->stray, pl->stray_prev)) got++;
+        else rd_kafka_message_destroy(pl->stray);
         pl->stray = NULL;
     }
     while (!pl->stray) {
         rd_kafka_message_t *msg = order_source_poll(pl->source, fatal, err, errlen);
         if (*fatal || !msg) break;
-        if (has_room(pl, msg->partition)) got += accept_message(pl, msg);
-        else pl->stray = msg; /* its lane is full: first in next time */
+        if (has_room(pl, msg->partition)) {
+            got += accept_message(pl, msg);
+        } else if (partition_table_accept(&pl->parts, msg->partition, msg->offset, &pl->stray_prev)) {
+            pl->stray = msg; /* its lane is full: first in next time */
+        } else {
+            rd_kafka_message_destroy(msg);
+        }
     }
     for (size_t i = 0; i < pl->n_lanes && !*fatal; i++) {
         batch *b = pl->lanes[i].collecting;
@@ -371,9 +377,22 @@ static bool plan_all(order_pipeline *pl, batch **planned, char *err, size_t errl
         batch *next = pl->lanes[i].collecting;
         planned[i] = NULL;
         if (pl->resync_needed || next->len == 0) continue;
-        if (!batch_plan(next, &pl->parts, pl->dedup, pl->topic_partitions)) {
+        batch_gap gap;
+        batch_plan_result r = batch_plan(next, &pl->parts, pl->dedup, pl->topic_partitions, &gap);
+        if (r == BATCH_PLAN_OOM) {
             ol_seterr(err, errlen, "out of memory planning a batch");
             return false;
+        }
+        if (r == BATCH_PLAN_GAP) {
+            /* Never skip: re-read the positions and fetch again from them. */
+            pl->metrics->plan_gaps++;
+            ol_error("partition %d: the batch's first new offset %" PRId64
+                     " does not follow the stored position %" PRId64 " (the fetch shows no gap before %" PRId64
+                     "); re-reading positions",
+                     gap.partition, gap.first_new, gap.decided, gap.stream_prev);
+            pl->resync_needed = true;
+            for (size_t k = 0; k < i; k++) planned[k] = NULL;
+            return true;
         }
         report_misrouted(pl, next);
         planned[i] = next;

@@ -45,6 +45,7 @@ struct order_pipeline {
     size_t batch_cap;             /* messages per batch, per lane (--batch-max) */
     rd_kafka_message_t **fetched; /* scratch for collect, batch_cap long */
     rd_kafka_message_t *stray;    /* from the consumer queue, its lane was full */
+    int64_t stray_prev;           /* what partition_table_accept said of it */
     store_ack *acks;              /* scratch for save_acks */
     size_t acks_cap;
     ack_span **spans; /* scratch for publish(), per partition */

@@ -97,6 +97,14 @@ void pipeline_drop_collected(order_pipeline *pl, const rd_kafka_topic_partition_
     }
     for (size_t i = 0; i < pl->n_lanes; i++)
         batch_drop(pl->lanes[i].collecting, ids, only ? (size_t)only->cnt : 0); /* refused once begun */
+    /* The held-back message too: after a seek it would be taken first, and
+     * the re-read offsets below it dropped as stale. */
+    bool stray_listed = !only;
+    for (int i = 0; pl->stray && only && i < only->cnt; i++) stray_listed |= ids[i] == pl->stray->partition;
+    if (pl->stray && stray_listed) {
+        rd_kafka_message_destroy(pl->stray);
+        pl->stray = NULL;
+    }
     free(ids);
 }
 

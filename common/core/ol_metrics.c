@@ -82,6 +82,8 @@ bool ol_metrics_render(const ol_metrics *m, const char *topic, ol_buf *out) {
                 m->misrouted) &&
         counter(out, "orderline_fenced_batches_total",
                 "Batches rolled back because another consumer had moved the position.", m->fenced) &&
+        counter(out, "orderline_plan_gaps_total",
+                "Batches refused because they would have skipped offsets; positions were re-read.", m->plan_gaps) &&
         counter(out, "orderline_batch_retries_total", "Batches rolled back and retried after a conflict.",
                 m->retries) &&
         counter(out, "orderline_postgres_errors_total", "PostgreSQL errors (connection or statement).",

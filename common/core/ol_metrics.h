@@ -48,6 +48,7 @@ typedef struct ol_metrics {
     uint64_t dlq;
     uint64_t misrouted;
     uint64_t fenced;
+    uint64_t plan_gaps; /* batches refused: they would have skipped offsets */
     uint64_t retries;
     uint64_t postgres_errors;
     uint64_t kafka_errors;

@@ -107,3 +107,22 @@ Test(partitions, a_commit_advances_positions_and_saves_its_acks) {
     cr_assert(partition_table_get(&t, 1)->stored, "its row exists once committed");
     cr_assert_eq(partition_table_get(&t, 1)->decided, 7);
 }
+
+Test(partitions, accept_says_where_the_fetch_stood_and_drops_stale_offsets) {
+    store_position pos = {.partition = 1, .stored = true, .next_offset = 40, .results_offset = 38};
+    cr_assert(partition_table_apply(&t, &pos));
+    int64_t prev;
+    cr_assert_not(partition_table_accept(&t, 1, 38, &prev), "not assigned yet");
+    t.parts[1].assigned = true;
+    cr_assert_not(partition_table_accept(&t, 0, 0, &prev), "partition 0 is not assigned");
+    cr_assert_not(partition_table_accept(&t, 7, 0, &prev), "partition 7 is unknown");
+    cr_assert(partition_table_accept(&t, 1, 38, &prev));
+    cr_assert_eq(prev, 38);
+    cr_assert(partition_table_accept(&t, 1, 41, &prev), "a gap in one fetch is the log's own");
+    cr_assert_eq(prev, 39);
+    cr_assert_not(partition_table_accept(&t, 1, 41, &prev), "stale: already fetched");
+    cr_assert_not(partition_table_accept(&t, 1, 40, &prev), "stale: below where the fetch stands");
+    cr_assert(partition_table_apply(&t, &pos)); /* a seek back */
+    cr_assert(partition_table_accept(&t, 1, 38, &prev));
+    cr_assert_eq(prev, 38);
+}
