@@ -100,6 +100,7 @@ typedef struct batch {
     const ol_result **decisions; /* new decisions, into the ledger */
     size_t n_new;
     int attempts;                                 /* rolled back and retried */
+    int64_t retry_at_ms;                          /* rolled back: not before then (monotonic ms) */
     int64_t t_start, t_locked, t_decided, t_sent; /* us, for the debug timing line */
 } batch;
 

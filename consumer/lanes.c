@@ -7,7 +7,8 @@
 #include "ol_log.h"
 #include "ol_str.h"
 
-#define MAX_ATTEMPTS 20 /* per batch, for transient conflicts */
+#define MAX_ATTEMPTS 20  /* per batch, for transient conflicts */
+#define RETRY_STEP_MS 50 /* a rolled-back batch waits this times its attempts */
 
 static void release_message(rd_kafka_message_t *msg) { rd_kafka_message_destroy(msg); }
 static int64_t message_timestamp(const rd_kafka_message_t *msg) { return rd_kafka_message_timestamp(msg, NULL); }
@@ -39,6 +40,35 @@ void lane_free(lane *ln) {
 
 bool lane_in_flight(const lane *ln) { return ln->flight && ln->flight->state == BATCH_COMMITTING; }
 
+bool lanes_any_in_flight(const lane *lanes, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (lane_in_flight(&lanes[i])) return true;
+    return false;
+}
+
+/* A rolled-back batch still in the flight slot (its commit failed). */
+static bool redo_in_flight_slot(const lane *ln) {
+    return ln->flight->state == BATCH_PLANNED || ln->flight->state == BATCH_PARSED;
+}
+
+int64_t lane_retry_at(const lane *ln) {
+    if (redo_in_flight_slot(ln)) return ln->flight->retry_at_ms;
+    const batch *c = ln->collecting;
+    return c->attempts > 0 && c->len > 0 ? c->retry_at_ms : -1;
+}
+
+batch *lane_next(lane *ln, int64_t now_ms) {
+    int64_t at = lane_retry_at(ln);
+    if (at >= 0 && now_ms < at) return NULL;
+    if (redo_in_flight_slot(ln)) return ln->flight; /* goes before anything collected after it */
+    return ln->collecting->len > 0 ? ln->collecting : NULL;
+}
+
+void lane_drop(lane *ln, const int32_t *only, size_t n_only) {
+    batch_drop(ln->collecting, only, n_only); /* refused once begun */
+    if (redo_in_flight_slot(ln)) batch_drop(ln->flight, only, n_only);
+}
+
 store_status lane_send_begin(lane *ln, batch *b, char *why, size_t whylen) {
     if (!batch_transition(b, BATCH_EV_SEND_BEGIN)) return STORE_OK; /* lane_start reports the bug */
     const lane_env *env = ln->env;
@@ -50,8 +80,8 @@ store_status lane_send_begin(lane *ln, batch *b, char *why, size_t whylen) {
 }
 
 /* A failed round trip: FENCED and BROKEN drop the batch and go up; a
- * conflict is retried (LANE_OK, b PLANNED again) until MAX_ATTEMPTS; out of
- * memory fails at once. */
+ * conflict rolls it back to PLANNED with a retry time (LANE_OK) until
+ * MAX_ATTEMPTS; out of memory fails at once. */
 static lane_result fail_round_trip(lane *ln, batch *b, store_status st, const char *why, char *err, size_t errlen) {
     if (st == STORE_FATAL) {
         batch_transition(b, BATCH_EV_FAIL);
@@ -71,7 +101,7 @@ static lane_result fail_round_trip(lane *ln, batch *b, store_status st, const ch
         ol_seterr(err, errlen, "batch failed %d times, last: %s", b->attempts, why);
         return LANE_FAILED;
     }
-    ol_sleep_ms(50L * b->attempts);
+    b->retry_at_ms = ol_monotonic_ms() + RETRY_STEP_MS * b->attempts;
     batch_transition(b, BATCH_EV_RETRY);
     return LANE_OK;
 }
@@ -125,36 +155,24 @@ static bool take_flight(lane *ln, batch *b) {
     return true;
 }
 
-lane_result lane_start(lane *ln, batch *b, store_status sent, char *why, size_t whylen, volatile sig_atomic_t *stop,
-                       char *err, size_t errlen) {
-    store_status st = sent;
-    for (;;) {
-        if (b->state != BATCH_BEGUN) {
-            batch_transition(b, BATCH_EV_FAIL);
-            ol_seterr(err, errlen, "lane %zu: a batch in state %s cannot start", ln->index, batch_state_name(b->state));
-            return LANE_FAILED;
-        }
-        bool oom = false;
-        st = lock_and_decide(ln, b, st, why, whylen, &oom);
-        if (oom) {
-            batch_transition(b, BATCH_EV_FAIL);
-            ol_seterr(err, errlen, "out of memory deciding a batch");
-            return LANE_FAILED;
-        }
-        if (st == STORE_OK) {
-            if (take_flight(ln, b)) return LANE_OK;
-            batch_transition(b, BATCH_EV_FAIL);
-            ol_seterr(err, errlen, "lane %zu: a batch started while another was in flight", ln->index);
-            return LANE_FAILED;
-        }
-        lane_result r = fail_round_trip(ln, b, st, why, err, errlen);
-        if (r != LANE_OK) return r;
-        if (*stop) {
-            batch_abandon(b);
-            return LANE_OK;
-        }
-        st = lane_send_begin(ln, b, why, whylen);
+lane_result lane_start(lane *ln, batch *b, store_status sent, char *why, size_t whylen, char *err, size_t errlen) {
+    if (b->state != BATCH_BEGUN) {
+        batch_transition(b, BATCH_EV_FAIL);
+        ol_seterr(err, errlen, "lane %zu: a batch in state %s cannot start", ln->index, batch_state_name(b->state));
+        return LANE_FAILED;
     }
+    bool oom = false;
+    store_status st = lock_and_decide(ln, b, sent, why, whylen, &oom);
+    if (oom) {
+        batch_transition(b, BATCH_EV_FAIL);
+        ol_seterr(err, errlen, "out of memory deciding a batch");
+        return LANE_FAILED;
+    }
+    if (st != STORE_OK) return fail_round_trip(ln, b, st, why, err, errlen);
+    if (take_flight(ln, b)) return LANE_OK;
+    batch_transition(b, BATCH_EV_FAIL);
+    ol_seterr(err, errlen, "lane %zu: a batch started while another was in flight", ln->index);
+    return LANE_FAILED;
 }
 
 /* The debug line of a committed batch: where its time went, and the oldest
@@ -173,29 +191,16 @@ static void report_commit(const batch *b) {
              b->t_sent - b->t_decided, now - b->t_sent, oldest == INT64_MAX ? -1 : now / 1000 - oldest);
 }
 
-lane_result lane_settle(lane *ln, bool *committed, char *why, size_t whylen, volatile sig_atomic_t *stop, char *err,
-                        size_t errlen) {
+lane_result lane_settle(lane *ln, bool *committed, char *why, size_t whylen, char *err, size_t errlen) {
     const lane_env *env = ln->env;
     batch *b = ln->flight;
     *committed = false;
-    while (b->state == BATCH_COMMITTING) {
-        int64_t t0 = ol_now_us();
-        store_status st = order_store_finish_commit(ln->store, why, whylen);
-        probes_add(env->probes, PROBE_SETTLE, ol_now_us() - t0);
-        if (st == STORE_OK) {
-            batch_transition(b, BATCH_EV_READ_COMMIT);
-            break;
-        }
-        lane_result r = fail_round_trip(ln, b, st, why, err, errlen);
-        if (r != LANE_OK) return r;
-        if (*stop) {
-            batch_abandon(b);
-            return LANE_OK;
-        }
-        r = lane_start(ln, b, lane_send_begin(ln, b, why, whylen), why, whylen, stop, err, errlen);
-        if (r != LANE_OK) return r;
-    }
-    if (b->state != BATCH_COMMITTED) return LANE_OK; /* nothing was in flight */
+    if (b->state != BATCH_COMMITTING) return LANE_OK; /* nothing in flight */
+    int64_t t0 = ol_now_us();
+    store_status st = order_store_finish_commit(ln->store, why, whylen);
+    probes_add(env->probes, PROBE_SETTLE, ol_now_us() - t0);
+    if (st != STORE_OK) return fail_round_trip(ln, b, st, why, err, errlen);
+    batch_transition(b, BATCH_EV_READ_COMMIT);
     probes_pass(env->probes, FAILPOINT_CRASH_AFTER_COMMIT);
     partition_table_commit(env->parts, b->advances, b->n_adv, b->acks, b->n_acks);
     ol_histogram_observe(&env->metrics->batch_size, (double)b->len);
@@ -203,4 +208,14 @@ lane_result lane_settle(lane *ln, bool *committed, char *why, size_t whylen, vol
     report_commit(b);
     *committed = true;
     return LANE_OK;
+}
+
+bool lane_publish(lane *ln, char *err, size_t errlen) {
+    return publisher_publish(ln->env->pub, ln->flight, ln->env->parts->n, err, errlen);
+}
+
+lane_result lane_finish(lane *ln, bool *committed, char *why, size_t whylen, char *err, size_t errlen) {
+    lane_result r = lane_settle(ln, committed, why, whylen, err, errlen);
+    if (r == LANE_OK && *committed && !lane_publish(ln, err, errlen)) return LANE_FAILED;
+    return r;
 }

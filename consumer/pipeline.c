@@ -9,11 +9,64 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "batch.h"
+#include "expiry.h"
+#include "lanes.h"
+#include "metrics.h"
 #include "murmur2.h"
+#include "ol_decider.h"
 #include "ol_kafka.h"
 #include "ol_log.h"
+#include "ol_map.h"
+#include "ol_metrics.h"
 #include "ol_str.h"
-#include "pipeline_state.h"
+#include "partitions.h"
+#include "pipeline.h"
+#include "probes.h"
+#include "publish.h"
+#include "rebalance.h"
+#include "sink.h"
+#include "source.h"
+#include "store.h"
+
+#define MAX_LANES ORDER_SOURCE_MAX_LANES
+
+struct order_pipeline {
+    const consumer_settings *settings;
+    volatile sig_atomic_t *stop;
+    order_store *admin; /* positions, idle acknowledgements, health pings, holds: never in flight */
+    lane lanes[MAX_LANES];
+    size_t n_lanes;
+    lane_env env; /* what the lanes share */
+    result_sink *sink;
+    publisher *pub;
+    order_source *source;
+    rebalancer *rb;
+    partition_table *parts; /* the rebalancer's */
+    ol_decider *decider;
+    hold_expiry *expiry;      /* which open holds past their deadline get an expire */
+    int64_t holds_scanned_ms; /* the last scan of the open holds */
+    ol_map *dedup;            /* scratch: distinct items / order_ids of a batch */
+    ol_map *overlap;          /* scratch: items of the lanes' batches in one round */
+    int32_t topic_partitions; /* for misrouting checks; 0 unknown */
+    size_t acks_cap;          /* acknowledgements per batch: one per partition at most */
+
+    size_t batch_cap;             /* messages per batch, per lane (--batch-max) */
+    rd_kafka_message_t **fetched; /* scratch for collect, batch_cap long */
+    rd_kafka_message_t *stray;    /* from the consumer queue, its lane was full */
+    int64_t stray_prev;           /* what the rebalancer's accept said of it */
+    uint64_t stray_generation;    /* the rebalancer's generation when it was accepted */
+
+    probes probes;
+    ol_metrics *metrics;    /* working copy, published every METRICS_EVERY_MS */
+    consumer_metrics *http; /* NULL without --metrics-addr */
+    int64_t metrics_published_ms;
+    int64_t db_checked_ms; /* last time PostgreSQL was used or pinged */
+    bool stopped;          /* order_pipeline_stop has run */
+    int64_t started_ms;
+    int64_t last_message_ms;
+    int64_t last_report_ms;
+};
 
 #define METRICS_EVERY_MS 250
 /* When idle, how often to check the PostgreSQL connection is still there. */
@@ -25,11 +78,7 @@
 
 static lane *lane_of(order_pipeline *pl, int32_t partition) { return &pl->lanes[(size_t)partition % pl->n_lanes]; }
 
-bool pipeline_any_in_flight(const order_pipeline *pl) {
-    for (size_t i = 0; i < pl->n_lanes; i++)
-        if (lane_in_flight(&pl->lanes[i])) return true;
-    return false;
-}
+static bool any_in_flight(const order_pipeline *pl) { return lanes_any_in_flight(pl->lanes, pl->n_lanes); }
 
 static size_t collected(const order_pipeline *pl) {
     size_t n = 0;
@@ -73,7 +122,13 @@ static bool connect_sink(order_pipeline *pl, char *err, size_t errlen) {
 
 static bool open_lanes(order_pipeline *pl, char *err, size_t errlen) {
     const ol_settings *s = &pl->settings->common;
-    pl->env = (lane_env){pl->decider, &pl->parts, pl->sink, pl->metrics, &pl->probes, pl->n_lanes};
+    rebalance_env renv = {pl->stop, pl->lanes, pl->n_lanes, pl->admin, pl->sink, pl->metrics};
+    if (!(pl->pub = publisher_new(pl->sink, pl->metrics)) || !(pl->rb = rebalancer_new(&renv))) {
+        ol_seterr(err, errlen, "out of memory");
+        return false;
+    }
+    pl->parts = rebalancer_table(pl->rb);
+    pl->env = (lane_env){pl->decider, pl->parts, pl->sink, pl->pub, pl->metrics, &pl->probes, pl->n_lanes};
     for (size_t i = 0; i < pl->n_lanes; i++)
         if (!lane_init(&pl->lanes[i], i, s->db, s->orders_topic, pl->batch_cap, pl->acks_cap, &pl->env, err, errlen))
             return false;
@@ -111,13 +166,10 @@ order_pipeline *order_pipeline_new(const consumer_settings *settings, volatile s
     if (!ol_kafka_check_access(&settings->common, "order-consumer", OL_KAFKA_ACCESS_TIMEOUT_MS, err, errlen) ||
         !connect_sink(pl, err, errlen))
         goto fail;
-    if (!(pl->acks = calloc(pl->acks_cap, sizeof *pl->acks))) {
-        ol_seterr(err, errlen, "out of memory");
-        goto fail;
-    }
     if (!open_lanes(pl, err, errlen)) goto fail;
-    order_source_listener listener = {pl, pipeline_on_assign, pipeline_on_revoke};
+    order_source_listener listener = rebalancer_listener(pl->rb);
     if (!(pl->source = order_source_new(settings, pl->n_lanes, &listener, err, errlen))) goto fail;
+    rebalancer_set_source(pl->rb, pl->source);
     pl->started_ms = pl->last_message_ms = pl->last_report_ms = ol_monotonic_ms();
     return pl;
 fail:
@@ -129,25 +181,26 @@ bool order_pipeline_stop(order_pipeline *pl, char *err, size_t errlen) {
     if (pl->stopped) return true;
     pl->stopped = true;
     bool ok = true;
-    for (size_t i = 0; i < pl->n_lanes; i++)
-        if (pipeline_finish_lane(pl, &pl->lanes[i], err, errlen) == LANE_FAILED) ok = false;
+    for (size_t i = 0; i < pl->n_lanes; i++) {
+        char why[512];
+        bool committed;
+        if (lane_finish(&pl->lanes[i], &committed, why, sizeof why, err, errlen) == LANE_FAILED) ok = false;
+    }
     /* Leave the group first: the final revoke still needs sink and stores. */
     char why[512];
     if (!order_source_close(pl->source, why, sizeof why)) ol_warn("%s", why);
     if (pl->stray) rd_kafka_message_destroy(pl->stray);
     pl->stray = NULL;
-    if (ok && pl->callback_error[0]) {
-        ol_seterr(err, errlen, "%s", pl->callback_error);
+    char failure[1024];
+    if (rebalancer_failed(pl->rb, failure, sizeof failure)) { /* what the final revoke met */
+        if (ok) ol_seterr(err, errlen, "%s", failure);
         ok = false;
     }
     /* Whatever was published goes out now, in flight or not: destroy does
      * not wait. What is left is published again on restart (results_offset). */
     int left = result_sink_flush(pl->sink, 10000);
     if (left > 0) ol_warn("%d results undelivered at shutdown; they will be republished on restart", left);
-    if (!pipeline_any_in_flight(pl)) {
-        for (size_t p = 0; p < pl->parts.n; p++) pl->parts.parts[p].assigned = pl->parts.parts[p].stored;
-        pipeline_save_acks(pl, NULL);
-    }
+    if (!any_in_flight(pl)) rebalancer_save_final_acks(pl->rb);
     report_stats(pl, "final");
     return ok;
 }
@@ -165,11 +218,9 @@ void order_pipeline_destroy(order_pipeline *pl) {
     hold_expiry_destroy(pl->expiry);
     ol_map_destroy(pl->dedup);
     ol_map_destroy(pl->overlap);
-    free(pl->acks);
     free(pl->fetched);
-    free(pl->spans);
-    free(pl->span_ends);
-    partition_table_free(&pl->parts);
+    rebalancer_destroy(pl->rb);
+    publisher_destroy(pl->pub);
     free(pl);
 }
 
@@ -179,7 +230,7 @@ void order_pipeline_destroy(order_pipeline *pl) {
  * room, unless it is stale (from before a seek or a revoke). */
 static bool accept_message(order_pipeline *pl, rd_kafka_message_t *msg) {
     int64_t stream_prev;
-    if (!partition_table_accept(&pl->parts, msg->partition, msg->offset, &stream_prev) ||
+    if (!rebalancer_accept(pl->rb, msg->partition, msg->offset, &stream_prev) ||
         !batch_add(lane_of(pl, msg->partition)->collecting, msg, stream_prev)) {
         rd_kafka_message_destroy(msg);
         return false;
@@ -192,8 +243,8 @@ static bool has_room(order_pipeline *pl, int32_t partition) { return !batch_full
 /* True when every lane that holds a partition has a full batch. */
 static bool lanes_full(order_pipeline *pl) {
     bool any = false;
-    for (size_t p = 0; p < pl->parts.n; p++) {
-        if (!pl->parts.parts[p].assigned) continue;
+    for (size_t p = 0; p < pl->parts->n; p++) {
+        if (!pl->parts->parts[p].assigned) continue;
         any = true;
         if (has_room(pl, (int32_t)p)) return false;
     }
@@ -206,8 +257,13 @@ static size_t take_fetched(order_pipeline *pl, bool *fatal, char *err, size_t er
     size_t got = 0;
     /* The consumer queue: rebalances run here; a message shows up only for
      * a partition that could not be routed to its lane. */
+    if (pl->stray && pl->stray_generation != rebalancer_generation(pl->rb)) {
+        /* Fetch positions may have moved since it was accepted: taken first
+         * now, it would make the re-read offsets below it look stale. */
+        rd_kafka_message_destroy(pl->stray);
+        pl->stray = NULL;
+    }
     if (pl->stray && has_room(pl, pl->stray->partition)) {
-        /* Accepted when it was fetched; a seek since then dropped it. */
         if (batch_add(lane_of(pl, pl->stray->partition)->collecting, pl->stray, pl->stray_prev)) got++;
         else rd_kafka_message_destroy(pl->stray);
         pl->stray = NULL;
@@ -217,8 +273,9 @@ static size_t take_fetched(order_pipeline *pl, bool *fatal, char *err, size_t er
         if (*fatal || !msg) break;
         if (has_room(pl, msg->partition)) {
             got += accept_message(pl, msg);
-        } else if (partition_table_accept(&pl->parts, msg->partition, msg->offset, &pl->stray_prev)) {
+        } else if (rebalancer_accept(pl->rb, msg->partition, msg->offset, &pl->stray_prev)) {
             pl->stray = msg; /* its lane is full: first in next time */
+            pl->stray_generation = rebalancer_generation(pl->rb);
         } else {
             rd_kafka_message_destroy(msg);
         }
@@ -231,93 +288,44 @@ static size_t take_fetched(order_pipeline *pl, bool *fatal, char *err, size_t er
     return got;
 }
 
+/* The earliest retry time of a rolled-back batch; -1 when none waits. */
+static int64_t next_retry(const order_pipeline *pl) {
+    int64_t at = -1;
+    for (size_t i = 0; i < pl->n_lanes; i++) {
+        int64_t t = lane_retry_at(&pl->lanes[i]);
+        if (t >= 0 && (at < 0 || t < at)) at = t;
+    }
+    return at;
+}
+
 /* Fills the lanes' collecting batches until every lane holding partitions
  * has batch_max messages, or batch_linger_ms has passed since the first
  * message of this call. With a commit in flight, takes only what is
  * already fetched: that commit's answers must not wait for a linger.
- * Rebalance callbacks run in here; a batch that failed in one ends it. */
+ * Rebalance callbacks run in here; what they met is acted on after each
+ * poll, and an error they could not go on with ends it. */
 static bool collect(order_pipeline *pl, char *err, size_t errlen) {
     int64_t deadline = -1;
-    bool flying = pipeline_any_in_flight(pl), waited = false;
-    while (!*pl->stop && !pl->callback_error[0]) {
+    bool flying = any_in_flight(pl), waited = false;
+    while (!*pl->stop) {
         bool fatal = false;
         size_t got = take_fetched(pl, &fatal, err, errlen);
-        if (fatal) return false;
-        int64_t now = ol_monotonic_ms();
+        if (fatal || !rebalancer_after_poll(pl->rb, err, errlen)) return false;
+        int64_t now = ol_monotonic_ms(), retry = next_retry(pl);
         if (got > 0) {
             pl->last_message_ms = now;
             if (deadline < 0) deadline = now + pl->settings->batch_linger_ms;
         }
         if (flying || lanes_full(pl) || (deadline >= 0 && now >= deadline)) break;
-        if (got > 0) continue;             /* more may be fetched already */
-        if (deadline < 0 && waited) break; /* idle: let the loop do its chores */
-        order_source_wait(pl->source, deadline < 0 ? 100 : (int)(deadline - now));
+        if (retry >= 0 && now >= retry) break; /* a rolled-back batch is due */
+        if (got > 0) continue;                 /* more may be fetched already */
+        if (deadline < 0 && waited) break;     /* idle: let the loop do its chores */
+        int64_t until = deadline < 0 ? now + 100 : deadline;
+        if (retry >= 0 && retry < until) until = retry;
+        order_source_wait(pl->source, (int)(until - now));
         waited = true;
     }
-    if (!pl->callback_error[0]) return true;
-    ol_seterr(err, errlen, "%s", pl->callback_error);
-    pl->callback_error[0] = '\0'; /* returned: order_pipeline_stop must not report it again */
-    return false;
-}
-
-/* ---- publishing ---------------------------------------------------------- */
-
-/* Opens one acknowledgement span per partition of the batch. */
-static bool open_spans(order_pipeline *pl, const batch *b) {
-    if (pl->spans_cap < pl->parts.n) {
-        ack_span **grown = realloc(pl->spans, pl->parts.n * sizeof *grown);
-        if (grown) pl->spans = grown;
-        int64_t *ends = realloc(pl->span_ends, pl->parts.n * sizeof *ends);
-        if (ends) pl->span_ends = ends;
-        if (!grown || !ends) return false;
-        pl->spans_cap = pl->parts.n;
-    }
-    batch_span_ends(b, pl->span_ends, pl->parts.n);
-    bool ok = true;
-    for (size_t p = 0; p < pl->parts.n; p++) {
-        pl->spans[p] = NULL;
-        if (ok && pl->span_ends[p] >= 0)
-            ok = (pl->spans[p] = result_sink_open_span(pl->sink, (int32_t)p, pl->span_ends[p])) != NULL;
-    }
-    return ok;
-}
-
-static bool publish_entry(order_pipeline *pl, const batch_entry *e, char *err, size_t errlen) {
-    ack_span *span = pl->spans[e->msg->partition];
-    if (!e->valid && !result_sink_publish_dlq(pl->sink, span, e->msg, e->error, err, errlen)) return false;
-    if (e->answered) {
-        const void *key = e->result.has_order ? e->result.item : e->msg->key;
-        size_t key_len = e->result.has_order ? strlen(e->result.item) : e->msg->key_len;
-        if (!result_sink_publish_result(pl->sink, span, &e->result, key, key_len, err, errlen)) return false;
-    }
-    batch_count_answer(e, pl->metrics);
     return true;
-}
-
-/* Publishes every answer of a committed batch, in log order, then releases
- * it. Works from the batch alone: the partitions' scratch fields may
- * already describe the next batch. */
-static bool publish(order_pipeline *pl, batch *b, char *err, size_t errlen) {
-    bool ok = open_spans(pl, b);
-    if (!ok) ol_seterr(err, errlen, "out of memory");
-    for (size_t i = 0; ok && i < b->len; i++) ok = publish_entry(pl, &b->entries[i], err, errlen);
-    for (size_t p = 0; p < pl->parts.n && pl->spans; p++)
-        if (pl->spans[p]) result_sink_close_span(pl->sink, pl->spans[p]);
-    if (ok) return batch_published(b);
-    batch_transition(b, BATCH_EV_FAIL); /* its answers are republished after the restart */
-    return false;
-}
-
-lane_result pipeline_finish_lane(order_pipeline *pl, lane *ln, char *err, size_t errlen) {
-    char why[1024];
-    bool committed = false;
-    lane_result r = lane_settle(ln, &committed, why, sizeof why, pl->stop, err, errlen);
-    if (committed) {
-        pl->db_checked_ms = ol_monotonic_ms();
-        if (!publish(pl, ln->flight, err, errlen)) return LANE_FAILED;
-    }
-    pipeline_react(pl, ln, r, why);
-    return r;
 }
 
 /* Decisions stay correct with misrouted producers (row locks and the CHECK
@@ -362,36 +370,41 @@ static bool settle_all(order_pipeline *pl, bool *committed, char *err, size_t er
         char why[1024];
         committed[i] = false;
         if (!lane_in_flight(ln)) continue;
-        lane_result r = lane_settle(ln, &committed[i], why, sizeof why, pl->stop, err, errlen);
+        lane_result r = lane_settle(ln, &committed[i], why, sizeof why, err, errlen);
         if (r == LANE_FAILED) return false;
         if (committed[i]) pl->db_checked_ms = ol_monotonic_ms();
-        pipeline_react(pl, ln, r, why);
+        rebalancer_react(pl->rb, ln, r, why);
     }
     return true;
 }
 
-/* Plans every lane's collected batch (none after a fence or lost
- * connection dropped them, or while positions are in doubt). */
+/* A batch that would skip offsets is never planned: positions are re-read
+ * and fetched again from there. */
+static void refuse_gap(order_pipeline *pl, const batch_gap *gap) {
+    pl->metrics->plan_gaps++;
+    ol_error("partition %d: the batch's first new offset %" PRId64 " does not follow the stored position %" PRId64
+             " (the fetch shows no gap before %" PRId64 "); re-reading positions",
+             gap->partition, gap->first_new, gap->decided, gap->stream_prev);
+    rebalancer_request_resync(pl->rb);
+}
+
+/* Plans every lane's next batch: a rolled-back one when due, else the
+ * collected one (none while positions are in doubt). */
 static bool plan_all(order_pipeline *pl, batch **planned, char *err, size_t errlen) {
+    int64_t now = ol_monotonic_ms();
+    for (size_t i = 0; i < pl->n_lanes; i++) planned[i] = NULL;
     for (size_t i = 0; i < pl->n_lanes; i++) {
-        batch *next = pl->lanes[i].collecting;
-        planned[i] = NULL;
-        if (pl->resync_needed || next->len == 0) continue;
+        batch *next = rebalancer_resync_pending(pl->rb) ? NULL : lane_next(&pl->lanes[i], now);
+        if (!next) continue;
         batch_gap gap;
-        batch_plan_result r = batch_plan(next, &pl->parts, pl->dedup, pl->topic_partitions, &gap);
+        batch_plan_result r = batch_plan(next, pl->parts, pl->dedup, pl->topic_partitions, &gap);
         if (r == BATCH_PLAN_OOM) {
             ol_seterr(err, errlen, "out of memory planning a batch");
             return false;
         }
         if (r == BATCH_PLAN_GAP) {
-            /* Never skip: re-read the positions and fetch again from them. */
-            pl->metrics->plan_gaps++;
-            ol_error("partition %d: the batch's first new offset %" PRId64
-                     " does not follow the stored position %" PRId64 " (the fetch shows no gap before %" PRId64
-                     "); re-reading positions",
-                     gap.partition, gap.first_new, gap.decided, gap.stream_prev);
-            pl->resync_needed = true;
-            for (size_t k = 0; k < i; k++) planned[k] = NULL;
+            refuse_gap(pl, &gap); /* drops every lane's collected messages */
+            for (size_t k = 0; k < pl->n_lanes; k++) planned[k] = NULL;
             return true;
         }
         report_misrouted(pl, next);
@@ -413,9 +426,9 @@ static bool start_all(order_pipeline *pl, batch **planned, const store_status *s
             if (b->state != BATCH_PLANNED) continue; /* dropped by a fence or resync in an earlier lane */
             st = lane_send_begin(ln, b, why[i], sizeof why[i]);
         }
-        lane_result r = lane_start(ln, b, st, why[i], sizeof why[i], pl->stop, err, errlen);
+        lane_result r = lane_start(ln, b, st, why[i], sizeof why[i], err, errlen);
         if (r == LANE_FAILED) return false;
-        pipeline_react(pl, ln, r, why[i]);
+        rebalancer_react(pl->rb, ln, r, why[i]);
     }
     return true;
 }
@@ -446,7 +459,7 @@ static bool advance(order_pipeline *pl, char *err, size_t errlen) {
     probes_add(&pl->probes, PROBE_SEND1, (t1 = ol_now_us()) - t0);
     bool ok = true;
     for (size_t i = 0; i < pl->n_lanes; i++)
-        if (committed[i] && ok) ok = publish(pl, pl->lanes[i].flight, err, errlen);
+        if (committed[i] && ok) ok = lane_publish(&pl->lanes[i], err, errlen);
     probes_add(&pl->probes, PROBE_PUBLISH, ol_now_us() - t1);
     return ok && start_all(pl, planned, sent, why, err, errlen);
 }
@@ -459,8 +472,8 @@ static void refresh_metrics(order_pipeline *pl) {
     m->kafka_errors = order_source_error_count(pl->source) + result_sink_error_count(pl->sink);
     m->kafka_unconfirmed = result_sink_unconfirmed_count(pl->sink);
     m->n_partitions = 0;
-    for (size_t p = 0; p < pl->parts.n && m->n_partitions < OL_METRICS_MAX_PARTITIONS; p++) {
-        const partition_state *ps = &pl->parts.parts[p];
+    for (size_t p = 0; p < pl->parts->n && m->n_partitions < OL_METRICS_MAX_PARTITIONS; p++) {
+        const partition_state *ps = &pl->parts->parts[p];
         if (!ps->assigned) continue;
         m->partitions[m->n_partitions++] = (ol_metrics_partition){(int32_t)p, ps->decided, ps->acked_saved,
                                                                   order_source_high_watermark(pl->source, (int32_t)p)};
@@ -468,7 +481,7 @@ static void refresh_metrics(order_pipeline *pl) {
     m->db_connected = order_store_connected(pl->admin);
     for (size_t i = 0; i < pl->n_lanes; i++)
         m->db_connected = m->db_connected && order_store_connected(pl->lanes[i].store);
-    m->consuming = pl->ever_assigned;
+    m->consuming = rebalancer_ever_assigned(pl->rb);
 }
 
 static void publish_metrics(order_pipeline *pl) {
@@ -520,8 +533,8 @@ static void check_db(order_pipeline *pl, int64_t now) {
     ol_warn("%s", err);
     if (st == STORE_BROKEN) {
         if (pl->http) publish_metrics(pl); /* show the outage while reconnecting */
-        if (pipeline_reconnect(pl, pl->admin)) pipeline_resync(pl);
-        else pl->resync_needed = true;
+        rebalancer_reconnect(pl->rb, pl->admin);
+        rebalancer_request_resync(pl->rb);
     }
 }
 
@@ -534,8 +547,7 @@ static void expire_holds(order_pipeline *pl, int64_t now) {
     pl->holds_scanned_ms = now;
     int32_t owned[OL_METRICS_MAX_PARTITIONS];
     size_t n_owned = 0;
-    for (size_t p = 0; p < pl->parts.n && n_owned < OL_METRICS_MAX_PARTITIONS; p++)
-        if (pl->parts.parts[p].assigned) owned[n_owned++] = (int32_t)p;
+    n_owned = rebalancer_owned(pl->rb, owned, OL_METRICS_MAX_PARTITIONS);
     if (n_owned == 0) {
         pl->metrics->holds_overdue = 0;
         return;
@@ -568,11 +580,15 @@ static void expire_holds(order_pipeline *pl, int64_t now) {
  * every answer acknowledged. */
 static bool idle_exit_due(order_pipeline *pl, int64_t now) {
     const consumer_settings *s = pl->settings;
-    if (s->idle_exit_s <= 0 || now - pl->last_message_ms < s->idle_exit_s * 1000) return false;
-    if (!pl->ever_owned && now - pl->started_ms < 60000) return false;
+    /* Counted from the last assignment too: a join can take longer than the
+     * idle time, and those partitions' messages have not arrived yet. */
+    int64_t last =
+        pl->last_message_ms > rebalancer_assigned_ms(pl->rb) ? pl->last_message_ms : rebalancer_assigned_ms(pl->rb);
+    if (s->idle_exit_s <= 0 || now - last < s->idle_exit_s * 1000) return false;
+    if (!rebalancer_ever_owned(pl->rb) && now - pl->started_ms < 60000) return false;
     result_sink_flush(pl->sink, 10000);
     if (!result_sink_idle(pl->sink)) return false;
-    pipeline_save_acks(pl, NULL);
+    rebalancer_save_acks(pl->rb, NULL);
     ol_info("nothing new for %ld s: exiting (--idle-exit)", s->idle_exit_s);
     return true;
 }
@@ -589,11 +605,11 @@ static bool do_chores(order_pipeline *pl) {
         publish_metrics(pl);
         pl->metrics_published_ms = now;
     }
-    expire_holds(pl, now); /* on its own connection: under load too, or holds would wait for a lull */
-    if (pipeline_any_in_flight(pl)) return false; /* keep the pipeline full while there is work */
-    pipeline_reclaim_fenced(pl);
+    expire_holds(pl, now);               /* on its own connection: under load too, or holds would wait for a lull */
+    if (any_in_flight(pl)) return false; /* keep the pipeline full while there is work */
+    rebalancer_reclaim_fenced(pl->rb);
     check_db(pl, now);
-    if (now - pl->last_message_ms >= 250) pipeline_save_acks(pl, NULL);
+    if (now - pl->last_message_ms >= 250) rebalancer_save_acks(pl->rb, NULL);
     return idle_exit_due(pl, now);
 }
 
@@ -605,8 +621,13 @@ bool order_pipeline_run(order_pipeline *pl, char *err, size_t errlen) {
         if (!collected_ok) return false;
         result_sink_poll(pl->sink, 0);
         if (result_sink_failed(pl->sink, err, errlen)) return false;
-        if (pl->resync_needed && !pipeline_any_in_flight(pl) && !pipeline_resync(pl)) continue;
-        if ((collected(pl) > 0 || pipeline_any_in_flight(pl)) && !advance(pl, err, errlen)) return false;
+        rebalancer_resync(pl->rb); /* when due and nothing is in flight */
+        if (rebalancer_resync_pending(pl->rb) && !any_in_flight(pl)) {
+            if (do_chores(pl)) break;
+            continue;
+        }
+        bool work = collected(pl) > 0 || any_in_flight(pl) || next_retry(pl) >= 0;
+        if (work && !advance(pl, err, errlen)) return false;
         if (do_chores(pl)) break;
     }
     return true;

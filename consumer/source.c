@@ -317,35 +317,44 @@ int64_t order_source_high_watermark(order_source *src, int32_t partition) {
 
 uint64_t order_source_error_count(const order_source *src) { return src->errors; }
 
-int64_t order_source_low_watermark(order_source *src, int32_t partition) {
-    int64_t low = 0, high = 0;
-    rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(src->rk, src->topic, partition, &low, &high, 5000);
-    if (e) {
-        ol_warn("partition %d: cannot read its oldest offset (%s); starting from the beginning", partition,
+void order_source_oldest_offsets(order_source *src, const int32_t *partitions, size_t n, int64_t *out, int timeout_ms) {
+    for (size_t i = 0; i < n; i++) out[i] = RD_KAFKA_OFFSET_BEGINNING;
+    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new((int)n);
+    if (!list) return;
+    for (size_t i = 0; i < n; i++) rd_kafka_topic_partition_list_add(list, src->topic, partitions[i])->offset = 0;
+    rd_kafka_resp_err_t e = rd_kafka_offsets_for_times(src->rk, list, timeout_ms);
+    if (e)
+        ol_warn("cannot read the new partitions' oldest offsets (%s); starting from the beginning",
                 rd_kafka_err2str(e));
-        return RD_KAFKA_OFFSET_BEGINNING;
+    for (size_t i = 0; !e && i < n; i++) {
+        const rd_kafka_topic_partition_t *elem = &list->elems[i];
+        if (!elem->err && elem->offset >= 0) out[i] = elem->offset;
     }
-    return low;
+    rd_kafka_topic_partition_list_destroy(list);
 }
 
-bool order_source_seek(order_source *src, int32_t partition, int64_t offset, char *err, size_t errlen) {
-    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(1);
+bool order_source_seek(order_source *src, const int32_t *partitions, const int64_t *offsets, size_t n, char *err,
+                       size_t errlen) {
+    if (n == 0) return true;
+    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new((int)n);
     if (!list) {
         ol_seterr(err, errlen, "out of memory");
         return false;
     }
-    rd_kafka_topic_partition_list_add(list, src->topic, partition)->offset = offset;
+    for (size_t i = 0; i < n; i++)
+        rd_kafka_topic_partition_list_add(list, src->topic, partitions[i])->offset = offsets[i];
     rd_kafka_error_t *error = rd_kafka_seek_partitions(src->rk, list, 5000);
     bool ok = !error;
     if (error) {
-        ol_seterr(err, errlen, "seek partition %d to %lld: %s", partition, (long long)offset,
-                  rd_kafka_error_string(error));
+        ol_seterr(err, errlen, "seeking %zu partitions: %s", n, rd_kafka_error_string(error));
         rd_kafka_error_destroy(error);
-    } else if (list->elems[0].err) {
-        ol_seterr(err, errlen, "seek partition %d to %lld: %s", partition, (long long)offset,
-                  rd_kafka_err2str(list->elems[0].err));
-        ok = false;
     }
+    for (int i = 0; ok && i < list->cnt; i++)
+        if (list->elems[i].err) {
+            ol_seterr(err, errlen, "seek partition %d to %lld: %s", list->elems[i].partition,
+                      (long long)list->elems[i].offset, rd_kafka_err2str(list->elems[i].err));
+            ok = false;
+        }
     rd_kafka_topic_partition_list_destroy(list);
     return ok;
 }

@@ -63,10 +63,12 @@ void order_source_resume(order_source *source, int32_t partition);
  * the assignment is not known to be lost. */
 bool order_source_owns(order_source *source, int32_t partition);
 
-/* The partition's oldest available offset, or RD_KAFKA_OFFSET_BEGINNING
- * when the broker cannot say right now. Starting a fetch at a concrete
- * offset skips librdkafka's logical-offset lookup (about half a second). */
-int64_t order_source_low_watermark(order_source *source, int32_t partition);
+/* The oldest offset of each of n partitions into out, in one request per
+ * leader (offsets for timestamp 0): a concrete offset spares librdkafka a
+ * logical-offset lookup of its own per partition. Where the broker cannot
+ * say, or the partition is empty, RD_KAFKA_OFFSET_BEGINNING. */
+void order_source_oldest_offsets(order_source *source, const int32_t *partitions, size_t n, int64_t *out,
+                                 int timeout_ms);
 
 /* Latest known end of a partition (from fetch responses, no request); -1
  * when not known yet. */
@@ -75,7 +77,8 @@ int64_t order_source_high_watermark(order_source *source, int32_t partition);
 /* Errors reported by the consumer so far (for metrics). */
 uint64_t order_source_error_count(const order_source *source);
 
-/* Moves an assigned partition's fetch position. */
-bool order_source_seek(order_source *source, int32_t partition, int64_t offset, char *err, size_t errlen);
+/* Moves the fetch positions of n assigned partitions, in one call. */
+bool order_source_seek(order_source *source, const int32_t *partitions, const int64_t *offsets, size_t n, char *err,
+                       size_t errlen);
 
 #endif
