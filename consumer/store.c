@@ -262,6 +262,10 @@ static store_status classify(order_store *s, const PGresult *res, const char *wh
         snprintf(err + used, errlen - used, " (SQLSTATE %s)", state);
     }
     if (PQstatus(s->conn) != CONNECTION_OK) return STORE_BROKEN;
+    /* FATAL ends the session (an idle-in-transaction timeout, 25P03, among
+     * others) before libpq has seen the connection close. */
+    const char *severity = res ? PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED) : NULL;
+    if (severity && (strcmp(severity, "FATAL") == 0 || strcmp(severity, "PANIC") == 0)) return STORE_BROKEN;
     /* Class 08 (connection), 57 (operator intervention: shutdown) */
     if (state && (strncmp(state, "08", 2) == 0 || strncmp(state, "57", 2) == 0)) return STORE_BROKEN;
     return STORE_RETRY;
