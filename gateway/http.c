@@ -85,6 +85,12 @@ typedef struct gw_conn {
     ol_completion done;       /* CONN_COMPLETED */
     bool completed;           /* done holds a completion (a duplicate being resolved) */
     int64_t wait_deadline_ms; /* POST: how long it may wait for its decision */
+    /* A follow-up (POST /orders/{id}/confirm|cancel): its target, and which
+     * decision the ledger is asked for: its own (a repeat), then the
+     * target's (for the item to publish it under). */
+    ol_order_type follow_type;
+    char target[OL_ORDER_ID_MAX + 1];
+    bool asking_target;
 } gw_conn;
 
 /* The one place a request changes phase. */
@@ -92,7 +98,7 @@ static void conn_set_phase(gw_conn *c, conn_phase next) {
     static const bool allowed[CONN_PHASES][CONN_PHASES] = {
         [CONN_RECEIVING] = {[CONN_LOOKING_UP] = true, [CONN_WAITING] = true, [CONN_ANSWERED] = true},
         [CONN_LOOKING_UP] = {[CONN_LOOKED_UP] = true},
-        [CONN_LOOKED_UP] = {[CONN_WAITING] = true, [CONN_ANSWERED] = true},
+        [CONN_LOOKED_UP] = {[CONN_LOOKING_UP] = true, [CONN_WAITING] = true, [CONN_ANSWERED] = true},
         [CONN_WAITING] = {[CONN_COMPLETED] = true},
         [CONN_COMPLETED] = {[CONN_LOOKING_UP] = true, [CONN_ANSWERED] = true},
     };
@@ -118,7 +124,8 @@ static enum MHD_Result reply(gw_conn *c, unsigned status, const char *type, ol_b
     if (c->phase == CONN_RECEIVING || c->phase == CONN_LOOKED_UP || c->phase == CONN_COMPLETED)
         conn_set_phase(c, CONN_ANSWERED);
     /* The wait histogram: requests that reached the relay or the ledger. */
-    bool waited_for = c->route == GW_ROUTE_ORDERS && (status == 201 || status == 202 || status == 409 || status == 503);
+    bool waited_for = (c->route == GW_ROUTE_ORDERS || c->route == GW_ROUTE_FOLLOW_UP) &&
+                      (status == 200 || status == 201 || status == 202 || status == 409 || status == 503);
     double waited = waited_for ? (double)(ol_now_us() - c->started_us) / 1e6 : -1;
     gw_relay_count_request(c->http->relay, c->route, status, c->client, waited);
     return r;
@@ -145,7 +152,9 @@ static enum MHD_Result reply_decision(gw_conn *c, const ol_result *r, char *json
         return MHD_NO;
     }
     const char *headers[] = {"Location", loc.data, NULL};
-    unsigned status = c->route == GW_ROUTE_ORDER ? 200 : gw_status_of(r);
+    unsigned status = c->route == GW_ROUTE_ORDER       ? 200
+                      : c->route == GW_ROUTE_FOLLOW_UP ? gw_follow_up_status_of(r)
+                                                       : gw_status_of(r);
     enum MHD_Result res = reply(c, status, JSON_TYPE, &body, headers);
     ol_buf_free(&loc);
     return res;
@@ -291,6 +300,23 @@ static enum MHD_Result handle_post(gw_conn *c) {
     return ask_ledger(c, GW_LOOKUP_DECISION, c->order_id); /* decided before? */
 }
 
+/* POST /orders/{id}/confirm|cancel: answered again if decided before (its
+ * own order_id is the same for every repeat), else published under the
+ * target's item, which the ledger says. */
+static enum MHD_Result handle_follow_up(gw_conn *c) {
+    if (!gw_follow_up_id(c->target, c->follow_type, c->order_id)) return MHD_NO;
+    gw_prefer prefer = gw_prefer_parse(MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND, "Prefer"));
+    c->wait_deadline_ms = ol_monotonic_ms() + gw_prefer_wait_ms(prefer, 5, c->http->max_wait_s);
+    gw_attach_status at = gw_relay_attach(c->http->relay, c->order_id, c, c->wait_deadline_ms, on_wait);
+    if (at == GW_ATTACH_WAITING) return MHD_YES;
+    if (at == GW_ATTACH_STOPPING) return reply_stopping(c);
+    if (at == GW_ATTACH_BUSY) return reply_busy(c, "too many requests are waiting (--max-waiters)");
+    return ask_ledger(c, GW_LOOKUP_DECISION, c->order_id);
+}
+
+/* The target's decision is known: the follow-up goes out as an order. */
+static enum MHD_Result publish_follow_up(gw_conn *c);
+
 /* Not decided before (or the ledger could not say): produce it. */
 static enum MHD_Result submit_post(gw_conn *c) {
     gw_http *h = c->http;
@@ -330,8 +356,46 @@ static enum MHD_Result handle_get(gw_conn *c, const char *arg) {
     return ask_ledger(c, c->route == GW_ROUTE_ORDER ? GW_LOOKUP_DECISION : GW_LOOKUP_ITEM, arg);
 }
 
+/* The ledger on a follow-up: its own decision (a repeat), or its target's. */
+static enum MHD_Result after_follow_up_lookup(gw_conn *c) {
+    const gw_lookup *q = &c->lookup;
+    const char *retry[] = {"Retry-After", "1", NULL};
+    char msg[400];
+    if (q->status == GW_LEDGER_ERROR) {
+        count_ledger_error(c);
+        snprintf(msg, sizeof msg, "cannot read the ledger for order '%.128s'; nothing was published", q->key);
+        return reply_error(c, 503, msg, NULL, retry);
+    }
+    bool found = q->status == GW_LEDGER_FOUND;
+    if (found && !c->asking_target) return reply_ledger_decision(c);
+    if (c->completed) return reply_completed(c);
+    if (!c->asking_target) {
+        c->asking_target = true;
+        return ask_ledger(c, GW_LOOKUP_DECISION, c->target);
+    }
+    if (!found) {
+        snprintf(msg, sizeof msg, "no decision for order '%.128s' (yet); nothing was published", c->target);
+        return reply_error(c, 404, msg, "order_id", retry);
+    }
+    return publish_follow_up(c);
+}
+
+static enum MHD_Result publish_follow_up(gw_conn *c) {
+    ol_buf message;
+    ol_buf_init(&message);
+    if (!gw_follow_up_message(&message, c->follow_type, c->order_id, c->lookup.result.item, c->target) ||
+        !gw_order_input_read(message.data, message.len, NULL, &c->in)) {
+        ol_buf_free(&message);
+        return MHD_NO;
+    }
+    ol_buf_free(&message);
+    if (c->in.status) return reply_error(c, c->in.status, c->in.error, c->in.field, NULL);
+    return submit_post(c);
+}
+
 /* The ledger answered (or could not): the request goes on. */
 static enum MHD_Result after_lookup(gw_conn *c) {
+    if (c->route == GW_ROUTE_FOLLOW_UP) return after_follow_up_lookup(c);
     const gw_lookup *q = &c->lookup;
     char msg[700];
     const char *retry[] = {"Retry-After", "1", NULL};
@@ -433,6 +497,11 @@ static enum MHD_Result start_request(gw_listener *l, gw_conn *c, const char *url
         return reply_error(c, 405, msg, NULL, headers);
     }
     const char *field;
+    if (c->route == GW_ROUTE_FOLLOW_UP) {
+        if (!gw_follow_up_parse(arg, c->target, &c->follow_type, msg, sizeof msg))
+            return reply_error(c, 400, msg, "order_id", NULL);
+        return MHD_YES; /* a body, if any, is read and ignored */
+    }
     if (arg && !gw_segment_check(c->route, arg, &field, msg, sizeof msg)) return reply_error(c, 400, msg, field, NULL);
     if (c->route != GW_ROUTE_ORDERS) return handle_get(c, arg);
     if (!gw_content_type_is_json(MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND, "Content-Type")))
@@ -473,7 +542,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         *upload_size = 0;
         return MHD_YES;
     }
-    if (!c->too_large) return handle_post(c);
+    if (!c->too_large) return c->route == GW_ROUTE_FOLLOW_UP ? handle_follow_up(c) : handle_post(c);
 too_large : {
     char msg[128];
     snprintf(msg, sizeof msg, "body larger than %d bytes", GW_BODY_MAX);

@@ -6,15 +6,34 @@
 #include <string.h>
 #include <strings.h>
 
+#include <gnutls/crypto.h>
+#include <gnutls/gnutls.h>
+
 static const struct {
     const char *allow;
     const char *label;
 } routes[GW_ROUTE_COUNT] = {
-    [GW_ROUTE_FORM] = {"GET", "form"},        [GW_ROUTE_ORDERS] = {"POST", "post_orders"},
-    [GW_ROUTE_ORDER] = {"GET", "get_order"},  [GW_ROUTE_ITEM] = {"GET", "get_item"},
-    [GW_ROUTE_METRICS] = {"GET", "metrics"},  [GW_ROUTE_HEALTHZ] = {"GET", "healthz"},
+    [GW_ROUTE_FORM] = {"GET", "form"},
+    [GW_ROUTE_ORDERS] = {"POST", "post_orders"},
+    [GW_ROUTE_ORDER] = {"GET", "get_order"},
+    [GW_ROUTE_ITEM] = {"GET", "get_item"},
+    [GW_ROUTE_FOLLOW_UP] = {"POST", "post_follow_up"},
+    [GW_ROUTE_METRICS] = {"GET", "metrics"},
+    [GW_ROUTE_HEALTHZ] = {"GET", "healthz"},
     [GW_ROUTE_NOT_FOUND] = {"", "not_found"},
 };
+
+/* The length of "/confirm" or "/cancel" ending s after a non-empty id; 0
+ * when none. */
+static size_t follow_up_suffix(const char *s) {
+    static const char *const suffixes[] = {"/confirm", "/cancel"};
+    size_t len = strlen(s);
+    for (size_t i = 0; i < 2; i++) {
+        size_t n = strlen(suffixes[i]);
+        if (len > n && strcmp(s + len - n, suffixes[i]) == 0) return n;
+    }
+    return 0;
+}
 
 gw_route gw_route_match(const char *path, const char **arg) {
     *arg = NULL;
@@ -26,7 +45,7 @@ gw_route gw_route_match(const char *path, const char **arg) {
      * only percent-encoded, which the server decodes before matching. */
     if (strncmp(path, "/orders/", 8) == 0 && path[8]) {
         *arg = path + 8;
-        return GW_ROUTE_ORDER;
+        return follow_up_suffix(path + 8) ? GW_ROUTE_FOLLOW_UP : GW_ROUTE_ORDER;
     }
     if (strncmp(path, "/items/", 7) == 0 && path[7]) {
         *arg = path + 7;
@@ -48,6 +67,62 @@ bool gw_segment_check(gw_route route, const char *arg, const char **field, char 
         return false;
     }
     return true;
+}
+
+bool gw_follow_up_parse(const char *arg, char *target, ol_order_type *type, char *err, size_t errlen) {
+    size_t n = follow_up_suffix(arg), len = strlen(arg);
+    if (n == 0) {
+        ol_seterr(err, errlen, "expected /orders/{order_id}/confirm or /orders/{order_id}/cancel");
+        return false;
+    }
+    *type = strcmp(arg + len - n, "/confirm") == 0 ? OL_TYPE_CONFIRM : OL_TYPE_CANCEL;
+    len -= n;
+    if (len > OL_ORDER_ID_MAX) {
+        ol_seterr(err, errlen, "the order_id in the path is %zu bytes long, at most %d are allowed", len,
+                  OL_ORDER_ID_MAX);
+        return false;
+    }
+    memcpy(target, arg, len);
+    target[len] = '\0';
+    if (!ol_utf8_valid(target, len)) {
+        ol_seterr(err, errlen, "the order_id in the path is not valid UTF-8 (percent-decoded)");
+        return false;
+    }
+    return true;
+}
+
+bool gw_follow_up_id(const char *target, ol_order_type type, char *out) {
+    const char *name = type == OL_TYPE_CONFIRM ? "confirm" : "cancel";
+    size_t len = strlen(target);
+    if (len == 0) return false;
+    size_t n_name = strlen(name);
+    if (len + 1 + n_name <= OL_ORDER_ID_MAX) {
+        memcpy(out, target, len);
+        out[len] = '#';
+        memcpy(out + len + 1, name, n_name + 1);
+        return true;
+    }
+    unsigned char digest[32];
+    if (gnutls_hash_fast(GNUTLS_DIG_SHA256, target, len, digest) != 0) return false;
+    int n = snprintf(out, OL_ORDER_ID_MAX + 1, "#%s:", name);
+    for (size_t i = 0; i < sizeof digest; i++)
+        n += snprintf(out + n, OL_ORDER_ID_MAX + 1 - (size_t)n, "%02x", digest[i]);
+    return true;
+}
+
+bool gw_follow_up_message(ol_buf *out, ol_order_type type, const char *order_id, const char *item, const char *target) {
+    json_t *obj = json_pack("{s:s, s:s, s:s, s:s}", "type", ol_order_type_name(type), "order_id", order_id, "item",
+                            item, "target", target);
+    char *text = obj ? json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(obj);
+    bool ok = text && ol_buf_appends(out, text);
+    free(text);
+    return ok;
+}
+
+unsigned gw_follow_up_status_of(const ol_result *r) {
+    if (r->status == OL_STATUS_ACCEPTED) return 200;
+    return r->reason == OL_REASON_INVALID ? 422 : 409;
 }
 
 const char *gw_route_allow(gw_route route) { return routes[route].allow; }

@@ -17,18 +17,21 @@
 #define GW_BODY_MAX 16384 /* bytes of a POST body */
 
 typedef enum {
-    GW_ROUTE_FORM,    /* / */
-    GW_ROUTE_ORDERS,  /* /orders */
-    GW_ROUTE_ORDER,   /* /orders/{order_id} */
-    GW_ROUTE_ITEM,    /* /items/{name} */
-    GW_ROUTE_METRICS, /* /metrics */
-    GW_ROUTE_HEALTHZ, /* /healthz */
+    GW_ROUTE_FORM,      /* / */
+    GW_ROUTE_ORDERS,    /* /orders */
+    GW_ROUTE_ORDER,     /* /orders/{order_id} */
+    GW_ROUTE_FOLLOW_UP, /* /orders/{order_id}/confirm, /orders/{order_id}/cancel */
+    GW_ROUTE_ITEM,      /* /items/{name} */
+    GW_ROUTE_METRICS,   /* /metrics */
+    GW_ROUTE_HEALTHZ,   /* /healthz */
     GW_ROUTE_NOT_FOUND,
     GW_ROUTE_COUNT
 } gw_route;
 
 /* Matches a path (already percent-decoded). *arg points into path at the
- * {order_id} or {name} segment, else is NULL. */
+ * {order_id} or {name} segment (for a follow-up, "{order_id}/confirm" or
+ * "{order_id}/cancel": see gw_follow_up_parse), else is NULL. An order_id
+ * that itself ends in "/confirm" or "/cancel" cannot be read by path. */
 gw_route gw_route_match(const char *path, const char **arg);
 /* The {order_id} or {name} segment arg of route, checked before any
  * query or log line: UTF-8, and no longer than an order_id or item may
@@ -55,6 +58,22 @@ gw_prefer gw_prefer_parse(const char *header);
 /* Milliseconds to wait: wait=N capped by max_s, default_s when absent, 0
  * for respond-async. */
 int64_t gw_prefer_wait_ms(gw_prefer prefer, long default_s, long max_s);
+
+/* A follow-up route's arg: the target's order_id into target (capacity
+ * OL_ORDER_ID_MAX + 1; checked as gw_segment_check does) and the type
+ * (OL_TYPE_CONFIRM or OL_TYPE_CANCEL). False with err when the order_id is
+ * not one. */
+bool gw_follow_up_parse(const char *arg, char *target, ol_order_type *type, char *err, size_t errlen);
+/* The follow-up's own order_id, the same for every repeat of one request
+ * (so a repeat is a duplicate, answered as the first): "<target>#confirm"
+ * or "<target>#cancel", or where that would be too long, "#confirm:" or
+ * "#cancel:" and the target's SHA-256 in hex. out: OL_ORDER_ID_MAX + 1. */
+bool gw_follow_up_id(const char *target, ol_order_type type, char *out);
+/* The follow-up message to publish: {"type","order_id","item","target"}. */
+bool gw_follow_up_message(ol_buf *out, ol_order_type type, const char *order_id, const char *item, const char *target);
+/* A follow-up's answer: 200 accepted, 409 refused (with its reason), 422
+ * invalid. */
+unsigned gw_follow_up_status_of(const ol_result *result);
 
 /* Content-Type application/json, with or without parameters. */
 bool gw_content_type_is_json(const char *header);

@@ -1,6 +1,7 @@
 // The original order form in a real browser: two pages order 3 of the
 // last 5 at the same moment; one must show "2 left", the other "not
-// enough left". A double click on a third page must order once.
+// enough left". A double click on a third page must order once, and its
+// "Cancel this order", clicked twice, must give the unit back once.
 // Usage: node order_form.mjs URL ITEM DOUBLE_CLICK_ITEM ARTIFACT_DIR
 import { chromium } from "playwright-core";
 
@@ -52,6 +53,18 @@ try {
   const text = await finalText(c);
   await c.screenshot({ path: `${artifacts}/form-double-click.png` });
   check(text === `'${dblItem}': 9 left`, `double click ordered once: "${text}"`);
+
+  // After an accepted order, its page offers to cancel it; a double click
+  // gives the unit back once.
+  check(await c.isVisible("#cancel"), "an accepted order shows \"Cancel this order\"");
+  await c.dblclick("#cancel");
+  await c.waitForFunction(
+    () => ["cancelled", "error"].includes(document.getElementById("result").dataset.state), null, { timeout: 30000 });
+  const cancelled = await c.textContent("#result");
+  await c.screenshot({ path: `${artifacts}/form-cancelled.png` });
+  check(cancelled === `'${dblItem}': order cancelled, 10 left`, `cancelled once: "${cancelled}"`);
+  check(!(await c.isVisible("#cancel")), "the cancel button is gone after the cancel");
+  check(!(await b.isVisible("#cancel")) || !(await a.isVisible("#cancel")), "a rejected order offers no cancel");
 } catch (e) {
   console.error(`FAIL: ${e.stack || e}`);
   failed = true;

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The order form at / in headless Chromium (tests/browser/order_form.mjs):
-# the seed's race from two pages, and a double click that orders once.
+# the seed's race from two pages, a double click that orders once, and
+# its "Cancel this order" clicked twice, which gives the unit back once.
 # Screenshots are kept in $BUILD/artifacts/browser/.
 source "$(dirname "$0")/lib.sh"
 it_setup browser
@@ -19,9 +20,12 @@ start_gateway_named gw --listen "127.0.0.1:$PORT"
 node "$IT_ROOT/tests/browser/order_form.mjs" "http://127.0.0.1:$PORT/" widget gizmo "$ARTIFACTS" 2>&1 |
     tee "$IT_LOGDIR/browser.log" >&2
 [ "${PIPESTATUS[0]}" -eq 0 ] || die "the browser test failed"
-for f in form-a form-b form-double-click; do [ -s "$ARTIFACTS/$f.png" ] || die "no screenshot $f.png"; done
+for f in form-a form-b form-double-click form-cancelled; do [ -s "$ARTIFACTS/$f.png" ] || die "no screenshot $f.png"; done
 [ "$(sql "SELECT count FROM inventories WHERE name = 'widget'")" = 2 ] || die "widget stock is not 2"
 [ "$(sql "SELECT count(*) FROM orders WHERE item = 'gizmo' AND type = 'order'")" = 1 ] || die "the double click ordered twice"
+[ "$(sql "SELECT count FROM inventories WHERE name = 'gizmo'")" = 10 ] || die "gizmo stock is not 10 after the cancel"
+[ "$(sql "SELECT count(*) FROM orders WHERE item = 'gizmo' AND type = 'cancel' AND status = 'accepted'")" = 1 ] ||
+    die "the cancel was not applied exactly once"
 stop_gateway gw
 stop_consumer a
 log "ok: screenshots in $ARTIFACTS"

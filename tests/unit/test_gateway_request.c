@@ -290,3 +290,70 @@ Test(segment, utf8_and_length_checked_before_any_query) {
     item[OL_ITEM_MAX] = '\0';
     cr_assert(gw_segment_check(GW_ROUTE_ITEM, item, &field, err, sizeof err));
 }
+
+Test(follow_up, routes_and_targets) {
+    const char *arg;
+    cr_assert_eq(gw_route_match("/orders/o-1/confirm", &arg), GW_ROUTE_FOLLOW_UP);
+    cr_assert_str_eq(arg, "o-1/confirm");
+    cr_assert_eq(gw_route_match("/orders/a/b/cancel", &arg), GW_ROUTE_FOLLOW_UP);
+    cr_assert_eq(gw_route_match("/orders//cancel", &arg), GW_ROUTE_ORDER, "no target: the order named /cancel");
+    cr_assert_eq(gw_route_match("/orders/confirm", &arg), GW_ROUTE_ORDER, "an order named confirm");
+    cr_assert_eq(gw_route_match("/orders/x/confirmed", &arg), GW_ROUTE_ORDER);
+    cr_assert(gw_route_allows(GW_ROUTE_FOLLOW_UP, "POST"));
+    cr_assert_not(gw_route_allows(GW_ROUTE_FOLLOW_UP, "GET"));
+    char target[OL_ORDER_ID_MAX + 1], err[256];
+    ol_order_type type;
+    cr_assert(gw_follow_up_parse("a/b/cancel", target, &type, err, sizeof err));
+    cr_assert_str_eq(target, "a/b");
+    cr_assert_eq(type, OL_TYPE_CANCEL);
+    cr_assert(gw_follow_up_parse("h-1/confirm", target, &type, err, sizeof err));
+    cr_assert_eq(type, OL_TYPE_CONFIRM);
+    cr_assert_not(gw_follow_up_parse("\xff/confirm", target, &type, err, sizeof err));
+    cr_assert(strstr(err, "UTF-8"), "%s", err);
+    char long_id[200];
+    memset(long_id, 'x', 129);
+    strcpy(long_id + 129, "/cancel");
+    cr_assert_not(gw_follow_up_parse(long_id, target, &type, err, sizeof err));
+    cr_assert(strstr(err, "129 bytes"), "%s", err);
+}
+
+Test(follow_up, ids_repeat_and_fit) {
+    char a[OL_ORDER_ID_MAX + 1], b[OL_ORDER_ID_MAX + 1];
+    cr_assert(gw_follow_up_id("h-1", OL_TYPE_CONFIRM, a));
+    cr_assert_str_eq(a, "h-1#confirm");
+    cr_assert(gw_follow_up_id("h-1", OL_TYPE_CANCEL, b));
+    cr_assert_str_eq(b, "h-1#cancel");
+    char target[OL_ORDER_ID_MAX + 1];
+    memset(target, 'y', OL_ORDER_ID_MAX);
+    target[OL_ORDER_ID_MAX] = '\0';
+    cr_assert(gw_follow_up_id(target, OL_TYPE_CONFIRM, a));
+    cr_assert(strncmp(a, "#confirm:", 9) == 0, "%s", a);
+    cr_assert_eq(strlen(a), 9 + 64);
+    cr_assert(gw_follow_up_id(target, OL_TYPE_CONFIRM, b));
+    cr_assert_str_eq(a, b, "the same request, the same id");
+    target[0] = 'z';
+    cr_assert(gw_follow_up_id(target, OL_TYPE_CONFIRM, b));
+    cr_assert_str_neq(a, b, "another target, another id");
+    cr_assert_not(gw_follow_up_id("", OL_TYPE_CANCEL, a));
+}
+
+Test(follow_up, message_and_status) {
+    ol_buf out;
+    ol_buf_init(&out);
+    cr_assert(gw_follow_up_message(&out, OL_TYPE_CANCEL, "o\"1#cancel", "widget", "o\"1"));
+    gw_order_input in;
+    cr_assert(gw_order_input_read(out.data, out.len, NULL, &in));
+    cr_assert_eq(in.status, 0, "%s", in.error);
+    cr_assert_eq(in.order.type, OL_TYPE_CANCEL);
+    cr_assert_str_eq(in.order.target, "o\"1");
+    cr_assert_str_eq(in.order.item, "widget");
+    gw_order_input_free(&in);
+    ol_buf_free(&out);
+    ol_result r = {.status = OL_STATUS_ACCEPTED};
+    cr_assert_eq(gw_follow_up_status_of(&r), 200);
+    r.status = OL_STATUS_REJECTED;
+    r.reason = OL_REASON_ALREADY_CANCELLED;
+    cr_assert_eq(gw_follow_up_status_of(&r), 409);
+    r.reason = OL_REASON_INVALID;
+    cr_assert_eq(gw_follow_up_status_of(&r), 422);
+}
