@@ -10,8 +10,11 @@ and checks:
      a message; each row sits at the (partition, offset) of the first message
      carrying its order_id within its partition's sequence;
   2. each row's decision equals the recomputed one (per item, in log order);
-  3. inventories = restocks - accepted orders per item, and nothing is
-     negative;
+  3. inventories = restocks - accepted orders - holds + units given back
+     (cancels, expiries) per item, and nothing is negative; holds and their
+     follow-ups (confirm, cancel, expire, whichever comes first in the
+     partition wins; deadlines from the messages' log timestamps) are
+     recomputed like every decision;
   4. every message with a readable order_id has a result with the right
      decision and duplicate flag; repeats of a result are identical;
   5. per item, first results appear in the order of their source offsets
@@ -37,6 +40,9 @@ from collections import defaultdict
 
 QUANTITY_MAX = 1_000_000
 STOCK_MAX = 2**31 - 1
+HOLD_MAX_S = 86_400
+HOLD_ID_MAX = 121  # a hold's order_id leaves room for "#expire"
+FOLLOW_UPS = ("confirm", "cancel", "expire")
 
 
 def kcat(brokers, topic):
@@ -96,17 +102,66 @@ def parse_order(key, payload):
     item = doc.get("item")
     if not isinstance(item, str) or not 1 <= len(item.encode("utf-8", "surrogateescape")) <= 64:
         return None, oid
+    typ = doc.get("type", "order")
+    if typ not in ("order", "restock") + FOLLOW_UPS:
+        return None, oid
+    if key is not None and key != item:
+        return None, oid
+    if typ in FOLLOW_UPS:
+        target = doc.get("target")
+        if not isinstance(target, str) or not 1 <= len(target.encode("utf-8", "surrogateescape")) <= 128:
+            return None, oid
+        if "quantity" in doc or "hold_s" in doc:
+            return None, oid
+        if typ == "expire" and oid != target + "#expire":
+            return None, oid
+        return {"order_id": oid, "item": item, "quantity": 0, "type": typ, "target": target, "hold_s": 0}, oid
+    if "target" in doc:
+        return None, oid
     q = doc.get("quantity")
     if isinstance(q, bool) or not isinstance(q, (int, float)) or (isinstance(q, float) and not q.is_integer()):
         return None, oid
     if not 1 <= q <= QUANTITY_MAX:
         return None, oid
-    typ = doc.get("type", "order")
-    if typ not in ("order", "restock"):
-        return None, oid
-    if key is not None and key != item:
-        return None, oid
-    return {"order_id": oid, "item": item, "quantity": int(q), "type": typ}, oid
+    hold = doc.get("hold_s", 0)
+    if "hold_s" in doc:
+        if isinstance(hold, bool) or not isinstance(hold, int) or not 1 <= hold <= HOLD_MAX_S or typ != "order":
+            return None, oid
+        if len(oid.encode("utf-8", "surrogateescape")) > HOLD_ID_MAX:
+            return None, oid
+    return {"order_id": oid, "item": item, "quantity": int(q), "type": typ, "hold_s": hold}, oid
+
+
+# What follows a decision, written again from the issue's contract: each
+# (event, state) pair gives a reason (refused) or the next state and
+# whether the units go back.
+LIFE_RULES = {
+    "confirm": {"unknown": "not_held", "rejected": "not_held", "accepted": "not_held", "held": ("confirmed", False),
+                "confirmed": "already_confirmed", "cancelled": "already_cancelled", "expired": "expired"},
+    "cancel": {"unknown": "not_cancellable", "rejected": "not_cancellable", "accepted": ("cancelled", True),
+               "held": ("cancelled", True), "confirmed": ("cancelled", True), "cancelled": "already_cancelled",
+               "expired": "expired"},
+    "expire": {"unknown": "not_held", "rejected": "not_held", "accepted": "not_held", "held": ("expired", True),
+               "confirmed": "already_confirmed", "cancelled": "already_cancelled", "expired": "expired"},
+}
+
+
+def follow_up(order, ts, stock, lives):
+    """Returns (status, reason, remaining, target units, units back)."""
+    life = lives.get(order["target"], {"state": "unknown", "quantity": 0, "expires": 0})
+    rule = LIFE_RULES[order["type"]][life["state"]]
+    remaining = stock.get(order["item"])
+    if isinstance(rule, str):
+        return "rejected", rule, remaining, life["quantity"], 0
+    if order["type"] == "expire" and ts < life["expires"]:
+        return "rejected", "not_expired", remaining, life["quantity"], 0
+    state, back = rule
+    units = life["quantity"] if back else 0
+    if units and order["item"] in stock:
+        stock[order["item"]] += units
+    life["state"] = state
+    lives[order["target"]] = life
+    return "accepted", None, stock.get(order["item"]), life["quantity"], units
 
 
 def decide(order, stock):
@@ -122,7 +177,7 @@ def decide(order, stock):
         return "rejected", "unknown_item", None
     if stock[item] >= q:
         stock[item] -= q
-        return "accepted", None, stock[item]
+        return ("held" if order.get("hold_s") else "accepted"), None, stock[item]
     return "rejected", "insufficient_stock", stock[item]
 
 
@@ -248,6 +303,8 @@ def main():
     invalid = []
     restocked = defaultdict(int)
     ordered = defaultdict(int)
+    given_back = defaultdict(int)
+    lives = {}  # order_id -> {"state", "quantity", "expires"}: what follows its decision
     decided_ids = set()
     valid_ids = set()
     for m in orders:
@@ -276,15 +333,25 @@ def main():
                     stock[order["item"]] = stock.get(order["item"], 0) + order["quantity"]
                 elif status == "accepted":
                     stock[order["item"]] = stock.get(order["item"], 0) - order["quantity"]
+            elif order["type"] in FOLLOW_UPS:
+                status, reason, remaining, units, back = follow_up(order, m.get("ts", -1), stock, lives)
+                order = dict(order, quantity=units)  # a follow-up's row records its target's units
+                given_back[order["item"]] += back
             else:
                 status, reason, remaining = decide(order, stock)
-            if status == "accepted":
+            if order["type"] not in FOLLOW_UPS:
+                ok = status in ("accepted", "held") and order["type"] == "order"
+                lives[oid] = {"state": status if ok else "rejected", "quantity": order["quantity"] if ok else 0,
+                              "expires": m.get("ts", -1) + 1000 * order["hold_s"] if status == "held" else 0}
+            if status in ("accepted", "held") and order["type"] not in FOLLOW_UPS:
                 (restocked if order["type"] == "restock" else ordered)[order["item"]] += order["quantity"]
             got = (row["status"], row["reason"], row["remaining"])
             if got != (status, reason, remaining):
                 fail("order %r at %s: ledger says %s, rules say %s" % (oid, pos, got, (status, reason, remaining)))
             if (row["item"], row["type"], row["quantity"]) != (order["item"], order["type"], order["quantity"]):
-                fail("order %r: ledger row does not match the message" % oid)
+                fail("order %r: ledger row %s does not match the message %s" %
+                     (oid, (row["item"], row["type"], row["quantity"]),
+                      (order["item"], order["type"], order["quantity"])))
             expected[pos] = {"order_id": oid, "status": status, "reason": reason, "remaining": remaining,
                              "duplicate": False}
         else:
@@ -306,8 +373,8 @@ def main():
         want = stock.get(item)
         if inventories.get(item) != want:
             fail("item %r: inventories says %r, recomputed %r" % (item, inventories.get(item), want))
-        if want is not None and want != initial.get(item, 0) + restocked[item] - ordered[item]:
-            fail("item %r: stock %d != initial + restocks - accepted" % (item, want))
+        if want is not None and want != initial.get(item, 0) + restocked[item] - ordered[item] + given_back[item]:
+            fail("item %r: stock %d != initial + restocks - accepted and held + given back" % (item, want))
 
     # Results: every answerable message answered, consistently, in order.
     seen = {}

@@ -118,4 +118,6 @@ stop_consumer a
 # messages' own timestamps: it must find every decision as the consumer made it.
 "$BUILD/order-audit" --db "$IT_DB" --orders-topic "$IT_ORDERS" --results-topic "$IT_RESULTS" \
     >"$IT_LOGDIR/audit.out" 2>"$IT_LOGDIR/audit.log" || die "order-audit: exit $? ($(tail -3 "$IT_LOGDIR/audit.out"))"
+# The independent checker recomputes every decision and the books from the log.
+check_invariants
 log "ok: hold, confirm, expiry $late s after the deadline, cancels once each, books balance at $(stock)"
