@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "ol_map.h"
+#include "ol_str.h"
 
 enum { SLOT_PRESENT = 1, SLOT_HAS_REMAINING = 2, SLOT_DUPLICATE = 4, SLOT_TAKEN = 8, SLOT_CONFLICT = 16 };
 /* A partition's order_ids live in fixed chunks, filled one after the
@@ -96,15 +97,9 @@ static part *part_of(const answer_store *s, int32_t partition) {
 }
 
 bool answers_set_range(answer_store *s, int32_t partition, int64_t start, int64_t end) {
-    if (partition < 0 || end < start) return false;
-    if ((size_t)partition >= s->n_parts) {
-        size_t n = (size_t)partition + 1;
-        part *grown = realloc(s->parts, n * sizeof *grown);
-        if (!grown) return false;
-        memset(grown + s->n_parts, 0, (n - s->n_parts) * sizeof *grown);
-        s->parts = grown;
-        s->n_parts = n;
-    }
+    void *parts = s->parts;
+    if (end < start || !ol_grow_zeroed(&parts, &s->n_parts, partition, sizeof *s->parts)) return false;
+    s->parts = parts;
     part *p = &s->parts[partition];
     if (p->set) return false;
     p->taken = calloc((size_t)(end - start) / 8 + 1, 1);

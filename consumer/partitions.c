@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ol_str.h"
+
 void partition_table_free(partition_table *t) {
     free(t->parts);
     t->parts = NULL;
@@ -10,15 +12,9 @@ void partition_table_free(partition_table *t) {
 }
 
 partition_state *partition_table_get(partition_table *t, int32_t p) {
-    if (p < 0) return NULL;
-    if ((size_t)p >= t->n) {
-        size_t n = (size_t)p + 1;
-        partition_state *grown = realloc(t->parts, n * sizeof *grown);
-        if (!grown) return NULL;
-        memset(grown + t->n, 0, (n - t->n) * sizeof *grown);
-        t->parts = grown;
-        t->n = n;
-    }
+    void *parts = t->parts;
+    if (!ol_grow_zeroed(&parts, &t->n, p, sizeof *t->parts)) return NULL;
+    t->parts = parts;
     return &t->parts[p];
 }
 

@@ -14,6 +14,18 @@ void ol_buf_init(ol_buf *buf) {
     buf->cap = 0;
 }
 
+bool ol_grow_zeroed(void **items, size_t *n, int64_t index, size_t elem_size) {
+    if (index < 0 || (uint64_t)index >= SIZE_MAX / elem_size) return false;
+    if ((size_t)index < *n) return true;
+    size_t want = (size_t)index + 1;
+    char *grown = realloc(*items, want * elem_size);
+    if (!grown) return false;
+    memset(grown + *n * elem_size, 0, (want - *n) * elem_size);
+    *items = grown;
+    *n = want;
+    return true;
+}
+
 void ol_buf_free(ol_buf *buf) {
     free(buf->data);
     ol_buf_init(buf);

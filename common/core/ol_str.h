@@ -15,6 +15,11 @@ typedef struct ol_buf {
 
 void ol_buf_init(ol_buf *buf);
 void ol_buf_free(ol_buf *buf);
+
+/* Grows the array *items of *n elements of elem_size bytes to hold index
+ * index, the new elements zeroed; on false (out of memory, or a negative
+ * index) nothing changed. For tables indexed by partition. */
+bool ol_grow_zeroed(void **items, size_t *n, int64_t index, size_t elem_size);
 void ol_buf_clear(ol_buf *buf);
 /* Append; return false when memory ran out (buffer unchanged). */
 bool ol_buf_append(ol_buf *buf, const char *data, size_t len);

@@ -424,3 +424,24 @@ Test(parse_long, rejects_junk_and_range_and_leaves_out_alone) {
     cr_assert_not(ol_parse_long("0", 1, 10, &v));
     cr_assert_eq(v, 1234);
 }
+
+Test(grow_zeroed, grows_to_the_index_zeroing_only_new_elements) {
+    int64_t *a = NULL;
+    size_t n = 0;
+    void *p = a;
+    cr_assert(ol_grow_zeroed(&p, &n, 2, sizeof *a));
+    a = p;
+    cr_assert_eq(n, 3);
+    for (size_t i = 0; i < n; i++) cr_assert_eq(a[i], 0);
+    a[1] = 7;
+    cr_assert(ol_grow_zeroed(&p, &n, 1, sizeof *a), "already there");
+    cr_assert_eq(n, 3);
+    cr_assert(ol_grow_zeroed(&p, &n, 9, sizeof *a));
+    a = p;
+    cr_assert_eq(n, 10);
+    cr_assert_eq(a[1], 7, "old elements kept");
+    cr_assert_eq(a[9], 0);
+    cr_assert_not(ol_grow_zeroed(&p, &n, -1, sizeof *a), "a negative index");
+    cr_assert_eq(n, 10);
+    free(p);
+}
