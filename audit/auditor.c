@@ -274,6 +274,16 @@ static bool feed_rows(order_auditor *a, int32_t partition, int64_t last, char *e
     }
 }
 
+/* The consumer's bound on a hold outliving its deadline (issue 22). */
+#define HOLD_SLACK_S 5
+
+static bool add_open_hold(void *ctx, const ol_result *row, int64_t overdue_s, char *err, size_t errlen) {
+    (void)err;
+    (void)errlen;
+    audit_replay_add_open_hold(ctx, row, overdue_s);
+    return true;
+}
+
 static bool add_prior(void *ctx, const ol_result *row, char *err, size_t errlen) {
     return audit_replay_add_prior(ctx, row, err, errlen);
 }
@@ -367,8 +377,9 @@ bool order_auditor_run(order_auditor *a, char *err, size_t errlen) {
             fputs("\r\033[K", stderr);
         }
     }
-    ok = ok && feed_rows(a, INT32_MAX, INT64_MAX, err, errlen) && audit_replay_finish(a->audit, err, errlen) &&
-         audit_ledger_close(a->ledger, err, errlen);
+    ok = ok && feed_rows(a, INT32_MAX, INT64_MAX, err, errlen) &&
+         audit_ledger_overdue_holds(a->ledger, HOLD_SLACK_S, add_open_hold, a->audit, err, errlen) &&
+         audit_replay_finish(a->audit, err, errlen) && audit_ledger_close(a->ledger, err, errlen);
     a->ended_ms = ol_monotonic_ms();
     if (ok) {
         const audit_stats *s = audit_replay_stats(a->audit);

@@ -10,7 +10,7 @@
 
 static const char *const kind_names[DIV_KIND_COUNT] = {
     "decision_differs",   "ledger_missing",    "original_differs", "not_in_log", "result_missing",
-    "result_conflicting", "result_unexpected", "stock_drift",      "log_short",
+    "result_conflicting", "result_unexpected", "stock_drift",      "log_short",  "hold_not_released",
 };
 
 const char *divergence_kind_name(divergence_kind kind) {

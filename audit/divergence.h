@@ -22,6 +22,7 @@ typedef enum {
     DIV_RESULT_UNEXPECTED,  /* an answer for a message that needs none */
     DIV_STOCK_DRIFT,        /* inventories differ from the recomputed stock */
     DIV_LOG_SHORT,          /* the log ends before the stored position */
+    DIV_HOLD_NOT_RELEASED,  /* a hold still standing well past its deadline */
     DIV_KIND_COUNT
 } divergence_kind;
 

@@ -18,8 +18,9 @@ static const char SQL_INVENTORIES[] = "SELECT name, count FROM inventories";
 /* starts is indexed by partition (PostgreSQL arrays from 1): a partition
  * beyond it reads NULL, hence 0. */
 static const char SQL_STOCK_BEFORE[] =
-    "SELECT item, sum(CASE WHEN type = 'restock' THEN quantity ELSE -quantity END)::bigint FROM orders"
-    " WHERE kafka_topic = $1 AND status = 'accepted'"
+    "SELECT item, sum(CASE WHEN type = 'restock' THEN quantity WHEN type = 'order' THEN -quantity"
+    " WHEN type IN ('cancel', 'expire') THEN quantity ELSE 0 END)::bigint FROM orders"
+    " WHERE kafka_topic = $1 AND status IN ('accepted', 'held')"
     " AND kafka_offset < coalesce(($2::bigint[])[kafka_partition + 1], 0) GROUP BY item";
 static const char SQL_OPEN_ROWS[] =
     "DECLARE audit_rows NO SCROLL CURSOR FOR SELECT " ROW_COLUMNS " FROM orders"
@@ -28,6 +29,11 @@ static const char SQL_OPEN_ROWS[] =
 /* Rows per FETCH: large enough that round trips do not matter, small
  * enough that a block stays a few MB. */
 static const char SQL_FETCH_ROWS[] = "FETCH FORWARD 20000 FROM audit_rows";
+/* Served by the partial index orders_open_holds. */
+static const char SQL_OVERDUE_HOLDS[] =
+    "SELECT " ROW_COLUMNS ", extract(epoch FROM now() - hold_expires_at)::bigint FROM orders"
+    " WHERE kafka_topic = $1 AND status = 'held' AND life IS NULL"
+    " AND hold_expires_at < now() - make_interval(secs => $2::int) ORDER BY kafka_partition, kafka_offset";
 static const char SQL_LOOKUP[] = "SELECT " ROW_COLUMNS " FROM orders WHERE order_id = ANY($1::text[])";
 
 struct audit_ledger {
@@ -189,6 +195,22 @@ bool audit_ledger_lookup(audit_ledger *l, const char *const *ids, size_t n, audi
     for (int r = 0; ok && r < PQntuples(res); r++) {
         ol_result row;
         ok = ol_pg_decision_from_row(res, r, l->topic, &row, err, errlen) && fn(ctx, &row, err, errlen);
+    }
+    PQclear(res);
+    return ok;
+}
+
+bool audit_ledger_overdue_holds(audit_ledger *l, int slack_s, audit_hold_fn fn, void *ctx, char *err, size_t errlen) {
+    char slack[16];
+    snprintf(slack, sizeof slack, "%d", slack_s);
+    const char *params[2] = {l->topic, slack};
+    PGresult *res = PQexecParams(l->conn, SQL_OVERDUE_HOLDS, 2, NULL, params, NULL, NULL, 0);
+    bool ok = check(l, res, PGRES_TUPLES_OK, "reading holds past their deadline", err, errlen);
+    int last = ok ? PQnfields(res) - 1 : 0;
+    for (int r = 0; ok && r < PQntuples(res); r++) {
+        ol_result row;
+        ok = ol_pg_decision_from_row(res, r, l->topic, &row, err, errlen) &&
+             fn(ctx, &row, strtoll(PQgetvalue(res, r, last), NULL, 10), err, errlen);
     }
     PQclear(res);
     return ok;

@@ -54,6 +54,13 @@ typedef bool (*audit_row_fn)(void *ctx, const ol_result *row, char *err, size_t 
 bool audit_ledger_lookup(audit_ledger *ledger, const char *const *ids, size_t n, audit_row_fn fn, void *ctx, char *err,
                          size_t errlen);
 
+/* Called per open hold past its deadline, with how long past (s). */
+typedef bool (*audit_hold_fn)(void *ctx, const ol_result *row, int64_t overdue_s, char *err, size_t errlen);
+/* The topic's holds still standing more than slack_s seconds past their
+ * deadline, as of the snapshot. */
+bool audit_ledger_overdue_holds(audit_ledger *ledger, int slack_s, audit_hold_fn fn, void *ctx, char *err,
+                                size_t errlen);
+
 /* Ends the snapshot (nothing was written: a plain COMMIT). */
 bool audit_ledger_close(audit_ledger *ledger, char *err, size_t errlen);
 

@@ -132,6 +132,10 @@ bool audit_replay_add_prior(audit_replay *audit, const ol_result *row, char *err
 /* Decides the prepared batch and compares. */
 bool audit_replay_decide(audit_replay *audit, char *err, size_t errlen);
 
+/* A hold the ledger still has standing overdue_s seconds past its
+ * deadline (row: its decision), reported as hold_not_released. */
+void audit_replay_add_open_hold(audit_replay *audit, const ol_result *row, int64_t overdue_s);
+
 /* Settles what only the end can tell: ledger rows never met, duplicates
  * of later partitions, answers never matched, partitions read short, and
  * the stock. */

@@ -207,6 +207,15 @@ static void check_stock(audit_replay *a) {
     }
 }
 
+void audit_replay_add_open_hold(audit_replay *a, const ol_result *row, int64_t overdue_s) {
+    char found[64];
+    snprintf(found, sizeof found, "held %" PRId64 " s past its deadline", overdue_s);
+    replay_emit(a, DIV_HOLD_NOT_RELEASED, row->order_id, row->item, row->partition, row->offset, "released", found,
+                "a hold of %" PRId32 " units is still standing past its deadline: no expire, confirm or cancel was "
+                "decided for it",
+                row->quantity);
+}
+
 bool audit_replay_finish(audit_replay *a, char *err, size_t errlen) {
     if (a->prepared || a->finished) {
         ol_seterr(err, errlen, a->finished ? "finished twice" : "finish with a batch prepared");

@@ -113,6 +113,29 @@ scrape "${CONSUMER_URL[a]}" >"$IT_LOGDIR/metrics.txt"
 grep -q '^orderline_holds_overdue 0$' "$IT_LOGDIR/metrics.txt" || die "holds overdue: $(grep holds_overdue "$IT_LOGDIR/metrics.txt")"
 grep -Eq '^orderline_expires_sent_total [1-9]' "$IT_LOGDIR/metrics.txt" || die "no expire counted as sent"
 grep -q '^orderline_orders_total{status="held",reason=""} 2$' "$IT_LOGDIR/metrics.txt" || die "held count: $(grep 'status="held"' "$IT_LOGDIR/metrics.txt")"
+# A hold nobody releases (the consumer frozen past its deadline + 5 s): the
+# audit names it; once the consumer runs again, the hold expires and the
+# audit agrees again (below).
+ask stale "{\"order_id\":\"h-stale\",\"item\":\"$ITEM\",\"quantity\":1,\"hold_s\":1}"
+expect stale h-stale held - $(($(stock)))
+kill -STOP "${CONSUMER_PIDS[a]}"
+sleep 6.5
+rc=0
+"$BUILD/order-audit" --db "$IT_DB" --orders-topic "$IT_ORDERS" --results-topic "$IT_RESULTS" \
+    --report "$IT_LOGDIR/stale.json" >"$IT_LOGDIR/stale.out" 2>"$IT_LOGDIR/stale.log" || rc=$?
+kill -CONT "${CONSUMER_PIDS[a]}"
+[ $rc = 1 ] || die "order-audit with a hold past its deadline: exit $rc, want 1"
+python3 - "$IT_LOGDIR/stale.json" <<'PY' || die "the audit did not name h-stale: $(cat "$IT_LOGDIR/stale.out")"
+import json, sys
+doc = json.load(open(sys.argv[1]))
+found = [d for d in doc["divergences"] if d["kind"] == "hold_not_released"]
+assert [d["order_id"] for d in found] == ["h-stale"], doc["divergences"]
+PY
+for _ in $(seq 100); do
+    [ "$(sql "SELECT life FROM orders WHERE order_id = 'h-stale'")" = expired ] && break
+    sleep 0.1
+done
+[ "$(sql "SELECT life FROM orders WHERE order_id = 'h-stale'")" = expired ] || die "h-stale did not expire after SIGCONT"
 stop_consumer a
 # The auditor replays the log, holds and follow-ups included, with the
 # messages' own timestamps: it must find every decision as the consumer made it.

@@ -38,6 +38,7 @@ Test(divergence, text_and_json) {
     json_decref(root);
     free(json);
     cr_assert_str_eq(divergence_kind_name(DIV_STOCK_DRIFT), "stock_drift");
+    cr_assert_str_eq(divergence_kind_name(DIV_HOLD_NOT_RELEASED), "hold_not_released");
     cr_assert_str_eq(divergence_kind_name(DIV_KIND_COUNT), "unknown");
 }
 

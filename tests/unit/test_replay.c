@@ -703,3 +703,22 @@ Test(audit, misuse_is_an_error) {
     audit_replay_destroy(a);
     audit_replay_destroy(NULL);
 }
+
+Test(replay, a_hold_standing_past_its_deadline_is_named) {
+    static world w;
+    memset(&w, 0, sizeof w);
+    audit_replay *a = audit_replay_new(collect, &w);
+    cr_assert_not_null(a);
+    ol_result row = {.partition = 2, .offset = 41, .quantity = 3, .status = OL_STATUS_HELD};
+    strcpy(row.order_id, "h-9");
+    strcpy(row.item, "widget");
+    audit_replay_add_open_hold(a, &row, 12);
+    cr_assert_eq(w.n_divs, 1);
+    cr_assert_eq(w.divs[0].kind, DIV_HOLD_NOT_RELEASED);
+    cr_assert_str_eq(w.divs[0].order_id, "h-9");
+    cr_assert_eq(w.divs[0].partition, 2);
+    cr_assert_eq(w.divs[0].offset, 41);
+    cr_assert(strstr(w.divs[0].found, "12 s"), "%s", w.divs[0].found);
+    cr_assert_eq(audit_replay_stats(a)->divergences, 1);
+    audit_replay_destroy(a);
+}
