@@ -40,15 +40,21 @@ for n in range(total):
         target, item = rnd.choice(ids)
         emit(item, {"order_id": "x%d" % n, "item": item, "type": "cancel", "target": target})
     elif roll < 0.90:
-        # A cancel before its order: refused, and the order stands.
-        later = "o%d" % (n + 1)
-        emit(item, {"order_id": "early%d" % n, "item": item, "type": "cancel", "target": later})
+        # A cancel before its order (same item, so the same partition):
+        # refused, and the order stands.
+        emit(item, {"order_id": "early%d" % n, "item": item, "type": "cancel", "target": "late%d" % n})
+        emit(item, {"order_id": "late%d" % n, "item": item, "quantity": 1})
+        ids.append(("late%d" % n, item))
     else:
         out.append(rnd.choice(out[len(items):] or out))  # a duplicate, sent again later
 for line in out:
     print(line)
 PY
-produce_raw <"$IT_LOGDIR/orders.txt"
+# The restocks through order-producer (it creates the topic), the rest
+# through kcat with its own keys.
+grep '"type":"restock"' "$IT_LOGDIR/orders.txt" | cut -d'|' -f2- >"$IT_LOGDIR/restocks.jsonl"
+produce "$IT_LOGDIR/restocks.jsonl" 2>>"$IT_LOGDIR/producer.log" || die "restocks: exit $?"
+grep -v '"type":"restock"' "$IT_LOGDIR/orders.txt" | produce_raw 2>>"$IT_LOGDIR/kcat.log"
 distinct=$(cut -d'|' -f2- "$IT_LOGDIR/orders.txt" | grep -o '"order_id":"[^"]*"' | sort -u | wc -l)
 log "published $(wc -l <"$IT_LOGDIR/orders.txt") messages, $distinct distinct order_ids"
 
