@@ -166,10 +166,15 @@ static void drop_listed(rebalancer *rb, const rd_kafka_topic_partition_list_t *l
 }
 
 /* Where each partition starts: stored ones at their oldest unacknowledged
- * answer; new ones at their oldest message, asked of the broker in one
- * request for all of them (a logical offset costs librdkafka a lookup of
- * its own per partition). */
-static void set_start_offsets(rebalancer *rb, const store_position *pos, size_t n, int64_t *from) {
+ * answer; new ones at their oldest message. In a callback (in_callback)
+ * that is RD_KAFKA_OFFSET_BEGINNING, which the source resolves after it,
+ * all at once; in the loop, for a seek, it is asked of the broker here, in
+ * one request for all of them. */
+static void set_start_offsets(rebalancer *rb, const store_position *pos, size_t n, int64_t *from, bool in_callback) {
+    if (in_callback) {
+        for (size_t i = 0; i < n; i++) from[i] = partition_start_offset(&pos[i], RD_KAFKA_OFFSET_BEGINNING);
+        return;
+    }
     int32_t *fresh = calloc(n + 1, sizeof *fresh);
     int64_t *oldest = calloc(n + 1, sizeof *oldest);
     size_t k = 0;
@@ -191,7 +196,7 @@ static void set_start_offsets(rebalancer *rb, const store_position *pos, size_t 
 static void take_partitions(rebalancer *rb, rd_kafka_topic_partition_list_t *list, const store_position *pos,
                             bool loaded) {
     int64_t *from = loaded ? calloc((size_t)list->cnt + 1, sizeof *from) : NULL;
-    if (from) set_start_offsets(rb, pos, (size_t)list->cnt, from);
+    if (from) set_start_offsets(rb, pos, (size_t)list->cnt, from, true);
     for (int i = 0; i < list->cnt; i++) {
         rd_kafka_topic_partition_t *elem = &list->elems[i];
         partition_state *ps = partition_table_get(&rb->parts, elem->partition);
@@ -354,7 +359,7 @@ void rebalancer_request_resync(rebalancer *rb) {
 static bool seek_all(rebalancer *rb, const int32_t *ids, const store_position *pos, size_t n) {
     int64_t *from = calloc(n + 1, sizeof *from);
     if (!from) return false;
-    set_start_offsets(rb, pos, n, from);
+    set_start_offsets(rb, pos, n, from, false);
     char err[512];
     bool ok = order_source_seek(rb->source, ids, from, n, err, sizeof err);
     if (!ok) ol_warn("%s", err);

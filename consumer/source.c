@@ -44,6 +44,30 @@ static void route_partitions(order_source *src, const rd_kafka_topic_partition_l
     }
 }
 
+/* Partitions the listener starts at RD_KAFKA_OFFSET_BEGINNING get their
+ * oldest offset, all in one request: a logical offset costs librdkafka a
+ * lookup of its own per partition. */
+#define OLDEST_TIMEOUT_MS 5000
+
+static void resolve_oldest(order_source *src, rd_kafka_topic_partition_list_t *partitions) {
+    size_t n = 0;
+    for (int i = 0; i < partitions->cnt; i++) n += partitions->elems[i].offset == RD_KAFKA_OFFSET_BEGINNING;
+    if (n == 0) return;
+    int32_t *ids = calloc(n, sizeof *ids);
+    int64_t *oldest = calloc(n, sizeof *oldest);
+    if (ids && oldest) {
+        size_t k = 0;
+        for (int i = 0; i < partitions->cnt; i++)
+            if (partitions->elems[i].offset == RD_KAFKA_OFFSET_BEGINNING) ids[k++] = partitions->elems[i].partition;
+        order_source_oldest_offsets(src, ids, n, oldest, OLDEST_TIMEOUT_MS);
+        k = 0;
+        for (int i = 0; i < partitions->cnt; i++)
+            if (partitions->elems[i].offset == RD_KAFKA_OFFSET_BEGINNING) partitions->elems[i].offset = oldest[k++];
+    }
+    free(ids);
+    free(oldest);
+}
+
 static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *partitions,
                          void *opaque) {
     order_source *src = opaque;
@@ -53,6 +77,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
 
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         src->listener.on_assign(src->listener.ctx, partitions);
+        resolve_oldest(src, partitions);
         route_partitions(src, partitions);
         if (cooperative) error = rd_kafka_incremental_assign(rk, partitions);
         else ret = rd_kafka_assign(rk, partitions);

@@ -16,7 +16,9 @@
 typedef struct order_source_listener {
     void *ctx;
     /* Newly assigned partitions: set each element's offset (an offset or
-     * RD_KAFKA_OFFSET_BEGINNING) before the source assigns them. */
+     * RD_KAFKA_OFFSET_BEGINNING) before the source assigns them. The source
+     * turns RD_KAFKA_OFFSET_BEGINNING into each partition's oldest offset,
+     * all in one request; the listener must not call back into it. */
     void (*on_assign)(void *ctx, rd_kafka_topic_partition_list_t *partitions);
     /* Partitions taken away. lost: the group already gave them to someone
      * else, so nothing may be committed for them. */
