@@ -114,7 +114,7 @@ enum {
 static const column columns[COL_COUNT] = {
     {"PROCESSED_AT", 24, false}, {"PART/OFFSET", 12, false}, {"ORDER_ID", 24, false}, {"ITEM", 16, false},
     {"TYPE", 7, false},          {"QTY", 7, true},           {"STATUS", 8, false},    {"REASON", 18, false},
-    {"REMAINING", 10, true},     {"DUP", 3, false},          {"ERROR", 0, false},
+    {"REMAINING", 10, true},     {"DUP", 3, false},          {"DETAIL", 0, false},
 };
 
 bool ol_results_table_header(ol_buf *out) {
@@ -124,7 +124,7 @@ bool ol_results_table_header(ol_buf *out) {
 }
 
 bool ol_results_table_row(ol_buf *out, const ol_result *r) {
-    char stamp[40], pos[48], qty[16], remaining[24];
+    char stamp[40], pos[48], qty[16], remaining[24], detail[OL_ORDER_ID_MAX + 64];
     ol_format_rfc3339(stamp, sizeof stamp, r->processed_at_us);
     /* Milliseconds are plenty on a screen: ...:00.123456Z -> ...:00.123Z */
     size_t n = strlen(stamp);
@@ -133,6 +133,17 @@ bool ol_results_table_row(ol_buf *out, const ol_result *r) {
     snprintf(qty, sizeof qty, "%d", r->quantity);
     snprintf(remaining, sizeof remaining, "%lld", (long long)r->remaining);
     const char *reason = ol_reason_name(r->reason);
+    /* The error of an invalid message; a follow-up's target; a hold's deadline. */
+    const char *last = r->error;
+    if (!r->error[0] && r->target[0]) {
+        snprintf(detail, sizeof detail, "target %s", r->target);
+        last = detail;
+    } else if (!r->error[0] && r->status == OL_STATUS_HELD) {
+        char until[40];
+        ol_format_rfc3339(until, sizeof until, r->hold_expires_at_us);
+        snprintf(detail, sizeof detail, "held until %s", until);
+        last = detail;
+    }
     const char *cells[COL_COUNT] = {
         stamp,
         pos,
@@ -144,7 +155,7 @@ bool ol_results_table_row(ol_buf *out, const ol_result *r) {
         reason ? reason : "-",
         r->has_remaining ? remaining : "-",
         r->duplicate ? "yes" : "",
-        r->error,
+        last,
     };
     for (int i = 0; i < COL_COUNT; i++)
         if (!append_cell(out, cells[i], columns[i].width, columns[i].right, i == COL_COUNT - 1)) return false;

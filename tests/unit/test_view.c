@@ -310,3 +310,20 @@ Test(summary, counts_holds_apart_and_follow_up_refusals_as_rejected) {
     cr_assert(ol_results_filter_init(&f, NULL, "held", "already_confirmed", NULL, err, sizeof err), "%s", err);
     ol_results_summary_destroy(s);
 }
+
+Test(table, a_follow_up_names_its_target_and_a_hold_its_deadline) {
+    ol_result f = result("h1#cancel", "apple", OL_STATUS_REJECTED, OL_REASON_ALREADY_CANCELLED, 0, 4);
+    f.type = OL_TYPE_CANCEL;
+    strcpy(f.target, "h1");
+    ol_result h = result("h1", "apple", OL_STATUS_HELD, OL_REASON_NONE, 0, 3);
+    h.hold_expires_at_us = 1796300000000000; /* 2026-12-03T... */
+    ol_buf buf = {0};
+    cr_assert(ol_results_table_header(&buf));
+    cr_assert(strstr(buf.data, "DETAIL"), "%s", buf.data);
+    cr_assert(ol_results_table_row(&buf, &f));
+    cr_assert(ol_results_table_row(&buf, &h));
+    cr_assert(strstr(buf.data, "already_cancelled"), "%s", buf.data);
+    cr_assert(strstr(buf.data, "target h1\n"), "%s", buf.data);
+    cr_assert(strstr(buf.data, "held until 2026-"), "%s", buf.data);
+    ol_buf_free(&buf);
+}
