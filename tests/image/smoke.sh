@@ -83,8 +83,11 @@ esac
 stop_gateway gw
 stop_consumer main
 
+# Every message once: the generated ones and the gateway's, duplicates apart.
 decided=$(counter orderline_orders_total "${CONSUMER_STATS[main]}")
-[ "$decided" -ge "$ORDERS" ] || die "the consumer's stats file counts $decided orders, expected at least $ORDERS"
+dups=$(counter orderline_duplicates_total "${CONSUMER_STATS[main]}")
+[ "$decided" -eq $((distinct + 1)) ] && [ $((decided + dups)) -eq $((ORDERS + 1)) ] ||
+    die "the consumer's stats count $decided decided and $dups duplicates, expected $((distinct + 1)) and $((ORDERS - distinct))"
 [ "$(decided_count)" -eq $((distinct + 1)) ] || die "$(decided_count) order_ids in the ledger, expected $((distinct + 1))"
 check_invariants
 "$BUILD/order-results" --results-topic "$IT_RESULTS" --from-beginning --format json >"$IT_LOGDIR/results.jsonl" ||
