@@ -317,6 +317,13 @@ int64_t order_source_high_watermark(order_source *src, int32_t partition) {
 
 uint64_t order_source_error_count(const order_source *src) { return src->errors; }
 
+bool order_source_in_group(order_source *src) {
+    char *id = rd_kafka_memberid(src->rk);
+    bool member = id && *id;
+    if (id) rd_kafka_mem_free(src->rk, id);
+    return member;
+}
+
 int64_t order_source_low_watermark(order_source *src, int32_t partition) {
     int64_t low = 0, high = 0;
     rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(src->rk, src->topic, partition, &low, &high, 5000);

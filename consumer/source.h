@@ -72,6 +72,10 @@ int64_t order_source_low_watermark(order_source *source, int32_t partition);
  * when not known yet. */
 int64_t order_source_high_watermark(order_source *source, int32_t partition);
 
+/* True while the group coordinator knows this process as a member (it has
+ * a member id); false before the first join and after the group dropped it. */
+bool order_source_in_group(order_source *source);
+
 /* Errors reported by the consumer so far (for metrics). */
 uint64_t order_source_error_count(const order_source *source);
 
