@@ -482,6 +482,7 @@ static void refresh_metrics(order_pipeline *pl) {
     for (size_t i = 0; i < pl->n_lanes; i++)
         m->db_connected = m->db_connected && order_store_connected(pl->lanes[i].store);
     m->consuming = rebalancer_ever_assigned(pl->rb);
+    m->group_member = order_source_in_group(pl->source);
 }
 
 static void publish_metrics(order_pipeline *pl) {

@@ -342,6 +342,13 @@ int64_t order_source_high_watermark(order_source *src, int32_t partition) {
 
 uint64_t order_source_error_count(const order_source *src) { return src->errors; }
 
+bool order_source_in_group(order_source *src) {
+    char *id = rd_kafka_memberid(src->rk);
+    bool member = id && *id;
+    if (id) rd_kafka_mem_free(src->rk, id);
+    return member;
+}
+
 void order_source_oldest_offsets(order_source *src, const int32_t *partitions, size_t n, int64_t *out, int timeout_ms) {
     for (size_t i = 0; i < n; i++) out[i] = RD_KAFKA_OFFSET_BEGINNING;
     rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new((int)n);

@@ -76,6 +76,10 @@ void order_source_oldest_offsets(order_source *source, const int32_t *partitions
  * when not known yet. */
 int64_t order_source_high_watermark(order_source *source, int32_t partition);
 
+/* True while the group coordinator knows this process as a member (it has
+ * a member id); false before the first join and after the group dropped it. */
+bool order_source_in_group(order_source *source);
+
 /* Errors reported by the consumer so far (for metrics). */
 uint64_t order_source_error_count(const order_source *source);
 

@@ -91,3 +91,38 @@ bool gw_counters_render(const gw_counters *c, ol_buf *out) {
            counter(out, "orderline_gateway_waiters_refused_total",
                    "Requests answered 503 because --max-waiters requests were waiting already.", c->waiters_refused);
 }
+
+/* Raises *slot to offset + 1 unless it is there already. */
+static void raise_to(_Atomic int64_t *slot, int64_t offset) {
+    int64_t next = offset + 1, seen = atomic_load(slot);
+    while (seen < next && !atomic_compare_exchange_weak(slot, &seen, next)) {
+    }
+}
+
+void gw_counters_in_log(gw_counters *c, int32_t partition, int64_t offset) {
+    if (partition >= 0 && partition < GW_MAX_PARTITIONS && offset >= 0) raise_to(&c->orders_next[partition], offset);
+}
+
+void gw_counters_answered(gw_counters *c, int32_t partition, int64_t offset) {
+    if (partition >= 0 && partition < GW_MAX_PARTITIONS && offset >= 0) raise_to(&c->answered_next[partition], offset);
+}
+
+static bool render_offsets(ol_buf *out, const char *name, const char *help, const char *topic,
+                           const _Atomic int64_t *next) {
+    bool ok = ol_buf_appendf(out, "# HELP %s %s\n# TYPE %s gauge\n", name, help, name);
+    for (int p = 0; ok && p < GW_MAX_PARTITIONS; p++) {
+        int64_t v = atomic_load(&next[p]);
+        if (v > 0) ok = ol_buf_appendf(out, "%s{topic=\"%s\",partition=\"%d\"} %" PRId64 "\n", name, topic, p, v);
+    }
+    return ok;
+}
+
+/* Topic names are [a-zA-Z0-9._-] in Kafka: safe inside a label value. */
+bool gw_counters_render_partitions(const gw_counters *c, const char *topic, ol_buf *out) {
+    return render_offsets(out, "orderline_gateway_orders_offset",
+                          "One past the highest offset of this gateway's orders in the log, per partition.", topic,
+                          c->orders_next) &&
+           render_offsets(out, "orderline_gateway_answered_offset",
+                          "One past the highest order offset answered on the results topic, per partition.", topic,
+                          c->answered_next);
+}

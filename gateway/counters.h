@@ -14,6 +14,8 @@
 
 /* The status codes the gateway answers with; others land in "other". */
 #define GW_CODES 16
+/* Partitions beyond this are not tracked per partition. */
+#define GW_MAX_PARTITIONS 1024
 extern const unsigned gw_codes[GW_CODES];
 
 typedef struct gw_counters {
@@ -33,6 +35,12 @@ typedef struct gw_counters {
     size_t n_clients;
     const char *const *client_names;
     _Atomic uint64_t *client_requests;
+    /* Per orders partition, one past the highest offset seen: of this
+     * gateway's orders in delivery reports, and of the orders answered on
+     * the results topic (any producer's). 0: none seen. Together they show
+     * from outside the consumer whether a partition's orders get decided. */
+    _Atomic int64_t orders_next[GW_MAX_PARTITIONS];
+    _Atomic int64_t answered_next[GW_MAX_PARTITIONS];
 } gw_counters;
 
 /* No request has a known caller (a 401, or on the metrics listener). */
@@ -45,5 +53,12 @@ void gw_counters_free(gw_counters *c);
 /* Counts a request answered with status, and for client unless GW_NO_CLIENT. */
 void gw_counters_request(gw_counters *c, gw_route route, unsigned status, size_t client);
 bool gw_counters_render(const gw_counters *c, ol_buf *out);
+/* An order of this gateway's is in the log at (partition, offset). */
+void gw_counters_in_log(gw_counters *c, int32_t partition, int64_t offset);
+/* An answer names the order at (partition, offset). */
+void gw_counters_answered(gw_counters *c, int32_t partition, int64_t offset);
+/* Appends orderline_gateway_orders_offset and _answered_offset, labelled
+ * with the orders topic, for the partitions seen. */
+bool gw_counters_render_partitions(const gw_counters *c, const char *topic, ol_buf *out);
 
 #endif

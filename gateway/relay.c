@@ -86,6 +86,7 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opa
     if (ol_kafka_delivery_refused(msg->err) && !r->refused) r->refused = msg->err;
     if (msg->err) r->counters.delivery_failures++;
     else if (msg->offset < 0) r->counters.unconfirmed++;
+    else gw_counters_in_log(&r->counters, msg->partition, msg->offset);
     ol_delivery_action a =
         ol_waiters_delivery(r->waiters, m->order_id, why, msg->partition, msg->offset, ol_monotonic_ms());
     bool resent = false;
@@ -305,7 +306,8 @@ static void read_answers(gw_relay *r, rd_kafka_message_t **msgs, ssize_t n) {
         r->counters.results_read++;
         char err[256];
         r->readable[i] = ol_result_from_json(m->payload, m->len, &r->parsed[i], err, sizeof err);
-        if (!r->readable[i]) {
+        if (r->readable[i]) gw_counters_answered(&r->counters, r->parsed[i].partition, r->parsed[i].offset);
+        else {
             r->counters.results_unreadable++;
             ol_warn("'%s' [%" PRId32 "] at offset %" PRId64 ": not an answer: %s", r->results_topic, m->partition,
                     m->offset, err);
@@ -392,7 +394,7 @@ bool gw_relay_render_metrics(gw_relay *r, ol_buf *out) {
     pthread_mutex_lock(&r->hist_lock);
     bool ok = gw_counters_render(&r->counters, out);
     pthread_mutex_unlock(&r->hist_lock);
-    return ok;
+    return ok && gw_counters_render_partitions(&r->counters, rd_kafka_topic_name(r->orders), out);
 }
 
 int64_t gw_relay_idle_ms(gw_relay *r) {

@@ -125,8 +125,13 @@ bool ol_metrics_render(const ol_metrics *m, const char *topic, ol_buf *out) {
     for (size_t i = 0; ok && i < m->n_partitions; i++)
         ok = ol_buf_appendf(out, "orderline_answers_acknowledged_position{topic=\"%s\",partition=\"%d\"} %" PRId64 "\n",
                             topic, m->partitions[i].partition, m->partitions[i].acked);
-    return ok && ol_buf_appendf(out,
-                                "# HELP orderline_up 1 when connected to PostgreSQL and consuming.\n"
-                                "# TYPE orderline_up gauge\norderline_up %d\n",
-                                m->db_connected && m->consuming ? 1 : 0);
+    return ok &&
+           ol_buf_appendf(out,
+                          "# HELP orderline_group_member 1 while the consumer group's coordinator knows this process.\n"
+                          "# TYPE orderline_group_member gauge\norderline_group_member %d\n",
+                          m->group_member ? 1 : 0) &&
+           ol_buf_appendf(out,
+                          "# HELP orderline_up 1 when connected to PostgreSQL and consuming.\n"
+                          "# TYPE orderline_up gauge\norderline_up %d\n",
+                          m->db_connected && m->consuming ? 1 : 0);
 }

@@ -63,6 +63,7 @@ typedef struct ol_metrics {
     size_t n_partitions;
     bool db_connected;
     bool consuming;
+    bool group_member; /* the group coordinator knows this process now */
 } ol_metrics;
 
 /* Zeroes everything and sets the histogram buckets. */

@@ -357,3 +357,29 @@ Test(follow_up, message_and_status) {
     r.reason = OL_REASON_INVALID;
     cr_assert_eq(gw_follow_up_status_of(&r), 422);
 }
+
+Test(gateway_counters, offsets_per_partition) {
+    gw_counters c;
+    cr_assert(gw_counters_init(&c, NULL, 0));
+    ol_buf b;
+    ol_buf_init(&b);
+    cr_assert(gw_counters_render_partitions(&c, "orders", &b));
+    cr_assert_null(strstr(b.data, "{"), "nothing seen, no series: %s", b.data);
+    gw_counters_in_log(&c, 3, 41);
+    gw_counters_in_log(&c, 3, 7); /* an older report does not move it back */
+    gw_counters_in_log(&c, 0, 0);
+    gw_counters_in_log(&c, 5, -1001); /* no offset named */
+    gw_counters_in_log(&c, GW_MAX_PARTITIONS, 9);
+    gw_counters_answered(&c, 3, 40);
+    gw_counters_answered(&c, 3, 12);
+    ol_buf_clear(&b);
+    cr_assert(gw_counters_render_partitions(&c, "orders", &b));
+    cr_assert(strstr(b.data, "orderline_gateway_orders_offset{topic=\"orders\",partition=\"3\"} 42\n"), "%s", b.data);
+    cr_assert(strstr(b.data, "orderline_gateway_orders_offset{topic=\"orders\",partition=\"0\"} 1\n"));
+    cr_assert(strstr(b.data, "orderline_gateway_answered_offset{topic=\"orders\",partition=\"3\"} 41\n"));
+    cr_assert_null(strstr(b.data, "partition=\"5\""));
+    cr_assert_null(strstr(b.data, "answered_offset{topic=\"orders\",partition=\"0\"}"));
+    cr_assert(strstr(b.data, "# TYPE orderline_gateway_answered_offset gauge\n"));
+    ol_buf_free(&b);
+    gw_counters_free(&c);
+}

@@ -43,6 +43,7 @@ Test(render, counters_partitions_and_up) {
     m->n_partitions = 2;
     m->db_connected = true;
     m->consuming = true;
+    m->group_member = true;
     ol_buf out;
     ol_buf_init(&out);
     cr_assert(ol_metrics_render(m, "orders", &out));
@@ -58,6 +59,7 @@ Test(render, counters_partitions_and_up) {
         "orderline_consumer_lag{topic=\"orders\",partition=\"0\"} 30\n",
         "orderline_stored_position{topic=\"orders\",partition=\"5\"} 40\n",
         "orderline_answers_acknowledged_position{topic=\"orders\",partition=\"0\"} 90\n",
+        "orderline_group_member 1\n",
         "orderline_up 1\n",
     };
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
@@ -73,5 +75,7 @@ Test(render, down_without_database) {
     ol_buf_init(&out);
     cr_assert(ol_metrics_render(m, "orders", &out));
     cr_assert_not_null(strstr(out.data, "orderline_up 0\n"));
+    cr_assert_not_null(strstr(out.data, "# TYPE orderline_group_member gauge\norderline_group_member 0\n"),
+                       "not known to the group: 0, not left out");
     ol_buf_free(&out);
 }
