@@ -203,8 +203,9 @@ static bool add_result(order_auditor *a, const rd_kafka_message_t *m, char *err,
     if (m->payload && ol_result_from_json(m->payload, m->len, &r, why, sizeof why))
         return audit_replay_add_result(a->audit, &r, err, errlen);
     if (++a->undecodable <= UNDECODABLE_SHOWN)
-        ol_warn("results topic [%" PRId32 "] offset %" PRId64 ": not a result, ignored: %s", m->partition, m->offset,
-                why);
+        ol_log_kv(OL_LOG_WARN, OL_LOG_FIELDS(OL_LOG_INT("partition", m->partition), OL_LOG_INT("offset", m->offset)),
+                  "results topic [%" PRId32 "] offset %" PRId64 ": not a result, ignored: %s", m->partition, m->offset,
+                  why);
     return true;
 }
 
@@ -340,8 +341,11 @@ static bool replay_partition(order_auditor *a, const audit_partition *ap, char *
         if (!ok) return false;
         show_progress(a, ap->partition, false);
         if (at_end && next < ap->decided_end) {
-            ol_warn("orders topic '%s' [%" PRId32 "] ends at offset %" PRId64 ", before the stored position %" PRId64,
-                    topic, ap->partition, next, ap->decided_end);
+            ol_log_kv(OL_LOG_WARN,
+                      OL_LOG_FIELDS(OL_LOG_STR("topic", topic), OL_LOG_INT("partition", ap->partition),
+                                    OL_LOG_INT("offset", next)),
+                      "orders topic '%s' [%" PRId32 "] ends at offset %" PRId64 ", before the stored position %" PRId64,
+                      topic, ap->partition, next, ap->decided_end);
             break;
         }
     }

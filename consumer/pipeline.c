@@ -316,10 +316,13 @@ static void report_misrouted(order_pipeline *pl, const batch *b) {
         if (!e->misrouted) continue;
         uint64_t misrouted = ++pl->metrics->misrouted;
         if (misrouted <= 10 || misrouted % 1000 == 0)
-            ol_warn("misrouted order '%s' for item '%s' at partition %d offset %" PRId64
-                    " (murmur2 puts it in partition %d; %" PRIu64 " so far)",
-                    e->order.order_id, e->order.item, e->msg->partition, e->msg->offset,
-                    ol_murmur2_partition(e->msg->key, e->msg->key_len, pl->topic_partitions), misrouted);
+            ol_log_kv(OL_LOG_WARN,
+                      OL_LOG_FIELDS(OL_LOG_STR("order_id", e->order.order_id), OL_LOG_STR("item", e->order.item),
+                                    OL_LOG_INT("partition", e->msg->partition), OL_LOG_INT("offset", e->msg->offset)),
+                      "misrouted order '%s' for item '%s' at partition %d offset %" PRId64
+                      " (murmur2 puts it in partition %d; %" PRIu64 " so far)",
+                      e->order.order_id, e->order.item, e->msg->partition, e->msg->offset,
+                      ol_murmur2_partition(e->msg->key, e->msg->key_len, pl->topic_partitions), misrouted);
     }
 }
 

@@ -117,7 +117,8 @@ static void settle_in_flight(order_pipeline *pl) {
 static void take_partition(order_pipeline *pl, rd_kafka_topic_partition_t *elem, const store_position *pos) {
     partition_state *ps = partition_table_get(&pl->parts, elem->partition);
     if (!ps || !partition_table_apply(&pl->parts, pos)) {
-        ol_error("out of memory on assignment of partition %d: not taking it", elem->partition);
+        ol_log_kv(OL_LOG_ERROR, OL_LOG_FIELDS(OL_LOG_INT("partition", elem->partition)),
+                  "out of memory on assignment of partition %d: not taking it", elem->partition);
         elem->offset = RD_KAFKA_OFFSET_END;
         return;
     }
@@ -178,7 +179,10 @@ void pipeline_on_revoke(void *ctx, const rd_kafka_topic_partition_list_t *list, 
         }
         if (lost) pl->metrics->partitions_lost++;
         else pl->metrics->partitions_revoked++;
-        ol_info("%s %s [%d]", lost ? "lost" : "revoked", list->elems[i].topic, list->elems[i].partition);
+        ol_log_kv(
+            OL_LOG_INFO,
+            OL_LOG_FIELDS(OL_LOG_STR("topic", list->elems[i].topic), OL_LOG_INT("partition", list->elems[i].partition)),
+            "%s %s [%d]", lost ? "lost" : "revoked", list->elems[i].topic, list->elems[i].partition);
     }
 }
 
@@ -251,6 +255,7 @@ void pipeline_reclaim_fenced(order_pipeline *pl) {
         }
         ps->assigned = true;
         order_source_resume(pl->source, id);
-        ol_info("partition %d is still ours after a fence: resuming from %" PRId64, id, from);
+        ol_log_kv(OL_LOG_INFO, OL_LOG_FIELDS(OL_LOG_INT("partition", id), OL_LOG_INT("offset", from)),
+                  "partition %d is still ours after a fence: resuming from %" PRId64, id, from);
     }
 }

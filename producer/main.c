@@ -29,6 +29,7 @@ enum {
 #define FIELD(name) offsetof(producer_settings, name)
 static const ol_option options[] = {
     OL_OPT_COMMON,
+    OL_OPT_PROGRESS,
     OL_OPT_PARTITIONS("the orders topic"),
     {"rate", 0, OL_OPT_LONG, "N", 0, 10000000L, FIELD(rate),
      "publish at most N orders per second, evenly paced (default: unpaced)", NULL},

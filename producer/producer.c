@@ -100,7 +100,10 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opa
     }
     if (why) {
         p->stats.failed++;
-        ol_error("%s:%zu: delivery of order '%s' failed: %s", origin->source, origin->line, origin->order_id, why);
+        ol_log_kv(OL_LOG_ERROR,
+                  OL_LOG_FIELDS(OL_LOG_STR("source", origin->source), OL_LOG_INT("line", origin->line),
+                                OL_LOG_STR("order_id", origin->order_id), OL_LOG_STR("error", why)),
+                  "%s:%zu: delivery of order '%s' failed: %s", origin->source, origin->line, origin->order_id, why);
     } else {
         p->stats.delivered++;
     }
@@ -255,10 +258,15 @@ bool order_producer_publish_file(order_producer *p, const char *path, volatile c
         p->stats.lines++;
         ol_order order;
         char why[OL_ERROR_MAX];
-        if (!ol_order_parse(line, len, NULL, 0, &order, why, sizeof why)) {
+        const char *field = NULL;
+        if (!ol_order_parse_field(line, len, NULL, 0, &order, why, sizeof why, &field)) {
             p->stats.invalid++;
-            fprintf(stderr, "%s:%zu: invalid order%s%s%s: %s\n", source, lineno, order.order_id[0] ? " '" : "",
-                    order.order_id, order.order_id[0] ? "'" : "", why);
+            const char *id = order.order_id[0] ? order.order_id : NULL;
+            ol_log_plain(OL_LOG_ERROR,
+                         OL_LOG_FIELDS(OL_LOG_STR("source", source), OL_LOG_INT("line", lineno),
+                                       OL_LOG_STR("order_id", id), OL_LOG_STR("field", field)),
+                         "%s:%zu: invalid order%s%s%s: %s", source, lineno, id ? " '" : "", id ? id : "", id ? "'" : "",
+                         why);
             continue;
         }
         pace(p);
@@ -310,8 +318,11 @@ static bool report_completions(order_producer *p) {
             if (fwrite(c.answer, 1, c.answer_len, stdout) != c.answer_len || putchar('\n') == EOF) ok = false;
         } else if (c.outcome == OL_WAIT_TIMED_OUT) {
             p->stats.unanswered++;
-            fprintf(stderr, "%s:%zu: order in the log (partition %d, offset %lld) but no answer within %lld s\n",
-                    ref->source, ref->line, (int)c.partition, (long long)c.offset, (long long)(p->wait_ms / 1000));
+            ol_log_plain(OL_LOG_WARN,
+                         OL_LOG_FIELDS(OL_LOG_STR("source", ref->source), OL_LOG_INT("line", ref->line),
+                                       OL_LOG_INT("partition", c.partition), OL_LOG_INT("offset", c.offset)),
+                         "%s:%zu: order in the log (partition %d, offset %lld) but no answer within %lld s",
+                         ref->source, ref->line, (int)c.partition, (long long)c.offset, (long long)(p->wait_ms / 1000));
         } /* OL_WAIT_FAILED: its delivery failure was reported already */
         free(c.answer);
         free(ref);
@@ -328,8 +339,11 @@ static bool read_answers(order_producer *p, int timeout_ms, char *err, size_t er
         char why[256];
         if (!msgs[i]->err &&
             ol_waiters_answer(p->waiters, msgs[i]->payload, msgs[i]->len, why, sizeof why) == OL_ANSWER_UNREADABLE)
-            ol_warn("'%s' [%d] at offset %lld: not an answer: %s", p->results_topic, (int)msgs[i]->partition,
-                    (long long)msgs[i]->offset, why);
+            ol_log_kv(OL_LOG_WARN,
+                      OL_LOG_FIELDS(OL_LOG_STR("topic", p->results_topic), OL_LOG_INT("partition", msgs[i]->partition),
+                                    OL_LOG_INT("offset", msgs[i]->offset)),
+                      "'%s' [%d] at offset %lld: not an answer: %s", p->results_topic, (int)msgs[i]->partition,
+                      (long long)msgs[i]->offset, why);
         rd_kafka_message_destroy(msgs[i]);
     }
     return true;

@@ -105,7 +105,9 @@ static bool handle(results_tail *t, const rd_kafka_message_t *m, char *err, size
         t->undecodable++;
         if (t->summary) ol_results_summary_add_undecodable(t->summary);
         if (t->undecodable <= UNDECODABLE_SHOWN)
-            ol_warn("[%" PRId32 "] offset %" PRId64 ": not a result, skipped: %s", m->partition, m->offset, why);
+            ol_log_kv(OL_LOG_WARN,
+                      OL_LOG_FIELDS(OL_LOG_INT("partition", m->partition), OL_LOG_INT("offset", m->offset)),
+                      "[%" PRId32 "] offset %" PRId64 ": not a result, skipped: %s", m->partition, m->offset, why);
         return true;
     }
     if (!ol_results_filter_match(&t->options.filter, &r)) return true;

@@ -277,6 +277,16 @@ void ol_logv(ol_log_level level, bool plain, const ol_log_field *fields, size_t 
     if (len) fwrite(line, 1, len, stderr);
 }
 
+void ol_log_library(void *cls, const char *fmt, va_list ap) {
+    (void)cls;
+    char msg[2048];
+    int m = vsnprintf(msg, sizeof msg, fmt, ap);
+    if (m < 0) return;
+    size_t len = (size_t)m < sizeof msg ? (size_t)m : sizeof msg - 1;
+    while (len > 0 && msg[len - 1] == '\n') len--; /* its own line end */
+    ol_log_plain(OL_LOG_WARN, NULL, 0, "%.*s", (int)len, msg);
+}
+
 void ol_log(ol_log_level level, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);

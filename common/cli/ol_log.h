@@ -98,6 +98,10 @@ void ol_log_plain(ol_log_level level, const ol_log_field *fields, size_t n_field
 void ol_logv(ol_log_level level, bool plain, const ol_log_field *fields, size_t n_fields, const char *fmt, va_list ap)
     __attribute__((format(printf, 5, 0)));
 
+/* A library's printf-style error logger (libmicrohttpd's MHD_LogCallback):
+ * as text its line exactly as it printed it, as a warning in json. */
+void ol_log_library(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+
 #define ol_error(...) ol_log(OL_LOG_ERROR, __VA_ARGS__)
 #define ol_warn(...) ol_log(OL_LOG_WARN, __VA_ARGS__)
 #define ol_info(...) ol_log(OL_LOG_INFO, __VA_ARGS__)
