@@ -11,6 +11,7 @@
 #include "ol_kafka.h"
 #include "ol_log.h"
 #include "ol_order.h"
+#include "ol_progress.h"
 #include "ol_reader.h"
 #include "ol_str.h"
 #include "ol_waiters.h"
@@ -35,6 +36,9 @@ struct order_producer {
     /* --acks-log: every delivery report as it came, for the fault checker. */
     FILE *acks_log; /* NULL: off */
     bool acks_log_failed;
+    /* The progress line: on a terminal, or --progress. */
+    bool show_progress;
+    ol_progress progress;
 };
 
 /* The token of a wait: which input line the order came from. */
@@ -136,6 +140,8 @@ order_producer *order_producer_new(const producer_settings *settings, char *err,
         return NULL;
     }
     p->rate = settings->rate;
+    p->show_progress = settings->common.progress;
+    ol_progress_init(&p->progress, ol_monotonic_ms(), OL_PROGRESS_INTERVAL_MS);
     if (settings->acks_log && !(p->acks_log = fopen(settings->acks_log, "w"))) {
         ol_seterr(err, errlen, "--acks-log %s: %s", settings->acks_log, strerror(errno));
         goto fail;
@@ -235,6 +241,19 @@ static bool send_order(order_producer *p, const ol_order *order, const char *val
     return true;
 }
 
+/* Lines read and sent, and of them confirmed (a delivery report with an
+ * offset); final: the last line, kept. */
+static void show_progress(order_producer *p, bool final) {
+    if (!p->show_progress || (!ol_progress_due(&p->progress, ol_monotonic_ms()) && !final)) return;
+    char head[96], line[256];
+    snprintf(head, sizeof head, "order-producer: %zu lines read, %zu sent", p->stats.lines, p->stats.sent);
+    ol_progress_format(line, sizeof line, head, p->stats.delivered, 0, "confirmed",
+                       ol_monotonic_ms() - p->progress.started_ms);
+    ol_log_progress(line, final);
+}
+
+void order_producer_progress_end(order_producer *p) { show_progress(p, true); }
+
 bool order_producer_publish_file(order_producer *p, const char *path, volatile const sig_atomic_t *stop, char *err,
                                  size_t errlen) {
     bool is_stdin = strcmp(path, "-") == 0;
@@ -275,6 +294,7 @@ bool order_producer_publish_file(order_producer *p, const char *path, volatile c
             break;
         }
         rd_kafka_poll(p->rk, 0); /* serve delivery reports as we go */
+        show_progress(p, false);
         if (p->waiters && p->stats.sent % 1000 == 0 && !(read_answers(p, 0, err, errlen) && report_completions(p))) {
             ok = false;
             break;
@@ -290,7 +310,13 @@ bool order_producer_publish_file(order_producer *p, const char *path, volatile c
 }
 
 int order_producer_drain(order_producer *p, int timeout_ms) {
-    rd_kafka_flush(p->rk, timeout_ms);
+    int64_t deadline = ol_monotonic_ms() + timeout_ms;
+    /* In steps, so that the progress line follows the confirmations. */
+    while (rd_kafka_outq_len(p->rk) > 0 && ol_monotonic_ms() < deadline) {
+        int64_t left = deadline - ol_monotonic_ms();
+        rd_kafka_flush(p->rk, left < 100 ? (int)left : 100);
+        show_progress(p, false);
+    }
     rd_kafka_poll(p->rk, 0);
     return rd_kafka_outq_len(p->rk);
 }

@@ -33,6 +33,7 @@ ol_cli_status ol_cli_settings(const ol_cli_tool *tool, ol_settings *s, int argc,
         status = OL_CLI_USAGE_ERROR;
     }
     if (status != OL_CLI_RUN) ol_settings_destroy(s);
+    else s->progress = ol_cli_progress_wanted(s);
     return status;
 }
 

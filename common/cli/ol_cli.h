@@ -34,7 +34,8 @@ typedef struct ol_cli_tool {
 } ol_cli_tool;
 
 /* Fills the tool's settings, of which s is the first member. On anything
- * but OL_CLI_RUN they have already been destroyed. */
+ * but OL_CLI_RUN they have already been destroyed. On OL_CLI_RUN,
+ * s->progress says whether to show a progress line (ol_cli_progress_wanted). */
 ol_cli_status ol_cli_settings(const ol_cli_tool *tool, ol_settings *s, int argc, char **argv);
 
 /* A usage error on stderr: "PROGRAM: message" as text, a JSON line with

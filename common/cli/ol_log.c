@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define FORMAT_ENV "ORDERLINE_LOG_FORMAT"
 
@@ -271,10 +272,23 @@ void ol_logv(ol_log_level level, bool plain, const ol_log_field *fields, size_t 
                        .fields = fields,
                        .n_fields = n_fields,
                        .plain = plain};
-    /* One buffer and one write, so concurrent writers do not interleave lines. */
+    /* One buffer and one write, so concurrent writers do not interleave
+     * lines. On a terminal a text line first clears the one it starts on:
+     * a progress line there gives way to it instead of running into it (at
+     * the start of an empty line this shows nothing). A JSON line stays
+     * exactly one object. */
+    static const char clear[] = "\r\033[K";
+    ol_log_format format = ol_log_current_format();
     char line[8192];
-    size_t len = ol_log_format_record(ol_log_current_format(), &r, line, sizeof line);
-    if (len) fwrite(line, 1, len, stderr);
+    size_t at = format == OL_LOG_TEXT && isatty(STDERR_FILENO) == 1 ? sizeof clear - 1 : 0;
+    memcpy(line, clear, at);
+    size_t len = ol_log_format_record(format, &r, line + at, sizeof line - at);
+    if (len) fwrite(line, 1, at + len, stderr);
+}
+
+void ol_log_progress(const char *line, bool final) {
+    fprintf(stderr, "\r%s%s%s", line, isatty(STDERR_FILENO) == 1 ? "\033[K" : "", final ? "\n" : "");
+    fflush(stderr);
 }
 
 void ol_log_library(void *cls, const char *fmt, va_list ap) {

@@ -98,6 +98,11 @@ void ol_log_plain(ol_log_level level, const ol_log_field *fields, size_t n_field
 void ol_logv(ol_log_level level, bool plain, const ol_log_field *fields, size_t n_fields, const char *fmt, va_list ap)
     __attribute__((format(printf, 5, 0)));
 
+/* A progress line (ol_progress) on stderr: "\r" and the line, the rest of
+ * a terminal's line cleared; final ends it with a newline. Only when the
+ * tool's settings say progress (ol_cli); never on stdout. */
+void ol_log_progress(const char *line, bool final);
+
 /* A library's printf-style error logger (libmicrohttpd's MHD_LogCallback):
  * as text its line exactly as it printed it, as a warning in json. */
 void ol_log_library(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
