@@ -126,8 +126,11 @@ static void take_partition(order_pipeline *pl, rd_kafka_topic_partition_t *elem,
     ps->fenced_until = 0;
     pl->metrics->partitions_assigned++;
     elem->offset = start_offset(pl, pos);
-    ol_info("assigned %s [%d]: decided up to %" PRId64 ", answers acknowledged up to %" PRId64 "%s", elem->topic,
-            elem->partition, ps->decided, ps->acked_saved, pos->stored ? "" : " (new: from the beginning)");
+    ol_log_kv(OL_LOG_INFO,
+              OL_LOG_FIELDS(OL_LOG_STR("topic", elem->topic), OL_LOG_INT("partition", elem->partition),
+                            OL_LOG_INT("offset", ps->decided)),
+              "assigned %s [%d]: decided up to %" PRId64 ", answers acknowledged up to %" PRId64 "%s", elem->topic,
+              elem->partition, ps->decided, ps->acked_saved, pos->stored ? "" : " (new: from the beginning)");
 }
 
 void pipeline_on_assign(void *ctx, rd_kafka_topic_partition_list_t *list) {
