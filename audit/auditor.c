@@ -9,6 +9,7 @@
 #include "ledger.h"
 #include "ol_kafka.h"
 #include "ol_log.h"
+#include "ol_progress.h"
 #include "ol_reader.h"
 #include "ol_str.h"
 
@@ -21,7 +22,6 @@
  * answer is published after its order, but the clocks of the producing
  * hosts may disagree a little. Extra answers are harmless (ignored). */
 #define RESULTS_MARGIN_US (15LL * 60 * 1000000)
-#define PROGRESS_EVERY_MS 250
 /* Undecodable messages on the results topic are shown up to this many. */
 #define UNDECODABLE_SHOWN 5
 
@@ -42,10 +42,10 @@ struct order_auditor {
     ol_result pending;
     bool has_pending, rows_done;
     uint64_t undecodable;
-    /* Progress on a terminal. */
-    bool progress;
+    /* The progress line (on a terminal, or --progress). */
+    ol_progress progress;
     uint64_t total, replayed;
-    int64_t started_ms, replay_started_ms, replay_ended_ms, ended_ms, last_progress_ms;
+    int64_t started_ms, replay_started_ms, replay_ended_ms, ended_ms;
 };
 
 order_auditor *order_auditor_new(const ol_settings *settings, int64_t since_us, volatile sig_atomic_t *stop,
@@ -58,7 +58,6 @@ order_auditor *order_auditor_new(const ol_settings *settings, int64_t since_us, 
     a->settings = settings;
     a->since_us = since_us;
     a->stop = stop;
-    a->progress = isatty(STDERR_FILENO) == 1;
     a->msgs = calloc(POLL_BATCH, sizeof *a->msgs);
     a->batch = calloc(POLL_BATCH, sizeof *a->batch);
     a->audit = audit_replay_new(report, ctx);
@@ -203,8 +202,9 @@ static bool add_result(order_auditor *a, const rd_kafka_message_t *m, char *err,
     if (m->payload && ol_result_from_json(m->payload, m->len, &r, why, sizeof why))
         return audit_replay_add_result(a->audit, &r, err, errlen);
     if (++a->undecodable <= UNDECODABLE_SHOWN)
-        ol_warn("results topic [%" PRId32 "] offset %" PRId64 ": not a result, ignored: %s", m->partition, m->offset,
-                why);
+        ol_log_kv(OL_LOG_WARN, OL_LOG_FIELDS(OL_LOG_INT("partition", m->partition), OL_LOG_INT("offset", m->offset)),
+                  "results topic [%" PRId32 "] offset %" PRId64 ": not a result, ignored: %s", m->partition, m->offset,
+                  why);
     return true;
 }
 
@@ -288,14 +288,17 @@ static bool add_prior(void *ctx, const ol_result *row, char *err, size_t errlen)
     return audit_replay_add_prior(ctx, row, err, errlen);
 }
 
-static void show_progress(order_auditor *a, int32_t partition, bool force) {
-    if (!a->progress) return;
+/* Partitions and offsets replayed of the snapshot's, the rate and the time
+ * left; final: the last line, kept. */
+static void show_progress(order_auditor *a, int32_t partition, bool final) {
+    if (!a->settings->progress) return;
     int64_t now = ol_monotonic_ms();
-    if (!force && now - a->last_progress_ms < PROGRESS_EVERY_MS) return;
-    a->last_progress_ms = now;
-    double secs = (double)(now - a->replay_started_ms) / 1000.0;
-    fprintf(stderr, "\r\033[Kaudit: partition %" PRId32 " of %zu: %" PRIu64 " of %" PRIu64 " messages (%.0f/s)",
-            partition + 1, a->n_parts, a->replayed, a->total, secs > 0 ? (double)a->replayed / secs : 0.0);
+    if (!ol_progress_due(&a->progress, now) && !final) return;
+    char head[64], line[256];
+    snprintf(head, sizeof head, "order-audit: partition %" PRId32 " of %zu", partition + 1, a->n_parts);
+    ol_progress_format(line, sizeof line, head, a->replayed, a->total, "offsets replayed",
+                       now - a->progress.started_ms);
+    ol_log_progress(line, final);
 }
 
 /* One batch of partition p: the engine decides what it holds in range. */
@@ -351,8 +354,11 @@ static bool replay_partition(order_auditor *a, const audit_partition *ap, char *
         if (!ok) return false;
         show_progress(a, ap->partition, false);
         if (at_end && next < ap->decided_end) {
-            ol_warn("orders topic '%s' [%" PRId32 "] ends at offset %" PRId64 ", before the stored position %" PRId64,
-                    topic, ap->partition, next, ap->decided_end);
+            ol_log_kv(OL_LOG_WARN,
+                      OL_LOG_FIELDS(OL_LOG_STR("topic", topic), OL_LOG_INT("partition", ap->partition),
+                                    OL_LOG_INT("offset", next)),
+                      "orders topic '%s' [%" PRId32 "] ends at offset %" PRId64 ", before the stored position %" PRId64,
+                      topic, ap->partition, next, ap->decided_end);
             break;
         }
     }
@@ -367,15 +373,13 @@ bool order_auditor_run(order_auditor *a, char *err, size_t errlen) {
     bool ok = plan(a, err, errlen) && plan_results(a, err, errlen);
     if (ok) {
         a->replay_started_ms = ol_monotonic_ms();
+        ol_progress_init(&a->progress, a->replay_started_ms, OL_PROGRESS_INTERVAL_MS);
         for (size_t p = 0; ok && p < a->n_parts; p++)
             ok = read_results(a, (int32_t)p, err, errlen) && replay_partition(a, &a->parts[p], err, errlen);
         /* Results partitions beyond the orders topic's: their answers come late. */
         for (int32_t q = (int32_t)a->n_parts; ok && q < a->results.n; q++) ok = read_results(a, q, err, errlen);
         a->replay_ended_ms = ol_monotonic_ms();
-        if (a->progress) {
-            show_progress(a, (int32_t)a->n_parts - 1, true);
-            fputs("\r\033[K", stderr);
-        }
+        show_progress(a, (int32_t)a->n_parts - 1, true); /* also on failure: the error starts a line */
     }
     ok = ok && feed_rows(a, INT32_MAX, INT64_MAX, err, errlen) &&
          audit_ledger_overdue_holds(a->ledger, HOLD_SLACK_S, add_open_hold, a->audit, err, errlen) &&

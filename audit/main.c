@@ -30,6 +30,7 @@ _Static_assert(offsetof(audit_settings, common) == 0, "the shared settings come 
 #define FIELD(name) offsetof(audit_settings, name)
 static const ol_option options[] = {
     OL_OPT_COMMON,
+    OL_OPT_PROGRESS,
     OL_OPT_DB,
     OL_OPT_RESULTS_TOPIC,
     {"since", 0, OL_OPT_STRING, "TIME", 0, 0, FIELD(since),
@@ -64,7 +65,7 @@ int main(int argc, char **argv) {
     int64_t since_us = -1;
     char why[256];
     if (s.since && !ol_time_arg_parse(s.since, ol_now_us(), &since_us, why, sizeof why)) {
-        fprintf(stderr, "order-audit: --since: %s\n", why);
+        ol_cli_usage_error(tool.program, "--since: %s", why);
         ol_settings_destroy(&s.common);
         return EXIT_ERROR;
     }

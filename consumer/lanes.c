@@ -112,9 +112,12 @@ static void report_decided(lane *ln, const batch *b) {
     for (size_t i = 0; i < b->len; i++) {
         const batch_entry *e = &b->entries[i];
         if (e->unrecorded)
-            ol_error("partition %d offset %" PRId64 ": order '%s' is below the stored position but has no row in"
-                     " orders; not deciding it again",
-                     e->msg->partition, e->msg->offset, e->order.order_id);
+            ol_log_kv(OL_LOG_ERROR,
+                      OL_LOG_FIELDS(OL_LOG_INT("partition", e->msg->partition), OL_LOG_INT("offset", e->msg->offset),
+                                    OL_LOG_STR("order_id", e->order.order_id)),
+                      "partition %d offset %" PRId64 ": order '%s' is below the stored position but has no row in"
+                      " orders; not deciding it again",
+                      e->msg->partition, e->msg->offset, e->order.order_id);
     }
 }
 

@@ -92,8 +92,9 @@ consumer_metrics *consumer_metrics_new(const char *addr, const char *topic, char
     ol_metrics_init(&m->snapshot);
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
     if (ai->ai_family == AF_INET6) flags |= MHD_USE_IPv6;
-    m->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, m, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
-                                 MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_END);
+    /* The logger first: libmicrohttpd uses its own for what it says about earlier options. */
+    m->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, m, MHD_OPTION_EXTERNAL_LOGGER, ol_log_library, NULL,
+                                 MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_END);
     freeaddrinfo(ai);
     if (!m->daemon) {
         ol_seterr(err, errlen, "--metrics-addr %s: cannot listen (address in use or not local?)", addr);

@@ -336,10 +336,13 @@ static void report_misrouted(order_pipeline *pl, const batch *b) {
         if (!e->misrouted) continue;
         uint64_t misrouted = ++pl->metrics->misrouted;
         if (misrouted <= 10 || misrouted % 1000 == 0)
-            ol_warn("misrouted order '%s' for item '%s' at partition %d offset %" PRId64
-                    " (murmur2 puts it in partition %d; %" PRIu64 " so far)",
-                    e->order.order_id, e->order.item, e->msg->partition, e->msg->offset,
-                    ol_murmur2_partition(e->msg->key, e->msg->key_len, pl->topic_partitions), misrouted);
+            ol_log_kv(OL_LOG_WARN,
+                      OL_LOG_FIELDS(OL_LOG_STR("order_id", e->order.order_id), OL_LOG_STR("item", e->order.item),
+                                    OL_LOG_INT("partition", e->msg->partition), OL_LOG_INT("offset", e->msg->offset)),
+                      "misrouted order '%s' for item '%s' at partition %d offset %" PRId64
+                      " (murmur2 puts it in partition %d; %" PRIu64 " so far)",
+                      e->order.order_id, e->order.item, e->msg->partition, e->msg->offset,
+                      ol_murmur2_partition(e->msg->key, e->msg->key_len, pl->topic_partitions), misrouted);
     }
 }
 
@@ -382,9 +385,11 @@ static bool settle_all(order_pipeline *pl, bool *committed, char *err, size_t er
  * and fetched again from there. */
 static void refuse_gap(order_pipeline *pl, const batch_gap *gap) {
     pl->metrics->plan_gaps++;
-    ol_error("partition %d: the batch's first new offset %" PRId64 " does not follow the stored position %" PRId64
-             " (the fetch shows no gap before %" PRId64 "); re-reading positions",
-             gap->partition, gap->first_new, gap->decided, gap->stream_prev);
+    ol_log_kv(OL_LOG_ERROR,
+              OL_LOG_FIELDS(OL_LOG_INT("partition", gap->partition), OL_LOG_INT("offset", gap->first_new)),
+              "partition %d: the batch's first new offset %" PRId64 " does not follow the stored position %" PRId64
+              " (the fetch shows no gap before %" PRId64 "); re-reading positions",
+              gap->partition, gap->first_new, gap->decided, gap->stream_prev);
     rebalancer_request_resync(pl->rb);
 }
 

@@ -201,7 +201,8 @@ static void take_partitions(rebalancer *rb, rd_kafka_topic_partition_list_t *lis
         rd_kafka_topic_partition_t *elem = &list->elems[i];
         partition_state *ps = partition_table_get(&rb->parts, elem->partition);
         if (!ps || (from && !partition_table_apply(&rb->parts, &pos[i]))) {
-            ol_error("out of memory on assignment of partition %d: not taking it", elem->partition);
+            ol_log_kv(OL_LOG_ERROR, OL_LOG_FIELDS(OL_LOG_INT("partition", elem->partition)),
+                      "out of memory on assignment of partition %d: not taking it", elem->partition);
             elem->offset = RD_KAFKA_OFFSET_END;
             continue;
         }
@@ -215,8 +216,11 @@ static void take_partitions(rebalancer *rb, rd_kafka_topic_partition_list_t *lis
             continue;
         }
         elem->offset = from[i];
-        ol_info("assigned %s [%d]: decided up to %" PRId64 ", answers acknowledged up to %" PRId64 "%s", elem->topic,
-                elem->partition, ps->decided, ps->acked_saved, pos[i].stored ? "" : " (new: from the beginning)");
+        ol_log_kv(OL_LOG_INFO,
+                  OL_LOG_FIELDS(OL_LOG_STR("topic", elem->topic), OL_LOG_INT("partition", elem->partition),
+                                OL_LOG_INT("offset", ps->decided)),
+                  "assigned %s [%d]: decided up to %" PRId64 ", answers acknowledged up to %" PRId64 "%s", elem->topic,
+                  elem->partition, ps->decided, ps->acked_saved, pos[i].stored ? "" : " (new: from the beginning)");
     }
     if (!from) {
         rb->resync_needed = true;
@@ -269,7 +273,10 @@ static void on_revoke(void *ctx, const rd_kafka_topic_partition_list_t *list, bo
         }
         if (lost) rb->env.metrics->partitions_lost++;
         else rb->env.metrics->partitions_revoked++;
-        ol_info("%s %s [%d]", lost ? "lost" : "revoked", list->elems[i].topic, list->elems[i].partition);
+        ol_log_kv(
+            OL_LOG_INFO,
+            OL_LOG_FIELDS(OL_LOG_STR("topic", list->elems[i].topic), OL_LOG_INT("partition", list->elems[i].partition)),
+            "%s %s [%d]", lost ? "lost" : "revoked", list->elems[i].topic, list->elems[i].partition);
     }
 }
 
@@ -409,6 +416,7 @@ void rebalancer_reclaim_fenced(rebalancer *rb) {
         ps->assigned = true;
         rb->generation++;
         order_source_resume(rb->source, id);
-        ol_info("partition %d is still ours after a fence: resuming from %" PRId64, id, pos.results_offset);
+        ol_log_kv(OL_LOG_INFO, OL_LOG_FIELDS(OL_LOG_INT("partition", id), OL_LOG_INT("offset", pos.results_offset)),
+                  "partition %d is still ours after a fence: resuming from %" PRId64, id, pos.results_offset);
     }
 }

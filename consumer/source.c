@@ -36,7 +36,8 @@ static void route_partitions(order_source *src, const rd_kafka_topic_partition_l
         if (!pq) {
             /* Its messages then come through the consumer queue, which the
              * pipeline also reads: slower, still correct. */
-            ol_warn("partition %d: no partition queue; reading it from the consumer queue", tp->partition);
+            ol_log_kv(OL_LOG_WARN, OL_LOG_FIELDS(OL_LOG_INT("partition", tp->partition)),
+                      "partition %d: no partition queue; reading it from the consumer queue", tp->partition);
             continue;
         }
         rd_kafka_queue_forward(pq, src->lane_queues[(size_t)tp->partition % src->n_lanes]);
@@ -318,7 +319,9 @@ static void pause_or_resume(order_source *src, int32_t partition, bool pause) {
     rd_kafka_topic_partition_list_add(list, src->topic, partition);
     rd_kafka_resp_err_t e =
         pause ? rd_kafka_pause_partitions(src->rk, list) : rd_kafka_resume_partitions(src->rk, list);
-    if (e) ol_warn("%s partition %d: %s", pause ? "pausing" : "resuming", partition, rd_kafka_err2str(e));
+    if (e)
+        ol_log_kv(OL_LOG_WARN, OL_LOG_FIELDS(OL_LOG_INT("partition", partition)), "%s partition %d: %s",
+                  pause ? "pausing" : "resuming", partition, rd_kafka_err2str(e));
     rd_kafka_topic_partition_list_destroy(list);
 }
 

@@ -630,11 +630,13 @@ static bool listen_on(gw_listener *l, const char *flag, const char *addr, unsign
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
     flags |= listener_options(l, threads, opts);
     if (ai->ai_family == AF_INET6) flags |= MHD_USE_IPv6;
-    l->daemon = MHD_start_daemon(
-        flags, 0, NULL, NULL, on_request, l, MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_ARRAY, opts,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTION_LIMIT, MHD_OPTION_PER_IP_CONNECTION_LIMIT, h->per_ip,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY, MHD_OPTION_LISTEN_BACKLOG_SIZE, 4096u,
-        MHD_OPTION_CONNECTION_TIMEOUT, h->idle_timeout_s, MHD_OPTION_NOTIFY_COMPLETED, on_completed, l, MHD_OPTION_END);
+    /* The logger first: libmicrohttpd uses its own for what it says about earlier options. */
+    l->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, l, MHD_OPTION_EXTERNAL_LOGGER, ol_log_library, NULL,
+                                 MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_ARRAY, opts, MHD_OPTION_CONNECTION_LIMIT,
+                                 (unsigned)CONNECTION_LIMIT, MHD_OPTION_PER_IP_CONNECTION_LIMIT, h->per_ip,
+                                 MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
+                                 MHD_OPTION_LISTEN_BACKLOG_SIZE, 4096u, MHD_OPTION_CONNECTION_TIMEOUT,
+                                 h->idle_timeout_s, MHD_OPTION_NOTIFY_COMPLETED, on_completed, l, MHD_OPTION_END);
     freeaddrinfo(ai);
     if (!l->daemon) {
         ol_seterr(err, errlen, "%s %s: cannot listen (address in use or not local? a bad certificate or key?)", flag,

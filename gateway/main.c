@@ -257,7 +257,7 @@ int main(int argc, char **argv) {
     raise_fd_limit();
     rc = run(&s, &door, stop);
 done:
-    if (err[0]) fprintf(stderr, "%s: %s\n", tool.program, err);
+    if (err[0]) ol_cli_usage_error(tool.program, "%s", err);
     door_free(&door);
     ol_settings_destroy(&s.common);
     return rc;

@@ -96,12 +96,16 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opa
         if (!resent) ol_waiters_delivery(r->waiters, m->order_id, reason, -1, -1, ol_monotonic_ms());
     }
     pthread_mutex_unlock(&r->lock);
-    if (why) ol_warn("order '%s' not in the log: %s", m->order_id, why);
+    if (why)
+        ol_log_kv(OL_LOG_WARN, OL_LOG_FIELDS(OL_LOG_STR("order_id", m->order_id), OL_LOG_STR("error", why)),
+                  "order '%s' not in the log: %s", m->order_id, why);
     else if (msg->offset < 0)
-        ol_warn("order '%s': delivery report without an offset (not shown to be in the log); %s", m->order_id,
-                resent                     ? "producing it again"
-                : a == OL_DELIVERY_IGNORED ? "already answered"
-                                           : "giving up");
+        ol_log_kv(OL_LOG_WARN,
+                  OL_LOG_FIELDS(OL_LOG_STR("order_id", m->order_id), OL_LOG_INT("partition", msg->partition)),
+                  "order '%s': delivery report without an offset (not shown to be in the log); %s", m->order_id,
+                  resent                     ? "producing it again"
+                  : a == OL_DELIVERY_IGNORED ? "already answered"
+                                             : "giving up");
     if (!resent) message_free(m); /* else librdkafka has it again */
 }
 
@@ -309,8 +313,11 @@ static void read_answers(gw_relay *r, rd_kafka_message_t **msgs, ssize_t n) {
         if (r->readable[i]) gw_counters_answered(&r->counters, r->parsed[i].partition, r->parsed[i].offset);
         else {
             r->counters.results_unreadable++;
-            ol_warn("'%s' [%" PRId32 "] at offset %" PRId64 ": not an answer: %s", r->results_topic, m->partition,
-                    m->offset, err);
+            ol_log_kv(OL_LOG_WARN,
+                      OL_LOG_FIELDS(OL_LOG_STR("topic", r->results_topic), OL_LOG_INT("partition", m->partition),
+                                    OL_LOG_INT("offset", m->offset)),
+                      "'%s' [%" PRId32 "] at offset %" PRId64 ": not an answer: %s", r->results_topic, m->partition,
+                      m->offset, err);
         }
     }
     uint64_t matched = 0;

@@ -29,6 +29,7 @@ enum {
 #define FIELD(name) offsetof(producer_settings, name)
 static const ol_option options[] = {
     OL_OPT_COMMON,
+    OL_OPT_PROGRESS,
     OL_OPT_PARTITIONS("the orders topic"),
     {"rate", 0, OL_OPT_LONG, "N", 0, 10000000L, FIELD(rate),
      "publish at most N orders per second, evenly paced (default: unpaced)", NULL},
@@ -112,6 +113,7 @@ static int run_publish(const producer_settings *s, volatile const sig_atomic_t *
     }
     /* Drain before destroy: every message handed over gets its report. */
     int left = order_producer_drain(p, 60000);
+    order_producer_progress_end(p);
     if (left > 0) ol_error("%d messages still undelivered after 60 s", left);
     if (!order_producer_await_answers(p, stop_requested, err, sizeof err)) {
         ol_error("%s", err);

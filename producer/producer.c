@@ -11,6 +11,7 @@
 #include "ol_kafka.h"
 #include "ol_log.h"
 #include "ol_order.h"
+#include "ol_progress.h"
 #include "ol_reader.h"
 #include "ol_str.h"
 #include "ol_waiters.h"
@@ -35,6 +36,9 @@ struct order_producer {
     /* --acks-log: every delivery report as it came, for the fault checker. */
     FILE *acks_log; /* NULL: off */
     bool acks_log_failed;
+    /* The progress line: on a terminal, or --progress. */
+    bool show_progress;
+    ol_progress progress;
 };
 
 /* The token of a wait: which input line the order came from. */
@@ -100,7 +104,10 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opa
     }
     if (why) {
         p->stats.failed++;
-        ol_error("%s:%zu: delivery of order '%s' failed: %s", origin->source, origin->line, origin->order_id, why);
+        ol_log_kv(OL_LOG_ERROR,
+                  OL_LOG_FIELDS(OL_LOG_STR("source", origin->source), OL_LOG_INT("line", origin->line),
+                                OL_LOG_STR("order_id", origin->order_id), OL_LOG_STR("error", why)),
+                  "%s:%zu: delivery of order '%s' failed: %s", origin->source, origin->line, origin->order_id, why);
     } else {
         p->stats.delivered++;
     }
@@ -133,6 +140,8 @@ order_producer *order_producer_new(const producer_settings *settings, char *err,
         return NULL;
     }
     p->rate = settings->rate;
+    p->show_progress = settings->common.progress;
+    ol_progress_init(&p->progress, ol_monotonic_ms(), OL_PROGRESS_INTERVAL_MS);
     if (settings->acks_log && !(p->acks_log = fopen(settings->acks_log, "w"))) {
         ol_seterr(err, errlen, "--acks-log %s: %s", settings->acks_log, strerror(errno));
         goto fail;
@@ -232,6 +241,19 @@ static bool send_order(order_producer *p, const ol_order *order, const char *val
     return true;
 }
 
+/* Lines read and sent, and of them confirmed (a delivery report with an
+ * offset); final: the last line, kept. */
+static void show_progress(order_producer *p, bool final) {
+    if (!p->show_progress || (!ol_progress_due(&p->progress, ol_monotonic_ms()) && !final)) return;
+    char head[96], line[256];
+    snprintf(head, sizeof head, "order-producer: %zu lines read, %zu sent", p->stats.lines, p->stats.sent);
+    ol_progress_format(line, sizeof line, head, p->stats.delivered, 0, "confirmed",
+                       ol_monotonic_ms() - p->progress.started_ms);
+    ol_log_progress(line, final);
+}
+
+void order_producer_progress_end(order_producer *p) { show_progress(p, true); }
+
 bool order_producer_publish_file(order_producer *p, const char *path, volatile const sig_atomic_t *stop, char *err,
                                  size_t errlen) {
     bool is_stdin = strcmp(path, "-") == 0;
@@ -255,10 +277,15 @@ bool order_producer_publish_file(order_producer *p, const char *path, volatile c
         p->stats.lines++;
         ol_order order;
         char why[OL_ERROR_MAX];
-        if (!ol_order_parse(line, len, NULL, 0, &order, why, sizeof why)) {
+        const char *field = NULL;
+        if (!ol_order_parse_field(line, len, NULL, 0, &order, why, sizeof why, &field)) {
             p->stats.invalid++;
-            fprintf(stderr, "%s:%zu: invalid order%s%s%s: %s\n", source, lineno, order.order_id[0] ? " '" : "",
-                    order.order_id, order.order_id[0] ? "'" : "", why);
+            const char *id = order.order_id[0] ? order.order_id : NULL;
+            ol_log_plain(OL_LOG_ERROR,
+                         OL_LOG_FIELDS(OL_LOG_STR("source", source), OL_LOG_INT("line", lineno),
+                                       OL_LOG_STR("order_id", id), OL_LOG_STR("field", field)),
+                         "%s:%zu: invalid order%s%s%s: %s", source, lineno, id ? " '" : "", id ? id : "", id ? "'" : "",
+                         why);
             continue;
         }
         pace(p);
@@ -267,6 +294,7 @@ bool order_producer_publish_file(order_producer *p, const char *path, volatile c
             break;
         }
         rd_kafka_poll(p->rk, 0); /* serve delivery reports as we go */
+        show_progress(p, false);
         if (p->waiters && p->stats.sent % 1000 == 0 && !(read_answers(p, 0, err, errlen) && report_completions(p))) {
             ok = false;
             break;
@@ -282,7 +310,13 @@ bool order_producer_publish_file(order_producer *p, const char *path, volatile c
 }
 
 int order_producer_drain(order_producer *p, int timeout_ms) {
-    rd_kafka_flush(p->rk, timeout_ms);
+    int64_t deadline = ol_monotonic_ms() + timeout_ms;
+    /* In steps, so that the progress line follows the confirmations. */
+    while (rd_kafka_outq_len(p->rk) > 0 && ol_monotonic_ms() < deadline) {
+        int64_t left = deadline - ol_monotonic_ms();
+        rd_kafka_flush(p->rk, left < 100 ? (int)left : 100);
+        show_progress(p, false);
+    }
     rd_kafka_poll(p->rk, 0);
     return rd_kafka_outq_len(p->rk);
 }
@@ -310,8 +344,11 @@ static bool report_completions(order_producer *p) {
             if (fwrite(c.answer, 1, c.answer_len, stdout) != c.answer_len || putchar('\n') == EOF) ok = false;
         } else if (c.outcome == OL_WAIT_TIMED_OUT) {
             p->stats.unanswered++;
-            fprintf(stderr, "%s:%zu: order in the log (partition %d, offset %lld) but no answer within %lld s\n",
-                    ref->source, ref->line, (int)c.partition, (long long)c.offset, (long long)(p->wait_ms / 1000));
+            ol_log_plain(OL_LOG_WARN,
+                         OL_LOG_FIELDS(OL_LOG_STR("source", ref->source), OL_LOG_INT("line", ref->line),
+                                       OL_LOG_INT("partition", c.partition), OL_LOG_INT("offset", c.offset)),
+                         "%s:%zu: order in the log (partition %d, offset %lld) but no answer within %lld s",
+                         ref->source, ref->line, (int)c.partition, (long long)c.offset, (long long)(p->wait_ms / 1000));
         } /* OL_WAIT_FAILED: its delivery failure was reported already */
         free(c.answer);
         free(ref);
@@ -328,8 +365,11 @@ static bool read_answers(order_producer *p, int timeout_ms, char *err, size_t er
         char why[256];
         if (!msgs[i]->err &&
             ol_waiters_answer(p->waiters, msgs[i]->payload, msgs[i]->len, why, sizeof why) == OL_ANSWER_UNREADABLE)
-            ol_warn("'%s' [%d] at offset %lld: not an answer: %s", p->results_topic, (int)msgs[i]->partition,
-                    (long long)msgs[i]->offset, why);
+            ol_log_kv(OL_LOG_WARN,
+                      OL_LOG_FIELDS(OL_LOG_STR("topic", p->results_topic), OL_LOG_INT("partition", msgs[i]->partition),
+                                    OL_LOG_INT("offset", msgs[i]->offset)),
+                      "'%s' [%d] at offset %lld: not an answer: %s", p->results_topic, (int)msgs[i]->partition,
+                      (long long)msgs[i]->offset, why);
         rd_kafka_message_destroy(msgs[i]);
     }
     return true;

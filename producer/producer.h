@@ -45,6 +45,9 @@ bool order_producer_await_answers(order_producer *p, volatile const sig_atomic_t
 
 order_producer_stats order_producer_get_stats(const order_producer *p);
 
+/* Ends the progress line (when shown) with the final counts. */
+void order_producer_progress_end(order_producer *p);
+
 /* --acks-log: closes the file after the drain (no report comes later);
  * false if any line could not be written. */
 bool order_producer_close_acks_log(order_producer *p, const char *path, char *err, size_t errlen);

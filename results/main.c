@@ -38,6 +38,7 @@ _Static_assert(offsetof(results_settings, common) == 0, "the shared settings com
 #define FIELD(name) offsetof(results_settings, name)
 static const ol_option options[] = {
     OL_OPT_COMMON,
+    OL_OPT_PROGRESS,
     OL_OPT_RESULTS_TOPIC,
     {"from-beginning", 0, OL_OPT_FLAG, NULL, 0, 0, FIELD(from_beginning),
      "start at the oldest result (default: at the end)", NULL},
@@ -109,7 +110,7 @@ int main(int argc, char **argv) {
     if (status != OL_CLI_RUN) return ol_cli_exit_code(&tool, status);
     results_tail_options o;
     if (!tail_options(&s, &o, err, sizeof err)) {
-        fprintf(stderr, "order-results: %s\n", err);
+        ol_cli_usage_error(tool.program, "%s", err);
         ol_settings_destroy(&s.common);
         return EXIT_USAGE;
     }

@@ -8,6 +8,7 @@
 
 #include "ol_kafka.h"
 #include "ol_log.h"
+#include "ol_progress.h"
 #include "ol_reader.h"
 #include "ol_str.h"
 
@@ -27,6 +28,10 @@ struct results_tail {
     ol_window window; /* the topic's partitions, from the start to the high-water marks seen then */
     uint64_t read, shown, undecodable;
     bool pipe_closed;
+    /* --summary's progress line (on a terminal, or --progress). */
+    bool show_progress;
+    ol_progress progress;
+    uint64_t window_total; /* offsets in the window */
 };
 
 results_tail *results_tail_new(const ol_settings *settings, const results_tail_options *options,
@@ -39,6 +44,7 @@ results_tail *results_tail_new(const ol_settings *settings, const results_tail_o
     t->settings = settings;
     t->options = *options;
     t->stop = stop;
+    t->show_progress = options->summary && settings->progress;
     ol_buf_init(&t->out);
     t->msgs = calloc(POLL_BATCH, sizeof *t->msgs);
     if (!t->msgs || (options->summary && !(t->summary = ol_results_summary_new()))) {
@@ -90,6 +96,9 @@ static bool plan(results_tail *t, char *err, size_t errlen) {
     ol_window *w = &t->window;
     if (!ol_reader_plan_window(t->reader, topic, n, from[t->options.start], t->options.since_us / 1000, w, err, errlen))
         return false;
+    t->window_total = 0;
+    for (int32_t p = 0; p < n; p++)
+        if (w->high[p] > w->start[p]) t->window_total += (uint64_t)(w->high[p] - w->start[p]);
     for (int32_t p = 0; p < n; p++)
         ol_debug("%s [%" PRId32 "]: from %" PRId64 " (watermarks %" PRId64 "..%" PRId64 ")", topic, p, w->start[p],
                  w->low[p], w->high[p]);
@@ -105,7 +114,9 @@ static bool handle(results_tail *t, const rd_kafka_message_t *m, char *err, size
         t->undecodable++;
         if (t->summary) ol_results_summary_add_undecodable(t->summary);
         if (t->undecodable <= UNDECODABLE_SHOWN)
-            ol_warn("[%" PRId32 "] offset %" PRId64 ": not a result, skipped: %s", m->partition, m->offset, why);
+            ol_log_kv(OL_LOG_WARN,
+                      OL_LOG_FIELDS(OL_LOG_INT("partition", m->partition), OL_LOG_INT("offset", m->offset)),
+                      "[%" PRId32 "] offset %" PRId64 ": not a result, skipped: %s", m->partition, m->offset, why);
         return true;
     }
     if (!ol_results_filter_match(&t->options.filter, &r)) return true;
@@ -142,6 +153,15 @@ oom:
     return false;
 }
 
+/* Results read of the window's; final: the last line, kept. */
+static void show_progress(results_tail *t, bool final) {
+    if (!t->show_progress || (!ol_progress_due(&t->progress, ol_monotonic_ms()) && !final)) return;
+    char line[256];
+    ol_progress_format(line, sizeof line, "order-results", t->read, t->window_total, "results read",
+                       ol_monotonic_ms() - t->progress.started_ms);
+    ol_log_progress(line, final);
+}
+
 bool results_tail_run(results_tail *t, char *err, size_t errlen) {
     ol_window *w = &t->window;
     if (!plan(t, err, errlen) || !ol_reader_assign_window(t->reader, t->settings->results_topic, w, err, errlen))
@@ -151,6 +171,7 @@ bool results_tail_run(results_tail *t, char *err, size_t errlen) {
         return false;
     }
     bool ok = true;
+    ol_progress_init(&t->progress, ol_monotonic_ms(), OL_PROGRESS_INTERVAL_MS);
     while (ok && !*t->stop && !t->pipe_closed && (t->options.follow || w->pending > 0)) {
         ssize_t n = ol_reader_poll(t->reader, t->msgs, POLL_BATCH, POLL_TIMEOUT_MS, err, errlen);
         if (n < 0) {
@@ -167,7 +188,9 @@ bool results_tail_run(results_tail *t, char *err, size_t errlen) {
             rd_kafka_message_destroy(m);
         }
         if (ok) ok = flush_out(t, err, errlen);
+        show_progress(t, false);
     }
+    show_progress(t, true); /* before the summary and any warning */
     if (ok && t->summary && *t->stop) ol_warn("interrupted before the end of the window: no summary");
     else if (ok && t->summary) ok = write_summary(t, err, errlen);
     else if (ok) ok = flush_out(t, err, errlen);

@@ -1,8 +1,10 @@
 #include "ol_cli.h"
 
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ol_log.h"
 
@@ -15,18 +17,38 @@ ol_cli_status ol_cli_settings(const ol_cli_tool *tool, ol_settings *s, int argc,
         return OL_CLI_FAILED;
     }
     ol_cli_status status = OL_CLI_RUN;
-    if (!ol_settings_parse_args(s, argc, argv, err, sizeof err)) {
-        fprintf(stderr, "%s: %s\n", tool->program, err);
+    bool parsed = ol_settings_parse_args(s, argc, argv, err, sizeof err);
+    /* From here on every line is in the format the layers chose. */
+    if (s->log_format && !ol_log_use_format(s->log_format)) {
+        ol_cli_usage_error(tool->program, "--log-format expects text or json, got '%.64s'", s->log_format);
+        status = OL_CLI_USAGE_ERROR;
+    } else if (!parsed) {
+        ol_cli_usage_error(tool->program, "%s", err);
         status = OL_CLI_USAGE_ERROR;
     } else if (s->help) {
         ol_options_print_help(tool->options, tool->n_options, tool->usage, tool->summary);
         status = OL_CLI_HELP_SHOWN;
     } else if (!tool->positional_ok && s->nargs > 0) {
-        fprintf(stderr, "%s: unexpected argument '%s' (see --help)\n", tool->program, s->args[0]);
+        ol_cli_usage_error(tool->program, "unexpected argument '%s' (see --help)", s->args[0]);
         status = OL_CLI_USAGE_ERROR;
     }
     if (status != OL_CLI_RUN) ol_settings_destroy(s);
+    else s->progress = ol_cli_progress_wanted(s);
     return status;
+}
+
+void ol_cli_usage_error(const char *program, const char *fmt, ...) {
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    ol_log_plain(OL_LOG_ERROR, NULL, 0, "%s: %s", program, msg);
+}
+
+bool ol_cli_progress_wanted(const ol_settings *s) {
+    if (s->no_progress) return false;
+    return s->progress || isatty(STDERR_FILENO) == 1;
 }
 
 int ol_cli_exit_code(const ol_cli_tool *tool, ol_cli_status status) {

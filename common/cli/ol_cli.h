@@ -34,8 +34,18 @@ typedef struct ol_cli_tool {
 } ol_cli_tool;
 
 /* Fills the tool's settings, of which s is the first member. On anything
- * but OL_CLI_RUN they have already been destroyed. */
+ * but OL_CLI_RUN they have already been destroyed. On OL_CLI_RUN,
+ * s->progress says whether to show a progress line (ol_cli_progress_wanted). */
 ol_cli_status ol_cli_settings(const ol_cli_tool *tool, ol_settings *s, int argc, char **argv);
+
+/* A usage error on stderr: "PROGRAM: message" as text, a JSON line with
+ * --log-format json. */
+void ol_cli_usage_error(const char *program, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Whether the tool shows a progress line on stderr: --no-progress says no,
+ * --progress yes, else only when stderr is a terminal (never in pipes or
+ * CI logs). */
+bool ol_cli_progress_wanted(const ol_settings *s);
 
 /* The exit code the tool gives an outcome of ol_cli_settings. */
 int ol_cli_exit_code(const ol_cli_tool *tool, ol_cli_status status);

@@ -48,6 +48,7 @@ void ol_settings_destroy(ol_settings *s) {
     free(s->config_path);
     free(s->orders_topic);
     free(s->results_topic);
+    free(s->log_format);
     for (size_t i = 0; i < s->kafka.len; i++) {
         free(s->kafka.items[i].key);
         free(s->kafka.items[i].value);
@@ -80,8 +81,10 @@ bool ol_kvlist_add(ol_kvlist *list, const char *key, const char *value, const ch
 bool ol_settings_apply_env(ol_settings *s, char *err, size_t errlen) {
     const char *brokers = getenv("ORDERLINE_BROKERS");
     const char *db = getenv("ORDERLINE_DB");
+    const char *log_format = getenv("ORDERLINE_LOG_FORMAT");
     if (brokers && *brokers && !set_string(&s->brokers, brokers)) goto oom;
     if (db && *db && !set_string(&s->db, db)) goto oom;
+    if (log_format && *log_format && !set_string(&s->log_format, log_format)) goto oom;
     return true;
 oom:
     ol_seterr(err, errlen, "out of memory");
@@ -260,9 +263,16 @@ static bool apply_x(ol_settings *s, const char *kv, char *err, size_t errlen) {
     return true;
 }
 
-/* One pass over argv. When config_only, only --config is applied (so the
- * file can be layered beneath every other flag); otherwise --config is
- * skipped and everything else applied. */
+/* The flags the first pass applies: --config, so that the file can be
+ * layered beneath every other flag, and --log-format, so that the files'
+ * warnings and errors are in it (the second pass applies it again, over
+ * the files). */
+static bool early_option(const ol_option *opt) {
+    return strcmp(opt->name, "config") == 0 || strcmp(opt->name, "log-format") == 0;
+}
+
+/* One pass over argv. When config_only, only the early options are
+ * applied; otherwise all but --config. */
 static bool parse_pass(ol_settings *s, int argc, char **argv, bool config_only, char *err, size_t errlen) {
     bool only_positional = false;
     for (int i = 1; i < argc; i++) {
@@ -324,7 +334,7 @@ static bool parse_pass(ol_settings *s, int argc, char **argv, bool config_only, 
             value = argv[++i];
         }
         bool is_config = strcmp(opt->name, "config") == 0;
-        if (is_config != config_only) continue;
+        if (config_only ? !early_option(opt) : is_config) continue;
         if (!apply_option(s, opt, value, "command line", err, errlen)) return false;
     }
     return true;
@@ -342,6 +352,7 @@ static bool apply_config_file(ol_settings *s, const char *path, const char *labe
  * credentials (scripts/stack credentials) under a tool's own tuning. */
 bool ol_settings_parse_args(ol_settings *s, int argc, char **argv, char *err, size_t errlen) {
     if (!parse_pass(s, argc, argv, true, err, errlen)) return false;
+    if (s->log_format) ol_log_use_format(s->log_format); /* a bad name is refused after the last layer */
     const char *env_config = getenv("ORDERLINE_CONFIG");
     if (env_config && *env_config && !apply_config_file(s, env_config, "$ORDERLINE_CONFIG", err, errlen)) return false;
     if (s->config_path && !apply_config_file(s, s->config_path, "--config", err, errlen)) return false;
@@ -363,6 +374,7 @@ void ol_options_print_help(const ol_option *table, size_t n, const char *usage, 
         else printf("  %-30s %s\n", left, o->help);
     }
     printf("  %-30s %s\n", "-X KEY=VALUE", "set a librdkafka property (repeatable)");
-    printf("\nSettings are layered: defaults, then $ORDERLINE_BROKERS/$ORDERLINE_DB, then the file\n"
-           "$ORDERLINE_CONFIG names, then --config, then flags.\n");
+    printf(
+        "\nSettings are layered: defaults, then $ORDERLINE_BROKERS/$ORDERLINE_DB/$ORDERLINE_LOG_FORMAT,\nthen the file "
+        "$ORDERLINE_CONFIG names, then --config, then flags.\n");
 }

@@ -50,7 +50,11 @@ typedef struct ol_settings {
     char *config_path;
     char *orders_topic;
     char *results_topic;
-    long partitions; /* when creating missing topics */
+    long partitions;  /* when creating missing topics */
+    char *log_format; /* text or json (ol_log); $ORDERLINE_LOG_FORMAT is its environment layer */
+    bool progress;    /* --progress: a progress line even when stderr is not a terminal; after
+                         ol_cli_settings, whether to show one at all */
+    bool no_progress; /* --no-progress: none even on a terminal (wins over --progress) */
     bool help;
     ol_kvlist kafka; /* librdkafka properties, in the order given */
 
@@ -74,15 +78,18 @@ bool ol_settings_init(ol_settings *s, size_t size, const ol_option *table, size_
  * list and the argument list. Accepts NULL. */
 void ol_settings_destroy(ol_settings *s);
 
-/* Layer 2: $ORDERLINE_BROKERS and $ORDERLINE_DB, when set and non-empty. */
+/* Layer 2: $ORDERLINE_BROKERS, $ORDERLINE_DB and $ORDERLINE_LOG_FORMAT,
+ * when set and non-empty. */
 bool ol_settings_apply_env(ol_settings *s, char *err, size_t errlen);
 
 /* Layer 3: parses the text of a config file. source names it in errors
  * ("FILE:LINE: ..."). Blank lines and lines starting with '#' are skipped. */
 bool ol_settings_apply_config_text(ol_settings *s, const char *text, const char *source, char *err, size_t errlen);
 
-/* Layers 3 and 4 from argv: finds --config first, reads and applies
- * $ORDERLINE_CONFIG's file, then --config's, then applies every flag (flags win over the file whatever their order).
+/* Layers 3 and 4 from argv: finds --config (and --log-format, so that what
+ * reading the files says is in that format) first, reads and applies
+ * $ORDERLINE_CONFIG's file, then --config's, then applies every flag (flags
+ * win over the file whatever their order).
  * Positional arguments are collected in s->args. */
 bool ol_settings_parse_args(ol_settings *s, int argc, char **argv, char *err, size_t errlen);
 
@@ -101,7 +108,9 @@ void ol_options_print_help(const ol_option *table, size_t n, const char *usage, 
      "read key=value settings (orderline options or librdkafka properties)", NULL},                     \
     {"help", 'h', OL_OPT_FLAG, NULL, 0, 0, offsetof(ol_settings, help), "show this help", NULL},        \
     {"orders-topic", 0, OL_OPT_STRING, "NAME", 0, 0, offsetof(ol_settings, orders_topic),               \
-     "topic of orders", "orders"}
+     "topic of orders", "orders"},                                                                      \
+    {"log-format", 0, OL_OPT_STRING, "FORMAT", 0, 0, offsetof(ol_settings, log_format),                 \
+     "diagnostics on stderr as text, or json: one object per line (also $ORDERLINE_LOG_FORMAT)", "text"}
 
 /* Rows shared by the tools that talk to PostgreSQL, read the results or
  * create topics. */
@@ -114,6 +123,12 @@ void ol_options_print_help(const ol_option *table, size_t n, const char *usage, 
 #define OL_OPT_PARTITIONS(what)                                                                         \
     {"partitions", 0, OL_OPT_LONG, "N", 1, 100000, offsetof(ol_settings, partitions),                   \
      "partitions when creating " what, "8"}
+/* Rows of the tools that show a progress line on a terminal (ol_progress). */
+#define OL_OPT_PROGRESS                                                                                 \
+    {"progress", 0, OL_OPT_FLAG, NULL, 0, 0, offsetof(ol_settings, progress),                           \
+     "show the progress line on stderr even when it is not a terminal", NULL},                          \
+    {"no-progress", 0, OL_OPT_FLAG, NULL, 0, 0, offsetof(ol_settings, no_progress),                     \
+     "no progress line, even on a terminal", NULL}
 /* clang-format on */
 
 #endif

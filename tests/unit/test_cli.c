@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "ol_cli.h"
+#include "ol_log.h"
 
 typedef struct test_settings {
     ol_settings common;
@@ -95,4 +96,43 @@ Test(cli, sigterm_and_sigint_set_the_run_flag) {
     cr_assert_eq(raise(SIGINT), 0);
     cr_expect_eq(*stop, 1);
     cr_expect_eq(ol_cli_stop_on_signals(), stop, "one flag per process");
+}
+
+static char *first_line(char *line, size_t len) {
+    fflush(stderr);
+    FILE *err = cr_get_redirected_stderr();
+    line[0] = '\0';
+    cr_assert_not_null(fgets(line, (int)len, err));
+    return line;
+}
+
+Test(cli, usage_errors_in_json_with_log_format_json, .init = cr_redirect_stderr) {
+    /* --log-format is read before the bad flag that follows it fails. */
+    char *argv[] = {"test-tool", "--log-format", "json", "--partitions", "zero"};
+    test_settings s;
+    cr_assert_eq(start(ARGC(argv), argv, false, &s), OL_CLI_USAGE_ERROR);
+    char line[512];
+    first_line(line, sizeof line);
+    cr_expect(strncmp(line, "{\"time\":\"", 9) == 0, "got: %s", line);
+    cr_expect(strstr(line, "\"level\":\"error\"") != NULL, "got: %s", line);
+    unsetenv("ORDERLINE_LOG_FORMAT");
+}
+
+Test(cli, a_bad_log_format_is_a_usage_error, .init = cr_redirect_stderr) {
+    char *argv[] = {"test-tool", "--log-format", "xml"};
+    test_settings s;
+    cr_assert_eq(start(ARGC(argv), argv, false, &s), OL_CLI_USAGE_ERROR);
+    char line[512];
+    cr_expect(strstr(first_line(line, sizeof line), "--log-format") != NULL, "got: %s", line);
+    cr_expect_eq(ol_log_current_format(), OL_LOG_TEXT);
+}
+
+Test(cli, progress_flags_override_the_terminal_check) {
+    ol_settings s = {0};
+    s.progress = true;
+    cr_expect(ol_cli_progress_wanted(&s));
+    s.no_progress = true;
+    cr_expect_not(ol_cli_progress_wanted(&s), "--no-progress wins");
+    s.progress = false;
+    cr_expect_not(ol_cli_progress_wanted(&s));
 }

@@ -617,3 +617,41 @@ Test(options_args, optional_value_bare_or_with_equals) {
     cr_assert(strstr(err, "--wait") != NULL, "%s", err);
     ol_settings_destroy(&s.common);
 }
+
+Test(options_layers, log_format_env_file_flag) {
+    test_settings s;
+    init(&s);
+    cr_assert_str_eq(s.common.log_format, "text", "the default");
+    setenv("ORDERLINE_LOG_FORMAT", "json", 1);
+    char err[512] = "";
+    cr_assert(ol_settings_apply_env(&s.common, err, sizeof err), "%s", err);
+    cr_assert_str_eq(s.common.log_format, "json", "the environment beats the default");
+    char *path = temp_config("log-format=text\n");
+    char *argv[] = {"prog", "--config", path};
+    cr_assert(args(&s, ARGC(argv), argv, err, sizeof err), "%s", err);
+    cr_assert_str_eq(s.common.log_format, "text", "a file beats the environment");
+    ol_settings_destroy(&s.common);
+    init(&s);
+    char *argv2[] = {"prog", "--log-format", "json", "--config", path};
+    cr_assert(args(&s, ARGC(argv2), argv2, err, sizeof err), "%s", err);
+    cr_assert_str_eq(s.common.log_format, "json", "the flag beats the file, applied first and again last");
+    ol_settings_destroy(&s.common);
+    unsetenv("ORDERLINE_LOG_FORMAT");
+    remove_config(path);
+}
+
+Test(options_args, progress_flags) {
+    static const ol_option with_progress[] = {OL_OPT_COMMON, OL_OPT_PROGRESS};
+    test_settings s;
+    init_with(&s, with_progress, sizeof with_progress / sizeof with_progress[0]);
+    cr_assert_not(s.common.progress || s.common.no_progress, "neither by default");
+    char err[512] = "";
+    char *argv[] = {"prog", "--progress", "--no-progress"};
+    cr_assert(args(&s, ARGC(argv), argv, err, sizeof err), "%s", err);
+    cr_assert(s.common.progress && s.common.no_progress);
+    ol_settings_destroy(&s.common);
+    init(&s); /* a tool without the rows refuses them */
+    char *argv2[] = {"prog", "--progress"};
+    cr_assert_not(args(&s, ARGC(argv2), argv2, err, sizeof err));
+    ol_settings_destroy(&s.common);
+}
