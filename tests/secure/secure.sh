@@ -238,7 +238,7 @@ for id in none wrongpw otherca to-results by-reader; do
     [ "$(topic_has orders "$TAG-$id")" = 0 ] || die "$TAG-$id is on the orders topic"
     [ "$(topic_has order-results "$TAG-$id")" = 0 ] || die "$TAG-$id is on the results topic"
 done
-[ "$(topic_has order-results "\"item\":\"$ITEM\"")" = 4 ] || die "the results topic has $(topic_has order-results "$ITEM") answers for $ITEM, want 4"
+[ "$(topic_has order-results "\"item\":\"$ITEM\"")" = 6 ] || die "the results topic has $(topic_has order-results "$ITEM") answers for $ITEM, want 6 (with the hold and its expire)"
 
 # stop_tool PID: SIGTERM to the tool an "as" job runs (its child), then
 # its exit status.
