@@ -50,6 +50,7 @@ typedef struct ol_settings {
     char *config_path;
     char *orders_topic;
     char *results_topic;
+    char *carts_topic; /* carts (order-carts), key = cart_id */
     long partitions;  /* when creating missing topics */
     char *log_format; /* text or json (ol_log); $ORDERLINE_LOG_FORMAT is its environment layer */
     bool progress;    /* --progress: a progress line even when stderr is not a terminal; after
@@ -120,6 +121,9 @@ void ol_options_print_help(const ol_option *table, size_t n, const char *usage, 
 #define OL_OPT_RESULTS_TOPIC                                                                            \
     {"results-topic", 0, OL_OPT_STRING, "NAME", 0, 0, offsetof(ol_settings, results_topic),             \
      "topic of results", "order-results"}
+#define OL_OPT_CARTS_TOPIC                                                                              \
+    {"carts-topic", 0, OL_OPT_STRING, "NAME", 0, 0, offsetof(ol_settings, carts_topic),                 \
+     "topic of carts (key = cart_id)", "carts"}
 #define OL_OPT_PARTITIONS(what)                                                                         \
     {"partitions", 0, OL_OPT_LONG, "N", 1, 100000, offsetof(ol_settings, partitions),                   \
      "partitions when creating " what, "8"}
