@@ -1,6 +1,7 @@
 #include "coordinator.h"
 
 #include <inttypes.h>
+#include <signal.h>
 #include <jansson.h>
 #include <librdkafka/rdkafka.h>
 #include <stdio.h>
@@ -25,6 +26,7 @@ typedef enum { SENT_OUTBOX, SENT_FORWARD, SENT_EXPIRE } sent_kind;
 
 typedef struct sent_ref {
     sent_kind kind;
+    bool hold;  /* SENT_OUTBOX: a line's hold (for the failpoint) */
     int64_t id; /* SENT_OUTBOX: the row */
     char *key;  /* SENT_FORWARD: what to send again if it failed */
     char *value;
@@ -34,6 +36,34 @@ typedef struct counters {
     uint64_t messages, carts, answers, duplicates, stale, unreadable, steps_sent, answers_sent;
     uint64_t forwarded, expires_sent, fenced, retries, delivery_failures;
 } counters;
+
+/* Failpoints, armed by ORDERLINE_FAILPOINT (the fault tests), die like
+ * kill -9 at the moments the protocol must survive:
+ *   carts-after-hold:N      once the Nth line hold is shown in the log, with
+ *                           the cart's other holds maybe not yet sent;
+ *   carts-before-commit:N   when every hold of a cart has been answered and
+ *                           its commits are decided, before the transaction
+ *                           that stores them commits. */
+typedef enum { FP_AFTER_HOLD, FP_BEFORE_COMMIT, FP_COUNT } failpoint;
+typedef struct failpoints {
+    uint64_t armed[FP_COUNT], passes[FP_COUNT];
+} failpoints;
+
+static void failpoints_init(failpoints *f, const char *spec) {
+    static const char *const names[FP_COUNT] = {"carts-after-hold:", "carts-before-commit:"};
+    memset(f, 0, sizeof *f);
+    for (int i = 0; spec && i < FP_COUNT; i++) {
+        if (strncmp(spec, names[i], strlen(names[i])) != 0) continue;
+        f->armed[i] = strtoull(spec + strlen(names[i]), NULL, 10);
+        ol_warn("failpoint armed: %s%" PRIu64, names[i], f->armed[i]);
+    }
+}
+
+static void failpoint_pass(failpoints *f, failpoint id) {
+    if (!f->armed[id] || ++f->passes[id] != f->armed[id]) return;
+    ol_error("failpoint %d: dying like kill -9 at pass %" PRIu64, (int)id, f->armed[id]);
+    raise(SIGKILL);
+}
 
 /* The loop's view of the carts assignment: set by the rebalance callback
  * (which also reads the positions), acted on by the loop. */
@@ -68,6 +98,7 @@ struct cart_coordinator {
     int64_t *expire_deadlines;
     int64_t next_expire_scan_ms, last_work_ms;
     counters n;
+    failpoints fp;
 };
 
 /* ---- delivery reports ------------------------------------------------- */
@@ -119,6 +150,7 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opa
         c->outbox_in_flight--;
         /* A row not shown in the log stays, and is read again. */
         if (!in_log || !push_id(c, ref->id)) c->outbox_due = true, c->outbox_after = 0;
+        if (in_log && ref->hold) failpoint_pass(&c->fp, FP_AFTER_HOLD);
     } else if (ref->kind == SENT_FORWARD) {
         c->fwd_pending--;
         if (!in_log && push_retry(c, ref)) return;
@@ -317,6 +349,7 @@ static cart_store_status decide_one(cart_coordinator *c, const rd_kafka_message_
         ol_debug("carts topic [%" PRId32 "] offset %" PRId64 ": %s", msg->partition, msg->offset, fx.note);
     } else {
         c->n.carts += m.kind == CART_MSG_CART;
+        if (fx.actions.n_steps && fx.actions.steps[0].step == OL_STEP_COMMIT) failpoint_pass(&c->fp, FP_BEFORE_COMMIT);
         st = send_steps(c, rec, &fx.actions, err, errlen);
         if (st == CART_STORE_OK && fx.record_changed) st = cart_store_put(c->store, rec, err, errlen);
         if (st == CART_STORE_OK && fx.has_answer)
@@ -464,6 +497,7 @@ static bool send_row(cart_coordinator *c, const cart_outbox_row *row, char *err,
     }
     ref->kind = SENT_OUTBOX;
     ref->id = row->id;
+    ref->hold = row->topic == CART_OUT_ORDERS && strstr(row->value, "\"hold_s\"") != NULL;
     rd_kafka_topic_t *t = row->topic == CART_OUT_ORDERS ? c->orders_t : c->results_t;
     rd_kafka_resp_err_t e = produce(c, t, row->key, row->value, ref);
     if (e) {
@@ -795,6 +829,7 @@ cart_coordinator *cart_coordinator_new(const carts_settings *settings, volatile 
     c->s = settings;
     c->stop = stop;
     c->outbox_due = true;
+    failpoints_init(&c->fp, getenv("ORDERLINE_FAILPOINT"));
     c->store = cart_store_new(settings->common.db, settings->common.carts_topic, err, errlen);
     if (!c->store || !clients_new(c, err, errlen)) {
         cart_coordinator_destroy(c);
