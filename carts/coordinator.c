@@ -743,7 +743,7 @@ bool cart_coordinator_run(cart_coordinator *c, char *err, size_t errlen) {
     while (!*c->stop) {
         rd_kafka_poll(c->producer, 0);
         bool busy = c->fwd_pending || c->outbox_in_flight;
-        if (!step_carts(c, busy ? 1 : 20, err, errlen)) return false;
+        if (!step_carts(c, busy ? 0 : 2, err, errlen)) return false;
         if (!store_step(c, send_outbox(c, err, errlen), err, errlen)) return false;
         rd_kafka_poll(c->producer, 0);
         if (!store_step(c, delete_acked(c, err, errlen), err, errlen)) return false;
