@@ -144,7 +144,8 @@ static bool note_given_back(audit_replay *a, const ol_result *row) {
                 row->target[0];
     if (!back) return true;
     if (ol_map_get(a->given_back, row->target)) {
-        replay_emit(a, DIV_CANCEL_APPLIED_TWICE, row->order_id, row->item, row->partition, row->offset, "", "",
+        replay_emit(a, DIV_CANCEL_APPLIED_TWICE, row->order_id, row->item, row->partition, row->offset,
+                    "given back once", "given back again",
                     "the units of '%s' came back again (an accepted %s after an earlier one)", row->target,
                     ol_order_type_name(row->type));
         return true;
