@@ -299,8 +299,9 @@ static cart_hold_state hold_state(const cart_audit *a, const cart_record *rec, s
 }
 
 /* All or nothing, from the items' ledger: no settled cart half-sold, no
- * line's hold standing after its cart gave it back. */
-static void check_cart(cart_audit *a, const cart_record *rec) {
+ * line's hold standing after its cart gave it back (complete: every step
+ * decided is in the log, so a release cannot still be on its way there). */
+static void check_cart(cart_audit *a, const cart_record *rec, bool complete) {
     const ol_cart_flow *f = &rec->flow;
     if (f->status == OL_CART_HOLDING) return;
     bool settled = ol_cart_flow_settled(f);
@@ -310,7 +311,7 @@ static void check_cart(cart_audit *a, const cart_record *rec) {
     for (size_t i = 0; i < f->n_lines; i++) {
         cart_hold_state s = hold_state(a, rec, i);
         sold += s == CART_HOLD_SOLD;
-        if (!ended || s != CART_HOLD_STANDING) continue;
+        if (!ended || !complete || s != CART_HOLD_STANDING) continue;
         char id[OL_ORDER_ID_MAX + 1];
         ol_cart_line_order_id(rec->cart.cart_id, i, "hold", id, sizeof id);
         emit(a, DIV_HOLD_NOT_RELEASED, id, rec->cart.lines[i].item, rec->partition, rec->offset, "given back",
@@ -375,7 +376,7 @@ bool cart_audit_finish_partition(cart_audit *a, bool answers_complete, char *err
     free_values(pub, published_free);
     a->finished[a->partition] = true;
     pos = 0;
-    while (ol_map_next(a->records, &pos, &key, &value)) check_cart(a, value);
+    while (ol_map_next(a->records, &pos, &key, &value)) check_cart(a, value, answers_complete);
     reset_partition(a);
     return true;
 }

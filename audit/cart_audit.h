@@ -20,8 +20,8 @@
  *    replay gives that is not published;
  *  - cart_half_sold: a cart whose every step has been answered, with some
  *    lines sold (their hold confirmed) and some not;
- *  - hold_not_released: a line's hold still standing in the items' ledger
- *    after its cart was rejected, cancelled or expired.
+ *  - hold_not_released (answers_complete): a line's hold still standing in
+ *    the items' ledger after its cart was rejected, cancelled or expired.
  * Memory follows one partition's carts plus the answers not yet checked. */
 #ifndef AUDIT_CART_AUDIT_H
 #define AUDIT_CART_AUDIT_H
@@ -69,8 +69,9 @@ bool cart_audit_add_msg(cart_audit *audit, const audit_msg *m, char *err, size_t
 /* The holds to look up (*ids valid until finish). */
 bool cart_audit_hold_ids(cart_audit *audit, const char *const **ids, size_t *n, char *err, size_t errlen);
 bool cart_audit_add_hold(cart_audit *audit, const char *order_id, cart_hold_state state, char *err, size_t errlen);
-/* answers_complete: every decided answer is published (nothing waits in
- * the coordinator's outbox), so a missing one is a divergence. */
+/* answers_complete: every decided answer and step is in the log (nothing
+ * waits in the coordinator's outbox), so a missing answer, or a hold its
+ * cart gave back still standing, is a divergence. */
 bool cart_audit_finish_partition(cart_audit *audit, bool answers_complete, char *err, size_t errlen);
 
 const cart_audit_stats *cart_audit_stats_get(const cart_audit *audit);

@@ -72,7 +72,7 @@ settle
 
 # ---- 1. clean
 audit_expect 0 clean
-jq -e '.carts.carts == 4 and .carts.settled == 4 and .carts.answers_checked >= 7 and
+jq -e '.carts.carts == 4 and .carts.settled == 4 and .carts.answers_checked >= 7 and .replayed.results_cart_answers >= 8 and
        .replayed.results_undecodable == 0' "$IT_LOGDIR/clean.json" >/dev/null ||
     die "clean: $(jq -c '{carts, replayed}' "$IT_LOGDIR/clean.json")"
 check_invariants --carts-topic "$IT_CARTS" >"$IT_LOGDIR/inv-clean.out" || die "check_invariants: $(cat "$IT_LOGDIR/inv-clean.out")"

@@ -223,3 +223,11 @@ Test(cart_audit, an_answer_for_a_finished_partition_is_not_verified) {
     cr_assert_eq(cart_audit_stats_get(audit)->answers_unverified, 1);
     cr_assert_eq(found.n, 0);
 }
+
+Test(cart_audit, a_release_still_in_the_outbox_is_not_named) {
+    cancelled_twice(C2_ANSWER("cart_cancel", "c2#cancel-2", "rejected", "\"already_cancelled\"", "cancelled", "null",
+                              "released", 3));
+    hold("c2#0#hold", CART_HOLD_STANDING);
+    finish(false);
+    cr_assert_eq(found.n, 0, "%zu divergences, the first: %s", found.n, found.texts[0]);
+}
