@@ -18,6 +18,66 @@ typedef struct published {
     bool original; /* a copy with duplicate false */
 } published;
 
+/* A cart as kept between its messages: a cart_record's fields without the
+ * room for 100 lines it always has, unpacked to decide. */
+typedef struct packed_line {
+    ol_cart_line_state state;
+    ol_reason reason;
+    int32_t quantity;
+    char item[OL_ITEM_MAX + 1];
+} packed_line;
+
+typedef struct packed_cart {
+    char cart_id[OL_CART_ID_MAX + 1];
+    int32_t partition, hold_s;
+    int64_t offset, created_ms, expires_at_ms;
+    ol_cart_status status;
+    bool cancel_pending;
+    size_t n_lines;
+    packed_line lines[];
+} packed_cart;
+
+static packed_cart *pack(const cart_record *r) {
+    packed_cart *p = malloc(sizeof *p + r->flow.n_lines * sizeof p->lines[0]);
+    if (!p) return NULL;
+    memcpy(p->cart_id, r->cart.cart_id, sizeof p->cart_id);
+    p->partition = r->partition;
+    p->hold_s = r->cart.hold_s;
+    p->offset = r->offset;
+    p->created_ms = r->created_ms;
+    p->expires_at_ms = r->flow.expires_at_ms;
+    p->status = r->flow.status;
+    p->cancel_pending = r->flow.cancel_pending;
+    p->n_lines = r->flow.n_lines;
+    for (size_t i = 0; i < p->n_lines; i++) {
+        p->lines[i].state = r->flow.lines[i];
+        p->lines[i].reason = r->reasons[i];
+        p->lines[i].quantity = r->cart.lines[i].quantity;
+        memcpy(p->lines[i].item, r->cart.lines[i].item, sizeof p->lines[i].item);
+    }
+    return p;
+}
+
+static void unpack(const packed_cart *p, cart_record *r) {
+    memset(r, 0, sizeof *r);
+    r->exists = true;
+    memcpy(r->cart.cart_id, p->cart_id, sizeof r->cart.cart_id);
+    r->cart.hold_s = r->flow.hold_s = p->hold_s;
+    r->cart.n_lines = r->flow.n_lines = p->n_lines;
+    r->partition = p->partition;
+    r->offset = p->offset;
+    r->created_ms = p->created_ms;
+    r->flow.expires_at_ms = p->expires_at_ms;
+    r->flow.status = p->status;
+    r->flow.cancel_pending = p->cancel_pending;
+    for (size_t i = 0; i < p->n_lines; i++) {
+        r->flow.lines[i] = p->lines[i].state;
+        r->reasons[i] = p->lines[i].reason;
+        r->cart.lines[i].quantity = p->lines[i].quantity;
+        memcpy(r->cart.lines[i].item, p->lines[i].item, sizeof r->cart.lines[i].item);
+    }
+}
+
 struct cart_audit {
     audit_report_fn report;
     void *ctx;
@@ -25,11 +85,12 @@ struct cart_audit {
     ol_map **answers; /* per carts partition: "offset" -> published* (owned) */
     bool *finished;
     size_t n_parts;
-    int32_t partition; /* being replayed; -1 before the first */
-    ol_map *records;   /* cart_id -> cart_record* (owned; this partition) */
-    ol_map *decided;   /* order_ids answered (this partition): a repeat is a duplicate */
-    ol_map *expected;  /* "offset" -> normalized answer (owned; this partition) */
-    ol_map *holds;     /* hold order_id -> cart_hold_state + 1 */
+    int32_t partition;    /* being replayed; -1 before the first */
+    ol_map *records;      /* cart_id -> packed_cart* (owned; this partition) */
+    cart_record *scratch; /* the cart being decided or checked, unpacked */
+    ol_map *decided;      /* order_ids answered (this partition): a repeat is a duplicate */
+    ol_map *expected;     /* "offset" -> normalized answer (owned; this partition) */
+    ol_map *holds;        /* hold order_id -> cart_hold_state + 1 */
     char **ids;
     size_t n_ids;
 };
@@ -92,10 +153,11 @@ cart_audit *cart_audit_new(audit_report_fn report, void *ctx) {
     a->ctx = ctx;
     a->partition = -1;
     a->records = ol_map_new();
+    a->scratch = malloc(sizeof *a->scratch);
     a->decided = ol_map_new();
     a->expected = ol_map_new();
     a->holds = ol_map_new();
-    if (!a->records || !a->decided || !a->expected || !a->holds) {
+    if (!a->records || !a->scratch || !a->decided || !a->expected || !a->holds) {
         cart_audit_destroy(a);
         return NULL;
     }
@@ -112,6 +174,7 @@ void cart_audit_destroy(cart_audit *a) {
     free(a->answers);
     free(a->finished);
     ol_map_destroy(a->records);
+    free(a->scratch);
     ol_map_destroy(a->decided);
     ol_map_destroy(a->expected);
     ol_map_destroy(a->holds);
@@ -231,21 +294,24 @@ static bool expect_answer(cart_audit *a, const cart_effects *fx, const cart_reco
  * decide_one, less the I/O). */
 static bool replay_msg(cart_audit *a, const cart_msg *msg, const audit_msg *m) {
     const char *cart_id = msg->cart_id[0] ? msg->cart_id : msg->order_id;
-    cart_record *rec = ol_map_get(a->records, cart_id);
-    bool fresh = rec == NULL;
-    if (fresh && !(rec = calloc(1, sizeof *rec))) return false;
+    packed_cart *packed = ol_map_get(a->records, cart_id);
+    cart_record *rec = a->scratch;
+    if (packed) unpack(packed, rec);
+    else memset(rec, 0, sizeof *rec);
     bool decided = msg->kind != CART_MSG_LINE_RESULT && ol_map_get(a->decided, msg->order_id) != NULL;
     cart_effects fx;
     cart_engine_apply(rec, msg, decided, m->partition, m->offset, m->ts_ms, &fx);
     bool ok = true;
     if (fx.kind == CART_EFFECT_DECIDED && fx.has_answer) ok = expect_answer(a, &fx, rec, msg, m);
-    if (ok && fresh && rec->exists) {
-        a->stats.carts++;
-        if (!ol_map_put(a->records, rec->cart.cart_id, rec)) ok = false;
-        else rec = NULL;
+    if (!ok || !rec->exists || fx.kind != CART_EFFECT_DECIDED || (packed && !fx.record_changed)) return ok;
+    packed_cart *now = pack(rec);
+    if (!now || !ol_map_put(a->records, now->cart_id, now)) {
+        free(now);
+        return false;
     }
-    if (fresh) free(rec);
-    return ok;
+    a->stats.carts += packed == NULL;
+    free(packed);
+    return true;
 }
 
 bool cart_audit_add_msg(cart_audit *a, const audit_msg *m, char *err, size_t errlen) {
@@ -265,7 +331,7 @@ bool cart_audit_hold_ids(cart_audit *a, const char *const **ids, size_t *n, char
     const char *key;
     void *value;
     while (ol_map_next(a->records, &pos, &key, &value))
-        if (((cart_record *)value)->flow.status != OL_CART_HOLDING) want += ((cart_record *)value)->flow.n_lines;
+        if (((packed_cart *)value)->status != OL_CART_HOLDING) want += ((packed_cart *)value)->n_lines;
     char **list = calloc(want + 1, sizeof *list);
     if (!list) return oom(err, errlen);
     for (size_t i = 0; i < a->n_ids; i++) free(a->ids[i]);
@@ -274,10 +340,10 @@ bool cart_audit_hold_ids(cart_audit *a, const char *const **ids, size_t *n, char
     a->n_ids = 0;
     pos = 0;
     while (ol_map_next(a->records, &pos, &key, &value)) {
-        const cart_record *rec = value;
-        for (size_t i = 0; rec->flow.status != OL_CART_HOLDING && i < rec->flow.n_lines; i++) {
+        const packed_cart *p = value;
+        for (size_t i = 0; p->status != OL_CART_HOLDING && i < p->n_lines; i++) {
             char id[OL_ORDER_ID_MAX + 1];
-            if (!ol_cart_line_order_id(rec->cart.cart_id, i, "hold", id, sizeof id)) continue;
+            if (!ol_cart_line_order_id(p->cart_id, i, "hold", id, sizeof id)) continue;
             if (!(list[a->n_ids] = strdup(id))) return oom(err, errlen);
             a->n_ids++;
         }
@@ -376,7 +442,10 @@ bool cart_audit_finish_partition(cart_audit *a, bool answers_complete, char *err
     free_values(pub, published_free);
     a->finished[a->partition] = true;
     pos = 0;
-    while (ol_map_next(a->records, &pos, &key, &value)) check_cart(a, value, answers_complete);
+    while (ol_map_next(a->records, &pos, &key, &value)) {
+        unpack(value, a->scratch);
+        check_cart(a, a->scratch, answers_complete);
+    }
     reset_partition(a);
     return true;
 }

@@ -22,7 +22,8 @@
  *    lines sold (their hold confirmed) and some not;
  *  - hold_not_released (answers_complete): a line's hold still standing in
  *    the items' ledger after its cart was rejected, cancelled or expired.
- * Memory follows one partition's carts plus the answers not yet checked. */
+ * Memory follows one partition's carts (each packed to its own lines)
+ * plus the answers not yet checked. */
 #ifndef AUDIT_CART_AUDIT_H
 #define AUDIT_CART_AUDIT_H
 
