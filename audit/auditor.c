@@ -42,6 +42,13 @@ struct order_auditor {
     ol_result pending;
     bool has_pending, rows_done;
     uint64_t undecodable;
+    /* The carts topic, when order-carts decided on it (cart_positions). */
+    cart_audit *carts;
+    audit_position *cart_pos;
+    size_t n_cart_pos;
+    bool carts_outbox_empty;
+    ol_window carts_window;
+    uint64_t cart_answers;
     /* The progress line (on a terminal, or --progress). */
     ol_progress progress;
     uint64_t total, replayed;
@@ -95,6 +102,9 @@ void order_auditor_destroy(order_auditor *a) {
     ol_reader_destroy(a->reader);
     audit_ledger_destroy(a->ledger);
     audit_replay_destroy(a->audit);
+    cart_audit_destroy(a->carts);
+    free(a->cart_pos);
+    ol_window_free(&a->carts_window);
     free(a->msgs);
     free(a->batch);
     free(a->parts);
@@ -108,6 +118,8 @@ void order_auditor_outcome(const order_auditor *a, audit_outcome *out) {
     out->parts = a->parts;
     out->n_parts = a->n_parts;
     out->undecodable_results = a->undecodable;
+    out->cart_answers = a->cart_answers;
+    out->carts = a->carts ? cart_audit_stats_get(a->carts) : NULL;
     int64_t replay_end = a->replay_ended_ms ? a->replay_ended_ms : ol_monotonic_ms();
     int64_t end = a->ended_ms ? a->ended_ms : ol_monotonic_ms();
     out->replay_seconds = a->replay_started_ms ? (double)(replay_end - a->replay_started_ms) / 1000.0 : 0;
@@ -129,6 +141,26 @@ static bool add_inventory(void *ctx, const char *item, int64_t count, char *err,
 static bool add_stock(void *ctx, const char *item, int64_t count, char *err, size_t errlen) {
     /* An item with an accepted row existed; the sum is its stock. */
     return audit_replay_set_stock(ctx, item, (ol_stock){true, count}, err, errlen);
+}
+
+static void cart_report(void *ctx, const divergence *d) { audit_replay_report(ctx, d); }
+
+/* The cart coordinator's positions in the snapshot and, when it decided
+ * anything, the carts topic's window: the carts are audited too. */
+static bool plan_carts(order_auditor *a, char *err, size_t errlen) {
+    const char *topic = a->settings->carts_topic;
+    if (!topic || !audit_ledger_cart_positions(a->ledger, topic, &a->cart_pos, &a->n_cart_pos, &a->carts_outbox_empty,
+                                               err, errlen))
+        return topic == NULL;
+    if (a->n_cart_pos == 0) return true;
+    int n = ol_reader_partition_count(a->reader, topic, err, errlen);
+    if (n < 0) return false;
+    a->carts = cart_audit_new(cart_report, a->audit);
+    if (!a->carts) {
+        ol_seterr(err, errlen, "out of memory");
+        return false;
+    }
+    return ol_reader_plan_window(a->reader, topic, n, OL_READER_FROM_BEGINNING, 0, &a->carts_window, err, errlen);
 }
 
 /* Snapshot, watermarks and start offsets; sets the engine's ranges. */
@@ -184,7 +216,7 @@ static bool plan(order_auditor *a, char *err, size_t errlen) {
         goto done;
     if (!audit_ledger_inventories(a->ledger, add_inventory, a->audit, err, errlen)) goto done;
     if (!audit_ledger_open_rows(a->ledger, starts, (int32_t)a->n_parts, err, errlen)) goto done;
-    ok = true;
+    ok = plan_carts(a, err, errlen);
 done:
     free(pos);
     free(starts);
@@ -197,6 +229,10 @@ done:
 /* A message of the results window: an answer for the engine, or counted
  * and shown as undecodable. False (err set) when the engine fails. */
 static bool add_result(order_auditor *a, const rd_kafka_message_t *m, char *err, size_t errlen) {
+    if (m->payload && cart_audit_is_answer(m->payload, m->len)) {
+        a->cart_answers++; /* a cart's, not an item's: checked against the carts' replay */
+        return !a->carts || cart_audit_add_answer(a->carts, m->payload, m->len, err, errlen);
+    }
     ol_result r;
     char why[256] = "empty message";
     if (m->payload && ol_result_from_json(m->payload, m->len, &r, why, sizeof why))
@@ -368,6 +404,77 @@ static bool replay_partition(order_auditor *a, const audit_partition *ap, char *
     return true;
 }
 
+/* Partition p of the carts topic, [start, end), into the carts' replay. */
+static bool read_carts(order_auditor *a, int32_t p, int64_t start, int64_t end, char *err, size_t errlen) {
+    const char *topic = a->settings->carts_topic;
+    if (!ol_reader_assign(a->reader, topic, &p, &start, 1, err, errlen)) return false;
+    int64_t next = start, last_progress = ol_monotonic_ms();
+    bool at_end = false;
+    while (next < end && !at_end) {
+        if (stopped(a, err, errlen)) return false;
+        ssize_t got = ol_reader_poll(a->reader, a->msgs, POLL_BATCH, POLL_TIMEOUT_MS, err, errlen);
+        if (got < 0) return false;
+        if (got > 0) last_progress = ol_monotonic_ms();
+        else if (ol_monotonic_ms() - last_progress > STALL_MS) {
+            ol_seterr(err, errlen, "carts topic '%s' [%" PRId32 "]: nothing read for %d s at offset %" PRId64, topic, p,
+                      STALL_MS / 1000, next);
+            return false;
+        }
+        bool ok = true;
+        for (ssize_t i = 0; i < got; i++) {
+            const rd_kafka_message_t *m = a->msgs[i];
+            bool mine = m->partition == p && strcmp(rd_kafka_topic_name(m->rkt), topic) == 0;
+            if (mine && m->err) at_end |= m->offset <= next;
+            if (ok && mine && !m->err && m->offset >= next && m->offset < end) {
+                audit_msg am = {m->partition,
+                                m->offset,
+                                m->key,
+                                m->key_len,
+                                m->payload,
+                                m->len,
+                                rd_kafka_message_timestamp(m, NULL)};
+                ok = cart_audit_add_msg(a->carts, &am, err, errlen);
+                next = m->offset + 1;
+            }
+        }
+        for (ssize_t i = 0; i < got; i++) rd_kafka_message_destroy(a->msgs[i]);
+        if (!ok) return false;
+    }
+    if (next < end)
+        ol_warn("carts topic '%s' [%" PRId32 "] ends at offset %" PRId64 ", before the stored position %" PRId64, topic,
+                p, next, end);
+    return true;
+}
+
+static bool add_hold_state(void *ctx, const char *order_id, cart_hold_state state, char *err, size_t errlen) {
+    return cart_audit_add_hold(ctx, order_id, state, err, errlen);
+}
+
+/* Holds looked up per query, at most. */
+#define HOLD_BATCH 1000
+
+/* Partition p of the carts topic: replayed up to order-carts' stored
+ * position, its answers compared, its lines' holds checked. */
+static bool audit_carts(order_auditor *a, int32_t p, char *err, size_t errlen) {
+    if (!a->carts || p >= a->carts_window.n) return true;
+    int64_t end = 0, start = a->carts_window.start[p];
+    for (size_t i = 0; i < a->n_cart_pos; i++)
+        if (a->cart_pos[i].partition == p) end = a->cart_pos[i].next_offset;
+    if (start > 0)
+        ol_warn("carts topic '%s' [%" PRId32 "] begins at offset %" PRId64 ": carts from before are not audited",
+                a->settings->carts_topic, p, start);
+    if (!cart_audit_begin_partition(a->carts, p, err, errlen)) return false;
+    if (end > start && !read_carts(a, p, start, end, err, errlen)) return false;
+    const char *const *ids;
+    size_t n;
+    if (!cart_audit_hold_ids(a->carts, &ids, &n, err, errlen)) return false;
+    for (size_t i = 0; i < n; i += HOLD_BATCH)
+        if (!audit_ledger_hold_states(a->ledger, ids + i, n - i < HOLD_BATCH ? n - i : HOLD_BATCH, add_hold_state,
+                                      a->carts, err, errlen))
+            return false;
+    return cart_audit_finish_partition(a->carts, a->carts_outbox_empty, err, errlen);
+}
+
 bool order_auditor_run(order_auditor *a, char *err, size_t errlen) {
     a->started_ms = ol_monotonic_ms();
     bool ok = plan(a, err, errlen) && plan_results(a, err, errlen);
@@ -375,9 +482,11 @@ bool order_auditor_run(order_auditor *a, char *err, size_t errlen) {
         a->replay_started_ms = ol_monotonic_ms();
         ol_progress_init(&a->progress, a->replay_started_ms, OL_PROGRESS_INTERVAL_MS);
         for (size_t p = 0; ok && p < a->n_parts; p++)
-            ok = read_results(a, (int32_t)p, err, errlen) && replay_partition(a, &a->parts[p], err, errlen);
+            ok = read_results(a, (int32_t)p, err, errlen) && replay_partition(a, &a->parts[p], err, errlen) &&
+                 audit_carts(a, (int32_t)p, err, errlen);
         /* Results partitions beyond the orders topic's: their answers come late. */
         for (int32_t q = (int32_t)a->n_parts; ok && q < a->results.n; q++) ok = read_results(a, q, err, errlen);
+        for (int32_t q = (int32_t)a->n_parts; ok && q < a->carts_window.n; q++) ok = audit_carts(a, q, err, errlen);
         a->replay_ended_ms = ol_monotonic_ms();
         show_progress(a, (int32_t)a->n_parts - 1, true); /* also on failure: the error starts a line */
     }

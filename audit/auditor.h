@@ -23,6 +23,11 @@
  *    like orders, so the store holds one partition's answers at a time and
  *    the engine one batch's decisions: memory follows a partition, not the
  *    log. Results partitions beyond the orders topic's come last.
+ *    With cart positions in the snapshot (order-carts decided on
+ *    --carts-topic), the carts topic's partition of the same number follows,
+ *    up to its stored position, through cart_audit (the coordinator's own
+ *    rules) against the cart answers read with the results, and the
+ *    lines' holds as the ledger has them.
  * 5. The engine's final checks (stock against the snapshot's inventories).
  * Divergences go to the listener as they are found. */
 #ifndef ORDER_AUDITOR_H
@@ -33,6 +38,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cart_audit.h"
 #include "replay.h"
 #include "ol_options.h"
 
@@ -49,8 +55,10 @@ typedef struct audit_outcome {
     const audit_stats *stats; /* NULL when the run failed before replaying */
     const audit_partition *parts;
     size_t n_parts;
-    uint64_t undecodable_results; /* messages on the results topic that are not results */
-    double replay_seconds;        /* reading the results and replaying the orders topic */
+    uint64_t undecodable_results;  /* messages on the results topic that are not results */
+    uint64_t cart_answers;         /* cart answers on the results topic (not the items') */
+    const cart_audit_stats *carts; /* NULL when no cart coordinator decided on the carts topic */
+    double replay_seconds;         /* reading the results and replaying the orders topic */
     double total_seconds;
 } audit_outcome;
 

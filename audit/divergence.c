@@ -9,8 +9,9 @@
 #include "ol_order.h"
 
 static const char *const kind_names[DIV_KIND_COUNT] = {
-    "decision_differs",   "ledger_missing",    "original_differs", "not_in_log", "result_missing",
-    "result_conflicting", "result_unexpected", "stock_drift",      "log_short",  "hold_not_released",
+    "decision_differs",   "ledger_missing",       "original_differs",     "not_in_log", "result_missing",
+    "result_conflicting", "result_unexpected",    "stock_drift",          "log_short",  "hold_not_released",
+    "cart_half_sold",     "cart_answer_mismatch", "cancel_applied_twice",
 };
 
 const char *divergence_kind_name(divergence_kind kind) {

@@ -13,16 +13,19 @@
 #include "ol_str.h"
 
 typedef enum {
-    DIV_DECISION_DIFFERS,   /* the ledger's decision is not the rules' */
-    DIV_LEDGER_MISSING,     /* a decided order has no row in the ledger */
-    DIV_ORIGINAL_DIFFERS,   /* the ledger's row sits at another message than the rules' original */
-    DIV_NOT_IN_LOG,         /* a ledger row with no message carrying its order_id at its position */
-    DIV_RESULT_MISSING,     /* an acknowledged answer is not on the results topic */
-    DIV_RESULT_CONFLICTING, /* an answer differs from the rules' answer, or from another copy */
-    DIV_RESULT_UNEXPECTED,  /* an answer for a message that needs none */
-    DIV_STOCK_DRIFT,        /* inventories differ from the recomputed stock */
-    DIV_LOG_SHORT,          /* the log ends before the stored position */
-    DIV_HOLD_NOT_RELEASED,  /* a hold still standing well past its deadline */
+    DIV_DECISION_DIFFERS,     /* the ledger's decision is not the rules' */
+    DIV_LEDGER_MISSING,       /* a decided order has no row in the ledger */
+    DIV_ORIGINAL_DIFFERS,     /* the ledger's row sits at another message than the rules' original */
+    DIV_NOT_IN_LOG,           /* a ledger row with no message carrying its order_id at its position */
+    DIV_RESULT_MISSING,       /* an acknowledged answer is not on the results topic */
+    DIV_RESULT_CONFLICTING,   /* an answer differs from the rules' answer, or from another copy */
+    DIV_RESULT_UNEXPECTED,    /* an answer for a message that needs none */
+    DIV_STOCK_DRIFT,          /* inventories differ from the recomputed stock */
+    DIV_LOG_SHORT,            /* the log ends before the stored position */
+    DIV_HOLD_NOT_RELEASED,    /* a hold still standing well past its deadline, or after its cart ended */
+    DIV_CART_HALF_SOLD,       /* a settled cart whose lines' holds show some sold and some not */
+    DIV_CART_ANSWER_MISMATCH, /* a cart answer differs from the carts topic's replay, or is missing */
+    DIV_CANCEL_APPLIED_TWICE, /* a target whose units came back twice (two accepted cancels or expires) */
     DIV_KIND_COUNT
 } divergence_kind;
 

@@ -34,6 +34,13 @@ static const char SQL_OVERDUE_HOLDS[] =
     "SELECT " ROW_COLUMNS ", extract(epoch FROM now() - hold_expires_at)::bigint FROM orders"
     " WHERE kafka_topic = $1 AND status = 'held' AND life IS NULL"
     " AND hold_expires_at < now() - make_interval(secs => $2::int) ORDER BY kafka_partition, kafka_offset";
+/* The cart coordinator's positions (migration 004); none when it never ran here. */
+static const char SQL_CART_POSITIONS[] =
+    "SELECT kafka_partition, next_offset, (SELECT count(*) FROM cart_outbox) FROM cart_positions"
+    " WHERE kafka_topic = $1 ORDER BY kafka_partition";
+static const char SQL_CART_TABLES[] = "SELECT to_regclass('cart_positions') IS NOT NULL";
+static const char SQL_HOLD_STATES[] =
+    "SELECT order_id, status, coalesce(life, '') FROM orders WHERE order_id = ANY($1::text[])";
 static const char SQL_LOOKUP[] = "SELECT " ROW_COLUMNS " FROM orders WHERE order_id = ANY($1::text[])";
 
 struct audit_ledger {
@@ -224,6 +231,56 @@ bool audit_ledger_close(audit_ledger *l, char *err, size_t errlen) {
     l->in_snapshot = false;
     PGresult *res = PQexec(l->conn, "COMMIT");
     bool ok = check(l, res, PGRES_COMMAND_OK, "closing the snapshot", err, errlen);
+    PQclear(res);
+    return ok;
+}
+
+bool audit_ledger_cart_positions(audit_ledger *l, const char *carts_topic, audit_position **out, size_t *n,
+                                 bool *outbox_empty, char *err, size_t errlen) {
+    *out = NULL;
+    *n = 0;
+    *outbox_empty = true;
+    PGresult *res = PQexec(l->conn, SQL_CART_TABLES);
+    bool ok = check(l, res, PGRES_TUPLES_OK, "looking for cart_positions", err, errlen);
+    bool present = ok && PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+    PQclear(res);
+    if (!present) return ok;
+    const char *params[1] = {carts_topic};
+    res = PQexecParams(l->conn, SQL_CART_POSITIONS, 1, NULL, params, NULL, NULL, 0);
+    ok = check(l, res, PGRES_TUPLES_OK, "reading cart_positions", err, errlen);
+    int rows = ok ? PQntuples(res) : 0;
+    if (ok && !(*out = calloc((size_t)rows + 1, sizeof **out))) {
+        ol_seterr(err, errlen, "out of memory");
+        ok = false;
+    }
+    for (int r = 0; ok && r < rows; r++) {
+        (*out)[r] = (audit_position){(int32_t)strtol(PQgetvalue(res, r, 0), NULL, 10),
+                                     strtoll(PQgetvalue(res, r, 1), NULL, 10), 0};
+        *outbox_empty = *outbox_empty && strcmp(PQgetvalue(res, r, 2), "0") == 0;
+    }
+    *n = ok ? (size_t)rows : 0;
+    PQclear(res);
+    return ok;
+}
+
+bool audit_ledger_hold_states(audit_ledger *l, const char *const *ids, size_t n, audit_hold_state_fn fn, void *ctx,
+                              char *err, size_t errlen) {
+    ol_pgarray_reset(&l->array);
+    for (size_t i = 0; i < n; i++)
+        if (!ol_pgarray_add_text(&l->array, ids[i])) {
+            ol_seterr(err, errlen, "out of memory");
+            return false;
+        }
+    const char *params[1] = {ol_pgarray_text(&l->array)};
+    PGresult *res = PQexecParams(l->conn, SQL_HOLD_STATES, 1, NULL, params, NULL, NULL, 0);
+    bool ok = check(l, res, PGRES_TUPLES_OK, "reading the holds of cart lines", err, errlen);
+    for (int r = 0; ok && r < PQntuples(res); r++) {
+        const char *status = PQgetvalue(res, r, 1), *life = PQgetvalue(res, r, 2);
+        cart_hold_state st = strcmp(life, "confirmed") == 0                         ? CART_HOLD_SOLD
+                             : strcmp(status, "held") == 0 && strcmp(life, "") == 0 ? CART_HOLD_STANDING
+                                                                                    : CART_HOLD_GONE;
+        ok = fn(ctx, PQgetvalue(res, r, 0), st, err, errlen);
+    }
     PQclear(res);
     return ok;
 }

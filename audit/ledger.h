@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cart_audit.h"
 #include "ol_result.h"
 
 typedef struct audit_position {
@@ -62,6 +63,17 @@ bool audit_ledger_overdue_holds(audit_ledger *ledger, int slack_s, audit_hold_fn
                                 size_t errlen);
 
 /* Ends the snapshot (nothing was written: a plain COMMIT). */
+/* The cart coordinator's stored positions on carts_topic (partition,
+ * next_offset; none when it never ran on this database), and whether its
+ * outbox is empty (every decided answer published). */
+bool audit_ledger_cart_positions(audit_ledger *ledger, const char *carts_topic, audit_position **out, size_t *n,
+                                 bool *outbox_empty, char *err, size_t errlen);
+
+typedef bool (*audit_hold_state_fn)(void *ctx, const char *order_id, cart_hold_state state, char *err, size_t errlen);
+/* The ledger's state of these holds (cart lines); ids not there are skipped. */
+bool audit_ledger_hold_states(audit_ledger *ledger, const char *const *ids, size_t n, audit_hold_state_fn fn, void *ctx,
+                              char *err, size_t errlen);
+
 bool audit_ledger_close(audit_ledger *ledger, char *err, size_t errlen);
 
 #endif

@@ -21,9 +21,10 @@ audit_replay *audit_replay_new(audit_report_fn report, void *ctx) {
     a->item_partition = ol_map_new();
     a->misplaced = ol_map_new();
     a->kept = ol_map_new();
+    a->given_back = ol_map_new();
     a->answers = answers_new();
     if (!a->decider || !a->originals || !a->needed || !a->priors || !a->inventories || !a->item_partition ||
-        !a->misplaced || !a->kept || !a->answers) {
+        !a->misplaced || !a->kept || !a->given_back || !a->answers) {
         audit_replay_destroy(a);
         return NULL;
     }
@@ -53,6 +54,7 @@ void audit_replay_destroy(audit_replay *a) {
     free_map_values(a->inventories);
     free_map_values(a->kept);
     ol_map_destroy(a->kept);
+    ol_map_destroy(a->given_back);
     ol_map_destroy(a->originals);
     ol_map_destroy(a->needed);
     ol_map_destroy(a->priors);
@@ -129,6 +131,28 @@ bool audit_replay_add_inventory(audit_replay *a, const char *item, int64_t count
 
 /* ---- the ledger queue -------------------------------------------------- */
 
+/* The consumer's own account: a target whose units came back twice was
+ * given back twice, whatever the replay decides. Rows come in partition
+ * order and a target lives in its item's partition, so the set holds one
+ * partition at a time. */
+static bool note_given_back(audit_replay *a, const ol_result *row) {
+    if (row->partition != a->given_back_partition) {
+        ol_map_clear(a->given_back);
+        a->given_back_partition = row->partition;
+    }
+    bool back = (row->type == OL_TYPE_CANCEL || row->type == OL_TYPE_EXPIRE) && row->status == OL_STATUS_ACCEPTED &&
+                row->target[0];
+    if (!back) return true;
+    if (ol_map_get(a->given_back, row->target)) {
+        replay_emit(a, DIV_CANCEL_APPLIED_TWICE, row->order_id, row->item, row->partition, row->offset,
+                    "given back once", "given back again",
+                    "the units of '%s' came back again (an accepted %s after an earlier one)", row->target,
+                    ol_order_type_name(row->type));
+        return true;
+    }
+    return ol_map_put(a->given_back, row->target, (void *)1);
+}
+
 bool audit_replay_add_ledger_row(audit_replay *a, const ol_result *row, char *err, size_t errlen) {
     if (a->any_fed && pos_cmp(row->partition, row->offset, a->last_fed_partition, a->last_fed_offset) <= 0) {
         ol_seterr(err, errlen,
@@ -148,6 +172,7 @@ bool audit_replay_add_ledger_row(audit_replay *a, const ol_result *row, char *er
     part_range *r = replay_range_of(a, row->partition);
     if (r && row->offset < r->start) return true; /* before the replay: not ours to check */
     a->stats.ledger_rows++;
+    if (!note_given_back(a, row)) return replay_oom(err, errlen);
     if (a->q_head + a->q_len == a->q_cap) {
         if (a->q_head > 0) {
             memmove(a->queue, a->queue + a->q_head, a->q_len * sizeof *a->queue);

@@ -141,6 +141,10 @@ void audit_replay_add_open_hold(audit_replay *audit, const ol_result *row, int64
  * the stock. */
 bool audit_replay_finish(audit_replay *audit, char *err, size_t errlen);
 
+/* A divergence found elsewhere (the carts' replay): counted with the
+ * replay's own and passed to its listener. */
+void audit_replay_report(audit_replay *audit, const divergence *d);
+
 /* Counters so far; valid until destroy. */
 const audit_stats *audit_replay_stats(const audit_replay *audit);
 

@@ -28,6 +28,12 @@ void replay_emit(audit_replay *a, divergence_kind kind, const char *order_id, co
     if (a->report) a->report(a->ctx, &d);
 }
 
+void audit_replay_report(audit_replay *a, const divergence *d) {
+    a->stats.divergences++;
+    a->stats.by_kind[d->kind]++;
+    if (a->report) a->report(a->ctx, d);
+}
+
 static void describe_stored(char *dst, size_t len, const stored_answer *s) {
     divergence_describe_answer(dst, len, s->order_id, s->status, s->reason, s->has_remaining, s->remaining,
                                s->duplicate);

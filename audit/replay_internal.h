@@ -68,6 +68,8 @@ struct audit_replay {
     ol_map *inventories;    /* item -> inventory_entry* (owned) */
     ol_map *item_partition; /* item -> partition + 1, or SHARED_ITEM */
     ol_map *misplaced;      /* order_ids already reported as ORIGINAL_DIFFERS */
+    ol_map *given_back;     /* targets whose units an accepted cancel or expire gave back (this partition) */
+    int32_t given_back_partition;
     /* Decisions are looked up in the ledger once their batch is over; those
      * the replay made without a ledger row stay here (owned copies). */
     ol_map *kept;

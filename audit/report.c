@@ -81,7 +81,7 @@ void audit_report_divergence(void *ctx, const divergence *d) {
     free(json);
 }
 
-static json_t *json_stats(const audit_stats *s, uint64_t undecodable) {
+static json_t *json_stats(const audit_stats *s, uint64_t undecodable, uint64_t cart_answers) {
     json_t *o = json_object();
     if (!o) return NULL;
     int rc = 0;
@@ -96,6 +96,7 @@ static json_t *json_stats(const audit_stats *s, uint64_t undecodable) {
     rc |= json_object_set_new(o, "results_outside_window", json_integer((json_int_t)s->results_outside));
     rc |= json_object_set_new(o, "results_checked", json_integer((json_int_t)s->results_checked));
     rc |= json_object_set_new(o, "results_undecodable", json_integer((json_int_t)undecodable));
+    rc |= json_object_set_new(o, "results_cart_answers", json_integer((json_int_t)cart_answers));
     rc |= json_object_set_new(o, "items", json_integer((json_int_t)s->items));
     rc |= json_object_set_new(o, "items_in_several_partitions", json_integer((json_int_t)s->shared_items));
     if (rc) {
@@ -103,6 +104,15 @@ static json_t *json_stats(const audit_stats *s, uint64_t undecodable) {
         return NULL;
     }
     return o;
+}
+
+static json_t *json_carts(const audit_outcome *o) {
+    const cart_audit_stats *c = o->carts;
+    if (!c) return json_null();
+    return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "messages", (json_int_t)c->messages, "unreadable",
+                     (json_int_t)c->unreadable, "carts", (json_int_t)c->carts, "settled", (json_int_t)c->settled,
+                     "answers", (json_int_t)o->cart_answers, "answers_checked", (json_int_t)c->answers_checked,
+                     "answers_unverified", (json_int_t)c->answers_unverified);
 }
 
 static json_t *json_partitions(const audit_outcome *o) {
@@ -142,8 +152,11 @@ static json_t *json_tail(const audit_report *r, const ol_settings *s, int64_t si
     rc |= json_object_set_new(root, "orders_topic", json_string(s->orders_topic));
     rc |= json_object_set_new(root, "results_topic", json_string(s->results_topic));
     rc |= json_object_set_new(root, "since", since_us >= 0 ? json_string(since) : json_null());
-    rc |= json_object_set_new(root, "replayed", st ? json_stats(st, o->undecodable_results) : json_null());
+    rc |= json_object_set_new(root, "replayed",
+                              st ? json_stats(st, o->undecodable_results, o->cart_answers) : json_null());
     rc |= json_object_set_new(root, "partitions", json_partitions(o));
+    rc |= json_object_set_new(root, "carts_topic", o->carts ? json_string(s->carts_topic) : json_null());
+    rc |= json_object_set_new(root, "carts", json_carts(o));
     rc |= json_object_set_new(root, "replay_seconds", json_real(o->replay_seconds));
     rc |= json_object_set_new(root, "total_seconds", json_real(o->total_seconds));
     double rate = st && o->replay_seconds > 0 ? (double)st->messages / o->replay_seconds : 0;

@@ -722,3 +722,37 @@ Test(replay, a_hold_standing_past_its_deadline_is_named) {
     cr_assert_eq(audit_replay_stats(a)->divergences, 1);
     audit_replay_destroy(a);
 }
+
+Test(replay, units_given_back_twice_are_named) {
+    static world w;
+    memset(&w, 0, sizeof w);
+    audit_replay *a = new_audit(&w);
+    set_range(a, 0, 0, 10, 10);
+    set_range(a, 1, 0, 10, 10);
+    char err[256];
+    ol_result c1 = decision("c-1", "x", OL_TYPE_CANCEL, 2, OL_STATUS_ACCEPTED, OL_REASON_NONE, 5, 0, 3);
+    ol_result c2 = decision("c-2", "x", OL_TYPE_CANCEL, 2, OL_STATUS_ACCEPTED, OL_REASON_NONE, 7, 0, 4);
+    ol_result e = decision("o-1#expire", "x", OL_TYPE_EXPIRE, 2, OL_STATUS_ACCEPTED, OL_REASON_NONE, 9, 0, 5);
+    ol_result other = decision("c-3", "y", OL_TYPE_CANCEL, 1, OL_STATUS_ACCEPTED, OL_REASON_NONE, 1, 1, 0);
+    ol_result refused =
+        decision("c-4", "y", OL_TYPE_CANCEL, 1, OL_STATUS_REJECTED, OL_REASON_ALREADY_CANCELLED, 1, 1, 1);
+    strcpy(c1.target, "o-1");
+    strcpy(c2.target, "o-1");
+    strcpy(e.target, "o-1");
+    strcpy(other.target, "o-2");
+    strcpy(refused.target, "o-2");
+    cr_assert(audit_replay_add_ledger_row(a, &c1, err, sizeof err), "%s", err);
+    cr_assert_eq(w.n_divs, 0, "a first cancel gives the units back once");
+    cr_assert(audit_replay_add_ledger_row(a, &c2, err, sizeof err), "%s", err);
+    cr_assert(audit_replay_add_ledger_row(a, &e, err, sizeof err), "%s", err);
+    cr_assert(audit_replay_add_ledger_row(a, &other, err, sizeof err), "%s", err);
+    cr_assert(audit_replay_add_ledger_row(a, &refused, err, sizeof err), "%s", err);
+    dump(&w);
+    cr_assert_eq(w.n_divs, 2);
+    cr_assert_eq(w.divs[0].kind, DIV_CANCEL_APPLIED_TWICE);
+    cr_assert_str_eq(w.divs[0].order_id, "c-2");
+    cr_assert_eq(w.divs[1].kind, DIV_CANCEL_APPLIED_TWICE);
+    cr_assert_str_eq(w.divs[1].order_id, "o-1#expire");
+    cr_assert_eq(audit_replay_stats(a)->by_kind[DIV_CANCEL_APPLIED_TWICE], 2);
+    audit_replay_destroy(a);
+}
