@@ -33,6 +33,7 @@ static const ol_option options[] = {
     OL_OPT_PROGRESS,
     OL_OPT_DB,
     OL_OPT_RESULTS_TOPIC,
+    OL_OPT_CARTS_TOPIC,
     {"since", 0, OL_OPT_STRING, "TIME", 0, 0, FIELD(since),
      "replay from orders published since TIME (RFC 3339 or 30s, 15m, 2h, 1d ago); the stock at that point is"
      " taken from the ledger (default: the whole log)",

@@ -34,6 +34,7 @@ static const ol_option options[] = {
     {"rate", 0, OL_OPT_LONG, "N", 0, 10000000L, FIELD(rate),
      "publish at most N orders per second, evenly paced (default: unpaced)", NULL},
     OL_OPT_RESULTS_TOPIC,
+    OL_OPT_CARTS_TOPIC,
     {"wait", 0, OL_OPT_OPTIONAL_LONG, "SECONDS", 1, 86400, FIELD(wait_s),
      "wait up to SECONDS (default 30) for each order's answer; print answers on stdout", NULL},
     {"acks-log", 0, OL_OPT_STRING, "FILE", 0, 0, FIELD(acks_log),

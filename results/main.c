@@ -40,6 +40,7 @@ static const ol_option options[] = {
     OL_OPT_COMMON,
     OL_OPT_PROGRESS,
     OL_OPT_RESULTS_TOPIC,
+    OL_OPT_CARTS_TOPIC,
     {"from-beginning", 0, OL_OPT_FLAG, NULL, 0, 0, FIELD(from_beginning),
      "start at the oldest result (default: at the end)", NULL},
     {"since", 0, OL_OPT_STRING, "TIME", 0, 0, FIELD(since),

@@ -51,11 +51,11 @@ typedef struct ol_settings {
     char *orders_topic;
     char *results_topic;
     char *carts_topic; /* carts (order-carts), key = cart_id */
-    long partitions;  /* when creating missing topics */
-    char *log_format; /* text or json (ol_log); $ORDERLINE_LOG_FORMAT is its environment layer */
-    bool progress;    /* --progress: a progress line even when stderr is not a terminal; after
+    long partitions;   /* when creating missing topics */
+    char *log_format;  /* text or json (ol_log); $ORDERLINE_LOG_FORMAT is its environment layer */
+    bool progress;     /* --progress: a progress line even when stderr is not a terminal; after
                          ol_cli_settings, whether to show one at all */
-    bool no_progress; /* --no-progress: none even on a terminal (wins over --progress) */
+    bool no_progress;  /* --no-progress: none even on a terminal (wins over --progress) */
     bool help;
     ol_kvlist kafka; /* librdkafka properties, in the order given */
 
