@@ -22,10 +22,13 @@ it_setup() {
     IT_RESULTS="it.$tag.results"
     IT_DLQ="it.$tag.dlq"
     IT_GROUP="it.$tag"
+    IT_CARTS="it.$tag.carts"
     IT_LOGDIR=$(mktemp -d "/tmp/orderline-it-$1.XXXXXX")
     TOPIC_ARGS=(--orders-topic "$IT_ORDERS")
     CONSUMER_ARGS=(--db "$IT_DB" --orders-topic "$IT_ORDERS" --results-topic "$IT_RESULTS" --dlq-topic "$IT_DLQ"
                    --group "$IT_GROUP" --partitions "${IT_PARTITIONS:-4}")
+    CARTS_ARGS=(--db "$IT_DB" --orders-topic "$IT_ORDERS" --results-topic "$IT_RESULTS" --carts-topic "$IT_CARTS"
+                --group "$IT_GROUP.carts" --partitions "${IT_PARTITIONS:-4}" --expire-interval-ms 200)
     trap it_cleanup EXIT
     log "db $IT_DBNAME, topics it.$tag.*, logs $IT_LOGDIR"
 }
@@ -312,3 +315,27 @@ stop_gateway() {
 
 # The orders topic as "HEADERS|VALUE" lines (kcat's %h: n=v CSV, empty when none).
 orders_with_headers() { kcat -C -b "$ORDERLINE_BROKERS" -t "$IT_ORDERS" -e -q -f '%h|%s\n' 2>/dev/null; }
+
+# Starts the cart coordinator NAME in the background (order-carts, with
+# CARTS_ARGS and a stats file); its pid is in CARTS_PIDS[NAME].
+declare -A CARTS_PIDS=()
+start_carts() {
+    local name=$1
+    shift
+    "$BUILD/order-carts" "${CARTS_ARGS[@]}" --stats-file "$IT_LOGDIR/carts-$name.prom" "$@" \
+        >>"$IT_LOGDIR/carts-$name.log" 2>&1 &
+    CARTS_PIDS[$name]=$!
+}
+# stop_carts NAME: SIGTERM, and dies unless it stops cleanly within 30 s.
+stop_carts() {
+    local pid=${CARTS_PIDS[$1]:?no coordinator named $1} i rc=0
+    kill -TERM "$pid" 2>/dev/null || die "coordinator $1 was gone before its SIGTERM"
+    for ((i = 0; i < 300; i++)); do running "$pid" || break; sleep 0.1; done
+    running "$pid" && die "coordinator $1 did not stop within 30 s"
+    wait "$pid" || rc=$?
+    [ $rc -eq 0 ] || die "coordinator $1 exited $rc"
+}
+# produce_carts: raw lines "key|value" from stdin to the carts topic.
+produce_carts() { kcat -P -b "$ORDERLINE_BROKERS" -t "$IT_CARTS" -K '|' -X partitioner=murmur2_random; }
+# cart_answers: every answer on the results topic that names a cart (JSON lines).
+cart_answers() { kcat -C -b "$ORDERLINE_BROKERS" -t "$IT_RESULTS" -e -q -f '%s\n' 2>/dev/null | grep '"topic":"carts"' || true; }

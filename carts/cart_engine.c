@@ -1,0 +1,330 @@
+#include "cart_engine.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ol_str.h"
+
+static const char *type_name(cart_msg_kind kind) {
+    switch (kind) {
+    case CART_MSG_CONFIRM:
+        return "cart_confirm";
+    case CART_MSG_CANCEL:
+        return "cart_cancel";
+    case CART_MSG_EXPIRE:
+        return "cart_expire";
+    default:
+        return "cart";
+    }
+}
+
+static void answer_init(cart_answer *a, const cart_msg *m, cart_msg_kind kind) {
+    memset(a, 0, sizeof *a);
+    a->kind = kind;
+    a->type = type_name(kind);
+    ol_strlcpy(a->order_id, m->order_id, sizeof a->order_id);
+}
+
+static ol_reason verdict_reason(ol_life_verdict v) {
+    ol_reason r = OL_REASON_NONE;
+    const char *name = ol_life_verdict_reason(v);
+    if (name && !ol_reason_parse(name, &r)) r = OL_REASON_INVALID;
+    return r;
+}
+
+/* The cart's own answer, once every hold has been answered. */
+static void cart_outcome(const cart_record *rec, cart_answer *a) {
+    a->has_state = true;
+    a->state = rec->flow.status;
+    switch (rec->flow.status) {
+    case OL_CART_HELD:
+        a->status = OL_STATUS_HELD;
+        break;
+    case OL_CART_ACCEPTED:
+        a->status = OL_STATUS_ACCEPTED;
+        break;
+    case OL_CART_CANCELLED:
+        a->status = OL_STATUS_REJECTED;
+        a->reason = OL_REASON_ALREADY_CANCELLED;
+        break;
+    default:
+        a->status = OL_STATUS_REJECTED;
+        a->reason = OL_REASON_INSUFFICIENT_STOCK;
+        for (size_t i = 0; i < rec->flow.n_lines; i++) {
+            if (rec->flow.lines[i].step == OL_STEP_HOLD && rec->flow.lines[i].held) continue;
+            if (!rec->flow.lines[i].held && rec->reasons[i] != OL_REASON_NONE) {
+                a->reason = rec->reasons[i];
+                break;
+            }
+        }
+    }
+}
+
+static void start_cart(cart_record *rec, const cart_msg *m, int32_t partition, int64_t offset, int64_t ts_ms,
+                       cart_effects *out) {
+    memset(rec, 0, sizeof *rec);
+    rec->exists = true;
+    rec->cart = m->cart;
+    rec->partition = partition;
+    rec->offset = offset;
+    rec->created_ms = ts_ms;
+    ol_cart_flow_start(&rec->flow, m->cart.n_lines, m->cart.hold_s, ts_ms, &out->actions);
+    out->kind = CART_EFFECT_DECIDED;
+    out->record_changed = true;
+}
+
+static void follow_up(cart_record *rec, const cart_msg *m, int64_t ts_ms, cart_effects *out) {
+    static const ol_cart_event_kind events[] = {[CART_MSG_CONFIRM] = OL_CART_EV_CONFIRM,
+                                                [CART_MSG_CANCEL] = OL_CART_EV_CANCEL,
+                                                [CART_MSG_EXPIRE] = OL_CART_EV_EXPIRE};
+    out->kind = CART_EFFECT_DECIDED;
+    out->has_answer = true;
+    answer_init(&out->answer, m, m->kind);
+    cart_answer *a = &out->answer;
+    if (!rec->exists) {
+        a->status = OL_STATUS_REJECTED;
+        a->reason = m->kind == CART_MSG_CANCEL ? OL_REASON_NOT_CANCELLABLE : OL_REASON_NOT_HELD;
+        return;
+    }
+    ol_cart_event ev = {.kind = events[m->kind], .ts_ms = ts_ms};
+    bool stale = false;
+    ol_life_verdict v = ol_cart_flow_apply(&rec->flow, &ev, &out->actions, &stale);
+    a->has_state = true;
+    a->state = rec->flow.status;
+    a->status = v == OL_LIFE_OK ? OL_STATUS_ACCEPTED : OL_STATUS_REJECTED;
+    a->reason = verdict_reason(v);
+    out->record_changed = v == OL_LIFE_OK;
+}
+
+static void line_answer(cart_record *rec, const cart_msg *m, cart_effects *out) {
+    const cart_line_answer *la = &m->answer;
+    if (!rec->exists || la->line >= rec->flow.n_lines || strcmp(rec->cart.lines[la->line].item, la->item) != 0) {
+        snprintf(out->note, sizeof out->note, "an answer for line %zu (%s) of cart '%s', which has no such line",
+                 la->line, la->item, la->cart_id);
+        return;
+    }
+    ol_cart_event ev = {.kind = OL_CART_EV_ANSWER,
+                        .line = la->line,
+                        .step = la->step,
+                        .held = la->status == OL_STATUS_HELD || la->status == OL_STATUS_ACCEPTED};
+    bool stale = false;
+    ol_cart_flow_apply(&rec->flow, &ev, &out->actions, &stale);
+    if (stale) {
+        snprintf(out->note, sizeof out->note, "a repeated answer to line %zu's %s", la->line, ol_step_name(la->step));
+        return;
+    }
+    if (la->step == OL_STEP_HOLD && !ev.held) rec->reasons[la->line] = la->reason;
+    out->kind = CART_EFFECT_DECIDED;
+    out->record_changed = true;
+    if (out->actions.answer) {
+        out->has_answer = true;
+        memset(&out->answer, 0, sizeof out->answer);
+        out->answer.kind = CART_MSG_CART;
+        out->answer.type = "cart";
+        ol_strlcpy(out->answer.order_id, rec->cart.cart_id, sizeof out->answer.order_id);
+        cart_outcome(rec, &out->answer);
+    }
+}
+
+void cart_engine_apply(cart_record *rec, const cart_msg *m, bool decided, int32_t partition, int64_t offset,
+                       int64_t ts_ms, cart_effects *out) {
+    memset(out, 0, sizeof *out);
+    bool repeat = decided || (m->order_id[0] && strcmp(m->order_id, m->cart_id) == 0 && rec->exists &&
+                              (m->kind == CART_MSG_CART || m->kind == CART_MSG_INVALID));
+    if (m->kind != CART_MSG_LINE_RESULT && repeat) {
+        out->kind = CART_EFFECT_DUPLICATE;
+        return;
+    }
+    switch (m->kind) {
+    case CART_MSG_CART:
+        start_cart(rec, m, partition, offset, ts_ms, out);
+        break;
+    case CART_MSG_INVALID:
+        out->kind = CART_EFFECT_DECIDED;
+        out->has_answer = true;
+        answer_init(&out->answer, m, CART_MSG_CART);
+        out->answer.status = OL_STATUS_REJECTED;
+        out->answer.reason = OL_REASON_INVALID;
+        ol_strlcpy(out->answer.error, m->error, sizeof out->answer.error);
+        break;
+    case CART_MSG_LINE_RESULT:
+        line_answer(rec, m, out);
+        break;
+    default:
+        follow_up(rec, m, ts_ms, out);
+    }
+}
+
+const char *cart_line_status(const cart_record *rec, size_t line) {
+    const ol_cart_line_state *l = &rec->flow.lines[line];
+    switch (l->step) {
+    case OL_STEP_HOLD:
+        return !l->answered ? "holding" : l->held ? "held" : "rejected";
+    case OL_STEP_COMMIT:
+        return "accepted";
+    case OL_STEP_RELEASE:
+        return "released";
+    default:
+        return "restored";
+    }
+}
+
+int64_t cart_record_expires_ms(const cart_record *rec) {
+    return rec->flow.status == OL_CART_HELD || rec->flow.status == OL_CART_EXPIRED ? rec->flow.expires_at_ms : 0;
+}
+
+static json_t *lines_array(const cart_record *rec) {
+    json_t *lines = json_array();
+    for (size_t i = 0; lines && rec && rec->exists && i < rec->flow.n_lines; i++) {
+        ol_reason r = rec->flow.lines[i].held ? OL_REASON_NONE : rec->reasons[i];
+        json_t *l = json_pack("{s:s, s:i, s:s, s:o}", "item", rec->cart.lines[i].item, "quantity",
+                              (json_int_t)rec->cart.lines[i].quantity, "status", cart_line_status(rec, i), "reason",
+                              r == OL_REASON_NONE ? json_null() : json_string(ol_reason_name(r)));
+        if (!l || json_array_append_new(lines, l) != 0) {
+            json_decref(lines);
+            return NULL;
+        }
+    }
+    return lines;
+}
+
+static json_t *time_or_null(int64_t ms) {
+    if (ms <= 0) return json_null();
+    char t[40];
+    ol_format_rfc3339(t, sizeof t, ms * 1000);
+    return json_string(t);
+}
+
+char *cart_answer_json(const cart_answer *a, const cart_record *rec, int32_t partition, int64_t offset,
+                       int64_t processed_at_us, bool duplicate) {
+    char processed[40];
+    ol_format_rfc3339(processed, sizeof processed, processed_at_us);
+    bool known = rec && rec->exists;
+    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:b, s:s, s:I, s:I, s:s}", "order_id", a->order_id,
+                          "cart_id", known ? rec->cart.cart_id : a->order_id, "type", a->type, "status",
+                          ol_status_name(a->status), "reason",
+                          a->reason == OL_REASON_NONE ? json_null() : json_string(ol_reason_name(a->reason)), "state",
+                          a->has_state ? json_string(ol_cart_status_name(a->state)) : json_null(), "hold_expires_at",
+                          time_or_null(known ? cart_record_expires_ms(rec) : 0), "lines",
+                          lines_array(known ? rec : NULL), "duplicate", duplicate, "topic", "carts", "partition",
+                          (json_int_t)partition, "offset", (json_int_t)offset, "processed_at", processed);
+    if (o && a->error[0]) json_object_set_new(o, "error", json_string(a->error));
+    char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    return s;
+}
+
+char *cart_step_json(const cart_record *rec, size_t line, ol_step step) {
+    char id[OL_ORDER_ID_MAX + 1], target[OL_ORDER_ID_MAX + 1];
+    const ol_cart_line *l = &rec->cart.lines[line];
+    if (!ol_cart_line_order_id(rec->cart.cart_id, line, ol_step_name(step), id, sizeof id) ||
+        !ol_cart_line_order_id(rec->cart.cart_id, line, "hold", target, sizeof target))
+        return NULL;
+    json_t *o = step == OL_STEP_HOLD
+                    ? json_pack("{s:s, s:s, s:i, s:i}", "order_id", id, "item", l->item, "quantity",
+                                (json_int_t)l->quantity, "hold_s", (json_int_t)OL_HOLD_MAX_S)
+                    : json_pack("{s:s, s:s, s:s, s:s}", "type", step == OL_STEP_COMMIT ? "confirm" : "cancel",
+                                "order_id", id, "item", l->item, "target", target);
+    char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    return s;
+}
+
+char *cart_line_result_json(const cart_line_answer *a) {
+    json_t *o = json_pack("{s:s, s:s, s:i, s:s, s:s, s:s, s:o, s:i, s:I}", "type", "line_result", "cart_id", a->cart_id,
+                          "line", (json_int_t)a->line, "phase", ol_step_name(a->step), "item", a->item, "status",
+                          ol_status_name(a->status), "reason",
+                          a->reason == OL_REASON_NONE ? json_null() : json_string(ol_reason_name(a->reason)),
+                          "partition", (json_int_t)a->partition, "offset", (json_int_t)a->offset);
+    char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    return s;
+}
+
+char *cart_record_lines_json(const cart_record *rec) {
+    json_t *lines = json_array();
+    for (size_t i = 0; lines && i < rec->flow.n_lines; i++) {
+        const ol_cart_line_state *l = &rec->flow.lines[i];
+        json_t *o =
+            json_pack("{s:s, s:i, s:s, s:b, s:b, s:o}", "item", rec->cart.lines[i].item, "quantity",
+                      (json_int_t)rec->cart.lines[i].quantity, "step", ol_step_name(l->step), "answered", l->answered,
+                      "held", l->held, "reason",
+                      rec->reasons[i] == OL_REASON_NONE ? json_null() : json_string(ol_reason_name(rec->reasons[i])));
+        if (!o || json_array_append_new(lines, o) != 0) {
+            json_decref(lines);
+            return NULL;
+        }
+    }
+    char *s = lines ? json_dumps(lines, JSON_COMPACT) : NULL;
+    json_decref(lines);
+    return s;
+}
+
+static bool status_parse(const char *name, ol_cart_status *out) {
+    for (int s = OL_CART_HOLDING; s <= OL_CART_EXPIRED; s++) {
+        if (strcmp(ol_cart_status_name((ol_cart_status)s), name) == 0) {
+            *out = (ol_cart_status)s;
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool step_from_name(const char *name, ol_step *out) {
+    for (int s = OL_STEP_HOLD; s <= OL_STEP_RESTORE; s++) {
+        if (strcmp(ol_step_name((ol_step)s), name) == 0) {
+            *out = (ol_step)s;
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool line_from_json(cart_record *rec, size_t i, json_t *o) {
+    const char *item = NULL, *step = NULL;
+    json_int_t quantity = 0;
+    int answered = 0, held = 0;
+    json_t *reason = NULL;
+    if (json_unpack(o, "{s:s, s:I, s:s, s:b, s:b, s:o}", "item", &item, "quantity", &quantity, "step", &step,
+                    "answered", &answered, "held", &held, "reason", &reason) != 0 ||
+        strlen(item) > OL_ITEM_MAX || quantity < 1 || quantity > OL_QUANTITY_MAX ||
+        !step_from_name(step, &rec->flow.lines[i].step))
+        return false;
+    ol_strlcpy(rec->cart.lines[i].item, item, sizeof rec->cart.lines[i].item);
+    rec->cart.lines[i].quantity = (int32_t)quantity;
+    rec->flow.lines[i].answered = answered;
+    rec->flow.lines[i].held = held;
+    rec->reasons[i] = OL_REASON_NONE;
+    return json_is_null(reason) ||
+           (json_is_string(reason) && ol_reason_parse(json_string_value(reason), &rec->reasons[i]));
+}
+
+bool cart_record_from_columns(cart_record *rec, const char *cart_id, const char *state, bool cancel_pending,
+                              int32_t hold_s, int64_t created_ms, int32_t partition, int64_t offset,
+                              const char *lines_json, char *err, size_t errlen) {
+    memset(rec, 0, sizeof *rec);
+    json_error_t jerr;
+    json_t *lines = json_loads(lines_json, 0, &jerr);
+    size_t n = json_is_array(lines) ? json_array_size(lines) : 0;
+    bool ok =
+        n >= 1 && n <= OL_CART_LINES_MAX && strlen(cart_id) <= OL_CART_ID_MAX && status_parse(state, &rec->flow.status);
+    for (size_t i = 0; ok && i < n; i++) ok = line_from_json(rec, i, json_array_get(lines, i));
+    json_decref(lines);
+    if (!ok) {
+        ol_seterr(err, errlen, "table carts, cart '%s': state or lines unreadable", cart_id);
+        return false;
+    }
+    rec->exists = true;
+    ol_strlcpy(rec->cart.cart_id, cart_id, sizeof rec->cart.cart_id);
+    rec->cart.hold_s = hold_s;
+    rec->cart.n_lines = n;
+    rec->flow.n_lines = n;
+    rec->flow.hold_s = hold_s;
+    rec->flow.cancel_pending = cancel_pending;
+    rec->flow.expires_at_ms = hold_s > 0 ? created_ms + (int64_t)hold_s * 1000 : 0;
+    rec->partition = partition;
+    rec->offset = offset;
+    rec->created_ms = created_ms;
+    return true;
+}

@@ -1,0 +1,344 @@
+#include "cart_store.h"
+
+#include <inttypes.h>
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ol_pg.h"
+#include "ol_str.h"
+
+struct cart_store {
+    PGconn *conn;
+    char *conninfo;
+    char *topic;
+};
+
+enum {
+    ST_POSITION_READ,
+    ST_POSITION_INSERT,
+    ST_FENCE,
+    ST_LOAD,
+    ST_PUT,
+    ST_ANSWER,
+    ST_PUT_ANSWER,
+    ST_OUT_ADD,
+    ST_OUT_READ,
+    ST_OUT_DELETE,
+    ST_DUE,
+    ST_COUNT
+};
+
+static const struct {
+    const char *name, *sql;
+} STATEMENTS[ST_COUNT] = {
+    [ST_POSITION_READ] = {"carts_position",
+                          "SELECT next_offset FROM cart_positions WHERE kafka_topic = $1 AND kafka_partition = $2"},
+    [ST_POSITION_INSERT] = {"carts_position_new",
+                            "INSERT INTO cart_positions (kafka_topic, kafka_partition, next_offset) VALUES ($1, $2, 0)"
+                            " ON CONFLICT DO NOTHING"},
+    [ST_FENCE] = {"carts_fence", "UPDATE cart_positions SET next_offset = $4 WHERE kafka_topic = $1 AND"
+                                 " kafka_partition = $2 AND next_offset = $3"},
+    [ST_LOAD] = {"carts_load", "SELECT state, cancel_pending, hold_s, created_ms, kafka_partition, kafka_offset,"
+                               " lines::text FROM carts WHERE cart_id = $1"},
+    [ST_PUT] = {"carts_put",
+                "INSERT INTO carts (cart_id, kafka_topic, kafka_partition, kafka_offset, state, cancel_pending, hold_s,"
+                " created_ms, hold_expires_at, lines) VALUES ($1, $2, $3, $4, $5, $6, $7, $8,"
+                " CASE WHEN $9::bigint > 0 THEN to_timestamp($9::bigint / 1000.0) END, $10::jsonb)"
+                " ON CONFLICT (cart_id) DO UPDATE SET state = EXCLUDED.state, cancel_pending ="
+                " EXCLUDED.cancel_pending, hold_expires_at = EXCLUDED.hold_expires_at, lines = EXCLUDED.lines,"
+                " updated_at = now()"},
+    [ST_ANSWER] = {"carts_answer", "SELECT answer::text FROM cart_messages WHERE order_id = $1"},
+    [ST_PUT_ANSWER] =
+        {"carts_put_answer",
+         "INSERT INTO cart_messages (order_id, cart_id, type, status, reason, state, kafka_topic,"
+         " kafka_partition, kafka_offset, answer) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb)"},
+    [ST_OUT_ADD] = {"carts_out_add",
+                    "INSERT INTO cart_outbox (kafka_partition, topic, msg_key, value) VALUES ($1, $2, $3, $4)"},
+    [ST_OUT_READ] = {"carts_out_read", "SELECT id, kafka_partition, topic, msg_key, value FROM cart_outbox"
+                                       " WHERE kafka_partition = ANY($1::int[]) AND id > $2 ORDER BY id LIMIT $3"},
+    [ST_OUT_DELETE] = {"carts_out_delete", "DELETE FROM cart_outbox WHERE id = ANY($1::bigint[])"},
+    [ST_DUE] = {"carts_due", "SELECT cart_id, (extract(epoch FROM hold_expires_at) * 1000)::bigint FROM carts"
+                             " WHERE kafka_topic = $1 AND kafka_partition = ANY($2::int[]) AND state = 'held' AND"
+                             " hold_expires_at <= to_timestamp($3::bigint / 1000.0) ORDER BY hold_expires_at LIMIT $4"},
+};
+
+/* A failed statement: retry when the connection or the transaction can be
+ * made again (a lost connection, a serialization failure), else broken. */
+static cart_store_status classify(cart_store *s, PGresult *res, const char *what, char *err, size_t errlen) {
+    ol_pg_error(err, errlen, what, res, s->conn, s->conninfo);
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    bool retry =
+        PQstatus(s->conn) != CONNECTION_OK ||
+        (state && (strncmp(state, "40", 2) == 0 || strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0));
+    return retry ? CART_STORE_RETRY : CART_STORE_BROKEN;
+}
+
+static cart_store_status run(cart_store *s, int st, int n, const char *const *params, ExecStatusType want,
+                             PGresult **out, char *err, size_t errlen) {
+    PGresult *res = PQexecPrepared(s->conn, STATEMENTS[st].name, n, params, NULL, NULL, 0);
+    if (PQresultStatus(res) != want) {
+        cart_store_status status = classify(s, res, STATEMENTS[st].name, err, errlen);
+        PQclear(res);
+        return status;
+    }
+    if (out) *out = res;
+    else PQclear(res);
+    return CART_STORE_OK;
+}
+
+static cart_store_status connect_store(cart_store *s, char *err, size_t errlen) {
+    PQfinish(s->conn);
+    s->conn = ol_pg_connect(s->conninfo, err, errlen);
+    if (!s->conn) return CART_STORE_RETRY;
+    if (!ol_pg_migrate(s->conn, err, errlen)) return CART_STORE_BROKEN;
+    for (int i = 0; i < ST_COUNT; i++) {
+        PGresult *res = PQprepare(s->conn, STATEMENTS[i].name, STATEMENTS[i].sql, 0, NULL);
+        cart_store_status st =
+            PQresultStatus(res) == PGRES_COMMAND_OK ? CART_STORE_OK : classify(s, res, "preparing", err, errlen);
+        PQclear(res);
+        if (st != CART_STORE_OK) return st;
+    }
+    return CART_STORE_OK;
+}
+
+cart_store *cart_store_new(const char *conninfo, const char *topic, char *err, size_t errlen) {
+    cart_store *s = calloc(1, sizeof *s);
+    if (!s || !(s->conninfo = strdup(conninfo ? conninfo : "")) || !(s->topic = strdup(topic))) {
+        ol_seterr(err, errlen, "out of memory");
+        cart_store_destroy(s);
+        return NULL;
+    }
+    if (connect_store(s, err, errlen) != CART_STORE_OK) {
+        cart_store_destroy(s);
+        return NULL;
+    }
+    return s;
+}
+
+void cart_store_destroy(cart_store *s) {
+    if (!s) return;
+    PQfinish(s->conn);
+    free(s->conninfo);
+    free(s->topic);
+    free(s);
+}
+
+cart_store_status cart_store_reconnect(cart_store *s, char *err, size_t errlen) {
+    return connect_store(s, err, errlen);
+}
+
+static void int_array(char *out, size_t len, const int32_t *v, size_t n) {
+    size_t used = (size_t)snprintf(out, len, "{");
+    for (size_t i = 0; i < n && used < len; i++)
+        used += (size_t)snprintf(out + used, len - used, "%s%" PRId32, i ? "," : "", v[i]);
+    if (used < len) snprintf(out + used, len - used, "}");
+}
+
+cart_store_status cart_store_positions(cart_store *s, const int32_t *partitions, size_t n, int64_t *next, char *err,
+                                       size_t errlen) {
+    for (size_t i = 0; i < n; i++) {
+        char p[16];
+        snprintf(p, sizeof p, "%" PRId32, partitions[i]);
+        const char *params[] = {s->topic, p};
+        PGresult *res = NULL;
+        cart_store_status st = run(s, ST_POSITION_INSERT, 2, params, PGRES_COMMAND_OK, NULL, err, errlen);
+        if (st == CART_STORE_OK) st = run(s, ST_POSITION_READ, 2, params, PGRES_TUPLES_OK, &res, err, errlen);
+        if (st != CART_STORE_OK) return st;
+        next[i] = PQntuples(res) == 1 ? strtoll(PQgetvalue(res, 0, 0), NULL, 10) : 0;
+        PQclear(res);
+    }
+    return CART_STORE_OK;
+}
+
+static cart_store_status exec_plain(cart_store *s, const char *sql, char *err, size_t errlen) {
+    PGresult *res = PQexec(s->conn, sql);
+    cart_store_status st = PQresultStatus(res) == PGRES_COMMAND_OK ? CART_STORE_OK : classify(s, res, sql, err, errlen);
+    PQclear(res);
+    return st;
+}
+
+cart_store_status cart_store_begin(cart_store *s, char *err, size_t errlen) {
+    return exec_plain(s, "BEGIN", err, errlen);
+}
+cart_store_status cart_store_commit(cart_store *s, char *err, size_t errlen) {
+    return exec_plain(s, "COMMIT", err, errlen);
+}
+void cart_store_rollback(cart_store *s) { PQclear(PQexec(s->conn, "ROLLBACK")); }
+
+cart_store_status cart_store_fence(cart_store *s, int32_t partition, int64_t expected, int64_t next, char *err,
+                                   size_t errlen) {
+    char p[16], e[24], n[24];
+    snprintf(p, sizeof p, "%" PRId32, partition);
+    snprintf(e, sizeof e, "%" PRId64, expected);
+    snprintf(n, sizeof n, "%" PRId64, next);
+    const char *params[] = {s->topic, p, e, n};
+    PGresult *res = NULL;
+    cart_store_status st = run(s, ST_FENCE, 4, params, PGRES_COMMAND_OK, &res, err, errlen);
+    if (st != CART_STORE_OK) return st;
+    bool moved = strcmp(PQcmdTuples(res), "1") == 0;
+    PQclear(res);
+    if (!moved)
+        ol_seterr(err, errlen, "carts topic [%" PRId32 "]: the stored position is no longer %" PRId64, partition,
+                  expected);
+    return moved ? CART_STORE_OK : CART_STORE_FENCED;
+}
+
+cart_store_status cart_store_load(cart_store *s, const char *cart_id, cart_record *rec, char *err, size_t errlen) {
+    const char *params[] = {cart_id};
+    PGresult *res = NULL;
+    cart_store_status st = run(s, ST_LOAD, 1, params, PGRES_TUPLES_OK, &res, err, errlen);
+    if (st != CART_STORE_OK) return st;
+    memset(rec, 0, sizeof *rec);
+    bool ok = true;
+    if (PQntuples(res) == 1)
+        ok = cart_record_from_columns(rec, cart_id, PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1)[0] == 't',
+                                      (int32_t)atol(PQgetvalue(res, 0, 2)), strtoll(PQgetvalue(res, 0, 3), NULL, 10),
+                                      (int32_t)atol(PQgetvalue(res, 0, 4)), strtoll(PQgetvalue(res, 0, 5), NULL, 10),
+                                      PQgetvalue(res, 0, 6), err, errlen);
+    PQclear(res);
+    return ok ? CART_STORE_OK : CART_STORE_BROKEN;
+}
+
+cart_store_status cart_store_put(cart_store *s, const cart_record *rec, char *err, size_t errlen) {
+    char *lines = cart_record_lines_json(rec);
+    if (!lines) {
+        ol_seterr(err, errlen, "out of memory");
+        return CART_STORE_BROKEN;
+    }
+    char p[16], o[24], hold[16], created[24], expires[24];
+    snprintf(p, sizeof p, "%" PRId32, rec->partition);
+    snprintf(o, sizeof o, "%" PRId64, rec->offset);
+    snprintf(hold, sizeof hold, "%" PRId32, rec->flow.hold_s);
+    snprintf(created, sizeof created, "%" PRId64, rec->created_ms);
+    snprintf(expires, sizeof expires, "%" PRId64, rec->flow.status == OL_CART_HELD ? rec->flow.expires_at_ms : 0);
+    const char *params[] = {rec->cart.cart_id,
+                            s->topic,
+                            p,
+                            o,
+                            ol_cart_status_name(rec->flow.status),
+                            rec->flow.cancel_pending ? "t" : "f",
+                            hold,
+                            created,
+                            expires,
+                            lines};
+    cart_store_status st = run(s, ST_PUT, 10, params, PGRES_COMMAND_OK, NULL, err, errlen);
+    free(lines);
+    return st;
+}
+
+cart_store_status cart_store_answer(cart_store *s, const char *order_id, char **answer, char *err, size_t errlen) {
+    const char *params[] = {order_id};
+    PGresult *res = NULL;
+    *answer = NULL;
+    cart_store_status st = run(s, ST_ANSWER, 1, params, PGRES_TUPLES_OK, &res, err, errlen);
+    if (st != CART_STORE_OK) return st;
+    if (PQntuples(res) == 1 && !(*answer = strdup(PQgetvalue(res, 0, 0)))) {
+        ol_seterr(err, errlen, "out of memory");
+        st = CART_STORE_BROKEN;
+    }
+    PQclear(res);
+    return st;
+}
+
+cart_store_status cart_store_put_answer(cart_store *s, const cart_answer *a, const char *cart_id, int32_t partition,
+                                        int64_t offset, const char *json, char *err, size_t errlen) {
+    char p[16], o[24];
+    snprintf(p, sizeof p, "%" PRId32, partition);
+    snprintf(o, sizeof o, "%" PRId64, offset);
+    const char *params[] = {a->order_id,
+                            cart_id[0] ? cart_id : NULL,
+                            a->type,
+                            ol_status_name(a->status),
+                            a->reason == OL_REASON_NONE ? NULL : ol_reason_name(a->reason),
+                            a->has_state ? ol_cart_status_name(a->state) : NULL,
+                            s->topic,
+                            p,
+                            o,
+                            json};
+    return run(s, ST_PUT_ANSWER, 10, params, PGRES_COMMAND_OK, NULL, err, errlen);
+}
+
+cart_store_status cart_store_outbox_add(cart_store *s, int32_t partition, cart_out_topic topic, const char *key,
+                                        const char *value, char *err, size_t errlen) {
+    char p[16];
+    snprintf(p, sizeof p, "%" PRId32, partition);
+    const char *params[] = {p, topic == CART_OUT_ORDERS ? "orders" : "results", key, value};
+    return run(s, ST_OUT_ADD, 4, params, PGRES_COMMAND_OK, NULL, err, errlen);
+}
+
+void cart_outbox_row_free(cart_outbox_row *row) {
+    if (!row) return;
+    free(row->key);
+    free(row->value);
+    row->key = row->value = NULL;
+}
+
+cart_store_status cart_store_outbox_read(cart_store *s, const int32_t *partitions, size_t n, int64_t after_id,
+                                         cart_outbox_row *rows, size_t cap, size_t *n_rows, char *err, size_t errlen) {
+    char parts[8192], after[24], limit[16];
+    int_array(parts, sizeof parts, partitions, n);
+    snprintf(after, sizeof after, "%" PRId64, after_id);
+    snprintf(limit, sizeof limit, "%zu", cap);
+    const char *params[] = {parts, after, limit};
+    PGresult *res = NULL;
+    *n_rows = 0;
+    cart_store_status st = run(s, ST_OUT_READ, 3, params, PGRES_TUPLES_OK, &res, err, errlen);
+    for (int r = 0; st == CART_STORE_OK && r < PQntuples(res); r++) {
+        cart_outbox_row *row = &rows[*n_rows];
+        row->id = strtoll(PQgetvalue(res, r, 0), NULL, 10);
+        row->partition = (int32_t)atol(PQgetvalue(res, r, 1));
+        row->topic = strcmp(PQgetvalue(res, r, 2), "orders") == 0 ? CART_OUT_ORDERS : CART_OUT_RESULTS;
+        row->key = strdup(PQgetvalue(res, r, 3));
+        row->value = strdup(PQgetvalue(res, r, 4));
+        (*n_rows)++;
+        if (!row->key || !row->value) {
+            ol_seterr(err, errlen, "out of memory");
+            st = CART_STORE_BROKEN;
+        }
+    }
+    PQclear(res);
+    if (st != CART_STORE_OK) {
+        for (size_t i = 0; i < *n_rows; i++) cart_outbox_row_free(&rows[i]);
+        *n_rows = 0;
+    }
+    return st;
+}
+
+cart_store_status cart_store_outbox_delete(cart_store *s, const int64_t *ids, size_t n, char *err, size_t errlen) {
+    ol_buf b;
+    ol_buf_init(&b);
+    bool ok = ol_buf_appends(&b, "{");
+    for (size_t i = 0; ok && i < n; i++) ok = (!i || ol_buf_appends(&b, ",")) && ol_buf_append_int(&b, ids[i]);
+    ok = ok && ol_buf_appends(&b, "}");
+    if (!ok) {
+        ol_buf_free(&b);
+        ol_seterr(err, errlen, "out of memory");
+        return CART_STORE_BROKEN;
+    }
+    const char *params[] = {b.data};
+    cart_store_status st = run(s, ST_OUT_DELETE, 1, params, PGRES_COMMAND_OK, NULL, err, errlen);
+    ol_buf_free(&b);
+    return st;
+}
+
+cart_store_status cart_store_due(cart_store *s, const int32_t *partitions, size_t n, int64_t now_ms,
+                                 char (*ids)[OL_CART_ID_MAX + 1], int64_t *deadline_ms, size_t cap, size_t *n_out,
+                                 char *err, size_t errlen) {
+    char parts[8192], now[24], limit[16];
+    int_array(parts, sizeof parts, partitions, n);
+    snprintf(now, sizeof now, "%" PRId64, now_ms);
+    snprintf(limit, sizeof limit, "%zu", cap);
+    const char *params[] = {s->topic, parts, now, limit};
+    PGresult *res = NULL;
+    *n_out = 0;
+    cart_store_status st = run(s, ST_DUE, 4, params, PGRES_TUPLES_OK, &res, err, errlen);
+    for (int r = 0; st == CART_STORE_OK && r < PQntuples(res) && *n_out < cap; r++) {
+        ol_strlcpy(ids[*n_out], PQgetvalue(res, r, 0), OL_CART_ID_MAX + 1);
+        deadline_ms[*n_out] = strtoll(PQgetvalue(res, r, 1), NULL, 10);
+        (*n_out)++;
+    }
+    PQclear(res);
+    return st;
+}

@@ -1,0 +1,873 @@
+#include "coordinator.h"
+
+#include <inttypes.h>
+#include <signal.h>
+#include <jansson.h>
+#include <librdkafka/rdkafka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cart_engine.h"
+#include "cart_store.h"
+#include "ol_kafka.h"
+#include "ol_log.h"
+#include "ol_map.h"
+#include "ol_str.h"
+
+#define OUTBOX_READ_MAX 1000
+#define FORWARD_BATCH_MAX 2000
+#define EXPIRE_SCAN_MAX 500
+#define EXPIRE_RESEND_MS 5000
+#define STOP_FLUSH_MS 10000
+
+/* What a delivery report is about. */
+typedef enum { SENT_OUTBOX, SENT_FORWARD, SENT_EXPIRE } sent_kind;
+
+typedef struct sent_ref {
+    sent_kind kind;
+    bool hold;  /* SENT_OUTBOX: a line's hold (for the failpoint) */
+    int64_t id; /* SENT_OUTBOX: the row */
+    char *key;  /* SENT_FORWARD: what to send again if it failed */
+    char *value;
+} sent_ref;
+
+typedef struct counters {
+    uint64_t messages, carts, answers, duplicates, stale, unreadable, steps_sent, answers_sent;
+    uint64_t forwarded, expires_sent, fenced, retries, delivery_failures;
+} counters;
+
+/* Failpoints, armed by ORDERLINE_FAILPOINT (the fault tests), die like
+ * kill -9 at the moments the protocol must survive:
+ *   carts-after-hold:N      once the Nth line hold is shown in the log, with
+ *                           the cart's other holds maybe not yet sent;
+ *   carts-before-commit:N   when every hold of a cart has been answered and
+ *                           its commits are decided, before the transaction
+ *                           that stores them commits. */
+typedef enum { FP_AFTER_HOLD, FP_BEFORE_COMMIT, FP_COUNT } failpoint;
+typedef struct failpoints {
+    uint64_t armed[FP_COUNT], passes[FP_COUNT];
+} failpoints;
+
+static void failpoints_init(failpoints *f, const char *spec) {
+    static const char *const names[FP_COUNT] = {"carts-after-hold:", "carts-before-commit:"};
+    memset(f, 0, sizeof *f);
+    for (int i = 0; spec && i < FP_COUNT; i++) {
+        if (strncmp(spec, names[i], strlen(names[i])) != 0) continue;
+        f->armed[i] = strtoull(spec + strlen(names[i]), NULL, 10);
+        ol_warn("failpoint armed: %s%" PRIu64, names[i], f->armed[i]);
+    }
+}
+
+static void failpoint_pass(failpoints *f, failpoint id) {
+    if (!f->armed[id] || ++f->passes[id] != f->armed[id]) return;
+    ol_error("failpoint %d: dying like kill -9 at pass %" PRIu64, (int)id, f->armed[id]);
+    raise(SIGKILL);
+}
+
+/* The loop's view of the carts assignment: set by the rebalance callback
+ * (which also reads the positions), acted on by the loop. */
+typedef enum { ASSIGN_STEADY, ASSIGN_CHANGED } assign_state;
+
+struct cart_coordinator {
+    const carts_settings *s;
+    volatile sig_atomic_t *stop;
+    cart_store *store;
+    rd_kafka_t *producer, *carts_rk, *lines_rk;
+    rd_kafka_topic_t *orders_t, *results_t, *carts_t;
+
+    int32_t *owned; /* carts partitions assigned, and their next offsets */
+    int64_t *next;
+    size_t n_owned, cap_owned;
+    assign_state assign;
+
+    int64_t outbox_after; /* highest outbox id handed to librdkafka */
+    bool outbox_due;      /* rows may be waiting */
+    int64_t *acked;       /* delivered rows, to delete */
+    size_t n_acked, cap_acked;
+    size_t outbox_in_flight;
+
+    size_t fwd_pending;   /* forwarded line answers without a report */
+    sent_ref **fwd_retry; /* failed ones, to send again */
+    size_t n_fwd_retry, cap_fwd_retry;
+    rd_kafka_topic_partition_list_t *fwd_offsets; /* to commit once all are in */
+
+    ol_map *cache;                          /* cart_id -> cart_record, for one batch */
+    ol_map *expire_map;                     /* cart_id -> when its expire was last sent (int64_t *) */
+    char (*expire_ids)[OL_CART_ID_MAX + 1]; /* scratch of one scan */
+    int64_t *expire_deadlines;
+    int64_t next_expire_scan_ms, last_work_ms;
+    counters n;
+    failpoints fp;
+};
+
+/* ---- delivery reports ------------------------------------------------- */
+
+static bool push_id(cart_coordinator *c, int64_t id) {
+    if (c->n_acked == c->cap_acked) {
+        size_t cap = c->cap_acked ? c->cap_acked * 2 : 1024;
+        int64_t *p = realloc(c->acked, cap * sizeof *p);
+        if (!p) return false;
+        c->acked = p;
+        c->cap_acked = cap;
+    }
+    c->acked[c->n_acked++] = id;
+    return true;
+}
+
+static bool push_retry(cart_coordinator *c, sent_ref *ref) {
+    if (c->n_fwd_retry == c->cap_fwd_retry) {
+        size_t cap = c->cap_fwd_retry ? c->cap_fwd_retry * 2 : 64;
+        sent_ref **p = realloc(c->fwd_retry, cap * sizeof *p);
+        if (!p) return false;
+        c->fwd_retry = p;
+        c->cap_fwd_retry = cap;
+    }
+    c->fwd_retry[c->n_fwd_retry++] = ref;
+    return true;
+}
+
+static void sent_ref_free(sent_ref *ref) {
+    if (!ref) return;
+    free(ref->key);
+    free(ref->value);
+    free(ref);
+}
+
+/* "Delivered" means in the log: only a report naming an offset counts. */
+static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque) {
+    (void)rk;
+    cart_coordinator *c = opaque;
+    sent_ref *ref = msg->_private;
+    bool in_log = msg->err == RD_KAFKA_RESP_ERR_NO_ERROR && msg->offset >= 0;
+    if (!in_log) {
+        c->n.delivery_failures++;
+        ol_warn("delivery to '%s' [%" PRId32 "] failed: %s", rd_kafka_topic_name(msg->rkt), msg->partition,
+                rd_kafka_err2str(msg->err));
+    }
+    if (!ref) return;
+    if (ref->kind == SENT_OUTBOX) {
+        c->outbox_in_flight--;
+        /* A row not shown in the log stays, and is read again. */
+        if (!in_log || !push_id(c, ref->id)) c->outbox_due = true, c->outbox_after = 0;
+        if (in_log && ref->hold) failpoint_pass(&c->fp, FP_AFTER_HOLD);
+    } else if (ref->kind == SENT_FORWARD) {
+        c->fwd_pending--;
+        if (!in_log && push_retry(c, ref)) return;
+    }
+    sent_ref_free(ref);
+}
+
+static rd_kafka_resp_err_t produce(cart_coordinator *c, rd_kafka_topic_t *t, const char *key, const char *value,
+                                   sent_ref *ref) {
+    ol_kafka_msg m = {.rkt = t,
+                      .key = key,
+                      .key_len = strlen(key),
+                      .value = (void *)value,
+                      .len = strlen(value),
+                      .flags = RD_KAFKA_MSG_F_COPY,
+                      .opaque = ref};
+    return ol_kafka_produce(c->producer, &m, 100);
+}
+
+/* ---- the carts assignment --------------------------------------------- */
+
+static bool owned_reserve(cart_coordinator *c, size_t n) {
+    if (n <= c->cap_owned) return true;
+    int32_t *o = realloc(c->owned, n * sizeof *o);
+    if (o) c->owned = o;
+    int64_t *x = o ? realloc(c->next, n * sizeof *x) : NULL;
+    if (x) c->next = x;
+    if (!o || !x) return false;
+    c->cap_owned = n;
+    return true;
+}
+
+/* Assigns the partitions from their stored positions. The positions are a
+ * local PostgreSQL read: librdkafka must have the offsets before the
+ * callback returns, and only the store knows them. */
+static void assign_from_store(cart_coordinator *c, rd_kafka_t *rk, rd_kafka_topic_partition_list_t *parts) {
+    char err[512];
+    size_t n = (size_t)parts->cnt;
+    c->n_owned = 0;
+    bool ok = owned_reserve(c, n ? n : 1);
+    for (size_t i = 0; ok && i < n; i++) c->owned[i] = parts->elems[i].partition;
+    cart_store_status st =
+        ok ? cart_store_positions(c->store, c->owned, n, c->next, err, sizeof err) : CART_STORE_BROKEN;
+    if (st != CART_STORE_OK) {
+        /* Nothing is decided without positions: take none, and have the
+         * loop reconnect; the group gives the partitions out again. */
+        ol_error("carts topic: reading the positions of %zu assigned partitions: %s", n, ok ? err : "out of memory");
+        rd_kafka_assign(rk, NULL);
+        c->assign = ASSIGN_CHANGED;
+        return;
+    }
+    for (size_t i = 0; i < n; i++) parts->elems[i].offset = c->next[i];
+    c->n_owned = n;
+    rd_kafka_assign(rk, parts);
+    c->assign = ASSIGN_CHANGED;
+    ol_info("carts topic: %zu partitions assigned", n);
+}
+
+static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t e, rd_kafka_topic_partition_list_t *parts, void *opaque) {
+    cart_coordinator *c = opaque;
+    if (e == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        assign_from_store(c, rk, parts);
+        return;
+    }
+    /* Revoked: what was decided is stored; send what is in flight so the
+     * next owner finds less to repeat. */
+    rd_kafka_flush(c->producer, 2000);
+    rd_kafka_assign(rk, NULL);
+    c->n_owned = 0;
+    c->assign = ASSIGN_CHANGED;
+}
+
+static int owned_index(const cart_coordinator *c, int32_t partition) {
+    for (size_t i = 0; i < c->n_owned; i++)
+        if (c->owned[i] == partition) return (int)i;
+    return -1;
+}
+
+/* ---- deciding a batch ------------------------------------------------- */
+
+static void cache_clear(cart_coordinator *c) {
+    size_t pos = 0;
+    const char *key;
+    void *value;
+    while (ol_map_next(c->cache, &pos, &key, &value)) free(value);
+    ol_map_clear(c->cache);
+}
+
+/* The cart as this batch has it: from the cache, else from the store. */
+static cart_store_status cart_get(cart_coordinator *c, const char *cart_id, cart_record **out, char *err,
+                                  size_t errlen) {
+    *out = ol_map_get(c->cache, cart_id);
+    if (*out) return CART_STORE_OK;
+    cart_record *rec = malloc(sizeof *rec);
+    if (!rec) {
+        ol_seterr(err, errlen, "out of memory");
+        return CART_STORE_BROKEN;
+    }
+    cart_store_status st = cart_store_load(c->store, cart_id, rec, err, errlen);
+    if (st == CART_STORE_OK && !ol_map_put(c->cache, cart_id, rec)) {
+        ol_seterr(err, errlen, "out of memory");
+        st = CART_STORE_BROKEN;
+    }
+    if (st != CART_STORE_OK) {
+        free(rec);
+        return st;
+    }
+    *out = rec;
+    return CART_STORE_OK;
+}
+
+/* A repeat: its first answer again, marked duplicate. */
+static cart_store_status answer_again(cart_coordinator *c, const char *cart_id, int32_t partition, const char *stored,
+                                      char *err, size_t errlen) {
+    c->n.duplicates++;
+    if (!stored) return CART_STORE_OK; /* a cart still holding: its answer comes */
+    json_t *o = json_loads(stored, 0, NULL);
+    char *again = NULL;
+    if (o && json_object_set_new(o, "duplicate", json_true()) == 0) again = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    if (!again) {
+        ol_seterr(err, errlen, "re-reading a stored answer of cart '%s'", cart_id);
+        return CART_STORE_BROKEN;
+    }
+    cart_store_status st = cart_store_outbox_add(c->store, partition, CART_OUT_RESULTS, cart_id, again, err, errlen);
+    free(again);
+    return st;
+}
+
+static cart_store_status send_steps(cart_coordinator *c, const cart_record *rec, const ol_cart_actions *actions,
+                                    char *err, size_t errlen) {
+    for (size_t i = 0; i < actions->n_steps; i++) {
+        size_t line = actions->steps[i].line;
+        char *value = cart_step_json(rec, line, actions->steps[i].step);
+        if (!value) {
+            ol_seterr(err, errlen, "cart '%s' line %zu: building its %s", rec->cart.cart_id, line,
+                      ol_step_name(actions->steps[i].step));
+            return CART_STORE_BROKEN;
+        }
+        cart_store_status st = cart_store_outbox_add(c->store, rec->partition, CART_OUT_ORDERS,
+                                                     rec->cart.lines[line].item, value, err, errlen);
+        free(value);
+        if (st != CART_STORE_OK) return st;
+    }
+    return CART_STORE_OK;
+}
+
+/* The answer: kept for repeats, and sent. A cart's own answer names the
+ * cart's message; a follow-up's its own. */
+static cart_store_status publish_answer(cart_coordinator *c, const cart_effects *fx, const cart_record *rec,
+                                        const cart_msg *m, int32_t partition, int64_t offset, char *err,
+                                        size_t errlen) {
+    bool own = fx->answer.kind == CART_MSG_CART && rec->exists && m->kind == CART_MSG_LINE_RESULT;
+    int32_t p = own ? rec->partition : partition;
+    int64_t o = own ? rec->offset : offset;
+    char *json = cart_answer_json(&fx->answer, rec, p, o, ol_now_us(), false);
+    if (!json) {
+        ol_seterr(err, errlen, "out of memory");
+        return CART_STORE_BROKEN;
+    }
+    const char *cart_id = rec->exists ? rec->cart.cart_id : m->cart_id;
+    cart_store_status st = cart_store_put_answer(c->store, &fx->answer, cart_id, p, o, json, err, errlen);
+    if (st == CART_STORE_OK)
+        st = cart_store_outbox_add(c->store, partition, CART_OUT_RESULTS, cart_id[0] ? cart_id : fx->answer.order_id,
+                                   json, err, errlen);
+    free(json);
+    c->n.answers++;
+    return st;
+}
+
+static cart_store_status decide_one(cart_coordinator *c, const rd_kafka_message_t *msg, char *err, size_t errlen) {
+    cart_msg m;
+    char why[OL_ERROR_MAX];
+    c->n.messages++;
+    if (!cart_msg_parse(msg->payload, msg->len, msg->key, msg->key_len, &m, why, sizeof why)) {
+        c->n.unreadable++;
+        ol_warn("carts topic [%" PRId32 "] offset %" PRId64 ": unreadable, no answer possible: %s", msg->partition,
+                msg->offset, why);
+        return CART_STORE_OK;
+    }
+    const char *cart_id = m.cart_id[0] ? m.cart_id : m.order_id;
+    cart_record *rec = NULL;
+    char *stored = NULL;
+    cart_store_status st = cart_get(c, cart_id, &rec, err, errlen);
+    if (st == CART_STORE_OK && m.kind != CART_MSG_LINE_RESULT)
+        st = cart_store_answer(c->store, m.order_id, &stored, err, errlen);
+    if (st != CART_STORE_OK) return st;
+    cart_effects fx;
+    rd_kafka_timestamp_type_t tstype;
+    int64_t ts = rd_kafka_message_timestamp(msg, &tstype);
+    cart_engine_apply(rec, &m, stored != NULL, msg->partition, msg->offset, ts, &fx);
+    if (fx.kind == CART_EFFECT_DUPLICATE) {
+        st = answer_again(c, cart_id, msg->partition, stored, err, errlen);
+    } else if (fx.kind == CART_EFFECT_NONE) {
+        c->n.stale++;
+        ol_debug("carts topic [%" PRId32 "] offset %" PRId64 ": %s", msg->partition, msg->offset, fx.note);
+    } else {
+        c->n.carts += m.kind == CART_MSG_CART;
+        if (fx.actions.n_steps && fx.actions.steps[0].step == OL_STEP_COMMIT) failpoint_pass(&c->fp, FP_BEFORE_COMMIT);
+        st = send_steps(c, rec, &fx.actions, err, errlen);
+        if (st == CART_STORE_OK && fx.record_changed) st = cart_store_put(c->store, rec, err, errlen);
+        if (st == CART_STORE_OK && fx.has_answer)
+            st = publish_answer(c, &fx, rec, &m, msg->partition, msg->offset, err, errlen);
+    }
+    free(stored);
+    return st;
+}
+
+/* Reads the stored positions again and seeks there: after a fence, a
+ * rollback or a reconnect, the store is the truth. */
+static cart_store_status resync(cart_coordinator *c, char *err, size_t errlen) {
+    if (c->n_owned == 0) return CART_STORE_OK;
+    cart_store_status st = cart_store_positions(c->store, c->owned, c->n_owned, c->next, err, errlen);
+    if (st != CART_STORE_OK) return st;
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new((int)c->n_owned);
+    if (!l) {
+        ol_seterr(err, errlen, "out of memory");
+        return CART_STORE_BROKEN;
+    }
+    for (size_t i = 0; i < c->n_owned; i++)
+        rd_kafka_topic_partition_list_add(l, c->s->common.carts_topic, c->owned[i])->offset = c->next[i];
+    rd_kafka_error_t *e = rd_kafka_seek_partitions(c->carts_rk, l, 5000);
+    if (e) {
+        ol_warn("carts topic: seeking to the stored positions: %s", rd_kafka_error_string(e));
+        rd_kafka_error_destroy(e);
+    }
+    rd_kafka_topic_partition_list_destroy(l);
+    c->outbox_after = 0; /* what the stored decisions owe is sent again */
+    c->outbox_due = true;
+    return CART_STORE_OK;
+}
+
+/* Fences every partition the batch advances: from the position expected
+ * to one past its last message. */
+static cart_store_status fence_batch(cart_coordinator *c, rd_kafka_message_t **msgs, size_t n, int64_t *ends, char *err,
+                                     size_t errlen) {
+    for (size_t i = 0; i < c->n_owned; i++) ends[i] = -1;
+    for (size_t k = 0; k < n; k++) {
+        int i = owned_index(c, msgs[k]->partition);
+        if (i >= 0 && msgs[k]->offset >= c->next[i]) ends[i] = msgs[k]->offset + 1;
+    }
+    for (size_t i = 0; i < c->n_owned; i++) {
+        if (ends[i] < 0) continue;
+        cart_store_status st = cart_store_fence(c->store, c->owned[i], c->next[i], ends[i], err, errlen);
+        if (st != CART_STORE_OK) return st;
+    }
+    return CART_STORE_OK;
+}
+
+/* One transaction for the batch: fences, then each new message in order. */
+static cart_store_status decide_batch(cart_coordinator *c, rd_kafka_message_t **msgs, size_t n, char *err,
+                                      size_t errlen) {
+    int64_t *ends = calloc(c->n_owned ? c->n_owned : 1, sizeof *ends);
+    if (!ends) {
+        ol_seterr(err, errlen, "out of memory");
+        return CART_STORE_BROKEN;
+    }
+    cart_store_status st = cart_store_begin(c->store, err, errlen);
+    if (st == CART_STORE_OK) st = fence_batch(c, msgs, n, ends, err, errlen);
+    for (size_t k = 0; st == CART_STORE_OK && k < n; k++) {
+        int i = owned_index(c, msgs[k]->partition);
+        if (i < 0 || msgs[k]->offset < c->next[i]) continue; /* not ours, or decided before */
+        st = decide_one(c, msgs[k], err, errlen);
+    }
+    if (st == CART_STORE_OK) st = cart_store_commit(c->store, err, errlen);
+    if (st == CART_STORE_OK) {
+        for (size_t i = 0; i < c->n_owned; i++)
+            if (ends[i] >= 0) c->next[i] = ends[i];
+        c->outbox_due = true;
+    } else {
+        cart_store_rollback(c->store);
+    }
+    free(ends);
+    cache_clear(c);
+    return st;
+}
+
+/* Up to batch_max messages of the carts topic, waiting at most wait_ms for
+ * the first. Errors of the consumer are logged; a partition's end is not one. */
+static size_t collect(cart_coordinator *c, rd_kafka_message_t **msgs, size_t cap, int wait_ms) {
+    size_t n = 0;
+    while (n < cap) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(c->carts_rk, n == 0 ? wait_ms : 0);
+        if (!m) break;
+        if (m->err) {
+            if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) ol_warn("carts topic: %s", rd_kafka_message_errstr(m));
+            rd_kafka_message_destroy(m);
+            continue;
+        }
+        msgs[n++] = m;
+        if (c->assign == ASSIGN_CHANGED) break; /* what came before the change is dropped below */
+    }
+    return n;
+}
+
+/* A store failure that a new connection may mend, or a fence: the batch is
+ * gone, the positions are read again. */
+static bool recover(cart_coordinator *c, cart_store_status st, const char *why, char *err, size_t errlen) {
+    if (st == CART_STORE_BROKEN) return false;
+    if (st == CART_STORE_FENCED) {
+        c->n.fenced++;
+        ol_warn("%s; reading the positions again", why);
+    } else {
+        c->n.retries++;
+        ol_warn("PostgreSQL: %s; reconnecting", why);
+        for (int attempt = 0; !*c->stop; attempt++) {
+            st = cart_store_reconnect(c->store, err, errlen);
+            if (st == CART_STORE_OK) break;
+            if (st == CART_STORE_BROKEN) return false;
+            ol_sleep_ms(attempt < 10 ? 100 * (attempt + 1) : 1000);
+        }
+    }
+    st = resync(c, err, errlen);
+    return st == CART_STORE_OK || recover(c, st, err, err, errlen);
+}
+
+static bool step_carts(cart_coordinator *c, int wait_ms, char *err, size_t errlen) {
+    rd_kafka_message_t *msgs[1024];
+    size_t cap = (size_t)c->s->batch_max < 1024 ? (size_t)c->s->batch_max : 1024;
+    c->assign = ASSIGN_STEADY;
+    size_t n = collect(c, msgs, cap, wait_ms);
+    cart_store_status st = CART_STORE_OK;
+    if (c->assign == ASSIGN_CHANGED) {
+        /* Fetched under the old assignment: read again from the positions. */
+        st = resync(c, err, errlen);
+    } else if (n > 0) {
+        st = decide_batch(c, msgs, n, err, errlen);
+        c->last_work_ms = ol_monotonic_ms();
+    }
+    for (size_t k = 0; k < n; k++) rd_kafka_message_destroy(msgs[k]);
+    if (st == CART_STORE_OK) return true;
+    char why[1024];
+    ol_strlcpy(why, err, sizeof why);
+    return recover(c, st, why, err, errlen);
+}
+
+/* ---- the outbox -------------------------------------------------------- */
+
+static bool send_row(cart_coordinator *c, const cart_outbox_row *row, char *err, size_t errlen) {
+    sent_ref *ref = calloc(1, sizeof *ref);
+    if (!ref) {
+        ol_seterr(err, errlen, "out of memory");
+        return false;
+    }
+    ref->kind = SENT_OUTBOX;
+    ref->id = row->id;
+    ref->hold = row->topic == CART_OUT_ORDERS && strstr(row->value, "\"hold_s\"") != NULL;
+    rd_kafka_topic_t *t = row->topic == CART_OUT_ORDERS ? c->orders_t : c->results_t;
+    rd_kafka_resp_err_t e = produce(c, t, row->key, row->value, ref);
+    if (e) {
+        free(ref);
+        c->outbox_due = true; /* read again from the start: a later row may be out already */
+        c->outbox_after = 0;
+        if (ol_kafka_delivery_refused(e)) {
+            ol_seterr(err, errlen, "producing to '%s': %s", rd_kafka_topic_name(t), rd_kafka_err2str(e));
+            return false;
+        }
+        return true;
+    }
+    c->outbox_in_flight++;
+    row->topic == CART_OUT_ORDERS ? c->n.steps_sent++ : c->n.answers_sent++;
+    return true;
+}
+
+/* Hands every row after outbox_after of the owned partitions to librdkafka. */
+static cart_store_status send_outbox(cart_coordinator *c, char *err, size_t errlen) {
+    if (!c->outbox_due || c->n_owned == 0) return CART_STORE_OK;
+    cart_outbox_row *rows = calloc(OUTBOX_READ_MAX, sizeof *rows);
+    if (!rows) {
+        ol_seterr(err, errlen, "out of memory");
+        return CART_STORE_BROKEN;
+    }
+    c->outbox_due = false;
+    cart_store_status st = CART_STORE_OK;
+    size_t got = OUTBOX_READ_MAX;
+    while (st == CART_STORE_OK && got == OUTBOX_READ_MAX && !c->outbox_due) {
+        st = cart_store_outbox_read(c->store, c->owned, c->n_owned, c->outbox_after, rows, OUTBOX_READ_MAX, &got, err,
+                                    errlen);
+        for (size_t i = 0; st == CART_STORE_OK && i < got; i++) {
+            if (!send_row(c, &rows[i], err, errlen)) st = CART_STORE_BROKEN;
+            if (!c->outbox_due) c->outbox_after = rows[i].id;
+        }
+        for (size_t i = 0; i < got; i++) cart_outbox_row_free(&rows[i]);
+    }
+    free(rows);
+    return st;
+}
+
+static cart_store_status delete_acked(cart_coordinator *c, char *err, size_t errlen) {
+    if (c->n_acked == 0) return CART_STORE_OK;
+    cart_store_status st = cart_store_outbox_delete(c->store, c->acked, c->n_acked, err, errlen);
+    if (st == CART_STORE_OK) c->n_acked = 0;
+    return st;
+}
+
+/* ---- forwarding the items' answers ---------------------------------- */
+
+static bool forward_one(cart_coordinator *c, const rd_kafka_message_t *m, char *err, size_t errlen) {
+    cart_line_answer a;
+    if (!cart_line_answer_from_result(m->payload, m->len, &a)) return true;
+    sent_ref *ref = calloc(1, sizeof *ref);
+    if (!ref || !(ref->value = cart_line_result_json(&a)) || !(ref->key = strdup(a.cart_id))) {
+        sent_ref_free(ref);
+        ol_seterr(err, errlen, "out of memory");
+        return false;
+    }
+    ref->kind = SENT_FORWARD;
+    rd_kafka_resp_err_t e = produce(c, c->carts_t, ref->key, ref->value, ref);
+    if (e) {
+        if (!push_retry(c, ref)) sent_ref_free(ref);
+        return true;
+    }
+    c->fwd_pending++;
+    c->n.forwarded++;
+    return true;
+}
+
+static bool forward_retries(cart_coordinator *c) {
+    size_t n = c->n_fwd_retry;
+    c->n_fwd_retry = 0;
+    for (size_t i = 0; i < n; i++) {
+        sent_ref *ref = c->fwd_retry[i];
+        if (produce(c, c->carts_t, ref->key, ref->value, ref) == 0) c->fwd_pending++;
+        else if (!push_retry(c, ref)) return false;
+    }
+    return true;
+}
+
+static bool note_offset(rd_kafka_topic_partition_list_t *l, const char *topic, int32_t partition, int64_t next) {
+    rd_kafka_topic_partition_t *tp = rd_kafka_topic_partition_list_find(l, topic, partition);
+    if (!tp) tp = rd_kafka_topic_partition_list_add(l, topic, partition);
+    if (tp) tp->offset = next;
+    return tp != NULL;
+}
+
+/* One batch of the results topic at a time: its offsets are committed once
+ * every line answer forwarded from it is in the carts topic. */
+static bool step_forward(cart_coordinator *c, char *err, size_t errlen) {
+    if (c->n_fwd_retry && !forward_retries(c)) {
+        ol_seterr(err, errlen, "out of memory");
+        return false;
+    }
+    if (c->fwd_pending || c->n_fwd_retry) return true;
+    if (c->fwd_offsets->cnt) {
+        rd_kafka_commit(c->lines_rk, c->fwd_offsets, 1);
+        rd_kafka_topic_partition_list_destroy(c->fwd_offsets);
+        if (!(c->fwd_offsets = rd_kafka_topic_partition_list_new(16))) {
+            ol_seterr(err, errlen, "out of memory");
+            return false;
+        }
+    }
+    for (size_t k = 0; k < FORWARD_BATCH_MAX; k++) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(c->lines_rk, 0);
+        if (!m) break;
+        bool ok = true;
+        if (!m->err) {
+            ok = forward_one(c, m, err, errlen);
+            ok = ok && note_offset(c->fwd_offsets, rd_kafka_topic_name(m->rkt), m->partition, m->offset + 1);
+            c->last_work_ms = ol_monotonic_ms();
+        } else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+            ol_warn("results topic: %s", rd_kafka_message_errstr(m));
+        }
+        rd_kafka_message_destroy(m);
+        if (!ok) return false;
+    }
+    return true;
+}
+
+/* ---- expiry ------------------------------------------------------------ */
+
+/* The expire goes to the cart's partition, stamped no earlier than the
+ * deadline: the flow counts it only when its log time has passed it, and
+ * a clock behind the cart's producer would otherwise make it too early. */
+static void send_expire(cart_coordinator *c, const char *cart_id, int64_t deadline_ms, int64_t now_ms) {
+    char value[512];
+    json_t *o =
+        json_pack("{s:s, s:s+, s:s}", "type", "cart_expire", "order_id", cart_id, "#expire", "cart_id", cart_id);
+    char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    if (!s) return;
+    ol_strlcpy(value, s, sizeof value);
+    free(s);
+    rd_kafka_resp_err_t e =
+        rd_kafka_producev(c->producer, RD_KAFKA_V_RKT(c->carts_t), RD_KAFKA_V_KEY(cart_id, strlen(cart_id)),
+                          RD_KAFKA_V_VALUE(value, strlen(value)), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                          RD_KAFKA_V_TIMESTAMP(deadline_ms > now_ms ? deadline_ms : now_ms), RD_KAFKA_V_END);
+    if (e) {
+        ol_warn("cart '%s': sending its expire: %s", cart_id, rd_kafka_err2str(e));
+        return;
+    }
+    c->n.expires_sent++;
+}
+
+static bool recently_expired(cart_coordinator *c, const char *cart_id, int64_t now_ms) {
+    int64_t *at = ol_map_get(c->expire_map, cart_id);
+    if (at && now_ms - *at < EXPIRE_RESEND_MS) return true;
+    if (!at && (at = malloc(sizeof *at)) && !ol_map_put(c->expire_map, cart_id, at)) {
+        free(at);
+        at = NULL;
+    }
+    if (at) *at = now_ms;
+    return false;
+}
+
+static void expire_map_prune(cart_coordinator *c, int64_t now_ms) {
+    if (ol_map_size(c->expire_map) < 4096) return;
+    size_t pos = 0;
+    const char *key;
+    void *value;
+    while (ol_map_next(c->expire_map, &pos, &key, &value)) free(value);
+    ol_map_clear(c->expire_map);
+    (void)now_ms;
+}
+
+static cart_store_status step_expire(cart_coordinator *c, char *err, size_t errlen) {
+    int64_t mono = ol_monotonic_ms();
+    if (c->n_owned == 0 || mono < c->next_expire_scan_ms) return CART_STORE_OK;
+    c->next_expire_scan_ms = mono + c->s->expire_interval_ms;
+    char(*ids)[OL_CART_ID_MAX + 1] = c->expire_ids;
+    int64_t *deadlines = c->expire_deadlines;
+    size_t n = 0;
+    int64_t now_ms = ol_now_us() / 1000;
+    cart_store_status st =
+        cart_store_due(c->store, c->owned, c->n_owned, now_ms, ids, deadlines, EXPIRE_SCAN_MAX, &n, err, errlen);
+    expire_map_prune(c, now_ms);
+    for (size_t i = 0; st == CART_STORE_OK && i < n; i++)
+        if (!recently_expired(c, ids[i], now_ms)) send_expire(c, ids[i], deadlines[i], now_ms);
+    return st;
+}
+
+/* ---- the loop ----------------------------------------------------------- */
+
+static bool idle_done(const cart_coordinator *c) {
+    if (c->s->idle_exit_s <= 0) return false;
+    bool quiet = !c->outbox_due && c->outbox_in_flight == 0 && c->n_acked == 0 && c->fwd_pending == 0 &&
+                 c->n_fwd_retry == 0 && c->fwd_offsets->cnt == 0;
+    return quiet && ol_monotonic_ms() - c->last_work_ms >= c->s->idle_exit_s * 1000;
+}
+
+static bool store_step(cart_coordinator *c, cart_store_status st, char *err, size_t errlen) {
+    if (st == CART_STORE_OK) return true;
+    char why[1024];
+    ol_strlcpy(why, err, sizeof why);
+    return recover(c, st, why, err, errlen);
+}
+
+bool cart_coordinator_run(cart_coordinator *c, char *err, size_t errlen) {
+    c->last_work_ms = ol_monotonic_ms();
+    while (!*c->stop) {
+        rd_kafka_poll(c->producer, 0);
+        bool busy = c->fwd_pending || c->outbox_in_flight;
+        if (!step_carts(c, busy ? 1 : 20, err, errlen)) return false;
+        if (!store_step(c, send_outbox(c, err, errlen), err, errlen)) return false;
+        rd_kafka_poll(c->producer, 0);
+        if (!store_step(c, delete_acked(c, err, errlen), err, errlen)) return false;
+        if (!step_forward(c, err, errlen)) return false;
+        if (!store_step(c, step_expire(c, err, errlen), err, errlen)) return false;
+        if (idle_done(c)) {
+            ol_info("idle for %ld s with nothing owed: exiting", c->s->idle_exit_s);
+            break;
+        }
+    }
+    return true;
+}
+
+bool cart_coordinator_stop(cart_coordinator *c, char *err, size_t errlen) {
+    if (!c) return true;
+    int64_t until = ol_monotonic_ms() + STOP_FLUSH_MS;
+    while ((c->outbox_in_flight || c->fwd_pending) && ol_monotonic_ms() < until) rd_kafka_poll(c->producer, 50);
+    char sub[512];
+    bool ok = delete_acked(c, sub, sizeof sub) == CART_STORE_OK;
+    if (!ok) ol_seterr(err, errlen, "deleting sent outbox rows: %s (they are sent again on the next start)", sub);
+    if (c->fwd_offsets && c->fwd_offsets->cnt && !c->fwd_pending && !c->n_fwd_retry)
+        rd_kafka_commit(c->lines_rk, c->fwd_offsets, 0);
+    rd_kafka_consumer_close(c->carts_rk);
+    rd_kafka_consumer_close(c->lines_rk);
+    if (c->outbox_in_flight || c->fwd_pending) {
+        ol_seterr(err, errlen,
+                  "%zu outbox messages and %zu line answers unconfirmed at stop (sent again on the next start)",
+                  c->outbox_in_flight, c->fwd_pending);
+        ok = false;
+    }
+    return ok;
+}
+
+bool cart_coordinator_write_stats(const cart_coordinator *c, const char *path, char *err, size_t errlen) {
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        ol_seterr(err, errlen, "writing stats to '%s': cannot open it", path);
+        return false;
+    }
+    const counters *n = &c->n;
+    fprintf(f,
+            "orderline_carts_messages_total %" PRIu64 "\norderline_carts_started_total %" PRIu64
+            "\norderline_carts_answers_total %" PRIu64 "\norderline_carts_duplicates_total %" PRIu64
+            "\norderline_carts_stale_answers_total %" PRIu64 "\norderline_carts_unreadable_total %" PRIu64
+            "\norderline_carts_steps_sent_total %" PRIu64 "\norderline_carts_answers_sent_total %" PRIu64
+            "\norderline_carts_forwarded_total %" PRIu64 "\norderline_carts_expires_sent_total %" PRIu64
+            "\norderline_carts_fenced_total %" PRIu64 "\norderline_carts_store_retries_total %" PRIu64
+            "\norderline_carts_delivery_failures_total %" PRIu64 "\n",
+            n->messages, n->carts, n->answers, n->duplicates, n->stale, n->unreadable, n->steps_sent, n->answers_sent,
+            n->forwarded, n->expires_sent, n->fenced, n->retries, n->delivery_failures);
+    bool ok = fclose(f) == 0;
+    if (!ok) ol_seterr(err, errlen, "writing stats to '%s' failed", path);
+    return ok;
+}
+
+/* ---- making and freeing ------------------------------------------------- */
+
+static rd_kafka_t *consumer_new(cart_coordinator *c, const char *group, const char *topic, bool rebalance, char *err,
+                                size_t errlen) {
+    const char *defaults[] = {"group.id",
+                              group,
+                              "auto.offset.reset",
+                              "earliest",
+                              "enable.auto.commit",
+                              "false",
+                              "enable.auto.offset.store",
+                              "false",
+                              "client.id",
+                              "order-carts",
+                              NULL};
+    rd_kafka_conf_t *conf = ol_kafka_conf_new(&c->s->common, defaults, err, errlen);
+    if (!conf) return NULL;
+    rd_kafka_conf_set_opaque(conf, c);
+    if (rebalance) rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
+    char why[512];
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, why, sizeof why);
+    if (!rk) {
+        rd_kafka_conf_destroy(conf);
+        ol_seterr(err, errlen, "creating the consumer of '%s': %s", topic, why);
+        return NULL;
+    }
+    rd_kafka_poll_set_consumer(rk);
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_resp_err_t e = RD_KAFKA_RESP_ERR__FAIL;
+    if (l && rd_kafka_topic_partition_list_add(l, topic, RD_KAFKA_PARTITION_UA)) e = rd_kafka_subscribe(rk, l);
+    rd_kafka_topic_partition_list_destroy(l);
+    if (e) {
+        ol_seterr(err, errlen, "subscribing to '%s': %s", topic, rd_kafka_err2str(e));
+        rd_kafka_destroy(rk);
+        return NULL;
+    }
+    return rk;
+}
+
+static bool clients_new(cart_coordinator *c, char *err, size_t errlen) {
+    const ol_settings *s = &c->s->common;
+    static const char *const producer_defaults[] = {OL_KAFKA_PRODUCER_DEFAULTS, "client.id", "order-carts", NULL};
+    c->producer = ol_kafka_producer_new(s, producer_defaults, "the carts producer", c, on_delivery, NULL, err, errlen);
+    if (!c->producer) return false;
+    const char *topics[] = {s->carts_topic, s->orders_topic, s->results_topic};
+    if (!ol_kafka_ensure_topics(c->producer, topics, 3, (int)s->partitions, 15000, err, errlen)) return false;
+    if (!(c->orders_t = ol_kafka_topic_new(c->producer, s->orders_topic, err, errlen)) ||
+        !(c->results_t = ol_kafka_topic_new(c->producer, s->results_topic, err, errlen)) ||
+        !(c->carts_t = ol_kafka_topic_new(c->producer, s->carts_topic, err, errlen)))
+        return false;
+    char lines_group[512];
+    snprintf(lines_group, sizeof lines_group, "%s-lines", c->s->group);
+    c->carts_rk = consumer_new(c, c->s->group, s->carts_topic, true, err, errlen);
+    c->lines_rk = c->carts_rk ? consumer_new(c, lines_group, s->results_topic, false, err, errlen) : NULL;
+    return c->lines_rk != NULL;
+}
+
+cart_coordinator *cart_coordinator_new(const carts_settings *settings, volatile sig_atomic_t *stop, char *err,
+                                       size_t errlen) {
+    cart_coordinator *c = calloc(1, sizeof *c);
+    if (!c || !(c->cache = ol_map_new()) || !(c->expire_map = ol_map_new()) ||
+        !(c->fwd_offsets = rd_kafka_topic_partition_list_new(16)) ||
+        !(c->expire_ids = calloc(EXPIRE_SCAN_MAX, sizeof *c->expire_ids)) ||
+        !(c->expire_deadlines = calloc(EXPIRE_SCAN_MAX, sizeof *c->expire_deadlines))) {
+        ol_seterr(err, errlen, "out of memory");
+        cart_coordinator_destroy(c);
+        return NULL;
+    }
+    c->s = settings;
+    c->stop = stop;
+    c->outbox_due = true;
+    failpoints_init(&c->fp, getenv("ORDERLINE_FAILPOINT"));
+    c->store = cart_store_new(settings->common.db, settings->common.carts_topic, err, errlen);
+    if (!c->store || !clients_new(c, err, errlen)) {
+        cart_coordinator_destroy(c);
+        return NULL;
+    }
+    return c;
+}
+
+static void map_free_values(ol_map *m) {
+    size_t pos = 0;
+    const char *key;
+    void *value;
+    while (m && ol_map_next(m, &pos, &key, &value)) free(value);
+    ol_map_destroy(m);
+}
+
+void cart_coordinator_destroy(cart_coordinator *c) {
+    if (!c) return;
+    if (c->carts_rk) rd_kafka_destroy(c->carts_rk);
+    if (c->lines_rk) rd_kafka_destroy(c->lines_rk);
+    if (c->orders_t) rd_kafka_topic_destroy(c->orders_t);
+    if (c->results_t) rd_kafka_topic_destroy(c->results_t);
+    if (c->carts_t) rd_kafka_topic_destroy(c->carts_t);
+    if (c->producer) {
+        rd_kafka_purge(c->producer, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+        rd_kafka_poll(c->producer, 0); /* purged messages report, and their refs are freed */
+        rd_kafka_destroy(c->producer);
+    }
+    for (size_t i = 0; i < c->n_fwd_retry; i++) sent_ref_free(c->fwd_retry[i]);
+    free(c->fwd_retry);
+    if (c->fwd_offsets) rd_kafka_topic_partition_list_destroy(c->fwd_offsets);
+    map_free_values(c->cache);
+    map_free_values(c->expire_map);
+    cart_store_destroy(c->store);
+    free(c->expire_ids);
+    free(c->expire_deadlines);
+    free(c->owned);
+    free(c->next);
+    free(c->acked);
+    free(c);
+}
