@@ -46,7 +46,8 @@ static bool settle_key(json_t *root, const char *header_key, gw_cart_input *in) 
 bool gw_cart_input_read(const char *body, size_t len, const char *header_key, gw_cart_input *in) {
     memset(in, 0, sizeof *in);
     json_error_t jerr;
-    json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_INT_AS_REAL, &jerr);
+    /* Integers stay integers: the message is this tree dumped again. */
+    json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!root || !json_is_object(root)) {
         char msg[sizeof in->error];
         if (root) snprintf(msg, sizeof msg, "a cart is a JSON object: {\"lines\":[...],\"hold_s\"?}");

@@ -4,7 +4,8 @@
 # field or line; POST /carts/{id}/confirm and /cancel answer 200 with the
 # new state, the same again on a repeat, 404 for an unknown cart; GET
 # /carts/{id} 200 from table carts, 404 when unknown. Facts: HTTP codes and
-# bodies, the items' stock, the carts topic and /metrics.
+# bodies, the items' stock, the carts topic and /metrics. And order-producer
+# publishing cart lines to the carts topic, --wait for their answers.
 source "$(dirname "$0")/lib.sh"
 it_setup gateway_carts
 start_consumer a
@@ -80,6 +81,20 @@ grep -q 'orderline_gateway_requests_total{route="post_carts",code="201"} 2' <<<"
 grep -q 'orderline_gateway_requests_total{route="post_cart_follow_up",code="200"} 4' <<<"$m" ||
     die "post_cart_follow_up 200 not counted"
 grep -q 'orderline_gateway_requests_total{route="get_cart",code="404"} 1' <<<"$m" || die "get_cart 404 not counted"
+# order-producer: a cart line goes to the carts topic and --wait prints its answer; a rejected one exits 5.
+printf '%s\n' '{"cart_id":"gp1","lines":[{"item":"gc-apple","quantity":1}]}' >"$IT_LOGDIR/cart-ok.jsonl"
+printf '%s\n' '{"cart_id":"gp2","lines":[{"item":"gc-pear","quantity":99}]}' >"$IT_LOGDIR/cart-short.jsonl"
+produce --results-topic "$IT_RESULTS" --carts-topic "$IT_CARTS" --wait=20 "$IT_LOGDIR/cart-ok.jsonl" \
+    >"$IT_LOGDIR/gp1.json" 2>>"$IT_LOGDIR/producer.log" || die "producer --wait on an accepted cart: exit $?"
+python3 -c 'import json, sys; r = json.load(open(sys.argv[1])); assert r["order_id"] == "gp1" and r["status"] == "accepted", r' \
+    "$IT_LOGDIR/gp1.json" || die "producer --wait: not gp1's answer: $(cat "$IT_LOGDIR/gp1.json")"
+rc=0
+produce --results-topic "$IT_RESULTS" --carts-topic "$IT_CARTS" --wait=20 "$IT_LOGDIR/cart-short.jsonl" \
+    >"$IT_LOGDIR/gp2.json" 2>>"$IT_LOGDIR/producer.log" || rc=$?
+[ $rc = 5 ] || die "producer --wait on a rejected cart: exit $rc, want 5"
+[ "$(kcat -C -b "$ORDERLINE_BROKERS" -t "$IT_CARTS" -e -q -f '%k|%s\n' 2>/dev/null | grep -c '^gp[12]|{"cart_id"')" = 2 ] ||
+    die "the producer's carts are not on the carts topic keyed by cart_id"
+check_stock 2 2 "after the producer's carts"
 stop_gateway g
 stop_carts a
 log "passed: carts over HTTP (201/409/400, held/confirm/cancel and repeats, GET, 404s), the stock as the lines say"
