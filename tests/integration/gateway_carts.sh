@@ -5,7 +5,8 @@
 # new state, the same again on a repeat, 404 for an unknown cart; GET
 # /carts/{id} 200 from table carts, 404 when unknown. Facts: HTTP codes and
 # bodies, the items' stock, the carts topic and /metrics. And order-producer
-# publishing cart lines to the carts topic, --wait for their answers.
+# publishing cart lines to the carts topic, --wait for their answers, and
+# order-results showing and counting cart answers.
 source "$(dirname "$0")/lib.sh"
 it_setup gateway_carts
 start_consumer a
@@ -95,6 +96,14 @@ produce --results-topic "$IT_RESULTS" --carts-topic "$IT_CARTS" --wait=20 "$IT_L
 [ "$(kcat -C -b "$ORDERLINE_BROKERS" -t "$IT_CARTS" -e -q -f '%k|%s\n' 2>/dev/null | grep -c '^gp[12]|{"cart_id"')" = 2 ] ||
     die "the producer's carts are not on the carts topic keyed by cart_id"
 check_stock 2 2 "after the producer's carts"
+# order-results: the cart answers are counted apart, none undecodable; the table shows their lines.
+"$BUILD/order-results" --results-topic "$IT_RESULTS" --summary --format json >"$IT_LOGDIR/summary.json" 2>>"$IT_LOGDIR/results.log" ||
+    die "order-results --summary: exit $?"
+python3 -c 'import json, sys; s = json.load(open(sys.argv[1])); assert s["undecodable"] == 0 and s["carts"]["results"] >= 8 and s["carts"]["rejected"] >= 4, s' \
+    "$IT_LOGDIR/summary.json" || die "order-results --summary: $(cat "$IT_LOGDIR/summary.json")"
+"$BUILD/order-results" --results-topic "$IT_RESULTS" --from-beginning --format table --order-id gc2 \
+    >"$IT_LOGDIR/gc2.txt" 2>>"$IT_LOGDIR/results.log" || die "order-results --format table: exit $?"
+grep -q 'gc-pear x9 rejected insufficient_stock' "$IT_LOGDIR/gc2.txt" || die "gc2's lines not shown: $(cat "$IT_LOGDIR/gc2.txt")"
 stop_gateway g
 stop_carts a
 log "passed: carts over HTTP (201/409/400, held/confirm/cancel and repeats, GET, 404s), the stock as the lines say"
