@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "ol_pg.h"
-#include "pgarray.h"
+#include "ol_pgarray.h"
 #include "ol_str.h"
 
 #define ROW_COLUMNS OL_PG_DECISION_COLUMNS
@@ -44,7 +44,7 @@ struct audit_ledger {
     PGresult *block; /* current FETCH block of the cursor */
     int block_row;
     bool cursor_open, cursor_done;
-    pgarray array;
+    ol_pgarray array;
 };
 
 audit_ledger *audit_ledger_new(const char *conninfo, const char *topic, char *err, size_t errlen) {
@@ -53,7 +53,7 @@ audit_ledger *audit_ledger_new(const char *conninfo, const char *topic, char *er
         ol_seterr(err, errlen, "out of memory");
         return NULL;
     }
-    pgarray_init(&l->array);
+    ol_pgarray_init(&l->array);
     l->conninfo = strdup(conninfo ? conninfo : "");
     l->topic = strdup(topic);
     if (!l->conninfo || !l->topic) {
@@ -72,7 +72,7 @@ void audit_ledger_destroy(audit_ledger *l) {
     if (!l) return;
     PQclear(l->block);
     if (l->conn) PQfinish(l->conn); /* an open snapshot ends with the session */
-    pgarray_free(&l->array);
+    ol_pgarray_free(&l->array);
     free(l->conninfo);
     free(l->topic);
     free(l);
@@ -87,10 +87,10 @@ static bool check(audit_ledger *l, PGresult *res, ExecStatusType want, const cha
 
 /* The starts as an array literal indexed by partition. */
 static const char *starts_array(audit_ledger *l, const int64_t *starts, int32_t n) {
-    pgarray_reset(&l->array);
+    ol_pgarray_reset(&l->array);
     for (int32_t p = 0; p < n; p++)
-        if (!pgarray_add_int(&l->array, starts[p])) return NULL;
-    return pgarray_text(&l->array);
+        if (!ol_pgarray_add_int(&l->array, starts[p])) return NULL;
+    return ol_pgarray_text(&l->array);
 }
 
 bool audit_ledger_snapshot(audit_ledger *l, audit_position **out, size_t *n, char *err, size_t errlen) {
@@ -183,13 +183,13 @@ bool audit_ledger_next_row(audit_ledger *l, ol_result *row, bool *has, char *err
 
 bool audit_ledger_lookup(audit_ledger *l, const char *const *ids, size_t n, audit_row_fn fn, void *ctx, char *err,
                          size_t errlen) {
-    pgarray_reset(&l->array);
+    ol_pgarray_reset(&l->array);
     for (size_t i = 0; i < n; i++)
-        if (!pgarray_add_text(&l->array, ids[i])) {
+        if (!ol_pgarray_add_text(&l->array, ids[i])) {
             ol_seterr(err, errlen, "out of memory");
             return false;
         }
-    const char *params[1] = {pgarray_text(&l->array)};
+    const char *params[1] = {ol_pgarray_text(&l->array)};
     PGresult *res = PQexecParams(l->conn, SQL_LOOKUP, 1, NULL, params, NULL, NULL, 0);
     bool ok = check(l, res, PGRES_TUPLES_OK, "looking up order_ids in the ledger", err, errlen);
     for (int r = 0; ok && r < PQntuples(res); r++) {

@@ -7,26 +7,33 @@
 #include <string.h>
 
 #include "ol_pg.h"
+#include "ol_pgarray.h"
 #include "ol_str.h"
+
+/* Columns staged for the three batch statements. */
+enum { C_ID, C_PART, C_OFF, C_STATE, C_CANCEL, C_HOLD, C_CREATED, C_EXPIRES, C_LINES, C_N };
+enum { A_ID, A_CART, A_TYPE, A_STATUS, A_REASON, A_STATE, A_PART, A_OFF, A_JSON, A_N };
+enum { O_PART, O_TOPIC, O_KEY, O_VALUE, O_N };
 
 struct cart_store {
     PGconn *conn;
     char *conninfo;
     char *topic;
+    ol_pgarray carts[C_N], answers[A_N], outbox[O_N];
 };
 
 enum {
     ST_POSITION_READ,
     ST_POSITION_INSERT,
     ST_FENCE,
-    ST_LOAD,
-    ST_PUT,
-    ST_ANSWER,
-    ST_PUT_ANSWER,
-    ST_OUT_ADD,
     ST_OUT_READ,
     ST_OUT_DELETE,
     ST_DUE,
+    ST_LOAD_MANY,
+    ST_ANSWERS_MANY,
+    ST_PUT_MANY,
+    ST_PUT_ANSWERS,
+    ST_OUT_ADD_MANY,
     ST_COUNT
 };
 
@@ -40,28 +47,35 @@ static const struct {
                             " ON CONFLICT DO NOTHING"},
     [ST_FENCE] = {"carts_fence", "UPDATE cart_positions SET next_offset = $4 WHERE kafka_topic = $1 AND"
                                  " kafka_partition = $2 AND next_offset = $3"},
-    [ST_LOAD] = {"carts_load", "SELECT state, cancel_pending, hold_s, created_ms, kafka_partition, kafka_offset,"
-                               " lines::text FROM carts WHERE cart_id = $1"},
-    [ST_PUT] = {"carts_put",
-                "INSERT INTO carts (cart_id, kafka_topic, kafka_partition, kafka_offset, state, cancel_pending, hold_s,"
-                " created_ms, hold_expires_at, lines) VALUES ($1, $2, $3, $4, $5, $6, $7, $8,"
-                " CASE WHEN $9::bigint > 0 THEN to_timestamp($9::bigint / 1000.0) END, $10::jsonb)"
-                " ON CONFLICT (cart_id) DO UPDATE SET state = EXCLUDED.state, cancel_pending ="
-                " EXCLUDED.cancel_pending, hold_expires_at = EXCLUDED.hold_expires_at, lines = EXCLUDED.lines,"
-                " updated_at = now()"},
-    [ST_ANSWER] = {"carts_answer", "SELECT answer::text FROM cart_messages WHERE order_id = $1"},
-    [ST_PUT_ANSWER] =
-        {"carts_put_answer",
-         "INSERT INTO cart_messages (order_id, cart_id, type, status, reason, state, kafka_topic,"
-         " kafka_partition, kafka_offset, answer) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb)"},
-    [ST_OUT_ADD] = {"carts_out_add",
-                    "INSERT INTO cart_outbox (kafka_partition, topic, msg_key, value) VALUES ($1, $2, $3, $4)"},
     [ST_OUT_READ] = {"carts_out_read", "SELECT id, kafka_partition, topic, msg_key, value FROM cart_outbox"
                                        " WHERE kafka_partition = ANY($1::int[]) AND id > $2 ORDER BY id LIMIT $3"},
     [ST_OUT_DELETE] = {"carts_out_delete", "DELETE FROM cart_outbox WHERE id = ANY($1::bigint[])"},
     [ST_DUE] = {"carts_due", "SELECT cart_id, (extract(epoch FROM hold_expires_at) * 1000)::bigint FROM carts"
                              " WHERE kafka_topic = $1 AND kafka_partition = ANY($2::int[]) AND state = 'held' AND"
                              " hold_expires_at <= to_timestamp($3::bigint / 1000.0) ORDER BY hold_expires_at LIMIT $4"},
+    [ST_LOAD_MANY] = {"carts_load_many",
+                      "SELECT cart_id, state, cancel_pending, hold_s, created_ms, kafka_partition, kafka_offset,"
+                      " lines::text FROM carts WHERE cart_id = ANY($1::text[])"},
+    [ST_ANSWERS_MANY] = {"carts_answers_many",
+                         "SELECT order_id, answer::text FROM cart_messages WHERE order_id = ANY($1::text[])"},
+    [ST_PUT_MANY] = {"carts_put_many",
+                     "INSERT INTO carts (cart_id, kafka_topic, kafka_partition, kafka_offset, state, cancel_pending,"
+                     " hold_s, created_ms, hold_expires_at, lines) SELECT u.id, $1, u.p, u.o, u.st, u.cp, u.h, u.c,"
+                     " CASE WHEN u.e > 0 THEN to_timestamp(u.e / 1000.0) END, u.l::jsonb FROM unnest($2::text[],"
+                     " $3::int[], $4::bigint[], $5::text[], $6::bool[], $7::int[], $8::bigint[], $9::bigint[],"
+                     " $10::text[]) AS u(id, p, o, st, cp, h, c, e, l)"
+                     " ON CONFLICT (cart_id) DO UPDATE SET state = EXCLUDED.state, cancel_pending ="
+                     " EXCLUDED.cancel_pending, hold_expires_at = EXCLUDED.hold_expires_at, lines = EXCLUDED.lines,"
+                     " updated_at = now()"},
+    [ST_PUT_ANSWERS] = {"carts_put_answers",
+                        "INSERT INTO cart_messages (order_id, cart_id, type, status, reason, state, kafka_topic,"
+                        " kafka_partition, kafka_offset, answer) SELECT u.id, u.c, u.t, u.s, u.r, u.st, $1, u.p, u.o,"
+                        " u.a::jsonb FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[],"
+                        " $7::text[], $8::int[], $9::bigint[], $10::text[]) AS u(id, c, t, s, r, st, p, o, a)"},
+    [ST_OUT_ADD_MANY] = {"carts_out_add_many",
+                         "INSERT INTO cart_outbox (kafka_partition, topic, msg_key, value) SELECT u.p, u.t, u.k, u.v"
+                         " FROM unnest($1::int[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY"
+                         " AS u(p, t, k, v, n) ORDER BY u.n"},
 };
 
 /* A failed statement: retry when the connection or the transaction can be
@@ -105,6 +119,11 @@ static cart_store_status connect_store(cart_store *s, char *err, size_t errlen) 
 
 cart_store *cart_store_new(const char *conninfo, const char *topic, char *err, size_t errlen) {
     cart_store *s = calloc(1, sizeof *s);
+    if (s) {
+        for (int i = 0; i < C_N; i++) ol_pgarray_init(&s->carts[i]);
+        for (int i = 0; i < A_N; i++) ol_pgarray_init(&s->answers[i]);
+        for (int i = 0; i < O_N; i++) ol_pgarray_init(&s->outbox[i]);
+    }
     if (!s || !(s->conninfo = strdup(conninfo ? conninfo : "")) || !(s->topic = strdup(topic))) {
         ol_seterr(err, errlen, "out of memory");
         cart_store_destroy(s);
@@ -120,6 +139,9 @@ cart_store *cart_store_new(const char *conninfo, const char *topic, char *err, s
 void cart_store_destroy(cart_store *s) {
     if (!s) return;
     PQfinish(s->conn);
+    for (int i = 0; i < C_N; i++) ol_pgarray_free(&s->carts[i]);
+    for (int i = 0; i < A_N; i++) ol_pgarray_free(&s->answers[i]);
+    for (int i = 0; i < O_N; i++) ol_pgarray_free(&s->outbox[i]);
     free(s->conninfo);
     free(s->topic);
     free(s);
@@ -183,89 +205,6 @@ cart_store_status cart_store_fence(cart_store *s, int32_t partition, int64_t exp
         ol_seterr(err, errlen, "carts topic [%" PRId32 "]: the stored position is no longer %" PRId64, partition,
                   expected);
     return moved ? CART_STORE_OK : CART_STORE_FENCED;
-}
-
-cart_store_status cart_store_load(cart_store *s, const char *cart_id, cart_record *rec, char *err, size_t errlen) {
-    const char *params[] = {cart_id};
-    PGresult *res = NULL;
-    cart_store_status st = run(s, ST_LOAD, 1, params, PGRES_TUPLES_OK, &res, err, errlen);
-    if (st != CART_STORE_OK) return st;
-    memset(rec, 0, sizeof *rec);
-    bool ok = true;
-    if (PQntuples(res) == 1)
-        ok = cart_record_from_columns(rec, cart_id, PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1)[0] == 't',
-                                      (int32_t)atol(PQgetvalue(res, 0, 2)), strtoll(PQgetvalue(res, 0, 3), NULL, 10),
-                                      (int32_t)atol(PQgetvalue(res, 0, 4)), strtoll(PQgetvalue(res, 0, 5), NULL, 10),
-                                      PQgetvalue(res, 0, 6), err, errlen);
-    PQclear(res);
-    return ok ? CART_STORE_OK : CART_STORE_BROKEN;
-}
-
-cart_store_status cart_store_put(cart_store *s, const cart_record *rec, char *err, size_t errlen) {
-    char *lines = cart_record_lines_json(rec);
-    if (!lines) {
-        ol_seterr(err, errlen, "out of memory");
-        return CART_STORE_BROKEN;
-    }
-    char p[16], o[24], hold[16], created[24], expires[24];
-    snprintf(p, sizeof p, "%" PRId32, rec->partition);
-    snprintf(o, sizeof o, "%" PRId64, rec->offset);
-    snprintf(hold, sizeof hold, "%" PRId32, rec->flow.hold_s);
-    snprintf(created, sizeof created, "%" PRId64, rec->created_ms);
-    snprintf(expires, sizeof expires, "%" PRId64, rec->flow.status == OL_CART_HELD ? rec->flow.expires_at_ms : 0);
-    const char *params[] = {rec->cart.cart_id,
-                            s->topic,
-                            p,
-                            o,
-                            ol_cart_status_name(rec->flow.status),
-                            rec->flow.cancel_pending ? "t" : "f",
-                            hold,
-                            created,
-                            expires,
-                            lines};
-    cart_store_status st = run(s, ST_PUT, 10, params, PGRES_COMMAND_OK, NULL, err, errlen);
-    free(lines);
-    return st;
-}
-
-cart_store_status cart_store_answer(cart_store *s, const char *order_id, char **answer, char *err, size_t errlen) {
-    const char *params[] = {order_id};
-    PGresult *res = NULL;
-    *answer = NULL;
-    cart_store_status st = run(s, ST_ANSWER, 1, params, PGRES_TUPLES_OK, &res, err, errlen);
-    if (st != CART_STORE_OK) return st;
-    if (PQntuples(res) == 1 && !(*answer = strdup(PQgetvalue(res, 0, 0)))) {
-        ol_seterr(err, errlen, "out of memory");
-        st = CART_STORE_BROKEN;
-    }
-    PQclear(res);
-    return st;
-}
-
-cart_store_status cart_store_put_answer(cart_store *s, const cart_answer *a, const char *cart_id, int32_t partition,
-                                        int64_t offset, const char *json, char *err, size_t errlen) {
-    char p[16], o[24];
-    snprintf(p, sizeof p, "%" PRId32, partition);
-    snprintf(o, sizeof o, "%" PRId64, offset);
-    const char *params[] = {a->order_id,
-                            cart_id[0] ? cart_id : NULL,
-                            a->type,
-                            ol_status_name(a->status),
-                            a->reason == OL_REASON_NONE ? NULL : ol_reason_name(a->reason),
-                            a->has_state ? ol_cart_status_name(a->state) : NULL,
-                            s->topic,
-                            p,
-                            o,
-                            json};
-    return run(s, ST_PUT_ANSWER, 10, params, PGRES_COMMAND_OK, NULL, err, errlen);
-}
-
-cart_store_status cart_store_outbox_add(cart_store *s, int32_t partition, cart_out_topic topic, const char *key,
-                                        const char *value, char *err, size_t errlen) {
-    char p[16];
-    snprintf(p, sizeof p, "%" PRId32, partition);
-    const char *params[] = {p, topic == CART_OUT_ORDERS ? "orders" : "results", key, value};
-    return run(s, ST_OUT_ADD, 4, params, PGRES_COMMAND_OK, NULL, err, errlen);
 }
 
 void cart_outbox_row_free(cart_outbox_row *row) {
@@ -341,4 +280,134 @@ cart_store_status cart_store_due(cart_store *s, const int32_t *partitions, size_
     }
     PQclear(res);
     return st;
+}
+
+/* ---- batches ------------------------------------------------------------ */
+
+static bool text_array(ol_pgarray *a, const char *const *v, size_t n) {
+    ol_pgarray_reset(a);
+    for (size_t i = 0; i < n; i++)
+        if (!ol_pgarray_add_text(a, v[i])) return false;
+    return ol_pgarray_text(a) != NULL;
+}
+
+static cart_store_status query_many(cart_store *s, int st, const char *const *v, size_t n, PGresult **res, char *err,
+                                    size_t errlen) {
+    ol_pgarray a;
+    ol_pgarray_init(&a);
+    cart_store_status status = CART_STORE_BROKEN;
+    if (!text_array(&a, v, n)) {
+        ol_seterr(err, errlen, "out of memory");
+    } else {
+        const char *params[] = {ol_pgarray_text(&a)};
+        status = run(s, st, 1, params, PGRES_TUPLES_OK, res, err, errlen);
+    }
+    ol_pgarray_free(&a);
+    return status;
+}
+
+cart_store_status cart_store_load_many(cart_store *s, const char *const *cart_ids, size_t n, cart_store_cart_fn on_cart,
+                                       void *opaque, char *err, size_t errlen) {
+    PGresult *res = NULL;
+    cart_store_status st = query_many(s, ST_LOAD_MANY, cart_ids, n, &res, err, errlen);
+    if (st != CART_STORE_OK) return st;
+    cart_record *rec = malloc(sizeof *rec);
+    if (!rec) {
+        ol_seterr(err, errlen, "out of memory");
+        st = CART_STORE_BROKEN;
+    }
+    for (int r = 0; st == CART_STORE_OK && r < PQntuples(res); r++) {
+        if (!cart_record_from_columns(rec, PQgetvalue(res, r, 0), PQgetvalue(res, r, 1),
+                                      PQgetvalue(res, r, 2)[0] == 't', (int32_t)atol(PQgetvalue(res, r, 3)),
+                                      strtoll(PQgetvalue(res, r, 4), NULL, 10), (int32_t)atol(PQgetvalue(res, r, 5)),
+                                      strtoll(PQgetvalue(res, r, 6), NULL, 10), PQgetvalue(res, r, 7), err, errlen) ||
+            !on_cart(opaque, rec))
+            st = CART_STORE_BROKEN;
+    }
+    free(rec);
+    PQclear(res);
+    return st;
+}
+
+cart_store_status cart_store_answers_many(cart_store *s, const char *const *order_ids, size_t n,
+                                          cart_store_answer_fn on_answer, void *opaque, char *err, size_t errlen) {
+    PGresult *res = NULL;
+    cart_store_status st = query_many(s, ST_ANSWERS_MANY, order_ids, n, &res, err, errlen);
+    for (int r = 0; st == CART_STORE_OK && r < PQntuples(res); r++) {
+        if (!on_answer(opaque, PQgetvalue(res, r, 0), PQgetvalue(res, r, 1))) {
+            ol_seterr(err, errlen, "out of memory");
+            st = CART_STORE_BROKEN;
+        }
+    }
+    PQclear(res);
+    return st;
+}
+
+bool cart_store_stage_cart(cart_store *s, const cart_record *rec) {
+    char *lines = cart_record_lines_json(rec);
+    ol_pgarray *c = s->carts;
+    bool ok = lines && ol_pgarray_add_text(&c[C_ID], rec->cart.cart_id) &&
+              ol_pgarray_add_int(&c[C_PART], rec->partition) && ol_pgarray_add_int(&c[C_OFF], rec->offset) &&
+              ol_pgarray_add_text(&c[C_STATE], ol_cart_status_name(rec->flow.status)) &&
+              ol_pgarray_add_text(&c[C_CANCEL], rec->flow.cancel_pending ? "t" : "f") &&
+              ol_pgarray_add_int(&c[C_HOLD], rec->flow.hold_s) && ol_pgarray_add_int(&c[C_CREATED], rec->created_ms) &&
+              ol_pgarray_add_int(&c[C_EXPIRES], rec->flow.status == OL_CART_HELD ? rec->flow.expires_at_ms : 0) &&
+              ol_pgarray_add_text(&c[C_LINES], lines);
+    free(lines);
+    return ok;
+}
+
+static bool add_text_or_null(ol_pgarray *a, const char *text) {
+    return text ? ol_pgarray_add_text(a, text) : ol_pgarray_add_null(a);
+}
+
+bool cart_store_stage_answer(cart_store *s, const cart_answer *a, const char *cart_id, int32_t partition,
+                             int64_t offset, const char *json) {
+    ol_pgarray *c = s->answers;
+    return ol_pgarray_add_text(&c[A_ID], a->order_id) && add_text_or_null(&c[A_CART], cart_id[0] ? cart_id : NULL) &&
+           ol_pgarray_add_text(&c[A_TYPE], a->type) && ol_pgarray_add_text(&c[A_STATUS], ol_status_name(a->status)) &&
+           add_text_or_null(&c[A_REASON], a->reason == OL_REASON_NONE ? NULL : ol_reason_name(a->reason)) &&
+           add_text_or_null(&c[A_STATE], a->has_state ? ol_cart_status_name(a->state) : NULL) &&
+           ol_pgarray_add_int(&c[A_PART], partition) && ol_pgarray_add_int(&c[A_OFF], offset) &&
+           ol_pgarray_add_text(&c[A_JSON], json);
+}
+
+bool cart_store_stage_outbox(cart_store *s, int32_t partition, cart_out_topic topic, const char *key,
+                             const char *value) {
+    ol_pgarray *c = s->outbox;
+    return ol_pgarray_add_int(&c[O_PART], partition) &&
+           ol_pgarray_add_text(&c[O_TOPIC], topic == CART_OUT_ORDERS ? "orders" : "results") &&
+           ol_pgarray_add_text(&c[O_KEY], key) && ol_pgarray_add_text(&c[O_VALUE], value);
+}
+
+/* One staged statement: params[0] the topic when with_topic, then the arrays. */
+static cart_store_status flush_one(cart_store *s, int st, ol_pgarray *arrays, int n, bool with_topic, char *err,
+                                   size_t errlen) {
+    if (arrays[0].count == 0) return CART_STORE_OK;
+    const char *params[12];
+    int k = 0;
+    if (with_topic) params[k++] = s->topic;
+    for (int i = 0; i < n; i++) {
+        if (!(params[k++] = ol_pgarray_text(&arrays[i]))) {
+            ol_seterr(err, errlen, "out of memory");
+            return CART_STORE_BROKEN;
+        }
+    }
+    cart_store_status status = run(s, st, k, params, PGRES_COMMAND_OK, NULL, err, errlen);
+    for (int i = 0; i < n; i++) ol_pgarray_reset(&arrays[i]);
+    return status;
+}
+
+cart_store_status cart_store_flush(cart_store *s, char *err, size_t errlen) {
+    cart_store_status st = flush_one(s, ST_PUT_MANY, s->carts, C_N, true, err, errlen);
+    if (st == CART_STORE_OK) st = flush_one(s, ST_PUT_ANSWERS, s->answers, A_N, true, err, errlen);
+    if (st == CART_STORE_OK) st = flush_one(s, ST_OUT_ADD_MANY, s->outbox, O_N, false, err, errlen);
+    if (st != CART_STORE_OK) cart_store_unstage(s);
+    return st;
+}
+
+void cart_store_unstage(cart_store *s) {
+    for (int i = 0; i < C_N; i++) ol_pgarray_reset(&s->carts[i]);
+    for (int i = 0; i < A_N; i++) ol_pgarray_reset(&s->answers[i]);
+    for (int i = 0; i < O_N; i++) ol_pgarray_reset(&s->outbox[i]);
 }

@@ -43,17 +43,31 @@ void cart_store_rollback(cart_store *s);
 cart_store_status cart_store_fence(cart_store *s, int32_t partition, int64_t expected, int64_t next, char *err,
                                    size_t errlen);
 
-/* *rec from table carts; rec->exists false when there is none. */
-cart_store_status cart_store_load(cart_store *s, const char *cart_id, cart_record *rec, char *err, size_t errlen);
-cart_store_status cart_store_put(cart_store *s, const cart_record *rec, char *err, size_t errlen);
-
-/* The answer kept for order_id, or *answer NULL when it was never decided.
- * The caller frees *answer. */
-cart_store_status cart_store_answer(cart_store *s, const char *order_id, char **answer, char *err, size_t errlen);
-cart_store_status cart_store_put_answer(cart_store *s, const cart_answer *a, const char *cart_id, int32_t partition,
-                                        int64_t offset, const char *json, char *err, size_t errlen);
-
 typedef enum { CART_OUT_ORDERS, CART_OUT_RESULTS } cart_out_topic;
+
+/* ---- a batch's reads and writes in a few statements ------------------
+ * Reads: every cart and every answer the batch names, in one query each.
+ * Writes are staged and go in three statements (carts, cart_messages,
+ * cart_outbox) at cart_store_flush, inside the batch's transaction. */
+
+/* For each row found: on_cart(opaque, rec) with rec->exists; on_answer
+ * (opaque, order_id, answer). False from a callback stops with BROKEN. */
+typedef bool (*cart_store_cart_fn)(void *opaque, const cart_record *rec);
+typedef bool (*cart_store_answer_fn)(void *opaque, const char *order_id, const char *answer);
+cart_store_status cart_store_load_many(cart_store *s, const char *const *cart_ids, size_t n, cart_store_cart_fn on_cart,
+                                       void *opaque, char *err, size_t errlen);
+cart_store_status cart_store_answers_many(cart_store *s, const char *const *order_ids, size_t n,
+                                          cart_store_answer_fn on_answer, void *opaque, char *err, size_t errlen);
+/* Each cart once per flush (the batch's last state of it). */
+bool cart_store_stage_cart(cart_store *s, const cart_record *rec);
+bool cart_store_stage_answer(cart_store *s, const cart_answer *a, const char *cart_id, int32_t partition,
+                             int64_t offset, const char *json);
+/* Outbox rows get their ids in the order staged. */
+bool cart_store_stage_outbox(cart_store *s, int32_t partition, cart_out_topic topic, const char *key,
+                             const char *value);
+cart_store_status cart_store_flush(cart_store *s, char *err, size_t errlen);
+/* Forgets what is staged (after a rollback). */
+void cart_store_unstage(cart_store *s);
 
 typedef struct cart_outbox_row {
     int64_t id;
@@ -63,8 +77,6 @@ typedef struct cart_outbox_row {
     char *value;
 } cart_outbox_row;
 
-cart_store_status cart_store_outbox_add(cart_store *s, int32_t partition, cart_out_topic topic, const char *key,
-                                        const char *value, char *err, size_t errlen);
 /* Up to cap rows of these partitions with id > after_id, in id order, into
  * rows (the caller frees each with cart_outbox_row_free). */
 cart_store_status cart_store_outbox_read(cart_store *s, const int32_t *partitions, size_t n, int64_t after_id,

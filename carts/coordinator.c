@@ -92,7 +92,10 @@ struct cart_coordinator {
     size_t n_fwd_retry, cap_fwd_retry;
     rd_kafka_topic_partition_list_t *fwd_offsets; /* to commit once all are in */
 
-    ol_map *cache;                          /* cart_id -> cart_record, for one batch */
+    ol_map *cache;                          /* cart_id -> cached_cart, for one batch */
+    ol_map *answers;                        /* order_id -> its answer (JSON), for one batch */
+    cart_msg *parsed;                       /* the batch's messages, parsed */
+    const char **names;                     /* the cart_ids and order_ids they name */
     ol_map *expire_map;                     /* cart_id -> when its expire was last sent (int64_t *) */
     char (*expire_ids)[OL_CART_ID_MAX + 1]; /* scratch of one scan */
     int64_t *expire_deadlines;
@@ -231,132 +234,150 @@ static int owned_index(const cart_coordinator *c, int32_t partition) {
 
 /* ---- deciding a batch ------------------------------------------------- */
 
-static void cache_clear(cart_coordinator *c) {
+/* A cart as the batch has it, and whether the batch changed it. */
+typedef struct cached_cart {
+    cart_record rec;
+    bool dirty;
+} cached_cart;
+
+static void map_clear_values(ol_map *m) {
     size_t pos = 0;
     const char *key;
     void *value;
-    while (ol_map_next(c->cache, &pos, &key, &value)) free(value);
-    ol_map_clear(c->cache);
+    while (ol_map_next(m, &pos, &key, &value)) free(value);
+    ol_map_clear(m);
 }
 
-/* The cart as this batch has it: from the cache, else from the store. */
-static cart_store_status cart_get(cart_coordinator *c, const char *cart_id, cart_record **out, char *err,
-                                  size_t errlen) {
-    *out = ol_map_get(c->cache, cart_id);
-    if (*out) return CART_STORE_OK;
-    cart_record *rec = malloc(sizeof *rec);
-    if (!rec) {
-        ol_seterr(err, errlen, "out of memory");
-        return CART_STORE_BROKEN;
-    }
-    cart_store_status st = cart_store_load(c->store, cart_id, rec, err, errlen);
-    if (st == CART_STORE_OK && !ol_map_put(c->cache, cart_id, rec)) {
-        ol_seterr(err, errlen, "out of memory");
-        st = CART_STORE_BROKEN;
-    }
-    if (st != CART_STORE_OK) {
-        free(rec);
-        return st;
-    }
-    *out = rec;
-    return CART_STORE_OK;
+static bool cache_put(void *opaque, const cart_record *rec) {
+    cart_coordinator *c = opaque;
+    cached_cart *e = malloc(sizeof *e);
+    if (!e) return false;
+    e->rec = *rec;
+    e->dirty = false;
+    if (ol_map_put(c->cache, rec->cart.cart_id, e)) return true;
+    free(e);
+    return false;
+}
+
+static bool answer_put(void *opaque, const char *order_id, const char *answer) {
+    cart_coordinator *c = opaque;
+    char *copy = strdup(answer);
+    if (copy && ol_map_put(c->answers, order_id, copy)) return true;
+    free(copy);
+    return false;
 }
 
 /* A repeat: its first answer again, marked duplicate. */
-static cart_store_status answer_again(cart_coordinator *c, const char *cart_id, int32_t partition, const char *stored,
-                                      char *err, size_t errlen) {
+static bool answer_again(cart_coordinator *c, const char *cart_id, int32_t partition, const char *stored) {
     c->n.duplicates++;
-    if (!stored) return CART_STORE_OK; /* a cart still holding: its answer comes */
+    if (!stored) return true; /* a cart still holding: its answer comes */
     json_t *o = json_loads(stored, 0, NULL);
     char *again = NULL;
     if (o && json_object_set_new(o, "duplicate", json_true()) == 0) again = json_dumps(o, JSON_COMPACT);
     json_decref(o);
-    if (!again) {
-        ol_seterr(err, errlen, "re-reading a stored answer of cart '%s'", cart_id);
-        return CART_STORE_BROKEN;
-    }
-    cart_store_status st = cart_store_outbox_add(c->store, partition, CART_OUT_RESULTS, cart_id, again, err, errlen);
+    bool ok = again && cart_store_stage_outbox(c->store, partition, CART_OUT_RESULTS, cart_id, again);
     free(again);
-    return st;
+    return ok;
 }
 
-static cart_store_status send_steps(cart_coordinator *c, const cart_record *rec, const ol_cart_actions *actions,
-                                    char *err, size_t errlen) {
+static bool send_steps(cart_coordinator *c, const cart_record *rec, const ol_cart_actions *actions) {
     for (size_t i = 0; i < actions->n_steps; i++) {
         size_t line = actions->steps[i].line;
         char *value = cart_step_json(rec, line, actions->steps[i].step);
-        if (!value) {
-            ol_seterr(err, errlen, "cart '%s' line %zu: building its %s", rec->cart.cart_id, line,
-                      ol_step_name(actions->steps[i].step));
-            return CART_STORE_BROKEN;
-        }
-        cart_store_status st = cart_store_outbox_add(c->store, rec->partition, CART_OUT_ORDERS,
-                                                     rec->cart.lines[line].item, value, err, errlen);
+        bool ok = value &&
+                  cart_store_stage_outbox(c->store, rec->partition, CART_OUT_ORDERS, rec->cart.lines[line].item, value);
         free(value);
-        if (st != CART_STORE_OK) return st;
+        if (!ok) return false;
     }
-    return CART_STORE_OK;
+    return true;
 }
 
 /* The answer: kept for repeats, and sent. A cart's own answer names the
  * cart's message; a follow-up's its own. */
-static cart_store_status publish_answer(cart_coordinator *c, const cart_effects *fx, const cart_record *rec,
-                                        const cart_msg *m, int32_t partition, int64_t offset, char *err,
-                                        size_t errlen) {
+static bool publish_answer(cart_coordinator *c, const cart_effects *fx, const cart_record *rec, const cart_msg *m,
+                           int32_t partition, int64_t offset) {
     bool own = fx->answer.kind == CART_MSG_CART && rec->exists && m->kind == CART_MSG_LINE_RESULT;
     int32_t p = own ? rec->partition : partition;
     int64_t o = own ? rec->offset : offset;
     char *json = cart_answer_json(&fx->answer, rec, p, o, ol_now_us(), false);
-    if (!json) {
-        ol_seterr(err, errlen, "out of memory");
-        return CART_STORE_BROKEN;
-    }
     const char *cart_id = rec->exists ? rec->cart.cart_id : m->cart_id;
-    cart_store_status st = cart_store_put_answer(c->store, &fx->answer, cart_id, p, o, json, err, errlen);
-    if (st == CART_STORE_OK)
-        st = cart_store_outbox_add(c->store, partition, CART_OUT_RESULTS, cart_id[0] ? cart_id : fx->answer.order_id,
-                                   json, err, errlen);
+    bool ok = json && cart_store_stage_answer(c->store, &fx->answer, cart_id, p, o, json) &&
+              cart_store_stage_outbox(c->store, partition, CART_OUT_RESULTS, cart_id[0] ? cart_id : fx->answer.order_id,
+                                      json) &&
+              answer_put(c, fx->answer.order_id, json);
     free(json);
     c->n.answers++;
-    return st;
+    return ok;
 }
 
-static cart_store_status decide_one(cart_coordinator *c, const rd_kafka_message_t *msg, char *err, size_t errlen) {
-    cart_msg m;
-    char why[OL_ERROR_MAX];
-    c->n.messages++;
-    if (!cart_msg_parse(msg->payload, msg->len, msg->key, msg->key_len, &m, why, sizeof why)) {
-        c->n.unreadable++;
-        ol_warn("carts topic [%" PRId32 "] offset %" PRId64 ": unreadable, no answer possible: %s", msg->partition,
-                msg->offset, why);
-        return CART_STORE_OK;
-    }
-    const char *cart_id = m.cart_id[0] ? m.cart_id : m.order_id;
-    cart_record *rec = NULL;
-    char *stored = NULL;
-    cart_store_status st = cart_get(c, cart_id, &rec, err, errlen);
-    if (st == CART_STORE_OK && m.kind != CART_MSG_LINE_RESULT)
-        st = cart_store_answer(c->store, m.order_id, &stored, err, errlen);
-    if (st != CART_STORE_OK) return st;
+/* The cart a message names, from the batch's cache (every cart the batch
+ * names was read at its start; one not found is new). */
+static cached_cart *cart_of(cart_coordinator *c, const char *cart_id) {
+    cached_cart *e = ol_map_get(c->cache, cart_id);
+    if (e) return e;
+    cart_record none;
+    memset(&none, 0, sizeof none);
+    ol_strlcpy(none.cart.cart_id, cart_id, sizeof none.cart.cart_id);
+    return cache_put(c, &none) ? ol_map_get(c->cache, cart_id) : NULL;
+}
+
+static bool decide_one(cart_coordinator *c, const rd_kafka_message_t *msg, const cart_msg *m) {
+    const char *cart_id = m->cart_id[0] ? m->cart_id : m->order_id;
+    cached_cart *e = cart_of(c, cart_id);
+    if (!e) return false;
+    const char *stored = m->kind != CART_MSG_LINE_RESULT ? ol_map_get(c->answers, m->order_id) : NULL;
     cart_effects fx;
     rd_kafka_timestamp_type_t tstype;
     int64_t ts = rd_kafka_message_timestamp(msg, &tstype);
-    cart_engine_apply(rec, &m, stored != NULL, msg->partition, msg->offset, ts, &fx);
-    if (fx.kind == CART_EFFECT_DUPLICATE) {
-        st = answer_again(c, cart_id, msg->partition, stored, err, errlen);
-    } else if (fx.kind == CART_EFFECT_NONE) {
+    cart_engine_apply(&e->rec, m, stored != NULL, msg->partition, msg->offset, ts, &fx);
+    if (fx.kind == CART_EFFECT_DUPLICATE) return answer_again(c, cart_id, msg->partition, stored);
+    if (fx.kind == CART_EFFECT_NONE) {
         c->n.stale++;
         ol_debug("carts topic [%" PRId32 "] offset %" PRId64 ": %s", msg->partition, msg->offset, fx.note);
-    } else {
-        c->n.carts += m.kind == CART_MSG_CART;
-        if (fx.actions.n_steps && fx.actions.steps[0].step == OL_STEP_COMMIT) failpoint_pass(&c->fp, FP_BEFORE_COMMIT);
-        st = send_steps(c, rec, &fx.actions, err, errlen);
-        if (st == CART_STORE_OK && fx.record_changed) st = cart_store_put(c->store, rec, err, errlen);
-        if (st == CART_STORE_OK && fx.has_answer)
-            st = publish_answer(c, &fx, rec, &m, msg->partition, msg->offset, err, errlen);
+        return true;
     }
-    free(stored);
+    c->n.carts += m->kind == CART_MSG_CART;
+    if (fx.actions.n_steps && fx.actions.steps[0].step == OL_STEP_COMMIT) failpoint_pass(&c->fp, FP_BEFORE_COMMIT);
+    e->dirty = e->dirty || fx.record_changed;
+    return send_steps(c, &e->rec, &fx.actions) &&
+           (!fx.has_answer || publish_answer(c, &fx, &e->rec, m, msg->partition, msg->offset));
+}
+
+/* Parses the batch's new messages into c->parsed (ok[k] false: unreadable,
+ * logged) and reads every cart and answer they name, in two queries. */
+static cart_store_status prefetch(cart_coordinator *c, rd_kafka_message_t **msgs, const bool *fresh, size_t n, bool *ok,
+                                  char *err, size_t errlen) {
+    const char **carts = c->names, **orders = c->names + n;
+    size_t nc = 0, no = 0;
+    for (size_t k = 0; k < n; k++) {
+        char why[OL_ERROR_MAX];
+        cart_msg *m = &c->parsed[k];
+        ok[k] = fresh[k] &&
+                cart_msg_parse(msgs[k]->payload, msgs[k]->len, msgs[k]->key, msgs[k]->key_len, m, why, sizeof why);
+        if (fresh[k]) c->n.messages++;
+        if (fresh[k] && !ok[k]) {
+            c->n.unreadable++;
+            ol_warn("carts topic [%" PRId32 "] offset %" PRId64 ": unreadable, no answer possible: %s",
+                    msgs[k]->partition, msgs[k]->offset, why);
+        }
+        if (!ok[k]) continue;
+        carts[nc++] = m->cart_id[0] ? m->cart_id : m->order_id;
+        if (m->kind != CART_MSG_LINE_RESULT) orders[no++] = m->order_id;
+    }
+    cart_store_status st = nc ? cart_store_load_many(c->store, carts, nc, cache_put, c, err, errlen) : CART_STORE_OK;
+    if (st == CART_STORE_OK && no) st = cart_store_answers_many(c->store, orders, no, answer_put, c, err, errlen);
     return st;
+}
+
+static bool stage_dirty(cart_coordinator *c) {
+    size_t pos = 0;
+    const char *key;
+    void *value;
+    while (ol_map_next(c->cache, &pos, &key, &value)) {
+        cached_cart *e = value;
+        if (e->dirty && !cart_store_stage_cart(c->store, &e->rec)) return false;
+    }
+    return true;
 }
 
 /* Reads the stored positions again and seeks there: after a fence, a
@@ -400,31 +421,51 @@ static cart_store_status fence_batch(cart_coordinator *c, rd_kafka_message_t **m
     return CART_STORE_OK;
 }
 
-/* One transaction for the batch: fences, then each new message in order. */
+/* One transaction for the batch: fences, the batch's reads, each new
+ * message in order, then its writes in three statements. */
 static cart_store_status decide_batch(cart_coordinator *c, rd_kafka_message_t **msgs, size_t n, char *err,
                                       size_t errlen) {
     int64_t *ends = calloc(c->n_owned ? c->n_owned : 1, sizeof *ends);
-    if (!ends) {
+    bool *fresh = calloc(n, 2 * sizeof *fresh);
+    if (!ends || !fresh) {
+        free(ends);
+        free(fresh);
         ol_seterr(err, errlen, "out of memory");
         return CART_STORE_BROKEN;
     }
+    bool *ok = fresh + n;
+    for (size_t k = 0; k < n; k++) {
+        int i = owned_index(c, msgs[k]->partition);
+        fresh[k] = i >= 0 && msgs[k]->offset >= c->next[i]; /* ours, and not decided before */
+    }
     cart_store_status st = cart_store_begin(c->store, err, errlen);
     if (st == CART_STORE_OK) st = fence_batch(c, msgs, n, ends, err, errlen);
+    if (st == CART_STORE_OK) st = prefetch(c, msgs, fresh, n, ok, err, errlen);
     for (size_t k = 0; st == CART_STORE_OK && k < n; k++) {
-        int i = owned_index(c, msgs[k]->partition);
-        if (i < 0 || msgs[k]->offset < c->next[i]) continue; /* not ours, or decided before */
-        st = decide_one(c, msgs[k], err, errlen);
+        if (ok[k] && !decide_one(c, msgs[k], &c->parsed[k])) {
+            ol_seterr(err, errlen, "carts topic [%" PRId32 "] offset %" PRId64 ": out of memory deciding it",
+                      msgs[k]->partition, msgs[k]->offset);
+            st = CART_STORE_BROKEN;
+        }
     }
+    if (st == CART_STORE_OK && !stage_dirty(c)) {
+        ol_seterr(err, errlen, "out of memory staging the batch's carts");
+        st = CART_STORE_BROKEN;
+    }
+    if (st == CART_STORE_OK) st = cart_store_flush(c->store, err, errlen);
     if (st == CART_STORE_OK) st = cart_store_commit(c->store, err, errlen);
     if (st == CART_STORE_OK) {
         for (size_t i = 0; i < c->n_owned; i++)
             if (ends[i] >= 0) c->next[i] = ends[i];
         c->outbox_due = true;
     } else {
+        cart_store_unstage(c->store);
         cart_store_rollback(c->store);
     }
     free(ends);
-    cache_clear(c);
+    free(fresh);
+    map_clear_values(c->cache);
+    map_clear_values(c->answers);
     return st;
 }
 
@@ -818,7 +859,9 @@ static bool clients_new(cart_coordinator *c, char *err, size_t errlen) {
 cart_coordinator *cart_coordinator_new(const carts_settings *settings, volatile sig_atomic_t *stop, char *err,
                                        size_t errlen) {
     cart_coordinator *c = calloc(1, sizeof *c);
-    if (!c || !(c->cache = ol_map_new()) || !(c->expire_map = ol_map_new()) ||
+    size_t cap = (size_t)settings->batch_max < 1024 ? (size_t)settings->batch_max : 1024;
+    if (!c || !(c->cache = ol_map_new()) || !(c->answers = ol_map_new()) || !(c->expire_map = ol_map_new()) ||
+        !(c->parsed = calloc(cap, sizeof *c->parsed)) || !(c->names = calloc(2 * cap, sizeof *c->names)) ||
         !(c->fwd_offsets = rd_kafka_topic_partition_list_new(16)) ||
         !(c->expire_ids = calloc(EXPIRE_SCAN_MAX, sizeof *c->expire_ids)) ||
         !(c->expire_deadlines = calloc(EXPIRE_SCAN_MAX, sizeof *c->expire_deadlines))) {
@@ -862,6 +905,9 @@ void cart_coordinator_destroy(cart_coordinator *c) {
     free(c->fwd_retry);
     if (c->fwd_offsets) rd_kafka_topic_partition_list_destroy(c->fwd_offsets);
     map_free_values(c->cache);
+    map_free_values(c->answers);
+    free(c->parsed);
+    free(c->names);
     map_free_values(c->expire_map);
     cart_store_destroy(c->store);
     free(c->expire_ids);

@@ -1,4 +1,4 @@
-/* The audit's array literals (audit/pgarray.c): a sequence of adds, resets
+/* The audit's array literals (audit/ol_pgarray.c): a sequence of adds, resets
  * and reads taken from the input, and every literal read back with a
  * reader of PostgreSQL's array syntax written here (array_in's rules for
  * one dimension: quoted elements with backslash escapes, unquoted NULL).
@@ -11,7 +11,7 @@
 #include <inttypes.h>
 #include <string.h>
 
-#include "pgarray.h"
+#include "ol_pgarray.h"
 
 #define MAX_ELEMENTS 512
 
@@ -64,7 +64,7 @@ static void check_literal(const char *lit, const model *m) {
     FUZZ_CHECK(*p == '\0' && n == m->n, "%zu of %zu elements, then '%s'", n, m->n, p);
 }
 
-static bool add(pgarray *a, model *m, const uint8_t *data, size_t size, size_t *i) {
+static bool add(ol_pgarray *a, model *m, const uint8_t *data, size_t size, size_t *i) {
     element *e = &m->items[m->n];
     uint8_t op = data[(*i)++];
     e->is_null = op == 'n';
@@ -75,23 +75,23 @@ static bool add(pgarray *a, model *m, const uint8_t *data, size_t size, size_t *
         memcpy(e->text, data + *i, len);
         e->text[len] = '\0'; /* a C string: it ends at a NUL */
         *i += len;
-        return pgarray_add_text(a, e->text);
+        return ol_pgarray_add_text(a, e->text);
     }
     if (op == 'i' && size - *i >= 8) {
         int64_t v;
         memcpy(&v, data + *i, 8);
         *i += 8;
         snprintf(e->text, sizeof e->text, "%" PRId64, v);
-        return pgarray_add_int(a, v);
+        return ol_pgarray_add_int(a, v);
     }
-    if (op == 'n') return pgarray_add_null(a);
+    if (op == 'n') return ol_pgarray_add_null(a);
     return false;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     static model m;
-    pgarray a;
-    pgarray_init(&a);
+    ol_pgarray a;
+    ol_pgarray_init(&a);
     m.n = 0;
     for (size_t i = 0; i < size;) {
         uint8_t op = data[i];
@@ -100,14 +100,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             else break; /* a truncated op at the end of the input */
         } else if (op == 'r') {
             i++;
-            pgarray_reset(&a);
+            ol_pgarray_reset(&a);
             m.n = 0;
         } else {
             i++;
-            if (op == '?') check_literal(pgarray_text(&a), &m);
+            if (op == '?') check_literal(ol_pgarray_text(&a), &m);
         }
     }
-    check_literal(pgarray_text(&a), &m);
-    pgarray_free(&a);
+    check_literal(ol_pgarray_text(&a), &m);
+    ol_pgarray_free(&a);
     return 0;
 }

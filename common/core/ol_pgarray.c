@@ -1,23 +1,23 @@
-#include "pgarray.h"
+#include "ol_pgarray.h"
 
 #include <inttypes.h>
 #include <stdio.h>
 
-void pgarray_init(pgarray *a) {
+void ol_pgarray_init(ol_pgarray *a) {
     ol_buf_init(&a->buf);
     a->count = 0;
 }
 
-void pgarray_free(pgarray *a) { ol_buf_free(&a->buf); }
+void ol_pgarray_free(ol_pgarray *a) { ol_buf_free(&a->buf); }
 
-void pgarray_reset(pgarray *a) {
+void ol_pgarray_reset(ol_pgarray *a) {
     ol_buf_clear(&a->buf);
     a->count = 0;
 }
 
 /* The buffer holds "{e1,e2" without the closing brace; text() adds it and
  * takes it off again on the next add. */
-static bool open_element(pgarray *a) {
+static bool open_element(ol_pgarray *a) {
     if (a->count == 0) {
         ol_buf_clear(&a->buf);
         if (!ol_buf_append(&a->buf, "{", 1)) return false;
@@ -29,7 +29,7 @@ static bool open_element(pgarray *a) {
     return true;
 }
 
-bool pgarray_add_text(pgarray *a, const char *text) {
+bool ol_pgarray_add_text(ol_pgarray *a, const char *text) {
     if (!open_element(a) || !ol_buf_append(&a->buf, "\"", 1)) return false;
     /* Inside double quotes only " and \ need escaping; the text between
      * them is copied in one go. */
@@ -42,11 +42,11 @@ bool pgarray_add_text(pgarray *a, const char *text) {
     return ol_buf_appends(&a->buf, run) && ol_buf_append(&a->buf, "\"", 1);
 }
 
-bool pgarray_add_int(pgarray *a, int64_t value) { return open_element(a) && ol_buf_append_int(&a->buf, value); }
+bool ol_pgarray_add_int(ol_pgarray *a, int64_t value) { return open_element(a) && ol_buf_append_int(&a->buf, value); }
 
-bool pgarray_add_null(pgarray *a) { return open_element(a) && ol_buf_append(&a->buf, "NULL", 4); }
+bool ol_pgarray_add_null(ol_pgarray *a) { return open_element(a) && ol_buf_append(&a->buf, "NULL", 4); }
 
-const char *pgarray_text(pgarray *a) {
+const char *ol_pgarray_text(ol_pgarray *a) {
     if (a->count == 0) return "{}";
     if (a->buf.data[a->buf.len - 1] != '}' && !ol_buf_append(&a->buf, "}", 1)) return NULL;
     return a->buf.data;
