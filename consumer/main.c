@@ -13,6 +13,7 @@ static const ol_option options[] = {
     OL_OPT_COMMON,
     OL_OPT_DB,
     OL_OPT_RESULTS_TOPIC,
+    OL_OPT_CARTS_TOPIC,
     OL_OPT_PARTITIONS("missing topics"),
     {"dlq-topic", 0, OL_OPT_STRING, "NAME", 0, 0, FIELD(dlq_topic), "dead-letter topic for invalid messages",
      "orders-dlq"},

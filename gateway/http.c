@@ -10,7 +10,9 @@
 #include <unistd.h>
 
 #include "access.h"
+#include "cart_request.h"
 #include "lookups.h"
+#include "ol_cart_result.h"
 #include "ol_log.h"
 #include "ol_net.h"
 #include "ol_str.h"
@@ -91,7 +93,15 @@ typedef struct gw_conn {
     ol_order_type follow_type;
     char target[OL_ORDER_ID_MAX + 1];
     bool asking_target;
+    /* The carts routes: the cart, and for /carts/{id}/confirm|cancel which. */
+    gw_cart_input cart_in;
+    char cart_id[OL_CART_ID_MAX + 1];
+    bool cart_cancel;
 } gw_conn;
+
+static bool is_cart_route(gw_route route) {
+    return route == GW_ROUTE_CARTS || route == GW_ROUTE_CART || route == GW_ROUTE_CART_FOLLOW_UP;
+}
 
 /* The one place a request changes phase. */
 static void conn_set_phase(gw_conn *c, conn_phase next) {
@@ -171,6 +181,7 @@ static void lookup_done(gw_lookup *q) {
  * after_lookup once a worker resumes it. */
 static enum MHD_Result ask_ledger(gw_conn *c, gw_lookup_kind kind, const char *key) {
     gw_lookup *q = &c->lookup;
+    gw_lookup_clear(q);
     q->kind = kind;
     ol_strlcpy(q->key, key ? key : "", sizeof q->key);
     q->deadline_ms = ol_monotonic_ms() + LOOKUP_TIMEOUT_MS;
@@ -201,7 +212,9 @@ static enum MHD_Result reply_pending(gw_conn *c, int32_t partition, int64_t offs
     ol_buf_init(&body);
     ol_buf_init(&loc);
     enum MHD_Result res = MHD_NO;
-    if (gw_pending_json(&body, c->order_id, partition, offset) && gw_location(&loc, c->order_id)) {
+    bool located =
+        is_cart_route(c->route) ? gw_location_under(&loc, "/carts/", c->cart_id) : gw_location(&loc, c->order_id);
+    if (gw_pending_json(&body, c->order_id, partition, offset) && located) {
         const char *headers[] = {"Location", loc.data, "Retry-After", "1", NULL};
         res = reply(c, 202, JSON_TYPE, &body, headers);
     }
@@ -210,10 +223,50 @@ static enum MHD_Result reply_pending(gw_conn *c, int32_t partition, int64_t offs
     return res;
 }
 
+/* A cart answer (json, owned) as the body: its code by route, Location
+ * the cart. */
+static enum MHD_Result reply_cart_answer(gw_conn *c, const ol_result *r, char *json) {
+    ol_buf body = {json, strlen(json), strlen(json) + 1}, loc;
+    ol_buf_init(&loc);
+    if (!gw_location_under(&loc, "/carts/", c->cart_id)) {
+        ol_buf_free(&body);
+        return MHD_NO;
+    }
+    const char *headers[] = {"Location", loc.data, NULL};
+    enum MHD_Result res =
+        reply(c, gw_cart_status_of(r, c->route == GW_ROUTE_CART_FOLLOW_UP), JSON_TYPE, &body, headers);
+    ol_buf_free(&loc);
+    return res;
+}
+
+/* The answer cart_messages keeps for a repeat: answered again as it was. */
+static enum MHD_Result reply_stored_cart_answer(gw_conn *c) {
+    ol_cart_result *cr = malloc(sizeof *cr);
+    if (!cr) return MHD_NO;
+    char err[256];
+    char *json = c->lookup.answer;
+    bool ok = ol_cart_result_from_json(json, strlen(json), cr, err, sizeof err);
+    ol_result r;
+    if (ok) ol_cart_result_as_result(cr, &r);
+    free(cr);
+    if (!ok) {
+        ol_warn("the stored answer of '%s' is not a cart answer: %s", c->order_id, err);
+        return reply_error(c, 500, "the stored answer is not a cart answer", NULL, NULL);
+    }
+    c->lookup.answer = NULL;
+    return reply_cart_answer(c, &r, json);
+}
+
 /* A resumed request: its wait completed. */
 static enum MHD_Result reply_completed(gw_conn *c) {
     ol_completion *d = &c->done;
     enum MHD_Result res = MHD_NO;
+    if (d->outcome == OL_WAIT_DECIDED && is_cart_route(c->route)) {
+        /* A cart's duplicate answer carries the first answer itself. */
+        res = d->answer ? reply_cart_answer(c, &d->result, d->answer) : MHD_NO;
+        d->answer = NULL;
+        return res;
+    }
     if (d->outcome == OL_WAIT_DECIDED) {
         /* A duplicate answer is the consumer's reply to the same key sent
          * again; the original decision, with its own position, is in the
@@ -314,8 +367,81 @@ static enum MHD_Result handle_follow_up(gw_conn *c) {
     return ask_ledger(c, GW_LOOKUP_DECISION, c->order_id);
 }
 
+static enum MHD_Result submit_cart(gw_conn *c);
+
+/* Waits on the carts message c->order_id if in flight here; else asks
+ * whether it was decided before (a repeat is answered as the first). */
+static enum MHD_Result cart_wait_or_ask(gw_conn *c) {
+    gw_prefer prefer = gw_prefer_parse(MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND, "Prefer"));
+    c->wait_deadline_ms = ol_monotonic_ms() + gw_prefer_wait_ms(prefer, 5, c->http->max_wait_s);
+    gw_attach_status at = gw_relay_attach(c->http->relay, c->order_id, c, c->wait_deadline_ms, on_wait);
+    if (at == GW_ATTACH_WAITING) return MHD_YES;
+    if (at == GW_ATTACH_STOPPING) return reply_stopping(c);
+    if (at == GW_ATTACH_BUSY) return reply_busy(c, "too many requests are waiting (--max-waiters)");
+    return ask_ledger(c, GW_LOOKUP_CART_ANSWER, c->order_id);
+}
+
+/* POST /carts: the cart, its cart_id from the body or Idempotency-Key. */
+static enum MHD_Result handle_post_cart(gw_conn *c) {
+    char key[OL_ORDER_ID_MAX + 1], err[256];
+    const char *key_header = MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND, "Idempotency-Key");
+    if (key_header && !gw_idempotency_key_parse(key_header, key, err, sizeof err))
+        return reply_error(c, 400, err, "Idempotency-Key", NULL);
+    gw_cart_input *in = &c->cart_in;
+    if (!gw_cart_input_read(c->body.data ? c->body.data : "", c->body.len, key_header ? key : NULL, in)) return MHD_NO;
+    if (in->status) {
+        ol_buf body;
+        ol_buf_init(&body);
+        if (!gw_error_json(&body, in->error, in->field[0] ? in->field : NULL, in->line, in->column)) return MHD_NO;
+        return reply(c, in->status, JSON_TYPE, &body, NULL);
+    }
+    ol_strlcpy(c->cart_id, in->cart.cart_id, sizeof c->cart_id);
+    ol_strlcpy(c->order_id, in->cart.cart_id, sizeof c->order_id);
+    return cart_wait_or_ask(c);
+}
+
+/* POST /carts/{id}/confirm|cancel: its order_id is the same for every
+ * repeat, so a repeat is answered as the first. */
+static enum MHD_Result handle_cart_follow_up(gw_conn *c) {
+    gw_cart_follow_up_id(c->cart_id, c->cart_cancel, c->order_id);
+    return cart_wait_or_ask(c);
+}
+
+/* The ledger on a carts route: the cart (GET), a carts message's answer
+ * (a repeat), or for a confirm or cancel whether the cart is known. */
+static enum MHD_Result after_cart_lookup(gw_conn *c) {
+    const gw_lookup *q = &c->lookup;
+    const char *retry[] = {"Retry-After", "1", NULL};
+    char msg[400];
+    bool error = q->status == GW_LEDGER_ERROR, found = q->status == GW_LEDGER_FOUND;
+    if (error) count_ledger_error(c);
+    if (q->kind == GW_LOOKUP_CART_ANSWER && found) return reply_stored_cart_answer(c);
+    if (c->route == GW_ROUTE_CARTS) return submit_cart(c); /* an error costs a duplicate at most */
+    if (error) {
+        snprintf(msg, sizeof msg, "cannot read the carts ledger for '%.128s'%s", q->key,
+                 c->route == GW_ROUTE_CART ? "" : "; nothing was published");
+        return reply_error(c, 503, msg, NULL, retry);
+    }
+    if (c->route == GW_ROUTE_CART && found) {
+        ol_buf body;
+        ol_buf_init(&body);
+        if (!gw_cart_json(&body, c->cart_id, &q->cart)) return MHD_NO;
+        return reply(c, 200, JSON_TYPE, &body, NULL);
+    }
+    if (q->kind == GW_LOOKUP_CART_ANSWER) {
+        if (gw_relay_knows(c->http->relay, c->cart_id)) return submit_cart(c); /* the cart is on its way */
+        return ask_ledger(c, GW_LOOKUP_CART, c->cart_id);
+    }
+    if (found) return submit_cart(c);
+    snprintf(msg, sizeof msg, "no cart '%.96s'%s", c->cart_id,
+             c->route == GW_ROUTE_CART ? " (yet)" : " (yet); nothing was published");
+    return reply_error(c, 404, msg, "cart_id", NULL);
+}
+
 /* The target's decision is known: the follow-up goes out as an order. */
 static enum MHD_Result publish_follow_up(gw_conn *c);
+
+static enum MHD_Result answer_submit(gw_conn *c, gw_submit_status st, gw_in_log where, const char *reason);
 
 /* Not decided before (or the ledger could not say): produce it. */
 static enum MHD_Result submit_post(gw_conn *c) {
@@ -324,6 +450,29 @@ static enum MHD_Result submit_post(gw_conn *c) {
     gw_in_log where;
     gw_submit_status st =
         gw_relay_submit(h->relay, &c->in, client_of(c), c, c->wait_deadline_ms, on_wait, &where, reason, sizeof reason);
+    return answer_submit(c, st, where, reason);
+}
+
+/* A carts message to the carts topic (key = cart_id): the cart itself, or
+ * its confirm or cancel. */
+static enum MHD_Result submit_cart(gw_conn *c) {
+    ol_buf msg;
+    ol_buf_init(&msg);
+    gw_outgoing out = {c->order_id, c->cart_id, c->cart_in.message, c->cart_in.message_len, true};
+    if (c->route == GW_ROUTE_CART_FOLLOW_UP) {
+        if (!gw_cart_follow_up_message(&msg, c->cart_cancel, c->order_id, c->cart_id)) return MHD_NO;
+        out.value = msg.data;
+        out.len = msg.len;
+    }
+    char reason[256];
+    gw_in_log where;
+    gw_submit_status st = gw_relay_submit_to(c->http->relay, &out, client_of(c), c, c->wait_deadline_ms, on_wait,
+                                             &where, reason, sizeof reason);
+    ol_buf_free(&msg);
+    return answer_submit(c, st, where, reason);
+}
+
+static enum MHD_Result answer_submit(gw_conn *c, gw_submit_status st, gw_in_log where, const char *reason) {
     if (st == GW_SUBMIT_WAITING) return MHD_YES;
     if (st == GW_SUBMIT_IN_LOG) return reply_pending(c, where.partition, where.offset);
     if (st == GW_SUBMIT_STOPPING) return reply_stopping(c);
@@ -351,6 +500,10 @@ static enum MHD_Result handle_get(gw_conn *c, const char *arg) {
         if (gw_relay_idle_ms(h->relay) > STALE_AFTER_MS)
             return reply_error(c, 503, "unhealthy: relay loop stalled", NULL, NULL);
         return ask_ledger(c, GW_LOOKUP_PING, NULL);
+    }
+    if (c->route == GW_ROUTE_CART) {
+        ol_strlcpy(c->cart_id, arg, sizeof c->cart_id);
+        return ask_ledger(c, GW_LOOKUP_CART, arg);
     }
     if (c->route == GW_ROUTE_ORDER) ol_strlcpy(c->order_id, arg, sizeof c->order_id);
     return ask_ledger(c, c->route == GW_ROUTE_ORDER ? GW_LOOKUP_DECISION : GW_LOOKUP_ITEM, arg);
@@ -396,6 +549,7 @@ static enum MHD_Result publish_follow_up(gw_conn *c) {
 /* The ledger answered (or could not): the request goes on. */
 static enum MHD_Result after_lookup(gw_conn *c) {
     if (c->route == GW_ROUTE_FOLLOW_UP) return after_follow_up_lookup(c);
+    if (is_cart_route(c->route)) return after_cart_lookup(c);
     const gw_lookup *q = &c->lookup;
     char msg[700];
     const char *retry[] = {"Retry-After", "1", NULL};
@@ -502,8 +656,13 @@ static enum MHD_Result start_request(gw_listener *l, gw_conn *c, const char *url
             return reply_error(c, 400, msg, "order_id", NULL);
         return MHD_YES; /* a body, if any, is read and ignored */
     }
+    if (c->route == GW_ROUTE_CART_FOLLOW_UP) {
+        if (!gw_cart_follow_up_parse(arg, c->cart_id, &c->cart_cancel, msg, sizeof msg))
+            return reply_error(c, 400, msg, "cart_id", NULL);
+        return MHD_YES;
+    }
     if (arg && !gw_segment_check(c->route, arg, &field, msg, sizeof msg)) return reply_error(c, 400, msg, field, NULL);
-    if (c->route != GW_ROUTE_ORDERS) return handle_get(c, arg);
+    if (c->route != GW_ROUTE_ORDERS && c->route != GW_ROUTE_CARTS) return handle_get(c, arg);
     if (!gw_content_type_is_json(MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND, "Content-Type")))
         return reply_error(c, 415, "Content-Type must be application/json", NULL, NULL);
     const char *length = MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND, "Content-Length");
@@ -542,7 +701,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         *upload_size = 0;
         return MHD_YES;
     }
-    if (!c->too_large) return c->route == GW_ROUTE_FOLLOW_UP ? handle_follow_up(c) : handle_post(c);
+    if (!c->too_large) {
+        if (c->route == GW_ROUTE_FOLLOW_UP) return handle_follow_up(c);
+        if (c->route == GW_ROUTE_CARTS) return handle_post_cart(c);
+        if (c->route == GW_ROUTE_CART_FOLLOW_UP) return handle_cart_follow_up(c);
+        return handle_post(c);
+    }
 too_large : {
     char msg[128];
     snprintf(msg, sizeof msg, "body larger than %d bytes", GW_BODY_MAX);
@@ -556,6 +720,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **state, e
     __atomic_sub_fetch(&c->http->in_flight, 1, __ATOMIC_SEQ_CST);
     ol_buf_free(&c->body);
     gw_order_input_free(&c->in);
+    gw_cart_input_free(&c->cart_in);
+    gw_lookup_clear(&c->lookup);
     free(c->done.answer);
     free(c);
     *state = NULL;

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <libpq-fe.h>
 #include <poll.h>
+#include <stdio.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,10 @@ struct gw_ledger {
 };
 
 static const char SQL_DECISION[] = "SELECT " OL_PG_DECISION_COLUMNS " FROM orders WHERE order_id = $1";
+static const char SQL_CART[] =
+    "SELECT state, hold_s, coalesce((extract(epoch FROM hold_expires_at) * 1000000)::bigint, 0), lines::text,"
+    " kafka_partition, kafka_offset, (extract(epoch FROM updated_at) * 1000000)::bigint FROM carts WHERE cart_id = $1";
+static const char SQL_CART_ANSWER[] = "SELECT answer::text FROM cart_messages WHERE order_id = $1";
 static const char SQL_ITEM[] = "SELECT count FROM inventories WHERE name = $1";
 
 /* Waits until c's socket is ready for events or deadline_ms passes. */
@@ -217,6 +222,58 @@ gw_ledger_status gw_ledger_item(gw_ledger *l, const char *name, int64_t deadline
             ol_seterr(err, errlen, "inventories.count of '%s' is not a count", name);
         }
     }
+    PQclear(res);
+    give_back(l, slot);
+    return st;
+}
+
+static bool cart_from_row(const PGresult *res, gw_cart_row *row, char *err, size_t errlen) {
+    long hold, partition;
+    long long expires, offset, updated;
+    memset(row, 0, sizeof *row);
+    ol_strlcpy(row->state, PQgetvalue(res, 0, 0), sizeof row->state);
+    if (!ol_parse_long(PQgetvalue(res, 0, 1), 0, 86400, &hold) ||
+        !ol_parse_long(PQgetvalue(res, 0, 4), 0, INT32_MAX, &partition) ||
+        sscanf(PQgetvalue(res, 0, 2), "%lld", &expires) != 1 || sscanf(PQgetvalue(res, 0, 5), "%lld", &offset) != 1 ||
+        sscanf(PQgetvalue(res, 0, 6), "%lld", &updated) != 1) {
+        ol_seterr(err, errlen, "a row of carts that is not a cart's");
+        return false;
+    }
+    row->hold_s = (int32_t)hold;
+    row->partition = (int32_t)partition;
+    row->hold_expires_at_us = expires;
+    row->offset = offset;
+    row->updated_at_us = updated;
+    row->lines = strdup(PQgetvalue(res, 0, 3));
+    if (!row->lines) ol_seterr(err, errlen, "out of memory");
+    return row->lines != NULL;
+}
+
+gw_ledger_status gw_ledger_cart(gw_ledger *l, const char *cart_id, int64_t deadline_ms, gw_cart_row *row, char *err,
+                                size_t errlen) {
+    int slot = take(l);
+    bool missing;
+    PGresult *res = query(l, slot, SQL_CART, cart_id, deadline_ms, &missing, err, errlen);
+    gw_ledger_status st = GW_LEDGER_ERROR;
+    if (!res) st = missing ? GW_LEDGER_NOT_FOUND : GW_LEDGER_ERROR;
+    else if (PQntuples(res) == 0) st = GW_LEDGER_NOT_FOUND;
+    else if (cart_from_row(res, row, err, errlen)) st = GW_LEDGER_FOUND;
+    PQclear(res);
+    give_back(l, slot);
+    return st;
+}
+
+gw_ledger_status gw_ledger_cart_answer(gw_ledger *l, const char *order_id, int64_t deadline_ms, char **answer,
+                                       char *err, size_t errlen) {
+    int slot = take(l);
+    bool missing;
+    PGresult *res = query(l, slot, SQL_CART_ANSWER, order_id, deadline_ms, &missing, err, errlen);
+    gw_ledger_status st = GW_LEDGER_ERROR;
+    *answer = NULL;
+    if (!res) st = missing ? GW_LEDGER_NOT_FOUND : GW_LEDGER_ERROR;
+    else if (PQntuples(res) == 0) st = GW_LEDGER_NOT_FOUND;
+    else if ((*answer = gw_json_compact(PQgetvalue(res, 0, 0)))) st = GW_LEDGER_FOUND;
+    else ol_seterr(err, errlen, "the stored answer of '%s' is not JSON", order_id);
     PQclear(res);
     give_back(l, slot);
     return st;

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cart_request.h"
 #include "ol_result.h"
 
 typedef struct gw_ledger gw_ledger;
@@ -32,6 +33,14 @@ gw_ledger_status gw_ledger_decision(gw_ledger *l, const char *order_id, int64_t 
                                     size_t errlen);
 gw_ledger_status gw_ledger_item(gw_ledger *l, const char *name, int64_t deadline_ms, int64_t *count, char *err,
                                 size_t errlen);
+/* The row of table carts for cart_id (order-carts writes it); row->lines
+ * is malloc'd on FOUND. No table yet: NOT_FOUND. */
+gw_ledger_status gw_ledger_cart(gw_ledger *l, const char *cart_id, int64_t deadline_ms, gw_cart_row *row, char *err,
+                                size_t errlen);
+/* The answer published for a decided carts message (table cart_messages),
+ * as compact JSON in *answer (malloc'd) on FOUND. */
+gw_ledger_status gw_ledger_cart_answer(gw_ledger *l, const char *order_id, int64_t deadline_ms, char **answer,
+                                       char *err, size_t errlen);
 /* A trivial query: whether PostgreSQL answers before deadline_ms. */
 bool gw_ledger_ping(gw_ledger *l, int64_t deadline_ms, char *err, size_t errlen);
 

@@ -27,9 +27,20 @@ static void answer(gw_ledger *ledger, gw_lookup *q) {
         q->status = gw_ledger_decision(ledger, q->key, q->deadline_ms, &q->result, q->err, sizeof q->err);
     } else if (q->kind == GW_LOOKUP_ITEM) {
         q->status = gw_ledger_item(ledger, q->key, q->deadline_ms, &q->count, q->err, sizeof q->err);
+    } else if (q->kind == GW_LOOKUP_CART) {
+        q->status = gw_ledger_cart(ledger, q->key, q->deadline_ms, &q->cart, q->err, sizeof q->err);
+    } else if (q->kind == GW_LOOKUP_CART_ANSWER) {
+        q->status = gw_ledger_cart_answer(ledger, q->key, q->deadline_ms, &q->answer, q->err, sizeof q->err);
     } else {
         q->status = gw_ledger_ping(ledger, q->deadline_ms, q->err, sizeof q->err) ? GW_LEDGER_FOUND : GW_LEDGER_ERROR;
     }
+}
+
+void gw_lookup_clear(gw_lookup *q) {
+    free(q->cart.lines);
+    q->cart.lines = NULL;
+    free(q->answer);
+    q->answer = NULL;
 }
 
 /* Pops the oldest lookup; NULL once stopping and the queue is empty. */

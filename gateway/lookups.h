@@ -15,7 +15,13 @@
 #include "ol_order.h"
 #include "ol_result.h"
 
-typedef enum { GW_LOOKUP_DECISION, GW_LOOKUP_ITEM, GW_LOOKUP_PING } gw_lookup_kind;
+typedef enum {
+    GW_LOOKUP_DECISION,
+    GW_LOOKUP_ITEM,
+    GW_LOOKUP_PING,
+    GW_LOOKUP_CART,       /* table carts, by cart_id */
+    GW_LOOKUP_CART_ANSWER /* table cart_messages, by order_id */
+} gw_lookup_kind;
 
 /* One question, owned by the caller (it lives in the request) until done
  * is called, on a worker thread, with the answer filled in. */
@@ -27,11 +33,17 @@ typedef struct gw_lookup {
     gw_ledger_status status; /* PING: FOUND when PostgreSQL answered */
     ol_result result;        /* DECISION, FOUND */
     int64_t count;           /* ITEM, FOUND */
+    gw_cart_row cart;        /* CART, FOUND: cart.lines is malloc'd (gw_lookup_clear frees it) */
+    char *answer;            /* CART_ANSWER, FOUND: malloc'd (gw_lookup_clear frees it) */
     char err[512];           /* ERROR: why */
     struct gw_lookup *next;  /* the queue's */
 } gw_lookup;
 
 typedef struct gw_lookups gw_lookups;
+
+/* Frees what a cart lookup left (before the lookup is asked again, and at
+ * the end of the request). */
+void gw_lookup_clear(gw_lookup *lookup);
 
 /* Starts threads workers on ledger (which must have that many connections). */
 gw_lookups *gw_lookups_new(gw_ledger *ledger, int threads, char *err, size_t errlen);

@@ -35,6 +35,7 @@ static const ol_option options[] = {
     OL_OPT_COMMON,
     OL_OPT_DB,
     OL_OPT_RESULTS_TOPIC,
+    OL_OPT_CARTS_TOPIC,
     {"listen", 'l', OL_OPT_STRING, "ADDR:PORT", 0, 0, FIELD(listen),
      "serve the HTTP API here (orders only; not loopback: needs --auth-tokens or --no-auth)", "127.0.0.1:8080"},
     {"max-wait", 0, OL_OPT_LONG, "SECONDS", 0, 3600, FIELD(max_wait_s),

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ol_cart_result.h"
 #include "ol_kafka.h"
 #include "ol_log.h"
 #include "ol_reader.h"
@@ -23,16 +24,18 @@
  * is final, so a re-send has the bytes. */
 typedef struct gw_message {
     char order_id[OL_ORDER_ID_MAX + 1];
-    char item[OL_ITEM_MAX + 1];
+    char key[OL_CART_ID_MAX + 1];        /* the item, or a cart's cart_id */
+    bool cart;                           /* to the carts topic */
     char client[GW_CLIENT_NAME_MAX + 1]; /* the caller, for the header; "" when unknown */
     char *value;
     size_t len;
 } gw_message;
 
 struct gw_relay {
-    pthread_mutex_t lock;      /* guards waiters, in_log, stopping and last_run_ms */
-    pthread_mutex_t hist_lock; /* guards counters.wait_seconds (the counts are atomic) */
-    ol_result *parsed;         /* READ_BATCH answers decoded outside the lock (main thread only) */
+    pthread_mutex_t lock;        /* guards waiters, in_log, stopping and last_run_ms */
+    pthread_mutex_t hist_lock;   /* guards counters.wait_seconds (the counts are atomic) */
+    ol_result *parsed;           /* READ_BATCH answers decoded outside the lock (main thread only) */
+    ol_cart_result *cart_answer; /* a cart answer being decoded (main thread only) */
     bool *readable;
     ol_waiters *waiters;
     gw_inlog *in_log; /* orders whose waits all ended 202 */
@@ -42,6 +45,7 @@ struct gw_relay {
     int64_t last_run_ms;
     rd_kafka_t *producer;
     rd_kafka_topic_t *orders;
+    rd_kafka_topic_t *carts;
     ol_reader *reader;
     char *results_topic;
     rd_kafka_resp_err_t refused; /* the brokers refused us the orders topic (main thread only) */
@@ -59,8 +63,12 @@ static void message_free(gw_message *m) {
 static bool produce(gw_relay *r, gw_message *m, char *reason, size_t reasonlen) {
     /* No waiting for room: a person waits (a full queue is a 503), and a
      * delivery report, which re-sends through here, must not poll. */
-    ol_kafka_msg msg = {
-        .rkt = r->orders, .key = m->item, .key_len = strlen(m->item), .value = m->value, .len = m->len, .opaque = m};
+    ol_kafka_msg msg = {.rkt = m->cart ? r->carts : r->orders,
+                        .key = m->key,
+                        .key_len = strlen(m->key),
+                        .value = m->value,
+                        .len = m->len,
+                        .opaque = m};
     if (m->client[0]) {
         msg.headers = rd_kafka_headers_new(1);
         if (!msg.headers || rd_kafka_header_add(msg.headers, CLIENT_HEADER, -1, m->client, -1)) {
@@ -86,7 +94,7 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opa
     if (ol_kafka_delivery_refused(msg->err) && !r->refused) r->refused = msg->err;
     if (msg->err) r->counters.delivery_failures++;
     else if (msg->offset < 0) r->counters.unconfirmed++;
-    else gw_counters_in_log(&r->counters, msg->partition, msg->offset);
+    else if (!m->cart) gw_counters_in_log(&r->counters, msg->partition, msg->offset);
     ol_delivery_action a =
         ol_waiters_delivery(r->waiters, m->order_id, why, msg->partition, msg->offset, ol_monotonic_ms());
     bool resent = false;
@@ -133,10 +141,11 @@ static bool open_producer(gw_relay *r, const ol_settings *s, char *err, size_t e
                                            NULL};
     r->producer = ol_kafka_producer_new(s, defaults, "producer", r, on_delivery, NULL, err, errlen);
     if (!r->producer) return false;
-    const char *topics[] = {s->orders_topic, s->results_topic};
-    if (!ol_kafka_ensure_topics(r->producer, topics, 2, (int)s->partitions, 10000, err, errlen)) return false;
+    const char *topics[] = {s->orders_topic, s->results_topic, s->carts_topic};
+    if (!ol_kafka_ensure_topics(r->producer, topics, 3, (int)s->partitions, 10000, err, errlen)) return false;
     r->orders = ol_kafka_topic_new(r->producer, s->orders_topic, err, errlen);
-    return r->orders != NULL;
+    r->carts = r->orders ? ol_kafka_topic_new(r->producer, s->carts_topic, err, errlen) : NULL;
+    return r->carts != NULL;
 }
 
 gw_relay *gw_relay_new(const gw_relay_config *cfg, gw_on_complete on_complete, void *opaque, char *err, size_t errlen) {
@@ -161,7 +170,8 @@ gw_relay *gw_relay_new(const gw_relay_config *cfg, gw_on_complete on_complete, v
     r->results_topic = strdup(s->results_topic);
     r->parsed = calloc(READ_BATCH, sizeof *r->parsed);
     r->readable = calloc(READ_BATCH, sizeof *r->readable);
-    if (!r->waiters || !r->in_log || !r->results_topic || !r->parsed || !r->readable) {
+    r->cart_answer = malloc(sizeof *r->cart_answer);
+    if (!r->waiters || !r->in_log || !r->results_topic || !r->parsed || !r->readable || !r->cart_answer) {
         ol_seterr(err, errlen, "out of memory");
         goto fail;
     }
@@ -178,6 +188,7 @@ void gw_relay_destroy(gw_relay *r) {
     if (!r) return;
     ol_reader_destroy(r->reader);
     if (r->orders) rd_kafka_topic_destroy(r->orders);
+    if (r->carts) rd_kafka_topic_destroy(r->carts);
     if (r->producer) {
         /* Reports still owed free their messages here (purged ones come
          * back at once with an error). */
@@ -192,6 +203,7 @@ void gw_relay_destroy(gw_relay *r) {
     pthread_mutex_destroy(&r->hist_lock);
     free(r->parsed);
     free(r->readable);
+    free(r->cart_answer);
     free(r->results_topic);
     free(r);
 }
@@ -219,28 +231,54 @@ gw_attach_status gw_relay_attach(gw_relay *r, const char *order_id, void *token,
     return st;
 }
 
-static gw_message *message_new(const gw_order_input *in, const char *client) {
+static gw_message *message_new(const gw_outgoing *out, const char *client) {
     gw_message *m = calloc(1, sizeof *m);
-    if (!m || !(m->value = malloc(in->message_len ? in->message_len : 1))) {
+    if (!m || !(m->value = malloc(out->len ? out->len : 1))) {
         free(m);
         return NULL;
     }
-    memcpy(m->value, in->message, in->message_len);
-    m->len = in->message_len;
-    memcpy(m->order_id, in->order.order_id, sizeof m->order_id);
-    memcpy(m->item, in->order.item, sizeof m->item);
+    memcpy(m->value, out->value, out->len);
+    m->len = out->len;
+    ol_strlcpy(m->order_id, out->order_id, sizeof m->order_id);
+    ol_strlcpy(m->key, out->key, sizeof m->key);
+    m->cart = out->cart;
     if (client) ol_strlcpy(m->client, client, sizeof m->client);
     return m;
 }
 
+static gw_submit_status submit(gw_relay *r, gw_message *m, void *token, int64_t deadline_ms, gw_on_wait on_wait,
+                               gw_in_log *where, char *reason, size_t reasonlen);
+
 gw_submit_status gw_relay_submit(gw_relay *r, const gw_order_input *in, const char *client, void *token,
                                  int64_t deadline_ms, gw_on_wait on_wait, gw_in_log *where, char *reason,
                                  size_t reasonlen) {
-    gw_message *m = message_new(in, client);
+    gw_outgoing out = {in->order.order_id, in->order.item, in->message, in->message_len, false};
+    return gw_relay_submit_to(r, &out, client, token, deadline_ms, on_wait, where, reason, reasonlen);
+}
+
+gw_submit_status gw_relay_submit_to(gw_relay *r, const gw_outgoing *out, const char *client, void *token,
+                                    int64_t deadline_ms, gw_on_wait on_wait, gw_in_log *where, char *reason,
+                                    size_t reasonlen) {
+    gw_message *m = message_new(out, client);
     if (!m) {
         ol_seterr(reason, reasonlen, "out of memory");
         return GW_SUBMIT_FAILED;
     }
+    return submit(r, m, token, deadline_ms, on_wait, where, reason, reasonlen);
+}
+
+bool gw_relay_knows(gw_relay *r, const char *order_id) {
+    gw_in_log where;
+    pthread_mutex_lock(&r->lock);
+    bool known = ol_waiters_find(r->waiters, order_id) || gw_inlog_get(r->in_log, order_id, ol_monotonic_ms(), &where);
+    pthread_mutex_unlock(&r->lock);
+    return known;
+}
+
+/* Produces m (owned) unless it is in flight or in the log already, and
+ * hangs the wait on it. */
+static gw_submit_status submit(gw_relay *r, gw_message *m, void *token, int64_t deadline_ms, gw_on_wait on_wait,
+                               gw_in_log *where, char *reason, size_t reasonlen) {
     gw_submit_status st = GW_SUBMIT_FAILED;
     pthread_mutex_lock(&r->lock);
     ol_pending *p = ol_waiters_find(r->waiters, m->order_id);
@@ -309,7 +347,15 @@ static void read_answers(gw_relay *r, rd_kafka_message_t **msgs, ssize_t n) {
         if (m->err) continue; /* end of partition */
         r->counters.results_read++;
         char err[256];
-        r->readable[i] = ol_result_from_json(m->payload, m->len, &r->parsed[i], err, sizeof err);
+        if (ol_cart_result_maybe(m->payload, m->len)) {
+            /* A cart's answer: matched by order_id like an item's; its
+             * position is on the carts topic, not counted per orders partition. */
+            r->readable[i] = ol_cart_result_from_json(m->payload, m->len, r->cart_answer, err, sizeof err);
+            if (r->readable[i]) ol_cart_result_as_result(r->cart_answer, &r->parsed[i]);
+            if (r->readable[i]) continue;
+        } else {
+            r->readable[i] = ol_result_from_json(m->payload, m->len, &r->parsed[i], err, sizeof err);
+        }
         if (r->readable[i]) gw_counters_answered(&r->counters, r->parsed[i].partition, r->parsed[i].offset);
         else {
             r->counters.results_unreadable++;

@@ -1,4 +1,4 @@
-/* gw_relay: the gateway's Kafka side. It publishes orders (idempotent
+/* gw_relay: the gateway's Kafka side. It publishes orders and carts (idempotent
  * producer, acks=all), reads every partition of the results topic from its
  * end as of the start (a plain assignment, no group), and joins the two
  * through the waiter registry (ol_waiters). HTTP threads call attach and
@@ -70,6 +70,23 @@ typedef enum {
 gw_submit_status gw_relay_submit(gw_relay *r, const gw_order_input *in, const char *client, void *token,
                                  int64_t deadline_ms, gw_on_wait on_wait, gw_in_log *where, char *reason,
                                  size_t reasonlen);
+
+/* A message to produce and wait for: an order (key = item) or a carts
+ * message (key = cart_id, to the carts topic). Borrowed by submit. */
+typedef struct gw_outgoing {
+    const char *order_id; /* what its answer names */
+    const char *key;
+    const char *value;
+    size_t len;
+    bool cart; /* to --carts-topic; else --orders-topic */
+} gw_outgoing;
+/* gw_relay_submit for any message. */
+gw_submit_status gw_relay_submit_to(gw_relay *r, const gw_outgoing *out, const char *client, void *token,
+                                    int64_t deadline_ms, gw_on_wait on_wait, gw_in_log *where, char *reason,
+                                    size_t reasonlen);
+/* Whether order_id is in flight here or was put in the log from here
+ * (within GW_IN_LOG_TTL_MS) undecided. */
+bool gw_relay_knows(gw_relay *r, const char *order_id);
 
 /* Serves delivery reports, reads answers (waiting up to timeout_ms for
  * one), ends waits past their deadline and delivers the completions. False

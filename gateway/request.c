@@ -1,5 +1,7 @@
 #include "request.h"
 
+#include "ol_cart.h"
+
 #include <ctype.h>
 #include <jansson.h>
 #include <stdlib.h>
@@ -18,6 +20,9 @@ static const struct {
     [GW_ROUTE_ORDER] = {"GET", "get_order"},
     [GW_ROUTE_ITEM] = {"GET", "get_item"},
     [GW_ROUTE_FOLLOW_UP] = {"POST", "post_follow_up"},
+    [GW_ROUTE_CARTS] = {"POST", "post_carts"},
+    [GW_ROUTE_CART] = {"GET", "get_cart"},
+    [GW_ROUTE_CART_FOLLOW_UP] = {"POST", "post_cart_follow_up"},
     [GW_ROUTE_METRICS] = {"GET", "metrics"},
     [GW_ROUTE_HEALTHZ] = {"GET", "healthz"},
     [GW_ROUTE_NOT_FOUND] = {"", "not_found"},
@@ -39,6 +44,7 @@ gw_route gw_route_match(const char *path, const char **arg) {
     *arg = NULL;
     if (strcmp(path, "/") == 0) return GW_ROUTE_FORM;
     if (strcmp(path, "/orders") == 0) return GW_ROUTE_ORDERS;
+    if (strcmp(path, "/carts") == 0) return GW_ROUTE_CARTS;
     if (strcmp(path, "/metrics") == 0) return GW_ROUTE_METRICS;
     if (strcmp(path, "/healthz") == 0) return GW_ROUTE_HEALTHZ;
     /* One non-empty segment after the prefix; an order_id may hold '/'
@@ -46,6 +52,10 @@ gw_route gw_route_match(const char *path, const char **arg) {
     if (strncmp(path, "/orders/", 8) == 0 && path[8]) {
         *arg = path + 8;
         return follow_up_suffix(path + 8) ? GW_ROUTE_FOLLOW_UP : GW_ROUTE_ORDER;
+    }
+    if (strncmp(path, "/carts/", 7) == 0 && path[7]) {
+        *arg = path + 7;
+        return follow_up_suffix(path + 7) ? GW_ROUTE_CART_FOLLOW_UP : GW_ROUTE_CART;
     }
     if (strncmp(path, "/items/", 7) == 0 && path[7]) {
         *arg = path + 7;
@@ -55,9 +65,9 @@ gw_route gw_route_match(const char *path, const char **arg) {
 }
 
 bool gw_segment_check(gw_route route, const char *arg, const char **field, char *err, size_t errlen) {
-    bool order = route == GW_ROUTE_ORDER;
-    size_t max = order ? OL_ORDER_ID_MAX : OL_ITEM_MAX, len = strlen(arg);
-    *field = order ? "order_id" : "item";
+    bool order = route == GW_ROUTE_ORDER, cart = route == GW_ROUTE_CART;
+    size_t max = order ? OL_ORDER_ID_MAX : cart ? OL_CART_ID_MAX : OL_ITEM_MAX, len = strlen(arg);
+    *field = order ? "order_id" : cart ? "cart_id" : "item";
     if (!ol_utf8_valid(arg, len)) {
         ol_seterr(err, errlen, "the %s in the path is not valid UTF-8 (percent-decoded)", *field);
         return false;
@@ -307,10 +317,12 @@ unsigned gw_status_of(const ol_result *r) {
     return r->reason == OL_REASON_INVALID ? 422 : 409;
 }
 
-bool gw_location(ol_buf *out, const char *order_id) {
+bool gw_location(ol_buf *out, const char *order_id) { return gw_location_under(out, "/orders/", order_id); }
+
+bool gw_location_under(ol_buf *out, const char *prefix, const char *id) {
     static const char hex[] = "0123456789ABCDEF";
-    if (!ol_buf_appends(out, "/orders/")) return false;
-    for (const unsigned char *p = (const unsigned char *)order_id; *p; p++) {
+    if (!ol_buf_appends(out, prefix)) return false;
+    for (const unsigned char *p = (const unsigned char *)id; *p; p++) {
         if (isalnum(*p) || strchr("-._~", *p)) {
             if (!ol_buf_append(out, (const char *)p, 1)) return false;
         } else {

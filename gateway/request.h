@@ -17,13 +17,16 @@
 #define GW_BODY_MAX 16384 /* bytes of a POST body */
 
 typedef enum {
-    GW_ROUTE_FORM,      /* / */
-    GW_ROUTE_ORDERS,    /* /orders */
-    GW_ROUTE_ORDER,     /* /orders/{order_id} */
-    GW_ROUTE_FOLLOW_UP, /* /orders/{order_id}/confirm, /orders/{order_id}/cancel */
-    GW_ROUTE_ITEM,      /* /items/{name} */
-    GW_ROUTE_METRICS,   /* /metrics */
-    GW_ROUTE_HEALTHZ,   /* /healthz */
+    GW_ROUTE_FORM,           /* / */
+    GW_ROUTE_ORDERS,         /* /orders */
+    GW_ROUTE_ORDER,          /* /orders/{order_id} */
+    GW_ROUTE_FOLLOW_UP,      /* /orders/{order_id}/confirm, /orders/{order_id}/cancel */
+    GW_ROUTE_ITEM,           /* /items/{name} */
+    GW_ROUTE_CARTS,          /* /carts */
+    GW_ROUTE_CART,           /* /carts/{cart_id} */
+    GW_ROUTE_CART_FOLLOW_UP, /* /carts/{cart_id}/confirm, /carts/{cart_id}/cancel */
+    GW_ROUTE_METRICS,        /* /metrics */
+    GW_ROUTE_HEALTHZ,        /* /healthz */
     GW_ROUTE_NOT_FOUND,
     GW_ROUTE_COUNT
 } gw_route;
@@ -101,6 +104,8 @@ unsigned gw_status_of(const ol_result *result);
 
 /* Location of an order: /orders/ and its order_id percent-encoded. */
 bool gw_location(ol_buf *out, const char *order_id);
+/* The same under another prefix ("/carts/"). */
+bool gw_location_under(ol_buf *out, const char *prefix, const char *id);
 
 /* {"error": msg} with optional "field" (NULL: left out) and extra numeric
  * members line/column when line > 0. */

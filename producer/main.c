@@ -34,6 +34,7 @@ static const ol_option options[] = {
     {"rate", 0, OL_OPT_LONG, "N", 0, 10000000L, FIELD(rate),
      "publish at most N orders per second, evenly paced (default: unpaced)", NULL},
     OL_OPT_RESULTS_TOPIC,
+    OL_OPT_CARTS_TOPIC,
     {"wait", 0, OL_OPT_OPTIONAL_LONG, "SECONDS", 1, 86400, FIELD(wait_s),
      "wait up to SECONDS (default 30) for each order's answer; print answers on stdout", NULL},
     {"acks-log", 0, OL_OPT_STRING, "FILE", 0, 0, FIELD(acks_log),
@@ -53,7 +54,9 @@ static const ol_cli_tool tool = {
     .program = "order-producer",
     .usage = "order-producer [OPTIONS] [FILE...]",
     .summary = "Validates JSON-lines orders from FILEs (or stdin, '-') and publishes them to the\n"
-               "orders topic keyed by item. Exit: 0 all delivered, 3 invalid lines, 4 delivery\n"
+               "orders topic keyed by item. A line with \"lines\" is a cart, one of type cart_confirm\n"
+               "or cart_cancel a cart's follow-up: both go to --carts-topic keyed by cart_id, and\n"
+               "--wait waits for their answers too. Exit: 0 all delivered, 3 invalid lines, 4 delivery\n"
                "failures, 2 usage, 1 other errors; with --wait, 5 some rejected, 6 some not\n"
                "answered in time. --generate N writes synthetic orders instead.",
     .options = options,

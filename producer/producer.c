@@ -8,6 +8,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "input.h"
+#include "ol_cart_result.h"
 #include "ol_kafka.h"
 #include "ol_log.h"
 #include "ol_order.h"
@@ -25,6 +27,7 @@
 struct order_producer {
     rd_kafka_t *rk;
     rd_kafka_topic_t *topic;
+    rd_kafka_topic_t *carts; /* carts and their follow-ups, keyed by cart_id */
     order_producer_stats stats;
     long rate;             /* orders/s, 0: unpaced */
     int64_t pace_start_us; /* when the first paced order was sent */
@@ -32,6 +35,7 @@ struct order_producer {
     ol_waiters *waiters; /* NULL without --wait */
     ol_reader *reader;
     char *results_topic;
+    ol_cart_result *cart_answer; /* a cart's answer being read */
     int64_t wait_ms;
     /* --acks-log: every delivery report as it came, for the fault checker. */
     FILE *acks_log; /* NULL: off */
@@ -53,7 +57,8 @@ typedef struct line_origin {
     const char *source; /* borrowed: argv or a literal */
     size_t line;
     char order_id[OL_ORDER_ID_MAX + 1];
-    char item[OL_ITEM_MAX + 1];
+    char key[OL_CART_ID_MAX + 1]; /* the item, or a cart's cart_id */
+    bool cart;                    /* to the carts topic */
     int unconfirmed;
     size_t len;
     char value[]; /* the line as read */
@@ -66,8 +71,12 @@ static bool read_answers(order_producer *p, int timeout_ms, char *err, size_t er
  * delivery report returns them), waiting full_poll_ms at a time while its
  * queue is full; 0 inside a delivery report, which must not poll. */
 static rd_kafka_resp_err_t send_line(order_producer *p, line_origin *o, int full_poll_ms) {
-    ol_kafka_msg m = {
-        .rkt = p->topic, .key = o->item, .key_len = strlen(o->item), .value = o->value, .len = o->len, .opaque = o};
+    ol_kafka_msg m = {.rkt = o->cart ? p->carts : p->topic,
+                      .key = o->key,
+                      .key_len = strlen(o->key),
+                      .value = o->value,
+                      .len = o->len,
+                      .opaque = o};
     return ol_kafka_produce(p->rk, &m, full_poll_ms);
 }
 
@@ -123,7 +132,8 @@ static bool open_answers(order_producer *p, const producer_settings *settings, c
     p->wait_ms = (settings->wait_s < 0 ? 30 : settings->wait_s) * 1000L;
     p->waiters = ol_waiters_new(MAX_UNCONFIRMED);
     p->results_topic = strdup(settings->common.results_topic);
-    if (!p->waiters || !p->results_topic) {
+    p->cart_answer = malloc(sizeof *p->cart_answer);
+    if (!p->waiters || !p->results_topic || !p->cart_answer) {
         ol_seterr(err, errlen, "out of memory");
         return false;
     }
@@ -149,12 +159,14 @@ order_producer *order_producer_new(const producer_settings *settings, char *err,
     if (!ol_kafka_check_access(&settings->common, "order-producer", OL_KAFKA_ACCESS_TIMEOUT_MS, err, errlen)) goto fail;
     p->rk = ol_kafka_producer_new(&settings->common, defaults, "producer", p, on_delivery, NULL, err, errlen);
     if (!p->rk) goto fail;
-    const char *topics[] = {settings->common.orders_topic, settings->common.results_topic};
+    const char *topics[] = {settings->common.orders_topic, settings->common.carts_topic,
+                            settings->common.results_topic};
     bool waiting = settings->wait_s != 0;
-    if (!ol_kafka_ensure_topics(p->rk, topics, waiting ? 2 : 1, (int)settings->common.partitions, 10000, err, errlen))
+    if (!ol_kafka_ensure_topics(p->rk, topics, waiting ? 3 : 2, (int)settings->common.partitions, 10000, err, errlen))
         goto fail;
     if (waiting && !open_answers(p, settings, err, errlen)) goto fail;
     if (!(p->topic = ol_kafka_topic_new(p->rk, settings->common.orders_topic, err, errlen))) goto fail;
+    if (!(p->carts = ol_kafka_topic_new(p->rk, settings->common.carts_topic, err, errlen))) goto fail;
     return p;
 fail:
     order_producer_destroy(p);
@@ -165,9 +177,11 @@ void order_producer_destroy(order_producer *p) {
     if (!p) return;
     ol_reader_destroy(p->reader);
     if (p->topic) rd_kafka_topic_destroy(p->topic);
+    if (p->carts) rd_kafka_topic_destroy(p->carts);
     if (p->rk) rd_kafka_destroy(p->rk);
     ol_waiters_destroy(p->waiters);
     free(p->results_topic);
+    free(p->cart_answer);
     if (p->acks_log) fclose(p->acks_log); /* close_acks_log reports errors; this only frees */
     free(p);
 }
@@ -204,8 +218,8 @@ static bool expect_answer(order_producer *p, const char *order_id, void *token) 
     return pending && ol_waiters_wait(p->waiters, pending, token, ol_monotonic_ms() + p->wait_ms);
 }
 
-/* Hands one valid order to librdkafka, waiting while its queue is full. */
-static bool send_order(order_producer *p, const ol_order *order, const char *value, size_t len, const char *source,
+/* Hands one valid line to librdkafka, waiting while its queue is full. */
+static bool send_order(order_producer *p, const producer_line *order, const char *value, size_t len, const char *source,
                        size_t lineno, char *err, size_t errlen) {
     line_origin *origin = malloc(sizeof *origin + len);
     if (!origin) {
@@ -216,7 +230,8 @@ static bool send_order(order_producer *p, const ol_order *order, const char *val
     origin->line = lineno;
     origin->unconfirmed = 0;
     memcpy(origin->order_id, order->order_id, sizeof origin->order_id);
-    memcpy(origin->item, order->item, sizeof origin->item);
+    memcpy(origin->key, order->key, sizeof origin->key);
+    origin->cart = order->kind != PRODUCER_LINE_ORDER;
     memcpy(origin->value, value, len);
     origin->len = len;
     /* The wait's token is the line (source, number), copied: origin itself
@@ -275,17 +290,18 @@ bool order_producer_publish_file(order_producer *p, const char *path, volatile c
         size_t blank = strspn(line, " \t");
         if (blank >= len) continue; /* blank lines separate nothing and mean nothing */
         p->stats.lines++;
-        ol_order order;
+        producer_line order;
         char why[OL_ERROR_MAX];
-        const char *field = NULL;
-        if (!ol_order_parse_field(line, len, NULL, 0, &order, why, sizeof why, &field)) {
+        if (!producer_line_read(line, len, &order, why, sizeof why)) {
             p->stats.invalid++;
             const char *id = order.order_id[0] ? order.order_id : NULL;
+            const char *field = order.field[0] ? order.field : NULL;
             ol_log_plain(OL_LOG_ERROR,
                          OL_LOG_FIELDS(OL_LOG_STR("source", source), OL_LOG_INT("line", lineno),
                                        OL_LOG_STR("order_id", id), OL_LOG_STR("field", field)),
-                         "%s:%zu: invalid order%s%s%s: %s", source, lineno, id ? " '" : "", id ? id : "", id ? "'" : "",
-                         why);
+                         "%s:%zu: invalid %s%s%s%s: %s", source, lineno,
+                         order.kind == PRODUCER_LINE_ORDER ? "order" : "cart message", id ? " '" : "", id ? id : "",
+                         id ? "'" : "", why);
             continue;
         }
         pace(p);
@@ -356,6 +372,16 @@ static bool report_completions(order_producer *p) {
     return ok;
 }
 
+/* An item's answer, or a cart's (told apart by its topic member). */
+static ol_answer_match answer(order_producer *p, const rd_kafka_message_t *m, char *why, size_t whylen) {
+    if (!ol_cart_result_maybe(m->payload, m->len))
+        return ol_waiters_answer(p->waiters, m->payload, m->len, why, whylen);
+    if (!ol_cart_result_from_json(m->payload, m->len, p->cart_answer, why, whylen)) return OL_ANSWER_UNREADABLE;
+    ol_result r;
+    ol_cart_result_as_result(p->cart_answer, &r);
+    return ol_waiters_answer_parsed(p->waiters, &r, m->payload, m->len);
+}
+
 /* Reads what answers are there (waiting up to timeout_ms for one). */
 static bool read_answers(order_producer *p, int timeout_ms, char *err, size_t errlen) {
     rd_kafka_message_t *msgs[ANSWERS_BATCH];
@@ -363,8 +389,7 @@ static bool read_answers(order_producer *p, int timeout_ms, char *err, size_t er
     if (n < 0) return false;
     for (ssize_t i = 0; i < n; i++) {
         char why[256];
-        if (!msgs[i]->err &&
-            ol_waiters_answer(p->waiters, msgs[i]->payload, msgs[i]->len, why, sizeof why) == OL_ANSWER_UNREADABLE)
+        if (!msgs[i]->err && answer(p, msgs[i], why, sizeof why) == OL_ANSWER_UNREADABLE)
             ol_log_kv(OL_LOG_WARN,
                       OL_LOG_FIELDS(OL_LOG_STR("topic", p->results_topic), OL_LOG_INT("partition", msgs[i]->partition),
                                     OL_LOG_INT("offset", msgs[i]->offset)),

@@ -40,6 +40,7 @@ static const ol_option options[] = {
     OL_OPT_COMMON,
     OL_OPT_PROGRESS,
     OL_OPT_RESULTS_TOPIC,
+    OL_OPT_CARTS_TOPIC,
     {"from-beginning", 0, OL_OPT_FLAG, NULL, 0, 0, FIELD(from_beginning),
      "start at the oldest result (default: at the end)", NULL},
     {"since", 0, OL_OPT_STRING, "TIME", 0, 0, FIELD(since),
@@ -63,7 +64,9 @@ static const ol_cli_tool tool = {
     .usage = "order-results [OPTIONS]",
     .summary = "Shows the answers on the results topic: from the end (default), the beginning or\n"
                "--since TIME, up to the end seen at start (or on with --follow), filtered. JSON\n"
-               "lines when piped, a table on a terminal; --summary counts the window instead.",
+               "lines when piped, a table on a terminal; --summary counts the window instead.\n"
+               "Cart answers (\"topic\":\"carts\") are shown too, their state and lines in DETAIL,\n"
+               "and counted apart (CARTS) by --summary; --item matches a cart with that line.",
     .options = options,
     .n_options = sizeof options / sizeof options[0],
     .settings_size = sizeof(results_settings),

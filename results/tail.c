@@ -25,7 +25,8 @@ struct results_tail {
     ol_results_summary *summary; /* with --summary */
     ol_buf out;                  /* one batch of output */
     rd_kafka_message_t **msgs;
-    ol_window window; /* the topic's partitions, from the start to the high-water marks seen then */
+    ol_cart_result *cart; /* a cart's answer being read */
+    ol_window window;     /* the topic's partitions, from the start to the high-water marks seen then */
     uint64_t read, shown, undecodable;
     bool pipe_closed;
     /* --summary's progress line (on a terminal, or --progress). */
@@ -47,7 +48,8 @@ results_tail *results_tail_new(const ol_settings *settings, const results_tail_o
     t->show_progress = options->summary && settings->progress;
     ol_buf_init(&t->out);
     t->msgs = calloc(POLL_BATCH, sizeof *t->msgs);
-    if (!t->msgs || (options->summary && !(t->summary = ol_results_summary_new()))) {
+    t->cart = malloc(sizeof *t->cart);
+    if (!t->msgs || !t->cart || (options->summary && !(t->summary = ol_results_summary_new()))) {
         ol_seterr(err, errlen, "out of memory");
         goto fail;
     }
@@ -66,6 +68,7 @@ void results_tail_destroy(results_tail *t) {
     ol_results_summary_destroy(t->summary);
     ol_buf_free(&t->out);
     free(t->msgs);
+    free(t->cart);
     ol_window_free(&t->window);
     free(t);
 }
@@ -105,12 +108,36 @@ static bool plan(results_tail *t, char *err, size_t errlen) {
     return true;
 }
 
+/* The value as published. It decoded, so any raw line break is
+ * whitespace between tokens: made a space to keep one per line. */
+static bool append_value(results_tail *t, const rd_kafka_message_t *m) {
+    size_t at = t->out.len;
+    bool ok = ol_buf_append(&t->out, m->payload, m->len) && ol_buf_append(&t->out, "\n", 1);
+    for (size_t i = at; ok && i + 1 < t->out.len; i++)
+        if (t->out.data[i] == '\n' || t->out.data[i] == '\r') t->out.data[i] = ' ';
+    return ok;
+}
+
+/* A cart's answer: shown or counted apart from the items'. */
+static bool handle_cart(results_tail *t, const rd_kafka_message_t *m, char *err, size_t errlen) {
+    if (!ol_results_filter_match_cart(&t->options.filter, t->cart)) return true;
+    t->shown++;
+    bool ok = t->summary                             ? ol_results_summary_add_cart(t->summary, t->cart)
+              : t->options.format == OL_FORMAT_TABLE ? ol_results_cart_row(&t->out, t->cart)
+                                                     : append_value(t, m);
+    if (!ok) ol_seterr(err, errlen, "out of memory");
+    return ok;
+}
+
 /* A message of the window: decode, filter, then print or count it. */
 static bool handle(results_tail *t, const rd_kafka_message_t *m, char *err, size_t errlen) {
     ol_result r;
     char why[256] = "empty message";
     t->read++;
-    if (!m->payload || !ol_result_from_json(m->payload, m->len, &r, why, sizeof why)) {
+    bool cart = m->payload && ol_cart_result_maybe(m->payload, m->len);
+    if (cart && ol_cart_result_from_json(m->payload, m->len, t->cart, why, sizeof why))
+        return handle_cart(t, m, err, errlen);
+    if (cart || !m->payload || !ol_result_from_json(m->payload, m->len, &r, why, sizeof why)) {
         t->undecodable++;
         if (t->summary) ol_results_summary_add_undecodable(t->summary);
         if (t->undecodable <= UNDECODABLE_SHOWN)
@@ -127,12 +154,7 @@ static bool handle(results_tail *t, const rd_kafka_message_t *m, char *err, size
     } else if (t->options.format == OL_FORMAT_TABLE) {
         ok = ol_results_table_row(&t->out, &r);
     } else {
-        /* The value as published. It decoded, so any raw line break is
-         * whitespace between tokens: made a space to keep one per line. */
-        size_t at = t->out.len;
-        ok = ol_buf_append(&t->out, m->payload, m->len) && ol_buf_append(&t->out, "\n", 1);
-        for (size_t i = at; ok && i + 1 < t->out.len; i++)
-            if (t->out.data[i] == '\n' || t->out.data[i] == '\r') t->out.data[i] = ' ';
+        ok = append_value(t, m);
     }
     if (!ok) ol_seterr(err, errlen, "out of memory");
     return ok;

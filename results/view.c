@@ -53,6 +53,16 @@ bool ol_results_filter_match(const ol_results_filter *f, const ol_result *r) {
     return true;
 }
 
+bool ol_results_filter_match_cart(const ol_results_filter *f, const ol_cart_result *c) {
+    bool has_item = !f->item;
+    for (size_t i = 0; !has_item && i < c->n_lines; i++) has_item = strcmp(c->lines[i].item, f->item) == 0;
+    if (!has_item) return false;
+    if (f->order_id && strcmp(f->order_id, c->order_id) != 0) return false;
+    if (f->has_status && f->status != c->status) return false;
+    if (f->has_reason && f->reason != c->reason) return false;
+    return true;
+}
+
 /* ---- table ------------------------------------------------------------ */
 
 /* Appends text in a column of width display cells (code points), padded;
@@ -162,6 +172,57 @@ bool ol_results_table_row(ol_buf *out, const ol_result *r) {
     return true;
 }
 
+/* DETAIL of a cart's answer: its state, then each line. */
+static bool cart_detail(ol_buf *d, const ol_cart_result *c) {
+    bool ok = ol_buf_appendf(d, "state %s", c->has_state ? ol_cart_status_name(c->state) : "(no cart)");
+    if (ok && c->status == OL_STATUS_HELD && c->hold_expires_at_us) {
+        char until[40];
+        ol_format_rfc3339(until, sizeof until, c->hold_expires_at_us);
+        ok = ol_buf_appendf(d, " until %s", until);
+    }
+    for (size_t i = 0; ok && i < c->n_lines; i++) {
+        const ol_cart_result_line *l = &c->lines[i];
+        const char *reason = ol_reason_name(l->reason);
+        ok = ol_buf_appendf(d, "%s %s x%d %s%s%s", i ? "," : ":", l->item, (int)l->quantity, l->status,
+                            reason ? " " : "", reason ? reason : "");
+    }
+    if (ok && c->error[0]) ok = ol_buf_appendf(d, "; %s", c->error);
+    return ok;
+}
+
+bool ol_results_cart_row(ol_buf *out, const ol_cart_result *c) {
+    char stamp[40], pos[48];
+    ol_format_rfc3339(stamp, sizeof stamp, c->processed_at_us);
+    size_t n = strlen(stamp);
+    if (n > 4) memmove(stamp + n - 4, "Z", 2);
+    snprintf(pos, sizeof pos, "%d/%lld", c->partition, (long long)c->offset);
+    ol_buf detail;
+    ol_buf_init(&detail);
+    if (!cart_detail(&detail, c)) {
+        ol_buf_free(&detail);
+        return false;
+    }
+    const char *reason = ol_reason_name(c->reason);
+    const char *cells[COL_COUNT] = {
+        stamp,
+        pos,
+        c->order_id,
+        "-",
+        ol_cart_answer_type_name(c->type),
+        "-",
+        ol_status_name(c->status),
+        reason ? reason : "-",
+        "-",
+        c->duplicate ? "yes" : "",
+        detail.data,
+    };
+    bool ok = true;
+    for (int i = 0; ok && i < COL_COUNT; i++)
+        ok = append_cell(out, cells[i], columns[i].width, columns[i].right, i == COL_COUNT - 1);
+    ol_buf_free(&detail);
+    return ok;
+}
+
 /* ---- summary ---------------------------------------------------------- */
 
 /* Source positions already counted: open addressing on (partition, offset). */
@@ -180,6 +241,10 @@ struct ol_results_summary {
     bool any_no_item;
     ol_results_counts total;
     uint64_t counted, repeats, undecodable;
+    /* Cart answers, apart: their positions are on the carts topic, kept in
+     * seen as partition -1 - p (an item answer's partition is never negative). */
+    ol_results_counts carts;
+    uint64_t carts_counted, carts_repeats;
     int64_t first_us, last_us; /* processed_at range of counted results */
 };
 
@@ -282,6 +347,29 @@ bool ol_results_summary_add(ol_results_summary *s, const ol_result *r) {
     if (s->counted == 0 || r->processed_at_us > s->last_us) s->last_us = r->processed_at_us;
     s->counted++;
     return true;
+}
+
+bool ol_results_summary_add_cart(ol_results_summary *s, const ol_cart_result *c) {
+    if ((s->seen_len + 1) * 2 > s->seen_cap && !position_grow(s)) return false;
+    int32_t key = -1 - c->partition;
+    position_slot *slot = position_find(s->seen, s->seen_cap, key, c->offset);
+    if (slot->used) {
+        s->carts_repeats++;
+        return true;
+    }
+    *slot = (position_slot){.offset = c->offset, .partition = key, .used = true};
+    s->seen_len++;
+    ol_result r;
+    ol_cart_result_as_result(c, &r);
+    count_into(&s->carts, &r);
+    s->carts_counted++;
+    return true;
+}
+
+ol_results_counts ol_results_summary_carts(const ol_results_summary *s, uint64_t *counted, uint64_t *repeats) {
+    *counted = s->carts_counted;
+    *repeats = s->carts_repeats;
+    return s->carts;
 }
 
 void ol_results_summary_add_undecodable(ol_results_summary *s) { s->undecodable++; }
@@ -396,6 +484,10 @@ bool ol_results_summary_table(const ol_results_summary *s, ol_buf *out) {
     for (size_t i = 0; ok && i < n; i++)
         ok = summary_row(out, rows[i].item ? rows[i].item : "(no item)", width, rows[i].counts);
     ok = ok && summary_row(out, "TOTAL", width, &s->total);
+    if (ok && s->carts_counted)
+        ok = ol_buf_appendf(out, "\ncarts: %llu answers counted (%llu repeated answers ignored)\n",
+                            (unsigned long long)s->carts_counted, (unsigned long long)s->carts_repeats) &&
+             summary_row(out, "CARTS", width, &s->carts);
     free(rows);
     return ok;
 }
@@ -444,6 +536,15 @@ char *ol_results_summary_json(const ol_results_summary *s) {
         if (json_array_append_new(items, row) != 0) ok = false;
     }
     rc |= json_object_set_new(root, "items", items);
+    json_t *carts = s->carts_counted ? json_object() : NULL;
+    if (carts) {
+        ok = ok && counts_to_json(carts, &s->carts);
+        rc |= json_object_set_new(carts, "results", json_integer((json_int_t)s->carts_counted));
+        rc |= json_object_set_new(carts, "repeats", json_integer((json_int_t)s->carts_repeats));
+        rc |= json_object_set_new(root, "carts", carts);
+    } else if (s->carts_counted) {
+        ok = false;
+    }
     if (ok && rc == 0) out = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
 done:
     json_decref(root);

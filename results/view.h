@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ol_cart_result.h"
 #include "ol_result.h"
 #include "ol_str.h"
 
@@ -34,6 +35,9 @@ typedef struct ol_results_filter {
 bool ol_results_filter_init(ol_results_filter *f, const char *item, const char *status, const char *reason,
                             const char *order_id, char *err, size_t errlen);
 bool ol_results_filter_match(const ol_results_filter *f, const ol_result *r);
+/* The same for a cart's answer: --item matches a cart with a line of that
+ * item. */
+bool ol_results_filter_match_cart(const ol_results_filter *f, const ol_cart_result *c);
 
 /* The table: a header line and one line per result, columns aligned to
  * fixed widths. Long values are cut with an ellipsis and control
@@ -41,6 +45,10 @@ bool ol_results_filter_match(const ol_results_filter *f, const ol_result *r);
  * Each call appends one line, newline included. False on OOM. */
 bool ol_results_table_header(ol_buf *out);
 bool ol_results_table_row(ol_buf *out, const ol_result *r);
+/* A cart's answer in the same columns: ITEM and QTY "-", TYPE the cart
+ * message's, DETAIL the cart's state and each line (item x quantity,
+ * status, reason), and a held cart's deadline. */
+bool ol_results_cart_row(ol_buf *out, const ol_cart_result *c);
 
 /* Counts for one item or for the whole window. accepted/rejected/held and
  * the reasons count decisions (duplicate=false answers); a duplicate answer
@@ -70,6 +78,11 @@ void ol_results_summary_destroy(ol_results_summary *s);
  * again after a crash, and each message counts once. Remembers 16 bytes per
  * distinct position. False on OOM (nothing counted). */
 bool ol_results_summary_add(ol_results_summary *s, const ol_result *r);
+/* Counts a cart's answer apart from the items' (ol_results_summary_carts),
+ * each (topic carts, partition, offset) once. False on OOM. */
+bool ol_results_summary_add_cart(ol_results_summary *s, const ol_cart_result *c);
+/* The carts' counts; *counted and *repeats as for the items'. */
+ol_results_counts ol_results_summary_carts(const ol_results_summary *s, uint64_t *counted, uint64_t *repeats);
 /* Notes a message on the results topic that is not a decodable result. */
 void ol_results_summary_add_undecodable(ol_results_summary *s);
 
@@ -87,7 +100,9 @@ uint64_t ol_results_summary_undecodable(const ol_results_summary *s);
 bool ol_results_acceptance_rate(const ol_results_counts *c, double *rate);
 
 /* Renders the summary: a few lines of totals then one row per item (sorted
- * by name, results without an item last) and a TOTAL row. False on OOM. */
+ * by name, results without an item last) and a TOTAL row; then, when any
+ * cart answer was counted, a CARTS row of their own. The JSON has a
+ * "carts" member then. False on OOM. */
 bool ol_results_summary_table(const ol_results_summary *s, ol_buf *out);
 /* The same as one JSON document (one line, no newline), malloc'd for the
  * caller to free; NULL on OOM. */

@@ -19,6 +19,10 @@ expect_rc() { # expect_rc CODE PATTERN CMD...: exit code and a stderr pattern
 
 expect_rc 0 "--brokers" "$P" --help
 expect_rc 0 "--idle-exit" "$C" --help
+# Every tool that reads or writes carts takes --carts-topic (issue 22).
+for tool in order-producer order-consumer order-gateway order-results order-audit; do
+    expect_rc 0 "--carts-topic NAME" "$BUILD/$tool" --help
+done
 expect_rc 2 "unknown option '--bogus'" "$P" --bogus
 expect_rc 2 "unknown option '--nope'" "$C" --nope
 expect_rc 2 "\-\-partitions expects an integer from 1 to 100000, got 'many'" "$C" --partitions many

@@ -327,3 +327,93 @@ Test(table, a_follow_up_names_its_target_and_a_hold_its_deadline) {
     cr_assert(strstr(buf.data, "held until 2026-"), "%s", buf.data);
     ol_buf_free(&buf);
 }
+
+/* ---- cart answers ---------------------------------------------------------- */
+
+static ol_cart_result cart_answer(const char *id, ol_status status, int32_t partition, int64_t offset, bool dup) {
+    ol_cart_result c;
+    memset(&c, 0, sizeof c);
+    strcpy(c.order_id, id);
+    strcpy(c.cart_id, id);
+    c.type = OL_CART_ANSWER_CART;
+    c.status = status;
+    c.reason = status == OL_STATUS_REJECTED ? OL_REASON_INSUFFICIENT_STOCK : OL_REASON_NONE;
+    c.has_state = true;
+    c.state = status == OL_STATUS_REJECTED ? OL_CART_REJECTED
+              : status == OL_STATUS_HELD   ? OL_CART_HELD
+                                           : OL_CART_ACCEPTED;
+    c.n_lines = 2;
+    strcpy(c.lines[0].item, "apple");
+    c.lines[0].quantity = 2;
+    strcpy(c.lines[0].status, status == OL_STATUS_REJECTED ? "released" : "accepted");
+    strcpy(c.lines[1].item, "pear");
+    c.lines[1].quantity = 1;
+    strcpy(c.lines[1].status, status == OL_STATUS_REJECTED ? "rejected" : "accepted");
+    c.lines[1].reason = c.reason;
+    c.partition = partition;
+    c.offset = offset;
+    c.duplicate = dup;
+    c.processed_at_us = 1796338800000000LL;
+    return c;
+}
+
+Test(view, cart_row_shows_state_and_lines) {
+    ol_cart_result c = cart_answer("cart-9", OL_STATUS_REJECTED, 1, 4, false);
+    ol_buf out;
+    ol_buf_init(&out);
+    cr_assert(ol_results_cart_row(&out, &c));
+    cr_assert(strstr(out.data, "cart-9"), "%s", out.data);
+    cr_assert(strstr(out.data, "rejected"), "%s", out.data);
+    cr_assert(strstr(out.data, "state rejected: apple x2 released, pear x1 rejected insufficient_stock"), "%s",
+              out.data);
+    ol_buf_free(&out);
+    ol_results_filter f;
+    char err[256];
+    cr_assert(ol_results_filter_init(&f, "pear", NULL, NULL, NULL, err, sizeof err));
+    cr_assert(ol_results_filter_match_cart(&f, &c));
+    cr_assert(ol_results_filter_init(&f, "plum", NULL, NULL, NULL, err, sizeof err));
+    cr_assert_not(ol_results_filter_match_cart(&f, &c));
+    cr_assert(ol_results_filter_init(&f, NULL, "accepted", NULL, NULL, err, sizeof err));
+    cr_assert_not(ol_results_filter_match_cart(&f, &c));
+}
+
+Test(view, summary_counts_carts_apart) {
+    ol_results_summary *s = ol_results_summary_new();
+    cr_assert(s);
+    ol_cart_result a = cart_answer("c1", OL_STATUS_ACCEPTED, 0, 0, false);
+    ol_cart_result b = cart_answer("c2", OL_STATUS_REJECTED, 0, 3, false);
+    ol_cart_result d = cart_answer("c1", OL_STATUS_ACCEPTED, 0, 5, true);
+    cr_assert(ol_results_summary_add_cart(s, &a));
+    cr_assert(ol_results_summary_add_cart(s, &b));
+    cr_assert(ol_results_summary_add_cart(s, &b)); /* republished after a crash: once */
+    cr_assert(ol_results_summary_add_cart(s, &d));
+    /* An item answer at the same (partition, offset) on another topic counts too. */
+    ol_result r;
+    memset(&r, 0, sizeof r);
+    strcpy(r.order_id, "o1");
+    r.has_order = true;
+    strcpy(r.item, "apple");
+    r.partition = 0;
+    r.offset = 0;
+    cr_assert(ol_results_summary_add(s, &r));
+    uint64_t counted, repeats;
+    ol_results_counts c = ol_results_summary_carts(s, &counted, &repeats);
+    cr_assert_eq(counted, 3);
+    cr_assert_eq(repeats, 1);
+    cr_assert_eq(c.accepted, 1);
+    cr_assert_eq(c.rejected, 1);
+    cr_assert_eq(c.insufficient_stock, 1);
+    cr_assert_eq(c.duplicates, 1);
+    cr_assert_eq(ol_results_summary_counted(s), 1);
+    cr_assert_eq(ol_results_summary_total(s).accepted, 1);
+    ol_buf out;
+    ol_buf_init(&out);
+    cr_assert(ol_results_summary_table(s, &out));
+    cr_assert(strstr(out.data, "carts: 3 answers counted (1 repeated answers ignored)"), "%s", out.data);
+    cr_assert(strstr(out.data, "CARTS"), "%s", out.data);
+    ol_buf_free(&out);
+    char *json = ol_results_summary_json(s);
+    cr_assert(json && strstr(json, "\"carts\":{\"accepted\":1,\"rejected\":1"), "%s", json);
+    free(json);
+    ol_results_summary_destroy(s);
+}
