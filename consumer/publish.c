@@ -8,7 +8,7 @@
 struct publisher {
     result_sink *sink;
     ol_metrics *metrics;
-    ack_span **spans; /* per partition, for one batch */
+    ol_ack_span **spans; /* per partition, for one batch */
     int64_t *span_ends;
     size_t cap;
 };
@@ -30,7 +30,7 @@ void publisher_destroy(publisher *pub) {
 
 static bool grow(publisher *pub, size_t n) {
     if (pub->cap >= n) return true;
-    ack_span **spans = realloc(pub->spans, n * sizeof *spans);
+    ol_ack_span **spans = realloc(pub->spans, n * sizeof *spans);
     if (spans) pub->spans = spans;
     int64_t *ends = realloc(pub->span_ends, n * sizeof *ends);
     if (ends) pub->span_ends = ends;
@@ -62,7 +62,7 @@ static void close_spans(publisher *pub, size_t n) {
 }
 
 static bool publish_entry(publisher *pub, const batch_entry *e, char *err, size_t errlen) {
-    ack_span *span = pub->spans[e->msg->partition];
+    ol_ack_span *span = pub->spans[e->msg->partition];
     if (!e->valid && !result_sink_publish_dlq(pub->sink, span, e->msg, e->error, err, errlen)) return false;
     if (e->answered) {
         const void *key = e->result.has_order ? e->result.item : e->msg->key;

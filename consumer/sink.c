@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "acks.h"
+#include "ol_acks.h"
 #include "ol_kafka.h"
 #include "ol_lifecycle.h"
 #include "ol_log.h"
@@ -26,7 +26,7 @@ struct result_sink {
     char *results_topic;
     char *dlq_topic;
     char *orders_topic;
-    ack_tracker *acks;
+    ol_ack_tracker *acks;
     bool failed;
     char error[512];
     uint64_t errors;
@@ -53,7 +53,7 @@ struct deferred {
     void *value;
     size_t len;
     rd_kafka_headers_t *headers;
-    ack_span *span;
+    ol_ack_span *span;
     deferred *next;
 };
 
@@ -133,7 +133,7 @@ static bool resend(result_sink *sink, const rd_kafka_message_t *msg) {
  * failed) is sent again; the span stays open meanwhile. */
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque) {
     result_sink *sink = opaque;
-    ack_span *span = msg->_private; /* NULL only for an expire: no answer waits on it */
+    ol_ack_span *span = msg->_private; /* NULL only for an expire: no answer waits on it */
     if (!msg->err && msg->offset < 0) sink->unconfirmed++;
     if (!span) {
         /* Not acknowledged, or lost: the hold is still open, and the next
@@ -141,7 +141,7 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opa
         if (msg->err || msg->offset < 0) sink->errors++;
         return;
     }
-    switch (ack_span_report(span, msg->err != 0, msg->offset, MAX_UNCONFIRMED_PER_MESSAGE)) {
+    switch (ol_ack_span_report(span, msg->err != 0, msg->offset, MAX_UNCONFIRMED_PER_MESSAGE)) {
     case OL_DELIVERY_ACKED:
         return;
     case OL_DELIVERY_RESEND:
@@ -188,7 +188,7 @@ result_sink *result_sink_new(const consumer_settings *settings, char *err, size_
     sink->results_topic = strdup(settings->common.results_topic);
     sink->dlq_topic = strdup(settings->dlq_topic);
     sink->orders_topic = strdup(settings->common.orders_topic);
-    sink->acks = ack_tracker_new();
+    sink->acks = ol_ack_tracker_new();
     if (!sink->results_topic || !sink->dlq_topic || !sink->orders_topic || !sink->acks) {
         ol_seterr(err, errlen, "out of memory");
         goto fail;
@@ -206,7 +206,7 @@ void result_sink_destroy(result_sink *sink) {
     if (!sink) return;
     /* No flush here: the pipeline's stop flushes and reports what is left. */
     if (sink->rk) rd_kafka_destroy(sink->rk);
-    ack_tracker_destroy(sink->acks);
+    ol_ack_tracker_destroy(sink->acks);
     while (sink->deferred) {
         deferred *d = sink->deferred;
         sink->deferred = d->next;
@@ -238,17 +238,17 @@ void result_sink_warm_up(result_sink *sink, int timeout_ms) {
     }
 }
 
-ack_span *result_sink_open_span(result_sink *sink, int32_t partition, int64_t end_offset) {
-    return ack_tracker_open(sink->acks, partition, end_offset);
+ol_ack_span *result_sink_open_span(result_sink *sink, int32_t partition, int64_t end_offset) {
+    return ol_ack_tracker_open(sink->acks, partition, end_offset);
 }
 
-void result_sink_close_span(result_sink *sink, ack_span *span) { ack_span_close(span); }
+void result_sink_close_span(result_sink *sink, ol_ack_span *span) { ol_ack_span_close(span); }
 
 /* Hands one message to librdkafka, serving reports while its queue is full.
  * value is malloc'd and passes to librdkafka (RD_KAFKA_MSG_F_FREE) on
  * success; on failure it is freed here. headers likewise. */
-static bool produce(result_sink *sink, ack_span *span, const char *topic, const void *key, size_t key_len, char *value,
-                    size_t value_len, rd_kafka_headers_t *headers, char *err, size_t errlen) {
+static bool produce(result_sink *sink, ol_ack_span *span, const char *topic, const void *key, size_t key_len,
+                    char *value, size_t value_len, rd_kafka_headers_t *headers, char *err, size_t errlen) {
     ol_kafka_msg m = {.topic = topic,
                       .key = key,
                       .key_len = key_len,
@@ -259,7 +259,7 @@ static bool produce(result_sink *sink, ack_span *span, const char *topic, const 
                       .opaque = span};
     rd_kafka_resp_err_t e = ol_kafka_produce(sink->rk, &m, 50);
     if (e == RD_KAFKA_RESP_ERR_NO_ERROR) {
-        ack_span_attach(span);
+        ol_ack_span_attach(span);
         return true;
     }
     free(value);
@@ -296,7 +296,7 @@ bool result_sink_publish_expire(result_sink *sink, const char *held_id, const ch
     return false;
 }
 
-bool result_sink_publish_result(result_sink *sink, ack_span *span, const ol_result *result, const void *key,
+bool result_sink_publish_result(result_sink *sink, ol_ack_span *span, const ol_result *result, const void *key,
                                 size_t key_len, char *err, size_t errlen) {
     char *json = ol_result_to_json(result);
     if (!json) {
@@ -306,8 +306,8 @@ bool result_sink_publish_result(result_sink *sink, ack_span *span, const ol_resu
     return produce(sink, span, sink->results_topic, key, key_len, json, strlen(json), NULL, err, errlen);
 }
 
-bool result_sink_publish_dlq(result_sink *sink, ack_span *span, const rd_kafka_message_t *original, const char *error,
-                             char *err, size_t errlen) {
+bool result_sink_publish_dlq(result_sink *sink, ol_ack_span *span, const rd_kafka_message_t *original,
+                             const char *error, char *err, size_t errlen) {
     rd_kafka_headers_t *orig_headers = NULL;
     rd_kafka_headers_t *headers = NULL;
     /* Keep the producer's own headers, then add ours. */
@@ -355,11 +355,11 @@ int result_sink_flush(result_sink *sink, int timeout_ms) {
     return rd_kafka_outq_len(sink->rk) + (int)sink->n_deferred;
 }
 
-int64_t result_sink_acked(result_sink *sink, int32_t partition) { return ack_tracker_acked(sink->acks, partition); }
+int64_t result_sink_acked(result_sink *sink, int32_t partition) { return ol_ack_tracker_acked(sink->acks, partition); }
 
 int64_t result_sink_acked_cb(void *sink, int32_t partition) { return result_sink_acked(sink, partition); }
 
-bool result_sink_idle(const result_sink *sink) { return ack_tracker_idle(sink->acks); }
+bool result_sink_idle(const result_sink *sink) { return ol_ack_tracker_idle(sink->acks); }
 
 bool result_sink_failed(const result_sink *sink, char *err, size_t errlen) {
     if (sink->failed) ol_seterr(err, errlen, "%s", sink->error);

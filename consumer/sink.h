@@ -1,5 +1,5 @@
 /* result_sink: publishes results and dead-letter copies, and feeds their
- * delivery reports to an ack_tracker (acks.h), which says which prefix of
+ * delivery reports to an ol_ack_tracker (acks.h), which says which prefix of
  * each orders partition has every one of its answers in the log. The
  * pipeline stores that prefix in PostgreSQL (results_offset) so that after
  * a crash only unacknowledged answers are published again. */
@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "acks.h"
+#include "ol_acks.h"
 #include "settings.h"
 #include "ol_result.h"
 
@@ -30,12 +30,12 @@ rd_kafka_t *result_sink_handle(result_sink *sink);
  * an optimisation: a topic still unknown is a warning. */
 void result_sink_warm_up(result_sink *sink, int timeout_ms);
 
-ack_span *result_sink_open_span(result_sink *sink, int32_t partition, int64_t end_offset);
-void result_sink_close_span(result_sink *sink, ack_span *span);
+ol_ack_span *result_sink_open_span(result_sink *sink, int32_t partition, int64_t end_offset);
+void result_sink_close_span(result_sink *sink, ol_ack_span *span);
 
 /* Publishes a result keyed by key (the item; for unreadable messages the
  * original key, possibly NULL). */
-bool result_sink_publish_result(result_sink *sink, ack_span *span, const ol_result *result, const void *key,
+bool result_sink_publish_result(result_sink *sink, ol_ack_span *span, const ol_result *result, const void *key,
                                 size_t key_len, char *err, size_t errlen);
 /* Appends to the orders topic (key: item, so the hold's own partition) the
  * expire of the hold held_id, with its deterministic order_id: a repeat is
@@ -44,8 +44,8 @@ bool result_sink_publish_result(result_sink *sink, ack_span *span, const ol_resu
 bool result_sink_publish_expire(result_sink *sink, const char *held_id, const char *item, char *err, size_t errlen);
 /* Copies an order message unchanged to the DLQ, with headers naming the
  * error and the source topic, partition and offset. */
-bool result_sink_publish_dlq(result_sink *sink, ack_span *span, const rd_kafka_message_t *original, const char *error,
-                             char *err, size_t errlen);
+bool result_sink_publish_dlq(result_sink *sink, ol_ack_span *span, const rd_kafka_message_t *original,
+                             const char *error, char *err, size_t errlen);
 
 /* Producer errors so far, retried or not (for metrics). */
 uint64_t result_sink_error_count(const result_sink *sink);
