@@ -1,7 +1,11 @@
 #include "coordinator.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <signal.h>
+#include <unistd.h>
 #include <jansson.h>
 #include <librdkafka/rdkafka.h>
 #include <stdio.h>
@@ -10,6 +14,7 @@
 
 #include "cart_engine.h"
 #include "cart_store.h"
+#include "ol_acks.h"
 #include "ol_kafka.h"
 #include "ol_log.h"
 #include "ol_map.h"
@@ -20,6 +25,12 @@
 #define EXPIRE_SCAN_MAX 500
 #define EXPIRE_RESEND_MS 5000
 #define STOP_FLUSH_MS 10000
+#define FORWARD_PENDING_MAX 20000 /* forwarded line answers without a report: reading pauses */
+#define FORWARD_COMMIT_MS 50      /* how often the forwarder's acknowledged prefix is committed */
+#define FORWARD_RESENDS 1000      /* reports without an offset before a forward counts as failed */
+#define ACKED_DELETE_MAX 512      /* delivered outbox rows deleted at once ... */
+#define ACKED_DELETE_MS 20        /* ... or this long after the first of them */
+#define IDLE_WAIT_MS 100          /* longest sleep with nothing due */
 
 /* What a delivery report is about. */
 typedef enum { SENT_OUTBOX, SENT_FORWARD, SENT_EXPIRE } sent_kind;
@@ -30,6 +41,7 @@ typedef struct sent_ref {
     int64_t id; /* SENT_OUTBOX: the row */
     char *key;  /* SENT_FORWARD: what to send again if it failed */
     char *value;
+    ol_ack_span *span; /* SENT_FORWARD: the results message it came from */
 } sent_ref;
 
 typedef struct counters {
@@ -90,7 +102,18 @@ struct cart_coordinator {
     size_t fwd_pending;   /* forwarded line answers without a report */
     sent_ref **fwd_retry; /* failed ones, to send again */
     size_t n_fwd_retry, cap_fwd_retry;
-    rd_kafka_topic_partition_list_t *fwd_offsets; /* to commit once all are in */
+    /* The results topic is read ahead of the deliveries: its offsets are
+     * committed only over the prefix whose forwards are all in the log. */
+    ol_ack_tracker *fwd_acks;
+    int64_t *fwd_committed; /* by results partition: the offset committed, -1 none */
+    int32_t n_fwd_parts;
+    int64_t next_fwd_commit_ms;
+    int64_t acked_since_ms; /* when the oldest undeleted delivered row was reported */
+
+    /* One wake-up for every queue the loop serves: the carts consumer's,
+     * the forwarder's and the producer's delivery reports. */
+    int wake[2];
+    rd_kafka_queue_t *queues[3];
 
     ol_map *cache;                          /* cart_id -> cached_cart, for one batch */
     ol_map *answers;                        /* order_id -> its answer (JSON), for one batch */
@@ -107,6 +130,7 @@ struct cart_coordinator {
 /* ---- delivery reports ------------------------------------------------- */
 
 static bool push_id(cart_coordinator *c, int64_t id) {
+    if (c->n_acked == 0) c->acked_since_ms = ol_monotonic_ms();
     if (c->n_acked == c->cap_acked) {
         size_t cap = c->cap_acked ? c->cap_acked * 2 : 1024;
         int64_t *p = realloc(c->acked, cap * sizeof *p);
@@ -156,7 +180,15 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opa
         if (in_log && ref->hold) failpoint_pass(&c->fp, FP_AFTER_HOLD);
     } else if (ref->kind == SENT_FORWARD) {
         c->fwd_pending--;
-        if (!in_log && push_retry(c, ref)) return;
+        /* A forward is idempotent (a repeated line answer changes nothing):
+         * one not shown in the log is sent again, its offset uncommitted. */
+        ol_delivery_action a =
+            msg->err ? OL_DELIVERY_RESEND : ol_ack_span_report(ref->span, false, msg->offset, FORWARD_RESENDS);
+        if (a == OL_DELIVERY_RESEND && push_retry(c, ref)) return;
+        if (a != OL_DELIVERY_ACKED)
+            ol_error("a line answer for cart '%s' could not be put in the log: the results offsets stay uncommitted "
+                     "from there, and it is forwarded again on the next start",
+                     ref->key);
     }
     sent_ref_free(ref);
 }
@@ -508,11 +540,12 @@ static bool recover(cart_coordinator *c, cart_store_status st, const char *why, 
     return st == CART_STORE_OK || recover(c, st, err, err, errlen);
 }
 
-static bool step_carts(cart_coordinator *c, int wait_ms, char *err, size_t errlen) {
+static bool step_carts(cart_coordinator *c, bool *worked, char *err, size_t errlen) {
     rd_kafka_message_t *msgs[1024];
     size_t cap = (size_t)c->s->batch_max < 1024 ? (size_t)c->s->batch_max : 1024;
     c->assign = ASSIGN_STEADY;
-    size_t n = collect(c, msgs, cap, wait_ms);
+    size_t n = collect(c, msgs, cap, 0);
+    if (n > 0 || c->assign == ASSIGN_CHANGED) *worked = true;
     cart_store_status st = CART_STORE_OK;
     if (c->assign == ASSIGN_CHANGED) {
         /* Fetched under the old assignment: read again from the positions. */
@@ -580,8 +613,13 @@ static cart_store_status send_outbox(cart_coordinator *c, char *err, size_t errl
     return st;
 }
 
-static cart_store_status delete_acked(cart_coordinator *c, char *err, size_t errlen) {
+/* Delivered rows go in batches: a DELETE per report would cost a round
+ * trip between every two decisions; a row left behind by a crash is only
+ * sent again (a duplicate). */
+static cart_store_status delete_acked(cart_coordinator *c, bool all, char *err, size_t errlen) {
     if (c->n_acked == 0) return CART_STORE_OK;
+    if (!all && c->n_acked < ACKED_DELETE_MAX && ol_monotonic_ms() - c->acked_since_ms < ACKED_DELETE_MS)
+        return CART_STORE_OK;
     cart_store_status st = cart_store_outbox_delete(c->store, c->acked, c->n_acked, err, errlen);
     if (st == CART_STORE_OK) c->n_acked = 0;
     return st;
@@ -589,7 +627,7 @@ static cart_store_status delete_acked(cart_coordinator *c, char *err, size_t err
 
 /* ---- forwarding the items' answers ---------------------------------- */
 
-static bool forward_one(cart_coordinator *c, const rd_kafka_message_t *m, char *err, size_t errlen) {
+static bool forward_one(cart_coordinator *c, const rd_kafka_message_t *m, ol_ack_span *span, char *err, size_t errlen) {
     cart_line_answer a;
     if (!cart_line_answer_from_result(m->payload, m->len, &a)) return true;
     sent_ref *ref = calloc(1, sizeof *ref);
@@ -599,6 +637,8 @@ static bool forward_one(cart_coordinator *c, const rd_kafka_message_t *m, char *
         return false;
     }
     ref->kind = SENT_FORWARD;
+    ref->span = span;
+    ol_ack_span_attach(span);
     rd_kafka_resp_err_t e = produce(c, c->carts_t, ref->key, ref->value, ref);
     if (e) {
         if (!push_retry(c, ref)) sent_ref_free(ref);
@@ -620,36 +660,60 @@ static bool forward_retries(cart_coordinator *c) {
     return true;
 }
 
-static bool note_offset(rd_kafka_topic_partition_list_t *l, const char *topic, int32_t partition, int64_t next) {
-    rd_kafka_topic_partition_t *tp = rd_kafka_topic_partition_list_find(l, topic, partition);
-    if (!tp) tp = rd_kafka_topic_partition_list_add(l, topic, partition);
-    if (tp) tp->offset = next;
-    return tp != NULL;
+static bool fwd_parts_reserve(cart_coordinator *c, int32_t partition) {
+    if (partition < c->n_fwd_parts) return true;
+    int32_t n = partition + 1;
+    int64_t *p = realloc(c->fwd_committed, (size_t)n * sizeof *p);
+    if (!p) return false;
+    for (int32_t i = c->n_fwd_parts; i < n; i++) p[i] = -1;
+    c->fwd_committed = p;
+    c->n_fwd_parts = n;
+    return true;
 }
 
-/* One batch of the results topic at a time: its offsets are committed once
- * every line answer forwarded from it is in the carts topic. */
-static bool step_forward(cart_coordinator *c, char *err, size_t errlen) {
+/* Commits the results offsets whose forwards are all in the log, at most
+ * every FORWARD_COMMIT_MS (or now, when sync: at stop). True when nothing
+ * acknowledged is left uncommitted. */
+static bool commit_forwarded(cart_coordinator *c, bool sync) {
+    int64_t now = ol_monotonic_ms();
+    if (!sync && now < c->next_fwd_commit_ms) return false;
+    c->next_fwd_commit_ms = now + FORWARD_COMMIT_MS;
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(c->n_fwd_parts ? c->n_fwd_parts : 1);
+    if (!l) return false;
+    for (int32_t p = 0; p < c->n_fwd_parts; p++) {
+        int64_t acked = ol_ack_tracker_acked(c->fwd_acks, p);
+        if (acked <= c->fwd_committed[p]) continue;
+        rd_kafka_topic_partition_t *tp = rd_kafka_topic_partition_list_add(l, c->s->common.results_topic, p);
+        if (!tp) break;
+        tp->offset = acked;
+        c->fwd_committed[p] = acked;
+    }
+    if (l->cnt) rd_kafka_commit(c->lines_rk, l, sync ? 0 : 1);
+    rd_kafka_topic_partition_list_destroy(l);
+    return true;
+}
+
+/* Reads the results topic ahead of the deliveries (up to
+ * FORWARD_PENDING_MAX forwards without a report): each message is a span of
+ * its own, complete once whatever was forwarded from it is in the log. */
+static bool step_forward(cart_coordinator *c, bool *worked, char *err, size_t errlen) {
     if (c->n_fwd_retry && !forward_retries(c)) {
         ol_seterr(err, errlen, "out of memory");
         return false;
     }
-    if (c->fwd_pending || c->n_fwd_retry) return true;
-    if (c->fwd_offsets->cnt) {
-        rd_kafka_commit(c->lines_rk, c->fwd_offsets, 1);
-        rd_kafka_topic_partition_list_destroy(c->fwd_offsets);
-        if (!(c->fwd_offsets = rd_kafka_topic_partition_list_new(16))) {
-            ol_seterr(err, errlen, "out of memory");
-            return false;
-        }
-    }
-    for (size_t k = 0; k < FORWARD_BATCH_MAX; k++) {
+    commit_forwarded(c, false);
+    for (size_t k = 0; k < FORWARD_BATCH_MAX && c->fwd_pending < FORWARD_PENDING_MAX; k++) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(c->lines_rk, 0);
         if (!m) break;
+        *worked = true;
         bool ok = true;
         if (!m->err) {
-            ok = forward_one(c, m, err, errlen);
-            ok = ok && note_offset(c->fwd_offsets, rd_kafka_topic_name(m->rkt), m->partition, m->offset + 1);
+            ol_ack_span *span = fwd_parts_reserve(c, m->partition)
+                                    ? ol_ack_tracker_open(c->fwd_acks, m->partition, m->offset + 1)
+                                    : NULL;
+            if (!span) ol_seterr(err, errlen, "out of memory");
+            ok = span && forward_one(c, m, span, err, errlen);
+            if (span) ol_ack_span_close(span);
             c->last_work_ms = ol_monotonic_ms();
         } else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
             ol_warn("results topic: %s", rd_kafka_message_errstr(m));
@@ -724,11 +788,35 @@ static cart_store_status step_expire(cart_coordinator *c, char *err, size_t errl
 
 /* ---- the loop ----------------------------------------------------------- */
 
-static bool idle_done(const cart_coordinator *c) {
+static bool forwards_committed(cart_coordinator *c) {
+    for (int32_t p = 0; p < c->n_fwd_parts; p++)
+        if (ol_ack_tracker_acked(c->fwd_acks, p) > c->fwd_committed[p]) return false;
+    return true;
+}
+
+static bool idle_done(cart_coordinator *c) {
     if (c->s->idle_exit_s <= 0) return false;
     bool quiet = !c->outbox_due && c->outbox_in_flight == 0 && c->n_acked == 0 && c->fwd_pending == 0 &&
-                 c->n_fwd_retry == 0 && c->fwd_offsets->cnt == 0;
+                 c->n_fwd_retry == 0 && ol_ack_tracker_idle(c->fwd_acks) && forwards_committed(c);
     return quiet && ol_monotonic_ms() - c->last_work_ms >= c->s->idle_exit_s * 1000;
+}
+
+/* Sleeps until one of the queues has something, or the next chore is due:
+ * no spinning while deliveries are out, no added wait when they come. */
+static void wait_for_work(cart_coordinator *c) {
+    int64_t now = ol_monotonic_ms();
+    int64_t until = now + IDLE_WAIT_MS;
+    if (c->n_owned > 0 && c->next_expire_scan_ms < until) until = c->next_expire_scan_ms;
+    if (c->n_acked > 0 && c->acked_since_ms + ACKED_DELETE_MS < until) until = c->acked_since_ms + ACKED_DELETE_MS;
+    if (c->n_fwd_parts > 0 && c->next_fwd_commit_ms < until) until = c->next_fwd_commit_ms;
+    if (c->n_fwd_retry > 0 || c->outbox_due) until = now + 10; /* a refused produce: try again soon */
+    if (until > now) {
+        struct pollfd pfd = {.fd = c->wake[0], .events = POLLIN};
+        if (poll(&pfd, 1, (int)(until - now)) < 0 && errno != EINTR) ol_sleep_ms(1);
+    }
+    char drain[64];
+    while (read(c->wake[0], drain, sizeof drain) > 0) {
+    }
 }
 
 static bool store_step(cart_coordinator *c, cart_store_status st, char *err, size_t errlen) {
@@ -741,18 +829,18 @@ static bool store_step(cart_coordinator *c, cart_store_status st, char *err, siz
 bool cart_coordinator_run(cart_coordinator *c, char *err, size_t errlen) {
     c->last_work_ms = ol_monotonic_ms();
     while (!*c->stop) {
-        rd_kafka_poll(c->producer, 0);
-        bool busy = c->fwd_pending || c->outbox_in_flight;
-        if (!step_carts(c, busy ? 0 : 2, err, errlen)) return false;
+        bool worked = rd_kafka_poll(c->producer, 0) > 0;
+        if (!step_carts(c, &worked, err, errlen)) return false;
         if (!store_step(c, send_outbox(c, err, errlen), err, errlen)) return false;
-        rd_kafka_poll(c->producer, 0);
-        if (!store_step(c, delete_acked(c, err, errlen), err, errlen)) return false;
-        if (!step_forward(c, err, errlen)) return false;
+        worked |= rd_kafka_poll(c->producer, 0) > 0;
+        if (!store_step(c, delete_acked(c, false, err, errlen), err, errlen)) return false;
+        if (!step_forward(c, &worked, err, errlen)) return false;
         if (!store_step(c, step_expire(c, err, errlen), err, errlen)) return false;
         if (idle_done(c)) {
             ol_info("idle for %ld s with nothing owed: exiting", c->s->idle_exit_s);
             break;
         }
+        if (!worked) wait_for_work(c);
     }
     return true;
 }
@@ -762,10 +850,9 @@ bool cart_coordinator_stop(cart_coordinator *c, char *err, size_t errlen) {
     int64_t until = ol_monotonic_ms() + STOP_FLUSH_MS;
     while ((c->outbox_in_flight || c->fwd_pending) && ol_monotonic_ms() < until) rd_kafka_poll(c->producer, 50);
     char sub[512];
-    bool ok = delete_acked(c, sub, sizeof sub) == CART_STORE_OK;
+    bool ok = delete_acked(c, true, sub, sizeof sub) == CART_STORE_OK;
     if (!ok) ol_seterr(err, errlen, "deleting sent outbox rows: %s (they are sent again on the next start)", sub);
-    if (c->fwd_offsets && c->fwd_offsets->cnt && !c->fwd_pending && !c->n_fwd_retry)
-        rd_kafka_commit(c->lines_rk, c->fwd_offsets, 0);
+    commit_forwarded(c, true);
     rd_kafka_consumer_close(c->carts_rk);
     rd_kafka_consumer_close(c->lines_rk);
     if (c->outbox_in_flight || c->fwd_pending) {
@@ -840,7 +927,10 @@ static rd_kafka_t *consumer_new(cart_coordinator *c, const char *group, const ch
 
 static bool clients_new(cart_coordinator *c, char *err, size_t errlen) {
     const ol_settings *s = &c->s->common;
-    static const char *const producer_defaults[] = {OL_KAFKA_PRODUCER_DEFAULTS, "client.id", "order-carts", NULL};
+    /* linger.ms 1: every message here is a step someone waits on; what
+     * leaves together (a batch's steps) is in one request anyway. */
+    static const char *const producer_defaults[] = {
+        OL_KAFKA_PRODUCER_DEFAULTS, "linger.ms", "1", "client.id", "order-carts", NULL};
     c->producer = ol_kafka_producer_new(s, producer_defaults, "the carts producer", c, on_delivery, NULL, err, errlen);
     if (!c->producer) return false;
     const char *topics[] = {s->carts_topic, s->orders_topic, s->results_topic};
@@ -856,14 +946,36 @@ static bool clients_new(cart_coordinator *c, char *err, size_t errlen) {
     return c->lines_rk != NULL;
 }
 
+/* The queues write a byte to one pipe when they go from empty to not: the
+ * loop sleeps on it (wait_for_work). */
+static bool wake_new(cart_coordinator *c, char *err, size_t errlen) {
+    if (pipe(c->wake) != 0) {
+        c->wake[0] = c->wake[1] = -1;
+        ol_seterr(err, errlen, "creating the loop's wake-up pipe: %s", strerror(errno));
+        return false;
+    }
+    for (int i = 0; i < 2; i++) fcntl(c->wake[i], F_SETFL, fcntl(c->wake[i], F_GETFL) | O_NONBLOCK);
+    c->queues[0] = rd_kafka_queue_get_consumer(c->carts_rk);
+    c->queues[1] = rd_kafka_queue_get_consumer(c->lines_rk);
+    c->queues[2] = rd_kafka_queue_get_main(c->producer);
+    for (int i = 0; i < 3; i++) {
+        if (!c->queues[i]) {
+            ol_seterr(err, errlen, "getting the Kafka queues to wait on");
+            return false;
+        }
+        rd_kafka_queue_io_event_enable(c->queues[i], c->wake[1], "w", 1);
+    }
+    return true;
+}
+
 cart_coordinator *cart_coordinator_new(const carts_settings *settings, volatile sig_atomic_t *stop, char *err,
                                        size_t errlen) {
     cart_coordinator *c = calloc(1, sizeof *c);
     size_t cap = (size_t)settings->batch_max < 1024 ? (size_t)settings->batch_max : 1024;
+    if (c) c->wake[0] = c->wake[1] = -1;
     if (!c || !(c->cache = ol_map_new()) || !(c->answers = ol_map_new()) || !(c->expire_map = ol_map_new()) ||
         !(c->parsed = calloc(cap, sizeof *c->parsed)) || !(c->names = calloc(2 * cap, sizeof *c->names)) ||
-        !(c->fwd_offsets = rd_kafka_topic_partition_list_new(16)) ||
-        !(c->expire_ids = calloc(EXPIRE_SCAN_MAX, sizeof *c->expire_ids)) ||
+        !(c->fwd_acks = ol_ack_tracker_new()) || !(c->expire_ids = calloc(EXPIRE_SCAN_MAX, sizeof *c->expire_ids)) ||
         !(c->expire_deadlines = calloc(EXPIRE_SCAN_MAX, sizeof *c->expire_deadlines))) {
         ol_seterr(err, errlen, "out of memory");
         cart_coordinator_destroy(c);
@@ -874,7 +986,7 @@ cart_coordinator *cart_coordinator_new(const carts_settings *settings, volatile 
     c->outbox_due = true;
     failpoints_init(&c->fp, getenv("ORDERLINE_FAILPOINT"));
     c->store = cart_store_new(settings->common.db, settings->common.carts_topic, err, errlen);
-    if (!c->store || !clients_new(c, err, errlen)) {
+    if (!c->store || !clients_new(c, err, errlen) || !wake_new(c, err, errlen)) {
         cart_coordinator_destroy(c);
         return NULL;
     }
@@ -891,6 +1003,13 @@ static void map_free_values(ol_map *m) {
 
 void cart_coordinator_destroy(cart_coordinator *c) {
     if (!c) return;
+    for (size_t i = 0; i < sizeof c->queues / sizeof c->queues[0]; i++) {
+        if (!c->queues[i]) continue;
+        rd_kafka_queue_io_event_enable(c->queues[i], -1, NULL, 0);
+        rd_kafka_queue_destroy(c->queues[i]);
+    }
+    if (c->wake[0] >= 0) close(c->wake[0]);
+    if (c->wake[1] >= 0) close(c->wake[1]);
     if (c->carts_rk) rd_kafka_destroy(c->carts_rk);
     if (c->lines_rk) rd_kafka_destroy(c->lines_rk);
     if (c->orders_t) rd_kafka_topic_destroy(c->orders_t);
@@ -903,7 +1022,8 @@ void cart_coordinator_destroy(cart_coordinator *c) {
     }
     for (size_t i = 0; i < c->n_fwd_retry; i++) sent_ref_free(c->fwd_retry[i]);
     free(c->fwd_retry);
-    if (c->fwd_offsets) rd_kafka_topic_partition_list_destroy(c->fwd_offsets);
+    ol_ack_tracker_destroy(c->fwd_acks);
+    free(c->fwd_committed);
     map_free_values(c->cache);
     map_free_values(c->answers);
     free(c->parsed);
