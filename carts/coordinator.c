@@ -13,11 +13,13 @@
 #include <string.h>
 
 #include "cart_engine.h"
+#include "cart_metrics.h"
 #include "cart_store.h"
 #include "ol_acks.h"
 #include "ol_kafka.h"
 #include "ol_log.h"
 #include "ol_map.h"
+#include "ol_metrics_server.h"
 #include "ol_str.h"
 
 #define OUTBOX_READ_MAX 1000
@@ -31,6 +33,8 @@
 #define ACKED_DELETE_MAX 512      /* delivered outbox rows deleted at once ... */
 #define ACKED_DELETE_MS 20        /* ... or this long after the first of them */
 #define IDLE_WAIT_MS 100          /* longest sleep with nothing due */
+#define METRICS_EVERY_MS 250
+#define OVERDUE_SLACK_MS 5000 /* issue 22: no hold outlives its deadline by more than 5 s */
 
 /* What a delivery report is about. */
 typedef enum { SENT_OUTBOX, SENT_FORWARD, SENT_EXPIRE } sent_kind;
@@ -43,11 +47,6 @@ typedef struct sent_ref {
     char *value;
     ol_ack_span *span; /* SENT_FORWARD: the results message it came from */
 } sent_ref;
-
-typedef struct counters {
-    uint64_t messages, carts, answers, duplicates, stale, unreadable, steps_sent, answers_sent;
-    uint64_t forwarded, expires_sent, fenced, retries, delivery_failures;
-} counters;
 
 /* Failpoints, armed by ORDERLINE_FAILPOINT (the fault tests), die like
  * kill -9 at the moments the protocol must survive:
@@ -123,9 +122,41 @@ struct cart_coordinator {
     char (*expire_ids)[OL_CART_ID_MAX + 1]; /* scratch of one scan */
     int64_t *expire_deadlines;
     int64_t next_expire_scan_ms, last_work_ms;
-    counters n;
+    cart_metrics m;          /* the totals: /metrics and --stats-file */
+    cart_batch_counts b;     /* the batch in hand's, added to m at its commit */
+    ol_metrics_server *http; /* NULL without --metrics-addr */
+    int64_t metrics_published_ms;
     failpoints fp;
 };
+
+/* ---- /metrics ----------------------------------------------------------- */
+
+static bool in_group(rd_kafka_t *rk) {
+    char *id = rk ? rd_kafka_memberid(rk) : NULL;
+    bool member = id && *id;
+    if (id) rd_kafka_mem_free(rk, id);
+    return member;
+}
+
+/* The totals, with what the loop knows now. */
+static void refresh_metrics(cart_coordinator *c) {
+    c->m.db_connected = cart_store_connected(c->store);
+    c->m.partitions_owned = (uint32_t)c->n_owned;
+    c->m.group_member = in_group(c->carts_rk);
+}
+
+static void publish_metrics(cart_coordinator *c) {
+    if (!c->http) return;
+    refresh_metrics(c);
+    ol_metrics_server_publish(c->http, &c->m);
+    c->metrics_published_ms = ol_monotonic_ms();
+}
+
+static bool render_metrics(const void *snapshot, const void *ctx, ol_buf *out) {
+    return cart_metrics_render(snapshot, out);
+}
+
+static const char *health_metrics(const void *snapshot) { return cart_metrics_health(snapshot); }
 
 /* ---- delivery reports ------------------------------------------------- */
 
@@ -168,7 +199,7 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opa
     sent_ref *ref = msg->_private;
     bool in_log = msg->err == RD_KAFKA_RESP_ERR_NO_ERROR && msg->offset >= 0;
     if (!in_log) {
-        c->n.delivery_failures++;
+        c->m.delivery_failures++;
         ol_warn("delivery to '%s' [%" PRId32 "] failed: %s", rd_kafka_topic_name(msg->rkt), msg->partition,
                 rd_kafka_err2str(msg->err));
     }
@@ -239,6 +270,7 @@ static void assign_from_store(cart_coordinator *c, rd_kafka_t *rk, rd_kafka_topi
     }
     for (size_t i = 0; i < n; i++) parts->elems[i].offset = c->next[i];
     c->n_owned = n;
+    c->m.assigned = true; /* even with none: the group has given this process its share */
     rd_kafka_assign(rk, parts);
     c->assign = ASSIGN_CHANGED;
     ol_info("carts topic: %zu partitions assigned", n);
@@ -301,7 +333,7 @@ static bool answer_put(void *opaque, const char *order_id, const char *answer) {
 
 /* A repeat: its first answer again, marked duplicate. */
 static bool answer_again(cart_coordinator *c, const char *cart_id, int32_t partition, const char *stored) {
-    c->n.duplicates++;
+    c->b.duplicates++;
     if (!stored) return true; /* a cart still holding: its answer comes */
     json_t *o = json_loads(stored, 0, NULL);
     char *again = NULL;
@@ -338,7 +370,7 @@ static bool publish_answer(cart_coordinator *c, const cart_effects *fx, const ca
                                       json) &&
               answer_put(c, fx->answer.order_id, json);
     free(json);
-    c->n.answers++;
+    cart_counts_answer(&c->b, fx->answer.type, fx->answer.status);
     return ok;
 }
 
@@ -361,14 +393,16 @@ static bool decide_one(cart_coordinator *c, const rd_kafka_message_t *msg, const
     cart_effects fx;
     rd_kafka_timestamp_type_t tstype;
     int64_t ts = rd_kafka_message_timestamp(msg, &tstype);
+    int before = e->rec.exists ? (int)e->rec.flow.status : CART_METRICS_STATE_NEW;
     cart_engine_apply(&e->rec, m, stored != NULL, msg->partition, msg->offset, ts, &fx);
     if (fx.kind == CART_EFFECT_DUPLICATE) return answer_again(c, cart_id, msg->partition, stored);
     if (fx.kind == CART_EFFECT_NONE) {
-        c->n.stale++;
+        c->b.stale++;
         ol_debug("carts topic [%" PRId32 "] offset %" PRId64 ": %s", msg->partition, msg->offset, fx.note);
         return true;
     }
-    c->n.carts += m->kind == CART_MSG_CART;
+    c->b.carts += m->kind == CART_MSG_CART;
+    cart_counts_transition(&c->b, before, e->rec.exists ? (int)e->rec.flow.status : CART_METRICS_STATE_NEW);
     if (fx.actions.n_steps && fx.actions.steps[0].step == OL_STEP_COMMIT) failpoint_pass(&c->fp, FP_BEFORE_COMMIT);
     e->dirty = e->dirty || fx.record_changed;
     return send_steps(c, &e->rec, &fx.actions) &&
@@ -386,9 +420,9 @@ static cart_store_status prefetch(cart_coordinator *c, rd_kafka_message_t **msgs
         cart_msg *m = &c->parsed[k];
         ok[k] = fresh[k] &&
                 cart_msg_parse(msgs[k]->payload, msgs[k]->len, msgs[k]->key, msgs[k]->key_len, m, why, sizeof why);
-        if (fresh[k]) c->n.messages++;
+        if (fresh[k]) c->b.messages++;
         if (fresh[k] && !ok[k]) {
-            c->n.unreadable++;
+            c->b.unreadable++;
             ol_warn("carts topic [%" PRId32 "] offset %" PRId64 ": unreadable, no answer possible: %s",
                     msgs[k]->partition, msgs[k]->offset, why);
         }
@@ -466,6 +500,8 @@ static cart_store_status decide_batch(cart_coordinator *c, rd_kafka_message_t **
         return CART_STORE_BROKEN;
     }
     bool *ok = fresh + n;
+    memset(&c->b, 0, sizeof c->b);
+    int64_t t0 = ol_now_us();
     for (size_t k = 0; k < n; k++) {
         int i = owned_index(c, msgs[k]->partition);
         fresh[k] = i >= 0 && msgs[k]->offset >= c->next[i]; /* ours, and not decided before */
@@ -490,6 +526,9 @@ static cart_store_status decide_batch(cart_coordinator *c, rd_kafka_message_t **
         for (size_t i = 0; i < c->n_owned; i++)
             if (ends[i] >= 0) c->next[i] = ends[i];
         c->outbox_due = true;
+        cart_metrics_add(&c->m, &c->b);
+        ol_histogram_observe(&c->m.batch_size, (double)n);
+        ol_histogram_observe(&c->m.batch_seconds, (double)(ol_now_us() - t0) / 1e6);
     } else {
         cart_store_unstage(c->store);
         cart_store_rollback(c->store);
@@ -524,17 +563,19 @@ static size_t collect(cart_coordinator *c, rd_kafka_message_t **msgs, size_t cap
 static bool recover(cart_coordinator *c, cart_store_status st, const char *why, char *err, size_t errlen) {
     if (st == CART_STORE_BROKEN) return false;
     if (st == CART_STORE_FENCED) {
-        c->n.fenced++;
+        c->m.fenced++;
         ol_warn("%s; reading the positions again", why);
     } else {
-        c->n.retries++;
+        c->m.retries++;
         ol_warn("PostgreSQL: %s; reconnecting", why);
+        publish_metrics(c); /* /healthz shows the outage while reconnecting */
         for (int attempt = 0; !*c->stop; attempt++) {
             st = cart_store_reconnect(c->store, err, errlen);
             if (st == CART_STORE_OK) break;
             if (st == CART_STORE_BROKEN) return false;
             ol_sleep_ms(attempt < 10 ? 100 * (attempt + 1) : 1000);
         }
+        publish_metrics(c);
     }
     st = resync(c, err, errlen);
     return st == CART_STORE_OK || recover(c, st, err, err, errlen);
@@ -585,7 +626,7 @@ static bool send_row(cart_coordinator *c, const cart_outbox_row *row, char *err,
         return true;
     }
     c->outbox_in_flight++;
-    row->topic == CART_OUT_ORDERS ? c->n.steps_sent++ : c->n.answers_sent++;
+    row->topic == CART_OUT_ORDERS ? c->m.steps_sent++ : c->m.answers_sent++;
     return true;
 }
 
@@ -645,7 +686,7 @@ static bool forward_one(cart_coordinator *c, const rd_kafka_message_t *m, ol_ack
         return true;
     }
     c->fwd_pending++;
-    c->n.forwarded++;
+    c->m.forwarded++;
     return true;
 }
 
@@ -746,7 +787,7 @@ static void send_expire(cart_coordinator *c, const char *cart_id, int64_t deadli
         ol_warn("cart '%s': sending its expire: %s", cart_id, rd_kafka_err2str(e));
         return;
     }
-    c->n.expires_sent++;
+    c->m.expires_sent++;
 }
 
 static bool recently_expired(cart_coordinator *c, const char *cart_id, int64_t now_ms) {
@@ -770,16 +811,28 @@ static void expire_map_prune(cart_coordinator *c, int64_t now_ms) {
     (void)now_ms;
 }
 
+/* Every expire interval: the gauges (a ping of PostgreSQL too, when idle),
+ * then an expire for each held cart of the owned partitions past its
+ * deadline. A cart is overdue once its deadline is OVERDUE_SLACK_MS behind:
+ * the gauge is read before this scan's expires go out, so a coordinator
+ * that was frozen shows its overdue carts until the next scan. */
 static cart_store_status step_expire(cart_coordinator *c, char *err, size_t errlen) {
     int64_t mono = ol_monotonic_ms();
-    if (c->n_owned == 0 || mono < c->next_expire_scan_ms) return CART_STORE_OK;
+    if (mono < c->next_expire_scan_ms) return CART_STORE_OK;
     c->next_expire_scan_ms = mono + c->s->expire_interval_ms;
+    int64_t now_ms = ol_now_us() / 1000;
+    cart_store_gauge_values g = {0, 0, 0};
+    cart_store_status st =
+        cart_store_gauges(c->store, c->owned, c->n_owned, now_ms - OVERDUE_SLACK_MS, &g, err, errlen);
+    if (st != CART_STORE_OK) return st;
+    c->m.outbox_pending = g.outbox_pending;
+    c->m.carts_held = g.held;
+    c->m.holds_overdue = g.overdue;
+    if (c->n_owned == 0) return CART_STORE_OK;
     char(*ids)[OL_CART_ID_MAX + 1] = c->expire_ids;
     int64_t *deadlines = c->expire_deadlines;
     size_t n = 0;
-    int64_t now_ms = ol_now_us() / 1000;
-    cart_store_status st =
-        cart_store_due(c->store, c->owned, c->n_owned, now_ms, ids, deadlines, EXPIRE_SCAN_MAX, &n, err, errlen);
+    st = cart_store_due(c->store, c->owned, c->n_owned, now_ms, ids, deadlines, EXPIRE_SCAN_MAX, &n, err, errlen);
     expire_map_prune(c, now_ms);
     for (size_t i = 0; st == CART_STORE_OK && i < n; i++)
         if (!recently_expired(c, ids[i], now_ms)) send_expire(c, ids[i], deadlines[i], now_ms);
@@ -836,6 +889,7 @@ bool cart_coordinator_run(cart_coordinator *c, char *err, size_t errlen) {
         if (!store_step(c, delete_acked(c, false, err, errlen), err, errlen)) return false;
         if (!step_forward(c, &worked, err, errlen)) return false;
         if (!store_step(c, step_expire(c, err, errlen), err, errlen)) return false;
+        if (ol_monotonic_ms() - c->metrics_published_ms >= METRICS_EVERY_MS) publish_metrics(c);
         if (idle_done(c)) {
             ol_info("idle for %ld s with nothing owed: exiting", c->s->idle_exit_s);
             break;
@@ -864,24 +918,20 @@ bool cart_coordinator_stop(cart_coordinator *c, char *err, size_t errlen) {
     return ok;
 }
 
-bool cart_coordinator_write_stats(const cart_coordinator *c, const char *path, char *err, size_t errlen) {
-    FILE *f = fopen(path, "w");
-    if (!f) {
-        ol_seterr(err, errlen, "writing stats to '%s': cannot open it", path);
+/* The same text as /metrics, at exit. */
+bool cart_coordinator_write_stats(cart_coordinator *c, const char *path, char *err, size_t errlen) {
+    refresh_metrics(c);
+    ol_buf text;
+    ol_buf_init(&text);
+    if (!cart_metrics_render(&c->m, &text)) {
+        ol_buf_free(&text);
+        ol_seterr(err, errlen, "writing stats to '%s': out of memory", path);
         return false;
     }
-    const counters *n = &c->n;
-    fprintf(f,
-            "orderline_carts_messages_total %" PRIu64 "\norderline_carts_started_total %" PRIu64
-            "\norderline_carts_answers_total %" PRIu64 "\norderline_carts_duplicates_total %" PRIu64
-            "\norderline_carts_stale_answers_total %" PRIu64 "\norderline_carts_unreadable_total %" PRIu64
-            "\norderline_carts_steps_sent_total %" PRIu64 "\norderline_carts_answers_sent_total %" PRIu64
-            "\norderline_carts_forwarded_total %" PRIu64 "\norderline_carts_expires_sent_total %" PRIu64
-            "\norderline_carts_fenced_total %" PRIu64 "\norderline_carts_store_retries_total %" PRIu64
-            "\norderline_carts_delivery_failures_total %" PRIu64 "\n",
-            n->messages, n->carts, n->answers, n->duplicates, n->stale, n->unreadable, n->steps_sent, n->answers_sent,
-            n->forwarded, n->expires_sent, n->fenced, n->retries, n->delivery_failures);
-    bool ok = fclose(f) == 0;
+    FILE *f = fopen(path, "w");
+    bool ok = f && fwrite(text.data, 1, text.len, f) == text.len;
+    if (f && fclose(f) != 0) ok = false;
+    ol_buf_free(&text);
     if (!ok) ol_seterr(err, errlen, "writing stats to '%s' failed", path);
     return ok;
 }
@@ -984,12 +1034,19 @@ cart_coordinator *cart_coordinator_new(const carts_settings *settings, volatile 
     c->s = settings;
     c->stop = stop;
     c->outbox_due = true;
+    cart_metrics_init(&c->m);
     failpoints_init(&c->fp, getenv("ORDERLINE_FAILPOINT"));
+    ol_metrics_server_def def = {sizeof(cart_metrics), render_metrics, health_metrics, NULL};
+    if (settings->metrics_addr && !(c->http = ol_metrics_server_new(settings->metrics_addr, &def, err, errlen))) {
+        cart_coordinator_destroy(c);
+        return NULL;
+    }
     c->store = cart_store_new(settings->common.db, settings->common.carts_topic, err, errlen);
     if (!c->store || !clients_new(c, err, errlen) || !wake_new(c, err, errlen)) {
         cart_coordinator_destroy(c);
         return NULL;
     }
+    publish_metrics(c);
     return c;
 }
 
@@ -1010,6 +1067,7 @@ void cart_coordinator_destroy(cart_coordinator *c) {
     }
     if (c->wake[0] >= 0) close(c->wake[0]);
     if (c->wake[1] >= 0) close(c->wake[1]);
+    ol_metrics_server_destroy(c->http);
     if (c->carts_rk) rd_kafka_destroy(c->carts_rk);
     if (c->lines_rk) rd_kafka_destroy(c->lines_rk);
     if (c->orders_t) rd_kafka_topic_destroy(c->orders_t);

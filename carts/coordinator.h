@@ -29,8 +29,9 @@ typedef struct carts_settings {
     char *group;
     long batch_max;
     long expire_interval_ms;
-    long idle_exit_s; /* 0: run until signalled */
-    char *stats_file; /* counters at exit (Prometheus text); NULL: off */
+    long idle_exit_s;   /* 0: run until signalled */
+    char *stats_file;   /* counters at exit (Prometheus text, as /metrics); NULL: off */
+    char *metrics_addr; /* /metrics and /healthz (HOST:PORT); NULL: off */
 } carts_settings;
 _Static_assert(offsetof(carts_settings, common) == 0, "the shared settings come first");
 
@@ -45,7 +46,7 @@ bool cart_coordinator_run(cart_coordinator *c, char *err, size_t errlen);
 /* Sends what the outbox still holds (bounded wait), then leaves both
  * groups. False when something stayed unsent: it is sent on the next start. */
 bool cart_coordinator_stop(cart_coordinator *c, char *err, size_t errlen);
-bool cart_coordinator_write_stats(const cart_coordinator *c, const char *path, char *err, size_t errlen);
+bool cart_coordinator_write_stats(cart_coordinator *c, const char *path, char *err, size_t errlen);
 /* Frees; accepts NULL. Stop first. */
 void cart_coordinator_destroy(cart_coordinator *c);
 

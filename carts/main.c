@@ -22,7 +22,9 @@ static const ol_option options[] = {
     {"expire-interval-ms", 0, OL_OPT_LONG, "MS", 50, 60000, FIELD(expire_interval_ms),
      "how often held carts are checked for their deadline", "500"},
     {"stats-file", 0, OL_OPT_STRING, "FILE", 0, 0, FIELD(stats_file),
-     "at exit, write the counters (Prometheus text) to FILE", NULL},
+     "at exit, write the counters (Prometheus text, as /metrics) to FILE", NULL},
+    {"metrics-addr", 0, OL_OPT_STRING, "HOST:PORT", 0, 0, FIELD(metrics_addr),
+     "serve Prometheus /metrics and /healthz there (e.g. 127.0.0.1:9466)", NULL},
     {"idle-exit", 0, OL_OPT_LONG, "SECONDS", 0, 86400 * 365L, FIELD(idle_exit_s),
      "exit 0 once nothing is owed and nothing new came for SECONDS", NULL},
 };

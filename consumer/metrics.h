@@ -1,6 +1,6 @@
-/* consumer_metrics: serves /metrics (Prometheus text) and /healthz over HTTP
- * with libmicrohttpd, from a snapshot the pipeline publishes. The server runs
- * on libmicrohttpd's own thread; the snapshot is guarded by a mutex. */
+/* consumer_metrics: the consumer's /metrics and /healthz (ol_metrics_server,
+ * shared with order-carts), from a snapshot the pipeline publishes: its
+ * counters rendered by ol_metrics, healthy with PostgreSQL and partitions. */
 #ifndef CONSUMER_METRICS_H
 #define CONSUMER_METRICS_H
 

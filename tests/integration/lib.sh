@@ -134,16 +134,16 @@ sys.exit(1)
 PY
 }
 
-# wait_http URL PID: until URL answers 2xx (at most 30 s); dies if PID
-# exits first.
+# wait_http URL PID [SECONDS]: until URL answers 2xx (at most SECONDS,
+# default 30); dies if PID exits first.
 wait_http() {
-    local i
-    for ((i = 0; i < 300; i++)); do
+    local i limit=${3:-30}
+    for ((i = 0; i < limit * 10; i++)); do
         curl -sf -o /dev/null "$1" && return 0
         kill -0 "$2" 2>/dev/null || die "$1: the process exited at start"
         sleep 0.1
     done
-    die "$1 did not answer within 30 s"
+    die "$1 did not answer within $limit s"
 }
 
 # Starts consumer NAME in the background with a log, a stats file and a

@@ -68,8 +68,8 @@ refused() {
 }
 
 # --- 0. The server's own settings.
-scram=$(admin_sql "SELECT count(*) FROM pg_authid WHERE rolname IN ('postgres','order-consumer','order-gateway','order-reader') AND rolpassword LIKE 'SCRAM-SHA-256\$%'")
-[ "$scram" = 4 ] || die "$scram of 4 database roles have a SCRAM-SHA-256 password"
+scram=$(admin_sql "SELECT count(*) FROM pg_authid WHERE rolname IN ('postgres','order-consumer','order-gateway','order-carts','order-reader') AND rolpassword LIKE 'SCRAM-SHA-256\$%'")
+[ "$scram" = 5 ] || die "$scram of 5 database roles have a SCRAM-SHA-256 password"
 [ "$(admin_sql "SHOW ssl")" = on ] || die "PostgreSQL runs without ssl"
 
 # --- 1. The pipeline, each tool as its own role.
@@ -123,13 +123,64 @@ done
 [ "$(admin_sql "SELECT count FROM inventories WHERE name = '$ITEM'")" = 1 ] || die "the expired hold's unit did not come back"
 log "a hold expired through the log, its expire written with the consumer's principal"
 
+# Carts: placed by customers through the gateway's principal and
+# order-producer's (both may write the carts topic), decided by order-carts
+# with its own principal and database role: its line steps on the orders
+# topic, line answers and expires on the carts topic, answers on the results
+# topic; all or nothing over TLS PostgreSQL.
+CA=sec-cart-a-$TAG CB=sec-cart-b-$TAG
+printf '%s\n' "{\"order_id\":\"$TAG-ra\",\"type\":\"restock\",\"item\":\"$CA\",\"quantity\":3}" \
+    "{\"order_id\":\"$TAG-rb\",\"type\":\"restock\",\"item\":\"$CB\",\"quantity\":1}" |
+    as order-producer "$BUILD/order-producer" --wait=30 >"$IT_LOGDIR/cart-restock.out" 2>"$IT_LOGDIR/cart-restock.log" ||
+    die "the carts' restocks: exit $?"
+CMPORT=$(free_port); IT_PORTS+=("$CMPORT")
+as order-carts "$BUILD/order-carts" --metrics-addr "127.0.0.1:$CMPORT" --stats-file "$IT_LOGDIR/carts.prom" \
+    >"$IT_LOGDIR/carts.log" 2>&1 &
+CARTS=$!
+# 200 once the carts group has assigned it; a coordinator killed by an
+# earlier failed run stays a member until its session ends.
+wait_http "http://127.0.0.1:$CMPORT/healthz" $CARTS 60
+ccode=$(curl -s -o "$IT_LOGDIR/cart-gw.body" -w '%{http_code}' -X POST "http://127.0.0.1:$GPORT/carts" \
+    -H 'Content-Type: application/json' -H "Idempotency-Key: $TAG-cart-gw" -H 'Prefer: wait=20' \
+    -d "{\"lines\":[{\"item\":\"$CA\",\"quantity\":2},{\"item\":\"$CB\",\"quantity\":1}]}")
+[ "$ccode" = 201 ] && grep -q '"status":"accepted"' "$IT_LOGDIR/cart-gw.body" ||
+    die "a cart through the gateway answered $ccode: $(cat "$IT_LOGDIR/cart-gw.body") ($(tail -n 3 "$IT_LOGDIR/carts.log"))"
+# Short of CB now: rejected, and CA's unit given back (all or nothing).
+prc=0
+echo "{\"cart_id\":\"$TAG-cart-p\",\"lines\":[{\"item\":\"$CA\",\"quantity\":1},{\"item\":\"$CB\",\"quantity\":1}]}" |
+    as order-producer "$BUILD/order-producer" --wait=30 >"$IT_LOGDIR/cart-p.out" 2>"$IT_LOGDIR/cart-p.log" || prc=$?
+[ $prc = 5 ] && grep -q '"status":"rejected","reason":"insufficient_stock"' "$IT_LOGDIR/cart-p.out" ||
+    die "a short cart through order-producer: exit $prc, $(cat "$IT_LOGDIR/cart-p.out")"
+ccode=$(curl -s -o "$IT_LOGDIR/cart-cancel.body" -w '%{http_code}' -X POST \
+    "http://127.0.0.1:$GPORT/carts/$TAG-cart-gw/cancel" -H 'Prefer: wait=20')
+[ "$ccode" = 200 ] && grep -q '"state":"cancelled"' "$IT_LOGDIR/cart-cancel.body" ||
+    die "cancelling the cart through the gateway answered $ccode: $(cat "$IT_LOGDIR/cart-cancel.body")"
+for _ in $(seq 100); do
+    [ "$(admin_sql "SELECT string_agg(count::text, ',' ORDER BY name) FROM inventories WHERE name IN ('$CA', '$CB')")" = 3,1 ] &&
+        [ "$(admin_sql "SELECT count(*) FROM cart_outbox")" = 0 ] && break
+    sleep 0.1
+done
+stock=$(admin_sql "SELECT string_agg(name || '=' || count, ' ' ORDER BY name) FROM inventories WHERE name IN ('$CA', '$CB')")
+[ "$stock" = "$CA=3 $CB=1" ] || die "after the carts: $stock, want every unit back ($CA=3 $CB=1)"
+[ "$(admin_sql "SELECT state FROM carts WHERE cart_id = '$TAG-cart-gw'")" = cancelled ] || die "the gateway's cart is not cancelled"
+[ "$(admin_sql "SELECT state FROM carts WHERE cart_id = '$TAG-cart-p'")" = rejected ] || die "the producer's cart is not rejected"
+[ "$(topic_has order-results "\"cart_id\":\"$TAG-cart-")" -ge 3 ] || die "the carts' answers are not on the results topic"
+[ "$(topic_has carts "\"type\":\"line_result\",\"cart_id\":\"$TAG-cart-")" -ge 4 ] ||
+    die "order-carts' line answers are not on the carts topic"
+for c in 'type="cart",status="accepted"' 'type="cart",status="rejected"' 'type="cart_cancel",status="accepted"'; do
+    [ "$(counter "orderline_carts_answers_total{$c}" "http://127.0.0.1:$CMPORT")" -ge 1 ] ||
+        die "order-carts' /metrics has no answer $c"
+done
+log "carts: accepted through the gateway, rejected through order-producer, cancelled; decided by order-carts' principal"
+
 # Every backend of the consumer and the gateway is on TLS, as the server
 # sees it; and so is a reader's own session.
 ssl_rows=$(admin_sql "SELECT a.usename || ':' || s.ssl FROM pg_stat_activity a JOIN pg_stat_ssl s USING (pid)
-                      WHERE a.usename IN ('order-consumer', 'order-gateway') ORDER BY 1" | sort | uniq -c | tr -s ' ')
+                      WHERE a.usename IN ('order-consumer', 'order-gateway', 'order-carts') ORDER BY 1" | sort | uniq -c | tr -s ' ')
 log "pg_stat_ssl: $(echo $ssl_rows)"
 grep -q 'order-consumer:t' <<<"$ssl_rows" || die "no TLS backend of order-consumer in pg_stat_ssl"
 grep -q 'order-gateway:t' <<<"$ssl_rows" || die "no TLS backend of order-gateway in pg_stat_ssl"
+grep -q 'order-carts:t' <<<"$ssl_rows" || die "no TLS backend of order-carts in pg_stat_ssl"
 ! grep -q ':f' <<<"$ssl_rows" || die "a backend without TLS: $ssl_rows"
 [ "$(role_sql order-reader 'SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()')" = t ] ||
     die "order-reader's session is not on TLS"
@@ -144,7 +195,7 @@ log "order-results and order-audit as order-reader: 6 answers, audit agrees"
 
 # No password in any process's argv or environment, nor in a tool's log.
 mapfile -t secrets < <(cat "$IT_ROOT"/.stack/secrets/*.password)
-for pid in $CONSUMER $GATEWAY $(pgrep -f 'kafka\.Kafka') $(pgrep -x postgres); do
+for pid in $CONSUMER $GATEWAY $CARTS $(pgrep -f 'kafka\.Kafka') $(pgrep -x postgres); do
     for s in "${secrets[@]}"; do
         ! tr '\0' '\n' <"/proc/$pid/cmdline" | grep -qF -- "$s" || die "a password in the argv of pid $pid"
         ! tr '\0' '\n' <"/proc/$pid/environ" | grep -qF -- "$s" || die "a password in the environment of pid $pid"
@@ -153,7 +204,7 @@ done
 for s in "${secrets[@]}"; do
     ! grep -rqF -- "$s" "$IT_LOGDIR" || die "a password in a tool's output ($(grep -rlF -- "$s" "$IT_LOGDIR"))"
 done
-log "no password in argv, environments or logs (${#secrets[@]} secrets, consumer, gateway, broker, postgres)"
+log "no password in argv, environments or logs (${#secrets[@]} secrets, consumer, gateway, carts, broker, postgres)"
 
 # --- 2. Refusals: a clear error, a non-zero exit within 10 s.
 openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$IT_LOGDIR/other-ca.key" \
@@ -224,6 +275,26 @@ refused gateway-updates-inventories role_sql order-gateway "UPDATE inventories S
 [ "$(pg_log_count 'permission denied for table inventories')" -gt "$denied0" ] ||
     die "PostgreSQL's log shows no denial of the gateway's UPDATE"
 
+# order-carts' role has the carts tables only: not the stock, not the
+# items' ledger; its principal writes no dead letters and reads no orders.
+refused carts-updates-inventories role_sql order-carts "UPDATE inventories SET count = count + 1000 WHERE name = '$ITEM'"
+refused carts-reads-orders-ledger role_sql order-carts "SELECT count(*) FROM orders"
+[ "$(admin_sql "SELECT count FROM inventories WHERE name = '$ITEM'")" = "$before" ] || die "the carts' role changed the stock"
+[ "$(pg_log_count 'permission denied for table inventories')" -gt "$((denied0 + 1))" ] ||
+    die "PostgreSQL's log shows no denial of order-carts' UPDATE"
+order by-carts >"$IT_LOGDIR/by-carts.in"
+as order-carts kcat -F "$IT_ROOT/.stack/secrets/order-carts.properties" -b "$ORDERLINE_BROKERS" -P -t orders-dlq -k "$ITEM" \
+    <"$IT_LOGDIR/by-carts.in" >"$IT_LOGDIR/carts-kcat-dlq.log" 2>&1 || true
+as order-carts timeout 10 kcat -F "$IT_ROOT/.stack/secrets/order-carts.properties" -b "$ORDERLINE_BROKERS" -C -t orders \
+    -e -q -c 1 >"$IT_LOGDIR/carts-kcat-orders.log" 2>&1 || true
+# (No ACL at all on orders-dlq: the refusal comes at its metadata, DESCRIBE.)
+[ "$(authorizer_denials 'User:order-carts is Denied operation = \(DESCRIBE\|WRITE\) from host = 127.0.0.1 on resource = Topic:LITERAL:orders-dlq ')" -ge 1 ] ||
+    die "no denial of order-carts writing orders-dlq in the authorizer log"
+[ "$(authorizer_denials 'User:order-carts is Denied operation = \(DESCRIBE\|READ\) from host = 127.0.0.1 on resource = Topic:LITERAL:orders ')" -ge 1 ] ||
+    die "no denial of order-carts reading orders in the authorizer log"
+! grep -q "$TAG-by-carts" "$IT_LOGDIR/carts-kcat-orders.log" || die "order-carts read the orders topic"
+log "order-carts refused: inventories, the orders ledger, writing orders-dlq, reading orders"
+
 # No connection without TLS, whatever the tool.
 plain0=$(pg_log_count 'user "order-reader", database "orderline", no encryption')
 refused sslmode-disable as order-reader env ORDERLINE_DB="host=127.0.0.1 port=$(sed -n 's/.*port=\([0-9]*\).*/\1/p' <<<"$ADMIN_DB") dbname=orderline user=order-reader sslmode=disable" \
@@ -234,7 +305,7 @@ refused pg-untrusted-ca as order-gateway env ORDERLINE_DB="$(as order-gateway ba
     "$BUILD/order-gateway" --listen "127.0.0.1:$(free_port)"
 
 # Nothing a refused client sent is anywhere.
-for id in none wrongpw otherca to-results by-reader; do
+for id in none wrongpw otherca to-results by-reader by-carts; do
     [ "$(topic_has orders "$TAG-$id")" = 0 ] || die "$TAG-$id is on the orders topic"
     [ "$(topic_has order-results "$TAG-$id")" = 0 ] || die "$TAG-$id is on the results topic"
 done
@@ -243,6 +314,7 @@ done
 # stop_tool PID: SIGTERM to the tool an "as" job runs (its child), then
 # its exit status.
 stop_tool() { local child; child=$(pgrep -P "$1" | head -n 1); kill -TERM "${child:-$1}"; wait "$1"; }
+stop_tool $CARTS || die "order-carts exit $?"
 stop_tool $GATEWAY || die "gateway exit $?"
 stop_tool $CONSUMER || die "consumer exit $?"
 python3 "$IT_ROOT/tests/integration/check_invariants.py" --brokers "$ORDERLINE_BROKERS" --db "$ADMIN_DB" ||
