@@ -940,16 +940,11 @@ bool cart_coordinator_write_stats(cart_coordinator *c, const char *path, char *e
 
 static rd_kafka_t *consumer_new(cart_coordinator *c, const char *group, const char *topic, bool rebalance, char *err,
                                 size_t errlen) {
-    const char *defaults[] = {"group.id",
-                              group,
-                              "auto.offset.reset",
-                              "earliest",
-                              "enable.auto.commit",
-                              "false",
-                              "enable.auto.offset.store",
-                              "false",
-                              "client.id",
-                              "order-carts",
+    const char *defaults[] = {"group.id", group, "auto.offset.reset", "earliest", "enable.auto.commit", "false",
+                              "enable.auto.offset.store", "false",
+                              /* As order-consumer's: a coordinator killed with -9 holds its
+                               * partitions for the session timeout (librdkafka's 45 s by default). */
+                              "session.timeout.ms", "6000", "heartbeat.interval.ms", "1000", "client.id", "order-carts",
                               NULL};
     rd_kafka_conf_t *conf = ol_kafka_conf_new(&c->s->common, defaults, err, errlen);
     if (!conf) return NULL;
