@@ -15,7 +15,7 @@
 #include "cart_engine.h"
 #include "cart_metrics.h"
 #include "cart_store.h"
-#include "ol_acks.h"
+#include "forwarder.h"
 #include "ol_kafka.h"
 #include "ol_log.h"
 #include "ol_map.h"
@@ -23,29 +23,22 @@
 #include "ol_str.h"
 
 #define OUTBOX_READ_MAX 1000
-#define FORWARD_BATCH_MAX 2000
 #define EXPIRE_SCAN_MAX 500
 #define EXPIRE_RESEND_MS 5000
 #define STOP_FLUSH_MS 10000
-#define FORWARD_PENDING_MAX 20000 /* forwarded line answers without a report: reading pauses */
-#define FORWARD_COMMIT_MS 50      /* how often the forwarder's acknowledged prefix is committed */
-#define FORWARD_RESENDS 1000      /* reports without an offset before a forward counts as failed */
-#define ACKED_DELETE_MAX 512      /* delivered outbox rows deleted at once ... */
-#define ACKED_DELETE_MS 20        /* ... or this long after the first of them */
-#define IDLE_WAIT_MS 100          /* longest sleep with nothing due */
+#define ACKED_DELETE_MAX 512 /* delivered outbox rows deleted at once ... */
+#define ACKED_DELETE_MS 20   /* ... or this long after the first of them */
+#define IDLE_WAIT_MS 100     /* longest sleep with nothing due */
 #define METRICS_EVERY_MS 250
 #define OVERDUE_SLACK_MS 5000 /* issue 22: no hold outlives its deadline by more than 5 s */
 
 /* What a delivery report is about. */
-typedef enum { SENT_OUTBOX, SENT_FORWARD, SENT_EXPIRE } sent_kind;
+typedef enum { SENT_OUTBOX, SENT_EXPIRE } sent_kind;
 
 typedef struct sent_ref {
     sent_kind kind;
     bool hold;  /* SENT_OUTBOX: a line's hold (for the failpoint) */
     int64_t id; /* SENT_OUTBOX: the row */
-    char *key;  /* SENT_FORWARD: what to send again if it failed */
-    char *value;
-    ol_ack_span *span; /* SENT_FORWARD: the results message it came from */
 } sent_ref;
 
 /* Failpoints, armed by ORDERLINE_FAILPOINT (the fault tests), die like
@@ -84,7 +77,8 @@ struct cart_coordinator {
     const carts_settings *s;
     volatile sig_atomic_t *stop;
     cart_store *store;
-    rd_kafka_t *producer, *carts_rk, *lines_rk;
+    rd_kafka_t *producer, *carts_rk;
+    cart_forwarder *fwd;
     rd_kafka_topic_t *orders_t, *results_t, *carts_t;
 
     int32_t *owned; /* carts partitions assigned, and their next offsets */
@@ -98,21 +92,13 @@ struct cart_coordinator {
     size_t n_acked, cap_acked;
     size_t outbox_in_flight;
 
-    size_t fwd_pending;   /* forwarded line answers without a report */
-    sent_ref **fwd_retry; /* failed ones, to send again */
-    size_t n_fwd_retry, cap_fwd_retry;
-    /* The results topic is read ahead of the deliveries: its offsets are
-     * committed only over the prefix whose forwards are all in the log. */
-    ol_ack_tracker *fwd_acks;
-    int64_t *fwd_committed; /* by results partition: the offset committed, -1 none */
-    int32_t n_fwd_parts;
-    int64_t next_fwd_commit_ms;
     int64_t acked_since_ms; /* when the oldest undeleted delivered row was reported */
 
     /* One wake-up for every queue the loop serves: the carts consumer's,
-     * the forwarder's and the producer's delivery reports. */
+     * the producer's delivery reports, and the forwarder's two. */
     int wake[2];
-    rd_kafka_queue_t *queues[3];
+    rd_kafka_queue_t *queues[2];
+    uint64_t delivery_failures; /* the coordinator's own producer's */
 
     ol_map *cache;                          /* cart_id -> cached_cart, for one batch */
     ol_map *answers;                        /* order_id -> its answer (JSON), for one batch */
@@ -140,6 +126,9 @@ static bool in_group(rd_kafka_t *rk) {
 
 /* The totals, with what the loop knows now. */
 static void refresh_metrics(cart_coordinator *c) {
+    cart_forwarder_counts f = c->fwd ? cart_forwarder_counts_get(c->fwd) : (cart_forwarder_counts){0, 0};
+    c->m.forwarded = f.forwarded;
+    c->m.delivery_failures = c->delivery_failures + f.delivery_failures;
     c->m.db_connected = cart_store_connected(c->store);
     c->m.partitions_owned = (uint32_t)c->n_owned;
     c->m.group_member = in_group(c->carts_rk);
@@ -173,25 +162,6 @@ static bool push_id(cart_coordinator *c, int64_t id) {
     return true;
 }
 
-static bool push_retry(cart_coordinator *c, sent_ref *ref) {
-    if (c->n_fwd_retry == c->cap_fwd_retry) {
-        size_t cap = c->cap_fwd_retry ? c->cap_fwd_retry * 2 : 64;
-        sent_ref **p = realloc(c->fwd_retry, cap * sizeof *p);
-        if (!p) return false;
-        c->fwd_retry = p;
-        c->cap_fwd_retry = cap;
-    }
-    c->fwd_retry[c->n_fwd_retry++] = ref;
-    return true;
-}
-
-static void sent_ref_free(sent_ref *ref) {
-    if (!ref) return;
-    free(ref->key);
-    free(ref->value);
-    free(ref);
-}
-
 /* "Delivered" means in the log: only a report naming an offset counts. */
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque) {
     (void)rk;
@@ -199,7 +169,7 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opa
     sent_ref *ref = msg->_private;
     bool in_log = msg->err == RD_KAFKA_RESP_ERR_NO_ERROR && msg->offset >= 0;
     if (!in_log) {
-        c->m.delivery_failures++;
+        c->delivery_failures++;
         ol_warn("delivery to '%s' [%" PRId32 "] failed: %s", rd_kafka_topic_name(msg->rkt), msg->partition,
                 rd_kafka_err2str(msg->err));
     }
@@ -209,19 +179,8 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opa
         /* A row not shown in the log stays, and is read again. */
         if (!in_log || !push_id(c, ref->id)) c->outbox_due = true, c->outbox_after = 0;
         if (in_log && ref->hold) failpoint_pass(&c->fp, FP_AFTER_HOLD);
-    } else if (ref->kind == SENT_FORWARD) {
-        c->fwd_pending--;
-        /* A forward is idempotent (a repeated line answer changes nothing):
-         * one not shown in the log is sent again, its offset uncommitted. */
-        ol_delivery_action a =
-            msg->err ? OL_DELIVERY_RESEND : ol_ack_span_report(ref->span, false, msg->offset, FORWARD_RESENDS);
-        if (a == OL_DELIVERY_RESEND && push_retry(c, ref)) return;
-        if (a != OL_DELIVERY_ACKED)
-            ol_error("a line answer for cart '%s' could not be put in the log: the results offsets stay uncommitted "
-                     "from there, and it is forwarded again on the next start",
-                     ref->key);
     }
-    sent_ref_free(ref);
+    free(ref);
 }
 
 static rd_kafka_resp_err_t produce(cart_coordinator *c, rd_kafka_topic_t *t, const char *key, const char *value,
@@ -666,105 +625,6 @@ static cart_store_status delete_acked(cart_coordinator *c, bool all, char *err, 
     return st;
 }
 
-/* ---- forwarding the items' answers ---------------------------------- */
-
-static bool forward_one(cart_coordinator *c, const rd_kafka_message_t *m, ol_ack_span *span, char *err, size_t errlen) {
-    cart_line_answer a;
-    if (!cart_line_answer_from_result(m->payload, m->len, &a)) return true;
-    sent_ref *ref = calloc(1, sizeof *ref);
-    if (!ref || !(ref->value = cart_line_result_json(&a)) || !(ref->key = strdup(a.cart_id))) {
-        sent_ref_free(ref);
-        ol_seterr(err, errlen, "out of memory");
-        return false;
-    }
-    ref->kind = SENT_FORWARD;
-    ref->span = span;
-    ol_ack_span_attach(span);
-    rd_kafka_resp_err_t e = produce(c, c->carts_t, ref->key, ref->value, ref);
-    if (e) {
-        if (!push_retry(c, ref)) sent_ref_free(ref);
-        return true;
-    }
-    c->fwd_pending++;
-    c->m.forwarded++;
-    return true;
-}
-
-static bool forward_retries(cart_coordinator *c) {
-    size_t n = c->n_fwd_retry;
-    c->n_fwd_retry = 0;
-    for (size_t i = 0; i < n; i++) {
-        sent_ref *ref = c->fwd_retry[i];
-        if (produce(c, c->carts_t, ref->key, ref->value, ref) == 0) c->fwd_pending++;
-        else if (!push_retry(c, ref)) return false;
-    }
-    return true;
-}
-
-static bool fwd_parts_reserve(cart_coordinator *c, int32_t partition) {
-    if (partition < c->n_fwd_parts) return true;
-    int32_t n = partition + 1;
-    int64_t *p = realloc(c->fwd_committed, (size_t)n * sizeof *p);
-    if (!p) return false;
-    for (int32_t i = c->n_fwd_parts; i < n; i++) p[i] = -1;
-    c->fwd_committed = p;
-    c->n_fwd_parts = n;
-    return true;
-}
-
-/* Commits the results offsets whose forwards are all in the log, at most
- * every FORWARD_COMMIT_MS (or now, when sync: at stop). True when nothing
- * acknowledged is left uncommitted. */
-static bool commit_forwarded(cart_coordinator *c, bool sync) {
-    int64_t now = ol_monotonic_ms();
-    if (!sync && now < c->next_fwd_commit_ms) return false;
-    c->next_fwd_commit_ms = now + FORWARD_COMMIT_MS;
-    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(c->n_fwd_parts ? c->n_fwd_parts : 1);
-    if (!l) return false;
-    for (int32_t p = 0; p < c->n_fwd_parts; p++) {
-        int64_t acked = ol_ack_tracker_acked(c->fwd_acks, p);
-        if (acked <= c->fwd_committed[p]) continue;
-        rd_kafka_topic_partition_t *tp = rd_kafka_topic_partition_list_add(l, c->s->common.results_topic, p);
-        if (!tp) break;
-        tp->offset = acked;
-        c->fwd_committed[p] = acked;
-    }
-    if (l->cnt) rd_kafka_commit(c->lines_rk, l, sync ? 0 : 1);
-    rd_kafka_topic_partition_list_destroy(l);
-    return true;
-}
-
-/* Reads the results topic ahead of the deliveries (up to
- * FORWARD_PENDING_MAX forwards without a report): each message is a span of
- * its own, complete once whatever was forwarded from it is in the log. */
-static bool step_forward(cart_coordinator *c, bool *worked, char *err, size_t errlen) {
-    if (c->n_fwd_retry && !forward_retries(c)) {
-        ol_seterr(err, errlen, "out of memory");
-        return false;
-    }
-    commit_forwarded(c, false);
-    for (size_t k = 0; k < FORWARD_BATCH_MAX && c->fwd_pending < FORWARD_PENDING_MAX; k++) {
-        rd_kafka_message_t *m = rd_kafka_consumer_poll(c->lines_rk, 0);
-        if (!m) break;
-        *worked = true;
-        bool ok = true;
-        if (!m->err) {
-            ol_ack_span *span = fwd_parts_reserve(c, m->partition)
-                                    ? ol_ack_tracker_open(c->fwd_acks, m->partition, m->offset + 1)
-                                    : NULL;
-            if (!span) ol_seterr(err, errlen, "out of memory");
-            ok = span && forward_one(c, m, span, err, errlen);
-            if (span) ol_ack_span_close(span);
-            c->last_work_ms = ol_monotonic_ms();
-        } else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-            ol_warn("results topic: %s", rd_kafka_message_errstr(m));
-        }
-        rd_kafka_message_destroy(m);
-        if (!ok) return false;
-    }
-    return true;
-}
-
 /* ---- expiry ------------------------------------------------------------ */
 
 /* The expire goes to the cart's partition, stamped no earlier than the
@@ -841,16 +701,9 @@ static cart_store_status step_expire(cart_coordinator *c, char *err, size_t errl
 
 /* ---- the loop ----------------------------------------------------------- */
 
-static bool forwards_committed(cart_coordinator *c) {
-    for (int32_t p = 0; p < c->n_fwd_parts; p++)
-        if (ol_ack_tracker_acked(c->fwd_acks, p) > c->fwd_committed[p]) return false;
-    return true;
-}
-
 static bool idle_done(cart_coordinator *c) {
     if (c->s->idle_exit_s <= 0) return false;
-    bool quiet = !c->outbox_due && c->outbox_in_flight == 0 && c->n_acked == 0 && c->fwd_pending == 0 &&
-                 c->n_fwd_retry == 0 && ol_ack_tracker_idle(c->fwd_acks) && forwards_committed(c);
+    bool quiet = !c->outbox_due && c->outbox_in_flight == 0 && c->n_acked == 0 && cart_forwarder_idle(c->fwd);
     return quiet && ol_monotonic_ms() - c->last_work_ms >= c->s->idle_exit_s * 1000;
 }
 
@@ -861,8 +714,9 @@ static void wait_for_work(cart_coordinator *c) {
     int64_t until = now + IDLE_WAIT_MS;
     if (c->n_owned > 0 && c->next_expire_scan_ms < until) until = c->next_expire_scan_ms;
     if (c->n_acked > 0 && c->acked_since_ms + ACKED_DELETE_MS < until) until = c->acked_since_ms + ACKED_DELETE_MS;
-    if (c->n_fwd_parts > 0 && c->next_fwd_commit_ms < until) until = c->next_fwd_commit_ms;
-    if (c->n_fwd_retry > 0 || c->outbox_due) until = now + 10; /* a refused produce: try again soon */
+    int64_t fwd_due = cart_forwarder_due_ms(c->fwd);
+    if (fwd_due < until) until = fwd_due;
+    if (c->outbox_due) until = now + 10; /* a refused produce: try again soon */
     if (until > now) {
         struct pollfd pfd = {.fd = c->wake[0], .events = POLLIN};
         if (poll(&pfd, 1, (int)(until - now)) < 0 && errno != EINTR) ol_sleep_ms(1);
@@ -887,7 +741,7 @@ bool cart_coordinator_run(cart_coordinator *c, char *err, size_t errlen) {
         if (!store_step(c, send_outbox(c, err, errlen), err, errlen)) return false;
         worked |= rd_kafka_poll(c->producer, 0) > 0;
         if (!store_step(c, delete_acked(c, false, err, errlen), err, errlen)) return false;
-        if (!step_forward(c, &worked, err, errlen)) return false;
+        if (!cart_forwarder_step(c->fwd, &worked, err, errlen)) return false;
         if (!store_step(c, step_expire(c, err, errlen), err, errlen)) return false;
         if (ol_monotonic_ms() - c->metrics_published_ms >= METRICS_EVERY_MS) publish_metrics(c);
         if (idle_done(c)) {
@@ -902,17 +756,16 @@ bool cart_coordinator_run(cart_coordinator *c, char *err, size_t errlen) {
 bool cart_coordinator_stop(cart_coordinator *c, char *err, size_t errlen) {
     if (!c) return true;
     int64_t until = ol_monotonic_ms() + STOP_FLUSH_MS;
-    while ((c->outbox_in_flight || c->fwd_pending) && ol_monotonic_ms() < until) rd_kafka_poll(c->producer, 50);
+    while (c->outbox_in_flight && ol_monotonic_ms() < until) rd_kafka_poll(c->producer, 50);
     char sub[512];
     bool ok = delete_acked(c, true, sub, sizeof sub) == CART_STORE_OK;
     if (!ok) ol_seterr(err, errlen, "deleting sent outbox rows: %s (they are sent again on the next start)", sub);
-    commit_forwarded(c, true);
+    int64_t left = until - ol_monotonic_ms();
+    if (ok && !cart_forwarder_stop(c->fwd, left > 0 ? (int)left : 0, err, errlen)) ok = false;
     rd_kafka_consumer_close(c->carts_rk);
-    rd_kafka_consumer_close(c->lines_rk);
-    if (c->outbox_in_flight || c->fwd_pending) {
-        ol_seterr(err, errlen,
-                  "%zu outbox messages and %zu line answers unconfirmed at stop (sent again on the next start)",
-                  c->outbox_in_flight, c->fwd_pending);
+    if (ok && c->outbox_in_flight) {
+        ol_seterr(err, errlen, "%zu outbox messages unconfirmed at stop (sent again on the next start)",
+                  c->outbox_in_flight);
         ok = false;
     }
     return ok;
@@ -984,11 +837,8 @@ static bool clients_new(cart_coordinator *c, char *err, size_t errlen) {
         !(c->results_t = ol_kafka_topic_new(c->producer, s->results_topic, err, errlen)) ||
         !(c->carts_t = ol_kafka_topic_new(c->producer, s->carts_topic, err, errlen)))
         return false;
-    char lines_group[512];
-    snprintf(lines_group, sizeof lines_group, "%s-lines", c->s->group);
     c->carts_rk = consumer_new(c, c->s->group, s->carts_topic, true, err, errlen);
-    c->lines_rk = c->carts_rk ? consumer_new(c, lines_group, s->results_topic, false, err, errlen) : NULL;
-    return c->lines_rk != NULL;
+    return c->carts_rk != NULL;
 }
 
 /* The queues write a byte to one pipe when they go from empty to not: the
@@ -1001,16 +851,18 @@ static bool wake_new(cart_coordinator *c, char *err, size_t errlen) {
     }
     for (int i = 0; i < 2; i++) fcntl(c->wake[i], F_SETFL, fcntl(c->wake[i], F_GETFL) | O_NONBLOCK);
     c->queues[0] = rd_kafka_queue_get_consumer(c->carts_rk);
-    c->queues[1] = rd_kafka_queue_get_consumer(c->lines_rk);
-    c->queues[2] = rd_kafka_queue_get_main(c->producer);
-    for (int i = 0; i < 3; i++) {
+    c->queues[1] = rd_kafka_queue_get_main(c->producer);
+    for (int i = 0; i < 2; i++) {
         if (!c->queues[i]) {
             ol_seterr(err, errlen, "getting the Kafka queues to wait on");
             return false;
         }
         rd_kafka_queue_io_event_enable(c->queues[i], c->wake[1], "w", 1);
     }
-    return true;
+    char lines_group[512];
+    snprintf(lines_group, sizeof lines_group, "%s-lines", c->s->group);
+    c->fwd = cart_forwarder_new(&c->s->common, lines_group, c->wake[1], err, errlen);
+    return c->fwd != NULL;
 }
 
 cart_coordinator *cart_coordinator_new(const carts_settings *settings, volatile sig_atomic_t *stop, char *err,
@@ -1020,7 +872,7 @@ cart_coordinator *cart_coordinator_new(const carts_settings *settings, volatile 
     if (c) c->wake[0] = c->wake[1] = -1;
     if (!c || !(c->cache = ol_map_new()) || !(c->answers = ol_map_new()) || !(c->expire_map = ol_map_new()) ||
         !(c->parsed = calloc(cap, sizeof *c->parsed)) || !(c->names = calloc(2 * cap, sizeof *c->names)) ||
-        !(c->fwd_acks = ol_ack_tracker_new()) || !(c->expire_ids = calloc(EXPIRE_SCAN_MAX, sizeof *c->expire_ids)) ||
+        !(c->expire_ids = calloc(EXPIRE_SCAN_MAX, sizeof *c->expire_ids)) ||
         !(c->expire_deadlines = calloc(EXPIRE_SCAN_MAX, sizeof *c->expire_deadlines))) {
         ol_seterr(err, errlen, "out of memory");
         cart_coordinator_destroy(c);
@@ -1055,6 +907,7 @@ static void map_free_values(ol_map *m) {
 
 void cart_coordinator_destroy(cart_coordinator *c) {
     if (!c) return;
+    cart_forwarder_destroy(c->fwd); /* before the pipe its queues write to */
     for (size_t i = 0; i < sizeof c->queues / sizeof c->queues[0]; i++) {
         if (!c->queues[i]) continue;
         rd_kafka_queue_io_event_enable(c->queues[i], -1, NULL, 0);
@@ -1064,7 +917,6 @@ void cart_coordinator_destroy(cart_coordinator *c) {
     if (c->wake[1] >= 0) close(c->wake[1]);
     ol_metrics_server_destroy(c->http);
     if (c->carts_rk) rd_kafka_destroy(c->carts_rk);
-    if (c->lines_rk) rd_kafka_destroy(c->lines_rk);
     if (c->orders_t) rd_kafka_topic_destroy(c->orders_t);
     if (c->results_t) rd_kafka_topic_destroy(c->results_t);
     if (c->carts_t) rd_kafka_topic_destroy(c->carts_t);
@@ -1073,10 +925,6 @@ void cart_coordinator_destroy(cart_coordinator *c) {
         rd_kafka_poll(c->producer, 0); /* purged messages report, and their refs are freed */
         rd_kafka_destroy(c->producer);
     }
-    for (size_t i = 0; i < c->n_fwd_retry; i++) sent_ref_free(c->fwd_retry[i]);
-    free(c->fwd_retry);
-    ol_ack_tracker_destroy(c->fwd_acks);
-    free(c->fwd_committed);
     map_free_values(c->cache);
     map_free_values(c->answers);
     free(c->parsed);

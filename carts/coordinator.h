@@ -8,13 +8,18 @@
  *        │                          answers → results topic (key = cart_id)
  *        │                         │ delivery report names an offset
  *        │                         ▼
- *   forward ◄──(group G-lines)── results topic: the items' answers
+ *   forwarder ◄──(group G-lines)── results topic: the items' answers
+ *   (forwarder.c)
  *
  * Everything a cart decides goes through the outbox: a row is deleted only
  * once its delivery report names an offset, and whatever is left is sent
  * again after a restart or a reassignment (repeats are duplicates by
  * order_id). The forwarder commits its results-topic offsets only after
- * every line answer it forwarded below them is in the carts topic. */
+ * every line answer it forwarded below them is in the carts topic.
+ *
+ * The loop sleeps on one pipe that every queue it serves writes to (the
+ * carts consumer's, the delivery reports', the forwarder's two), until one
+ * has something or a chore (expiry scan, outbox deletes, a commit) is due. */
 #ifndef CART_COORDINATOR_H
 #define CART_COORDINATOR_H
 
