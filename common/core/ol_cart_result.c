@@ -69,7 +69,7 @@ static bool time_of(const json_t *v, const char *field, bool nullable, int64_t *
 
 static bool line_of(const json_t *o, size_t i, ol_cart_result_line *l, char *err, size_t errlen) {
     const json_t *q = json_object_get(o, "quantity"), *st = json_object_get(o, "status");
-    char where[32];
+    char where[48];
     snprintf(where, sizeof where, "lines[%zu].item", i);
     if (!json_is_object(o) || !copy_string(json_object_get(o, "item"), where, l->item, sizeof l->item, err, errlen))
         return false;
