@@ -46,8 +46,10 @@ static const struct {
     [ST_POSITION_INSERT] = {"carts_position_new",
                             "INSERT INTO cart_positions (kafka_topic, kafka_partition, next_offset) VALUES ($1, $2, 0)"
                             " ON CONFLICT DO NOTHING"},
-    [ST_FENCE] = {"carts_fence", "UPDATE cart_positions SET next_offset = $4 WHERE kafka_topic = $1 AND"
-                                 " kafka_partition = $2 AND next_offset = $3"},
+    [ST_FENCE] = {"carts_fence", "UPDATE cart_positions c SET next_offset = u.n"
+                                 " FROM unnest($2::int[], $3::bigint[], $4::bigint[]) AS u(p, e, n)"
+                                 " WHERE c.kafka_topic = $1 AND c.kafka_partition = u.p AND c.next_offset = u.e"
+                                 " RETURNING c.kafka_partition"},
     [ST_OUT_READ] = {"carts_out_read", "SELECT id, kafka_partition, topic, msg_key, value FROM cart_outbox"
                                        " WHERE kafka_partition = ANY($1::int[]) AND id > $2 ORDER BY id LIMIT $3"},
     [ST_OUT_DELETE] = {"carts_out_delete", "DELETE FROM cart_outbox WHERE id = ANY($1::bigint[])"},
@@ -194,22 +196,42 @@ cart_store_status cart_store_commit(cart_store *s, char *err, size_t errlen) {
 }
 void cart_store_rollback(cart_store *s) { PQclear(PQexec(s->conn, "ROLLBACK")); }
 
-cart_store_status cart_store_fence(cart_store *s, int32_t partition, int64_t expected, int64_t next, char *err,
-                                   size_t errlen) {
-    char p[16], e[24], n[24];
-    snprintf(p, sizeof p, "%" PRId32, partition);
-    snprintf(e, sizeof e, "%" PRId64, expected);
-    snprintf(n, sizeof n, "%" PRId64, next);
-    const char *params[] = {s->topic, p, e, n};
+static void int64_array(char *out, size_t len, const int64_t *v, size_t n) {
+    size_t used = (size_t)snprintf(out, len, "{");
+    for (size_t i = 0; i < n && used < len; i++)
+        used += (size_t)snprintf(out + used, len - used, "%s%" PRId64, i ? "," : "", v[i]);
+    if (used < len) snprintf(out + used, len - used, "}");
+}
+
+/* The partition of the n that the statement did not move, for the error. */
+static int32_t unmoved(const PGresult *res, const int32_t *partitions, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        bool moved = false;
+        for (int r = 0; !moved && r < PQntuples(res); r++) moved = atoi(PQgetvalue(res, r, 0)) == partitions[i];
+        if (!moved) return partitions[i];
+    }
+    return -1;
+}
+
+cart_store_status cart_store_fence(cart_store *s, const int32_t *partitions, const int64_t *expected,
+                                   const int64_t *next, size_t n, char *err, size_t errlen) {
+    if (n == 0) return CART_STORE_OK;
+    char parts[8192], exp[16384], nxt[16384];
+    int_array(parts, sizeof parts, partitions, n);
+    int64_array(exp, sizeof exp, expected, n);
+    int64_array(nxt, sizeof nxt, next, n);
+    const char *params[] = {s->topic, parts, exp, nxt};
     PGresult *res = NULL;
-    cart_store_status st = run(s, ST_FENCE, 4, params, PGRES_COMMAND_OK, &res, err, errlen);
+    cart_store_status st = run(s, ST_FENCE, 4, params, PGRES_TUPLES_OK, &res, err, errlen);
     if (st != CART_STORE_OK) return st;
-    bool moved = strcmp(PQcmdTuples(res), "1") == 0;
+    int32_t lost = (size_t)PQntuples(res) == n ? -1 : unmoved(res, partitions, n);
     PQclear(res);
-    if (!moved)
-        ol_seterr(err, errlen, "carts topic [%" PRId32 "]: the stored position is no longer %" PRId64, partition,
-                  expected);
-    return moved ? CART_STORE_OK : CART_STORE_FENCED;
+    if (lost < 0) return CART_STORE_OK;
+    for (size_t i = 0; i < n; i++)
+        if (partitions[i] == lost)
+            ol_seterr(err, errlen, "carts topic [%" PRId32 "]: the stored position is no longer %" PRId64, lost,
+                      expected[i]);
+    return CART_STORE_FENCED;
 }
 
 void cart_outbox_row_free(cart_outbox_row *row) {

@@ -2,8 +2,8 @@
  * on the carts topic, the carts, the decided messages with their answers,
  * and the outbox. One connection; the coordinator owns the store.
  *
- * A batch is one transaction: cart_store_begin, cart_store_fence for each
- * partition it advances, then loads and puts, then cart_store_commit. A
+ * A batch is one transaction: cart_store_begin, cart_store_fence of the
+ * partitions it advances, then loads and puts, then cart_store_commit. A
  * fence that finds another position means another coordinator took the
  * partition: the batch is rolled back and nothing of it counts. */
 #ifndef CART_STORE_H
@@ -39,9 +39,11 @@ cart_store_status cart_store_positions(cart_store *s, const int32_t *partitions,
 cart_store_status cart_store_begin(cart_store *s, char *err, size_t errlen);
 cart_store_status cart_store_commit(cart_store *s, char *err, size_t errlen);
 void cart_store_rollback(cart_store *s);
-/* Moves partition's position from expected to next, or CART_STORE_FENCED. */
-cart_store_status cart_store_fence(cart_store *s, int32_t partition, int64_t expected, int64_t next, char *err,
-                                   size_t errlen);
+/* Moves each of the n partitions' positions from expected[i] to next[i]
+ * in one statement, or CART_STORE_FENCED (err names a partition that had
+ * moved on) when any had another. */
+cart_store_status cart_store_fence(cart_store *s, const int32_t *partitions, const int64_t *expected,
+                                   const int64_t *next, size_t n, char *err, size_t errlen);
 
 typedef enum { CART_OUT_ORDERS, CART_OUT_RESULTS } cart_out_topic;
 

@@ -84,6 +84,8 @@ struct cart_coordinator {
     int32_t *owned; /* carts partitions assigned, and their next offsets */
     int64_t *next;
     size_t n_owned, cap_owned;
+    int32_t *fence_parts; /* one batch's fence: the partitions it advances, from, to */
+    int64_t *fence_from, *fence_to;
     assign_state assign;
 
     int64_t outbox_after; /* highest outbox id handed to librdkafka */
@@ -197,13 +199,20 @@ static rd_kafka_resp_err_t produce(cart_coordinator *c, rd_kafka_topic_t *t, con
 
 /* ---- the carts assignment --------------------------------------------- */
 
+static bool grow(void **p, size_t n, size_t size) {
+    void *q = realloc(*p, n * size);
+    if (q) *p = q;
+    return q != NULL;
+}
+
+/* The owned partitions' arrays, and the fence's scratch of as many. */
 static bool owned_reserve(cart_coordinator *c, size_t n) {
     if (n <= c->cap_owned) return true;
-    int32_t *o = realloc(c->owned, n * sizeof *o);
-    if (o) c->owned = o;
-    int64_t *x = o ? realloc(c->next, n * sizeof *x) : NULL;
-    if (x) c->next = x;
-    if (!o || !x) return false;
+    if (!grow((void **)&c->owned, n, sizeof *c->owned) || !grow((void **)&c->next, n, sizeof *c->next) ||
+        !grow((void **)&c->fence_parts, n, sizeof *c->fence_parts) ||
+        !grow((void **)&c->fence_from, n, sizeof *c->fence_from) ||
+        !grow((void **)&c->fence_to, n, sizeof *c->fence_to))
+        return false;
     c->cap_owned = n;
     return true;
 }
@@ -438,12 +447,14 @@ static cart_store_status fence_batch(cart_coordinator *c, rd_kafka_message_t **m
         int i = owned_index(c, msgs[k]->partition);
         if (i >= 0 && msgs[k]->offset >= c->next[i]) ends[i] = msgs[k]->offset + 1;
     }
+    size_t m = 0;
     for (size_t i = 0; i < c->n_owned; i++) {
         if (ends[i] < 0) continue;
-        cart_store_status st = cart_store_fence(c->store, c->owned[i], c->next[i], ends[i], err, errlen);
-        if (st != CART_STORE_OK) return st;
+        c->fence_parts[m] = c->owned[i];
+        c->fence_from[m] = c->next[i];
+        c->fence_to[m++] = ends[i];
     }
-    return CART_STORE_OK;
+    return cart_store_fence(c->store, c->fence_parts, c->fence_from, c->fence_to, m, err, errlen);
 }
 
 /* One transaction for the batch: fences, the batch's reads, each new
@@ -935,6 +946,9 @@ void cart_coordinator_destroy(cart_coordinator *c) {
     free(c->expire_deadlines);
     free(c->owned);
     free(c->next);
+    free(c->fence_parts);
+    free(c->fence_from);
+    free(c->fence_to);
     free(c->acked);
     free(c);
 }

@@ -15,8 +15,8 @@
 #define READ_MAX 2000     /* results messages read per step */
 #define PENDING_MAX 20000 /* forwards without a report: reading pauses */
 #define COMMIT_EVERY_MS 50
-#define RESEND_SOON_MS 10   /* a forward librdkafka refused (queue full) or the log did not take */
-#define RESENDS_MAX 1000    /* reports without an offset before a forward counts as failed */
+#define RESEND_SOON_MS 10 /* a forward librdkafka refused (queue full) or the log did not take */
+#define RESENDS_MAX 1000  /* reports without an offset before a forward counts as failed */
 
 /* One forward, from its results message (span) until the log shows it. */
 typedef struct fwd_ref {
@@ -167,8 +167,9 @@ static bool read_one(cart_forwarder *f, rd_kafka_message_t *m, char *err, size_t
         parts_reserve(f, m->partition) ? ol_ack_tracker_open(f->acks, m->partition, m->offset + 1) : NULL;
     bool ok = span && forward_one(f, m, span);
     if (span) ol_ack_span_close(span);
-    if (!ok) ol_seterr(err, errlen, "out of memory forwarding results partition %d offset %" PRId64, m->partition,
-                       m->offset);
+    if (!ok)
+        ol_seterr(err, errlen, "out of memory forwarding results partition %d offset %" PRId64, m->partition,
+                  m->offset);
     return ok;
 }
 
@@ -225,9 +226,21 @@ bool cart_forwarder_stop(cart_forwarder *f, int timeout_ms, char *err, size_t er
 
 static bool consumer_open(cart_forwarder *f, const char *group, char *err, size_t errlen) {
     /* Offsets are committed by hand, over the acknowledged prefix only. */
-    const char *defaults[] = {"group.id", group, "auto.offset.reset", "earliest", "enable.auto.commit", "false",
-                              "enable.auto.offset.store", "false", "session.timeout.ms", "6000",
-                              "heartbeat.interval.ms", "1000", "client.id", "order-carts-lines", NULL};
+    const char *defaults[] = {"group.id",
+                              group,
+                              "auto.offset.reset",
+                              "earliest",
+                              "enable.auto.commit",
+                              "false",
+                              "enable.auto.offset.store",
+                              "false",
+                              "session.timeout.ms",
+                              "6000",
+                              "heartbeat.interval.ms",
+                              "1000",
+                              "client.id",
+                              "order-carts-lines",
+                              NULL};
     rd_kafka_conf_t *conf = ol_kafka_conf_new(f->s, defaults, err, errlen);
     if (!conf) return false;
     char why[512];
@@ -249,8 +262,9 @@ static bool consumer_open(cart_forwarder *f, const char *group, char *err, size_
 static bool producer_open(cart_forwarder *f, char *err, size_t errlen) {
     /* linger.ms 1: a cart waits on every forward. */
     static const char *const defaults[] = {OL_KAFKA_PRODUCER_DEFAULTS, "linger.ms", "1", "client.id",
-                                           "order-carts-lines", NULL};
-    f->producer = ol_kafka_producer_new(f->s, defaults, "the line answers' producer", f, on_delivery, NULL, err, errlen);
+                                           "order-carts-lines",        NULL};
+    f->producer =
+        ol_kafka_producer_new(f->s, defaults, "the line answers' producer", f, on_delivery, NULL, err, errlen);
     return f->producer && (f->carts_t = ol_kafka_topic_new(f->producer, f->s->carts_topic, err, errlen));
 }
 
