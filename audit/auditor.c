@@ -42,10 +42,9 @@ struct order_auditor {
     ol_window results; /* the results topic's window, planned after the snapshot */
     int32_t topic_partitions;
     /* The results partition read beside the orders partition, by a reader
-     * of its own: librdkafka keeps a fetch response whole while one of its
-     * messages lives, so answers fetched with the orders would stay as
-     * long as the orders queued with them. What was polled but not given
-     * to the engine yet (the answers window was full): from held_next on. */
+     * of its own (its queue is polled at the replay's pace, the orders'
+     * as before). What was polled but not given to the engine yet (the
+     * answers window was full): from held_next on. */
     ol_reader *results_reader;
     bool results_open;
     int32_t results_partition;
