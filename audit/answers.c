@@ -5,65 +5,45 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "answer_window.h"
 #include "ol_map.h"
 #include "ol_str.h"
 
-enum { SLOT_PRESENT = 1, SLOT_HAS_REMAINING = 2, SLOT_DUPLICATE = 4, SLOT_TAKEN = 8, SLOT_CONFLICT = 16 };
-/* A partition's order_ids live in fixed chunks, filled one after the
- * other: a slot names its own by position (chunk and offset), which costs
- * no allocation per answer and no copy as they grow. */
-#define CHUNK_BITS 20
-#define CHUNK_SIZE ((size_t)1 << CHUNK_BITS)
-#define MAX_CHUNKS ((size_t)1 << (32 - CHUNK_BITS))
-typedef struct slot {
-    int64_t remaining;
-    uint32_t id; /* chunk << CHUNK_BITS | offset in it */
-    uint8_t status, reason, flags;
-} slot;
-
+/* An answer kept apart from the window (owned order_id). */
 typedef struct late_entry {
     int32_t partition;
     int64_t offset;
-    slot s;
+    int64_t remaining;
+    uint8_t status, reason, flags; /* WSLOT_* */
     char *order_id;
 } late_entry;
 
 typedef struct part {
     bool set, settled;
     int64_t start, end;
-    slot *slots;   /* end - start, with the first answer; NULL once settled */
-    char **chunks; /* the slots' order_ids, each NUL-terminated */
-    size_t n_chunks, chunks_cap, last_used;
-    size_t held;    /* slots present */
     uint8_t *taken; /* one bit per offset: an answer was taken */
 } part;
 
 struct answer_store {
     part *parts;
     size_t n_parts;
-    ol_map *late; /* "partition:offset" -> late_entry* (owned) */
+    answer_window *window;
+    int32_t window_partition; /* -1: none */
+    ol_map *late;             /* "partition:offset" -> late_entry* (owned) */
     size_t late_held;
 };
 
-answer_store *answers_new(void) {
+answer_store *answers_new(size_t window) {
     answer_store *s = calloc(1, sizeof *s);
     if (!s) return NULL;
+    s->window_partition = -1;
     s->late = ol_map_new();
-    if (!s->late) {
-        free(s);
+    s->window = answer_window_new(window);
+    if (!s->late || !s->window) {
+        answers_destroy(s);
         return NULL;
     }
     return s;
-}
-
-static void free_slots(part *p) {
-    free(p->slots);
-    for (size_t i = 0; i < p->n_chunks; i++) free(p->chunks[i]);
-    free(p->chunks);
-    p->slots = NULL;
-    p->chunks = NULL;
-    p->n_chunks = p->chunks_cap = p->last_used = 0;
-    p->held = 0;
 }
 
 static void free_late(answer_store *s) {
@@ -81,13 +61,11 @@ static void free_late(answer_store *s) {
 
 void answers_destroy(answer_store *s) {
     if (!s) return;
-    for (size_t i = 0; i < s->n_parts; i++) {
-        free_slots(&s->parts[i]);
-        free(s->parts[i].taken);
-    }
+    for (size_t i = 0; i < s->n_parts; i++) free(s->parts[i].taken);
     free(s->parts);
-    free_late(s);
+    if (s->late) free_late(s);
     ol_map_destroy(s->late);
+    answer_window_destroy(s->window);
     free(s);
 }
 
@@ -114,57 +92,26 @@ static void late_key(char *dst, size_t len, int32_t partition, int64_t offset) {
     snprintf(dst, len, "%" PRId32 ":%" PRId64, partition, offset);
 }
 
-static bool slot_matches(const slot *s, const char *order_id, const ol_result *r) {
-    return strcmp(order_id, r->order_id) == 0 && s->status == (uint8_t)r->status && s->reason == (uint8_t)r->reason &&
-           ((s->flags & SLOT_HAS_REMAINING) != 0) == r->has_remaining &&
-           (!r->has_remaining || s->remaining == r->remaining) && ((s->flags & SLOT_DUPLICATE) != 0) == r->duplicate;
+static bool matches(const char *order_id, uint8_t status, uint8_t reason, uint8_t flags, int64_t remaining,
+                    const ol_result *r) {
+    return strcmp(order_id, r->order_id) == 0 && status == (uint8_t)r->status && reason == (uint8_t)r->reason &&
+           ((flags & WSLOT_HAS_REMAINING) != 0) == r->has_remaining &&
+           (!r->has_remaining || remaining == r->remaining) && ((flags & WSLOT_DUPLICATE) != 0) == r->duplicate;
 }
 
-static void view(const slot *s, const char *order_id, stored_answer *out) {
-    *out = (stored_answer){order_id,
-                           (ol_status)s->status,
-                           (ol_reason)s->reason,
-                           (s->flags & SLOT_HAS_REMAINING) != 0,
-                           s->remaining,
-                           (s->flags & SLOT_DUPLICATE) != 0};
+static void view(const char *order_id, uint8_t status, uint8_t reason, uint8_t flags, int64_t remaining,
+                 stored_answer *out) {
+    *out = (stored_answer){order_id,          (ol_status)status,
+                           (ol_reason)reason, (flags & WSLOT_HAS_REMAINING) != 0,
+                           remaining,         (flags & WSLOT_DUPLICATE) != 0};
 }
 
-static void fill(slot *s, const ol_result *r) {
-    s->status = (uint8_t)r->status;
-    s->reason = (uint8_t)r->reason;
-    s->remaining = r->remaining;
-    s->flags = SLOT_PRESENT | (r->has_remaining ? SLOT_HAS_REMAINING : 0) | (r->duplicate ? SLOT_DUPLICATE : 0);
-}
-
-static const char *id_text(const part *p, uint32_t id) { return p->chunks[id >> CHUNK_BITS] + (id & (CHUNK_SIZE - 1)); }
-
-/* Appends an order_id to p's chunks; false on OOM. */
-static bool add_id(part *p, const char *order_id, uint32_t *pos) {
-    size_t len = strlen(order_id) + 1;
-    if (p->n_chunks == 0 || p->last_used + len > CHUNK_SIZE) {
-        if (p->n_chunks == MAX_CHUNKS) return false;
-        if (p->n_chunks == p->chunks_cap) {
-            size_t cap = p->chunks_cap ? p->chunks_cap * 2 : 16;
-            char **grown = realloc(p->chunks, cap * sizeof *grown);
-            if (!grown) return false;
-            p->chunks = grown;
-            p->chunks_cap = cap;
-        }
-        if (!(p->chunks[p->n_chunks] = malloc(CHUNK_SIZE))) return false;
-        p->n_chunks++;
-        p->last_used = 0;
-    }
-    memcpy(p->chunks[p->n_chunks - 1] + p->last_used, order_id, len);
-    *pos = (uint32_t)((p->n_chunks - 1) << CHUNK_BITS | p->last_used);
-    p->last_used += len;
-    return true;
-}
-
-/* A copy of an answer already stored in s. */
-static answers_added again(slot *s, const char *order_id, const ol_result *r, stored_answer *first) {
-    if ((s->flags & SLOT_CONFLICT) || slot_matches(s, order_id, r)) return ANSWERS_SAME_AGAIN;
-    s->flags |= SLOT_CONFLICT;
-    view(s, order_id, first);
+/* A copy of an answer already stored (its fields; *flags may gain CONFLICT). */
+static answers_added again(const char *order_id, uint8_t status, uint8_t reason, uint8_t *flags, int64_t remaining,
+                           const ol_result *r, stored_answer *first) {
+    if ((*flags & WSLOT_CONFLICT) || matches(order_id, status, reason, *flags, remaining, r)) return ANSWERS_SAME_AGAIN;
+    *flags |= WSLOT_CONFLICT;
+    view(order_id, status, reason, *flags, remaining, first);
     return ANSWERS_CONFLICT;
 }
 
@@ -173,104 +120,152 @@ static bool was_taken(const part *p, int64_t offset) {
     return (p->taken[i / 8] >> (i % 8)) & 1;
 }
 
-static answers_added add_late(answer_store *s, part *p, const ol_result *r, stored_answer *first) {
-    char key[48];
-    late_key(key, sizeof key, r->partition, r->offset);
-    late_entry *e = ol_map_get(s->late, key);
-    if (e) return again(&e->s, e->order_id, r, first);
-    if (was_taken(p, r->offset)) return ANSWERS_UNVERIFIED;
-    e = calloc(1, sizeof *e);
-    if (e) e->order_id = strdup(r->order_id);
-    if (!e || !e->order_id) {
-        free(e);
-        return ANSWERS_NO_MEMORY;
-    }
-    fill(&e->s, r);
-    e->partition = r->partition;
-    e->offset = r->offset;
-    if (!ol_map_put(s->late, key, e)) {
-        free(e->order_id);
-        free(e);
-        return ANSWERS_NO_MEMORY;
-    }
-    s->late_held++;
-    return ANSWERS_ADDED;
-}
-
-answers_added answers_add(answer_store *s, const ol_result *r, stored_answer *first) {
-    part *p = part_of(s, r->partition);
-    if (!p || r->offset < p->start || r->offset >= p->end) return ANSWERS_OUTSIDE;
-    if (p->settled) return add_late(s, p, r, first);
-    if (!p->slots) {
-        p->slots = calloc((size_t)(p->end - p->start), sizeof *p->slots);
-        if (!p->slots) return ANSWERS_NO_MEMORY;
-    }
-    slot *sl = &p->slots[r->offset - p->start];
-    if (sl->flags & SLOT_PRESENT) return again(sl, id_text(p, sl->id), r, first);
-    if (was_taken(p, r->offset)) return ANSWERS_UNVERIFIED;
-    if (!add_id(p, r->order_id, &sl->id)) return ANSWERS_NO_MEMORY;
-    fill(sl, r);
-    p->held++;
-    return ANSWERS_ADDED;
-}
-
 static void mark_taken(part *p, int64_t offset) {
     int64_t i = offset - p->start;
     p->taken[i / 8] |= (uint8_t)(1u << (i % 8));
 }
 
+static bool put_late(answer_store *s, const late_entry *from) {
+    char key[48];
+    late_key(key, sizeof key, from->partition, from->offset);
+    late_entry *e = malloc(sizeof *e);
+    if (e) *e = *from;
+    if (!e || !ol_map_put(s->late, key, e)) {
+        free(e);
+        return false;
+    }
+    s->late_held++;
+    return true;
+}
+
+/* A window slot leaving it: an answer never taken is kept apart (compared
+ * or reported later); a taken one leaves only its bit. */
+static bool leave_window(void *ctx, int64_t offset, const window_slot *sl) {
+    answer_store *s = ctx;
+    if (sl->flags & WSLOT_TAKEN) return true;
+    late_entry e = {s->window_partition,       offset, sl->remaining, sl->status, sl->reason, sl->flags,
+                    strdup(window_slot_id(sl))};
+    if (e.order_id && put_late(s, &e)) return true;
+    free(e.order_id);
+    return false;
+}
+
+static answers_added add_late(answer_store *s, part *p, const ol_result *r, stored_answer *first) {
+    char key[48];
+    late_key(key, sizeof key, r->partition, r->offset);
+    late_entry *e = ol_map_get(s->late, key);
+    if (e) return again(e->order_id, e->status, e->reason, &e->flags, e->remaining, r, first);
+    if (was_taken(p, r->offset)) return ANSWERS_UNVERIFIED;
+    late_entry n = {
+        r->partition,
+        r->offset,
+        r->remaining,
+        (uint8_t)r->status,
+        (uint8_t)r->reason,
+        (uint8_t)(WSLOT_PRESENT | (r->has_remaining ? WSLOT_HAS_REMAINING : 0) | (r->duplicate ? WSLOT_DUPLICATE : 0)),
+        strdup(r->order_id)};
+    if (n.order_id && put_late(s, &n)) return ANSWERS_ADDED;
+    free(n.order_id);
+    return ANSWERS_NO_MEMORY;
+}
+
+answers_added answers_add(answer_store *s, const ol_result *r, stored_answer *first) {
+    part *p = part_of(s, r->partition);
+    if (!p || r->offset < p->start || r->offset >= p->end) return ANSWERS_OUTSIDE;
+    if (p->settled || r->partition != s->window_partition) return add_late(s, p, r, first);
+    window_slot *sl = NULL;
+    switch (answer_window_place(s->window, r->offset, leave_window, s, &sl)) {
+    case WINDOW_FULL:
+        return ANSWERS_LATER;
+    case WINDOW_NO_MEMORY:
+        return ANSWERS_NO_MEMORY;
+    case WINDOW_BEHIND:
+        return add_late(s, p, r, first);
+    case WINDOW_PLACED:
+        break;
+    }
+    if (sl->flags & WSLOT_PRESENT)
+        return again(window_slot_id(sl), sl->status, sl->reason, &sl->flags, sl->remaining, r, first);
+    /* Not in the window but in the table apart: moved there, or read late. */
+    char key[48] = "";
+    if (s->late_held) late_key(key, sizeof key, r->partition, r->offset);
+    if (s->late_held && ol_map_get(s->late, key)) return add_late(s, p, r, first);
+    if (was_taken(p, r->offset)) return ANSWERS_UNVERIFIED;
+    if (!answer_window_store(s->window, sl, r->order_id, (uint8_t)r->status, (uint8_t)r->reason, r->has_remaining,
+                             r->remaining, r->duplicate))
+        return ANSWERS_NO_MEMORY;
+    return ANSWERS_ADDED;
+}
+
 bool answers_take(answer_store *s, int32_t partition, int64_t offset, stored_answer *out) {
     part *p = part_of(s, partition);
     if (!p || offset < p->start || offset >= p->end) return false;
-    slot *sl = p->slots ? &p->slots[offset - p->start] : NULL;
-    if (sl && (sl->flags & SLOT_PRESENT) && !(sl->flags & SLOT_TAKEN)) {
-        sl->flags |= SLOT_TAKEN;
+    window_slot *sl = partition == s->window_partition ? answer_window_at(s->window, offset) : NULL;
+    if (sl && (sl->flags & WSLOT_PRESENT) && !(sl->flags & WSLOT_TAKEN)) {
+        sl->flags |= WSLOT_TAKEN;
         mark_taken(p, offset);
-        view(sl, id_text(p, sl->id), out);
+        view(window_slot_id(sl), sl->status, sl->reason, sl->flags, sl->remaining, out);
         return true;
     }
     char key[48];
     late_key(key, sizeof key, partition, offset);
     late_entry *e = ol_map_get(s->late, key);
-    if (!e || (e->s.flags & SLOT_TAKEN)) return false;
-    e->s.flags |= SLOT_TAKEN;
+    if (!e || (e->flags & WSLOT_TAKEN)) return false;
+    e->flags |= WSLOT_TAKEN;
     mark_taken(p, offset);
-    view(&e->s, e->order_id, out);
+    view(e->order_id, e->status, e->reason, e->flags, e->remaining, out);
     return true;
 }
 
 bool answers_keep(answer_store *s, int32_t partition, int64_t offset) {
-    part *p = part_of(s, partition);
-    if (!p || offset < p->start || offset >= p->end || !p->slots) return true;
-    slot *sl = &p->slots[offset - p->start];
-    if (!(sl->flags & SLOT_PRESENT) || (sl->flags & SLOT_TAKEN)) return true;
-    char key[48];
-    late_key(key, sizeof key, partition, offset);
-    late_entry *e = calloc(1, sizeof *e);
-    if (e) *e = (late_entry){partition, offset, *sl, strdup(id_text(p, sl->id))};
-    if (!e || !e->order_id || !ol_map_put(s->late, key, e)) {
-        if (e) free(e->order_id);
-        free(e);
-        return false;
-    }
-    *sl = (slot){0};
-    p->held--;
-    s->late_held++;
+    if (partition != s->window_partition) return true; /* apart already, if stored */
+    window_slot *sl = answer_window_at(s->window, offset);
+    if (!sl || !(sl->flags & WSLOT_PRESENT) || (sl->flags & WSLOT_TAKEN)) return true;
+    if (!leave_window(s, offset, sl)) return false;
+    answer_window_remove(s->window, sl);
     return true;
+}
+
+typedef struct settling {
+    answer_store *store;
+    answers_fn fn;
+    void *ctx;
+} settling;
+
+static bool report_never_taken(void *ctx, int64_t offset, const window_slot *sl) {
+    const settling *st = ctx;
+    if (sl->flags & WSLOT_TAKEN) return true;
+    stored_answer a;
+    view(window_slot_id(sl), sl->status, sl->reason, sl->flags, sl->remaining, &a);
+    st->fn(st->ctx, st->store->window_partition, offset, &a);
+    return true;
+}
+
+bool answers_begin(answer_store *s, int32_t partition) {
+    const part *p = part_of(s, partition);
+    if (!p) return false;
+    if (s->window_partition >= 0 && !answer_window_empty(s->window, leave_window, s)) return false;
+    answer_window_reset(s->window, p->start);
+    s->window_partition = partition;
+    return true;
+}
+
+void answers_advance(answer_store *s, int32_t partition, int64_t next) {
+    if (partition == s->window_partition) answer_window_advance(s->window, next);
+}
+
+bool answers_past(const answer_store *s, int32_t partition, int64_t last) {
+    return partition != s->window_partition || answer_window_past(s->window, last);
 }
 
 void answers_settle(answer_store *s, int32_t partition, answers_fn fn, void *ctx) {
     part *p = part_of(s, partition);
     if (!p || p->settled) return;
     p->settled = true;
-    for (int64_t i = 0; p->slots && i < p->end - p->start; i++) {
-        const slot *sl = &p->slots[i];
-        if (!(sl->flags & SLOT_PRESENT) || (sl->flags & SLOT_TAKEN)) continue;
-        stored_answer a;
-        view(sl, id_text(p, sl->id), &a);
-        fn(ctx, partition, p->start + i, &a);
-    }
-    free_slots(p);
+    if (partition != s->window_partition) return;
+    settling st = {s, fn, ctx};
+    answer_window_empty(s->window, report_never_taken, &st); /* cannot fail: reporting allocates nothing */
+    s->window_partition = -1;
 }
 
 bool answers_settled(const answer_store *s, int32_t partition) {
@@ -293,9 +288,9 @@ bool answers_drain(answer_store *s, answers_fn fn, void *ctx) {
     while (ol_map_next(s->late, &pos, &key, &value)) all[k++] = value;
     if (k > 1) qsort(all, k, sizeof *all, by_position);
     for (size_t i = 0; i < k; i++) {
-        if (all[i]->s.flags & SLOT_TAKEN) continue;
+        if (all[i]->flags & WSLOT_TAKEN) continue;
         stored_answer a;
-        view(&all[i]->s, all[i]->order_id, &a);
+        view(all[i]->order_id, all[i]->status, all[i]->reason, all[i]->flags, all[i]->remaining, &a);
         fn(ctx, all[i]->partition, all[i]->offset, &a);
     }
     free(all);
@@ -303,8 +298,4 @@ bool answers_drain(answer_store *s, answers_fn fn, void *ctx) {
     return true;
 }
 
-size_t answers_held(const answer_store *s) {
-    size_t n = s->late_held;
-    for (size_t i = 0; i < s->n_parts; i++) n += s->parts[i].held;
-    return n;
-}
+size_t answers_held(const answer_store *s) { return s->late_held + answer_window_held(s->window); }

@@ -24,6 +24,9 @@
 #define RESULTS_MARGIN_US (15LL * 60 * 1000000)
 /* Undecodable messages on the results topic are shown up to this many. */
 #define UNDECODABLE_SHOWN 5
+/* Results messages polled at a time, read as far as the replay needs. */
+#define RESULTS_BATCH 1000
+_Static_assert(POLL_BATCH <= AUDIT_REPLAY_WINDOW, "an orders batch must fit in the answers window");
 
 struct order_auditor {
     const ol_settings *settings;
@@ -38,6 +41,16 @@ struct order_auditor {
     size_t n_parts;
     ol_window results; /* the results topic's window, planned after the snapshot */
     int32_t topic_partitions;
+    /* The results partition read beside the orders partition, by a reader
+     * of its own (its queue is polled at the replay's pace, the orders'
+     * as before). What was polled but not given to the engine yet (the
+     * answers window was full): from held_next on. */
+    ol_reader *results_reader;
+    bool results_open;
+    int32_t results_partition;
+    rd_kafka_message_t **held;
+    size_t held_next, held_n;
+    int64_t results_progress_ms;
     /* The ledger cursor's next row, read ahead for the merge. */
     ol_result pending;
     bool has_pending, rows_done;
@@ -67,8 +80,9 @@ order_auditor *order_auditor_new(const ol_settings *settings, int64_t since_us, 
     a->stop = stop;
     a->msgs = calloc(POLL_BATCH, sizeof *a->msgs);
     a->batch = calloc(POLL_BATCH, sizeof *a->batch);
+    a->held = calloc(RESULTS_BATCH, sizeof *a->held);
     a->audit = audit_replay_new(report, ctx);
-    if (!a->msgs || !a->batch || !a->audit) {
+    if (!a->msgs || !a->batch || !a->held || !a->audit) {
         ol_seterr(err, errlen, "out of memory");
         goto fail;
     }
@@ -91,14 +105,28 @@ order_auditor *order_auditor_new(const ol_settings *settings, int64_t since_us, 
     if (!ol_kafka_check_access(settings, "order-audit", OL_KAFKA_ACCESS_TIMEOUT_MS, err, errlen)) goto fail;
     a->reader = ol_reader_new(settings, "order-audit", defaults, err, errlen);
     if (!a->reader) goto fail;
+    a->results_reader = ol_reader_new(settings, "order-audit", defaults, err, errlen);
+    if (!a->results_reader) goto fail;
     return a;
 fail:
     order_auditor_destroy(a);
     return NULL;
 }
 
+/* Stops reading the results partition (unassigned: nothing more fetched). */
+static void close_results(order_auditor *a) {
+    for (size_t i = a->held_next; i < a->held_n; i++) rd_kafka_message_destroy(a->held[i]);
+    a->held_next = a->held_n = 0;
+    char ignored[64];
+    if (a->results_open)
+        ol_reader_assign(a->results_reader, a->settings->results_topic, NULL, NULL, 0, ignored, sizeof ignored);
+    a->results_open = false;
+}
+
 void order_auditor_destroy(order_auditor *a) {
     if (!a) return;
+    close_results(a);
+    ol_reader_destroy(a->results_reader);
     ol_reader_destroy(a->reader);
     audit_ledger_destroy(a->ledger);
     audit_replay_destroy(a->audit);
@@ -106,6 +134,7 @@ void order_auditor_destroy(order_auditor *a) {
     free(a->cart_pos);
     ol_window_free(&a->carts_window);
     free(a->msgs);
+    free(a->held);
     free(a->batch);
     free(a->parts);
     ol_window_free(&a->results);
@@ -228,7 +257,8 @@ done:
 
 /* A message of the results window: an answer for the engine, or counted
  * and shown as undecodable. False (err set) when the engine fails. */
-static bool add_result(order_auditor *a, const rd_kafka_message_t *m, char *err, size_t errlen) {
+static bool add_result(order_auditor *a, const rd_kafka_message_t *m, bool *later, char *err, size_t errlen) {
+    *later = false;
     if (m->payload && cart_audit_is_answer(m->payload, m->len)) {
         a->cart_answers++; /* a cart's, not an item's: checked against the carts' replay */
         return !a->carts || cart_audit_add_answer(a->carts, m->payload, m->len, err, errlen);
@@ -236,7 +266,7 @@ static bool add_result(order_auditor *a, const rd_kafka_message_t *m, char *err,
     ol_result r;
     char why[256] = "empty message";
     if (m->payload && ol_result_from_json(m->payload, m->len, &r, why, sizeof why))
-        return audit_replay_add_result(a->audit, &r, err, errlen);
+        return audit_replay_add_result(a->audit, &r, later, err, errlen);
     if (++a->undecodable <= UNDECODABLE_SHOWN)
         ol_log_kv(OL_LOG_WARN, OL_LOG_FIELDS(OL_LOG_INT("partition", m->partition), OL_LOG_INT("offset", m->offset)),
                   "results topic [%" PRId32 "] offset %" PRId64 ": not a result, ignored: %s", m->partition, m->offset,
@@ -256,37 +286,93 @@ static bool plan_results(order_auditor *a, char *err, size_t errlen) {
                                  from_ms > 0 ? from_ms : 0, &a->results, err, errlen);
 }
 
-/* One partition of the results window, to the engine's answer store: read
- * just before the orders partition of the same number, whose answers it
- * holds when both topics are keyed alike. */
-static bool read_results(order_auditor *a, int32_t q, char *err, size_t errlen) {
+static bool results_done(const order_auditor *a) { return !a->results_open || a->results.done[a->results_partition]; }
+
+/* Gives the engine the results messages polled and not given yet; stops at
+ * an answer the answers window cannot hold until the replay moves on. */
+static bool give_held(order_auditor *a, bool *blocked, char *err, size_t errlen) {
     const char *topic = a->settings->results_topic;
     ol_window *w = &a->results;
-    if (q >= w->n || w->done[q]) return true;
-    if (!ol_reader_assign(a->reader, topic, &q, &w->start[q], 1, err, errlen)) return false;
-    int64_t began = ol_monotonic_ms(), last_progress = began;
-    while (!w->done[q]) {
-        if (stopped(a, err, errlen)) return false;
-        ssize_t got = ol_reader_poll(a->reader, a->msgs, POLL_BATCH, POLL_TIMEOUT_MS, err, errlen);
-        if (got < 0) return false;
-        if (got > 0) last_progress = ol_monotonic_ms();
-        else if (ol_monotonic_ms() - last_progress > STALL_MS) {
-            ol_seterr(err, errlen, "results topic '%s' [%" PRId32 "]: nothing read for %d s before its end", topic, q,
-                      STALL_MS / 1000);
+    *blocked = false;
+    for (; a->held_next < a->held_n; a->held_next++) {
+        rd_kafka_message_t *m = a->held[a->held_next];
+        bool mine = m->partition == a->results_partition && strcmp(rd_kafka_topic_name(m->rkt), topic) == 0;
+        if (mine && !m->err && ol_window_contains(w, m->partition, m->offset)) {
+            if (!add_result(a, m, blocked, err, errlen)) return false;
+            if (*blocked) return true;
+        }
+        if (mine) ol_window_note(w, m->partition, m->offset, m->err != 0);
+        rd_kafka_message_destroy(m);
+    }
+    a->held_next = a->held_n = 0;
+    return true;
+}
+
+/* Reads on in the results partition: what is held, else one poll.
+ * *blocked: the engine takes no more before the replay's next batch. */
+static bool read_results_step(order_auditor *a, bool *blocked, char *err, size_t errlen) {
+    if (a->held_next < a->held_n) return give_held(a, blocked, err, errlen);
+    *blocked = false;
+    if (stopped(a, err, errlen)) return false;
+    ssize_t got = ol_reader_poll(a->results_reader, a->held, RESULTS_BATCH, POLL_TIMEOUT_MS, err, errlen);
+    if (got < 0) return false;
+    int64_t now = ol_monotonic_ms();
+    if (got > 0) a->results_progress_ms = now;
+    else if (now - a->results_progress_ms > STALL_MS) {
+        ol_seterr(err, errlen, "results topic '%s' [%" PRId32 "]: nothing read for %d s before its end",
+                  a->settings->results_topic, a->results_partition, STALL_MS / 1000);
+        return false;
+    }
+    a->held_next = 0;
+    a->held_n = (size_t)got;
+    return give_held(a, blocked, err, errlen);
+}
+
+/* Reads the results partition until the answers of the batch ending at
+ * last are in, or the partition ends. */
+static bool await_answers(order_auditor *a, int32_t partition, int64_t last, char *err, size_t errlen) {
+    bool blocked = false;
+    while (!results_done(a) && !audit_replay_answers_past(a->audit, partition, last)) {
+        /* A full window holds an answer beyond any batch: cannot happen. */
+        if (blocked) {
+            ol_seterr(err, errlen, "results topic [%" PRId32 "]: the answers window is full before offset %" PRId64,
+                      partition, last);
             return false;
         }
-        bool failed = false;
-        for (ssize_t i = 0; i < got; i++) {
-            rd_kafka_message_t *m = a->msgs[i];
-            bool mine = m->partition == q && strcmp(rd_kafka_topic_name(m->rkt), topic) == 0;
-            if (!failed && mine && !m->err && ol_window_contains(w, m->partition, m->offset))
-                failed = !add_result(a, m, err, errlen);
-            if (!failed && mine) ol_window_note(w, m->partition, m->offset, m->err != 0);
-            rd_kafka_message_destroy(m);
-        }
-        if (failed) return false;
+        if (!read_results_step(a, &blocked, err, errlen)) return false;
     }
-    ol_debug("results topic [%" PRId32 "]: read in %" PRId64 " ms", q, ol_monotonic_ms() - began);
+    return true;
+}
+
+/* The rest of the results partition, once the replay is done with its
+ * orders partition. */
+static bool read_results_rest(order_auditor *a, char *err, size_t errlen) {
+    int64_t began = ol_monotonic_ms();
+    bool blocked = false;
+    while (!results_done(a)) {
+        if (blocked) {
+            ol_seterr(err, errlen, "results topic [%" PRId32 "]: an answer does not fit after the replay",
+                      a->results_partition);
+            return false;
+        }
+        if (!read_results_step(a, &blocked, err, errlen)) return false;
+    }
+    if (a->results_open)
+        ol_debug("results topic [%" PRId32 "]: the rest read in %" PRId64 " ms", a->results_partition,
+                 ol_monotonic_ms() - began);
+    return true;
+}
+
+/* Assigns orders partition p from ap's start (when replayed), and results
+ * partition p to the results reader. */
+static bool open_partition(order_auditor *a, int32_t p, const audit_partition *ap, char *err, size_t errlen) {
+    if (ap && !ol_reader_assign(a->reader, a->settings->orders_topic, &p, &ap->start, 1, err, errlen)) return false;
+    if (p >= a->results.n || a->results.done[p]) return true;
+    if (!ol_reader_assign(a->results_reader, a->settings->results_topic, &p, &a->results.start[p], 1, err, errlen))
+        return false;
+    a->results_open = true;
+    a->results_partition = p;
+    a->results_progress_ms = ol_monotonic_ms();
     return true;
 }
 
@@ -353,8 +439,6 @@ static bool replay_batch(order_auditor *a, size_t n, char *err, size_t errlen) {
 
 static bool replay_partition(order_auditor *a, const audit_partition *ap, char *err, size_t errlen) {
     const char *topic = a->settings->orders_topic;
-    if (ap->start >= ap->decided_end || ap->partition >= a->topic_partitions) return true;
-    if (!ol_reader_assign(a->reader, topic, &ap->partition, &ap->start, 1, err, errlen)) return false;
     int64_t next = ap->start, began = ol_monotonic_ms(), last_progress = began, first_ms = -1;
     while (next < ap->decided_end) {
         if (stopped(a, err, errlen)) return false;
@@ -385,7 +469,8 @@ static bool replay_partition(order_auditor *a, const audit_partition *ap, char *
                 m->partition, m->offset, m->key, m->key_len, m->payload, m->len, rd_kafka_message_timestamp(m, NULL)};
             next = m->offset + 1;
         }
-        bool ok = replay_batch(a, n, err, errlen);
+        bool ok = (n == 0 || await_answers(a, ap->partition, a->batch[n - 1].offset, err, errlen)) &&
+                  replay_batch(a, n, err, errlen);
         for (ssize_t i = 0; i < got; i++) rd_kafka_message_destroy(a->msgs[i]);
         if (!ok) return false;
         show_progress(a, ap->partition, false);
@@ -402,6 +487,21 @@ static bool replay_partition(order_auditor *a, const audit_partition *ap, char *
              " ms)",
              ap->partition, ap->start, next, ol_monotonic_ms() - began, first_ms);
     return true;
+}
+
+/* Orders partition p replayed beside results partition p (ap NULL: a
+ * results partition beyond the orders topic's, read whole). */
+static bool audit_one_partition(order_auditor *a, int32_t p, const audit_partition *ap, char *err, size_t errlen) {
+    bool orders = ap && ap->start < ap->decided_end && ap->partition < a->topic_partitions;
+    bool ok = audit_replay_begin_partition(a->audit, p, err, errlen) &&
+              open_partition(a, p, orders ? ap : NULL, err, errlen) &&
+              (!orders || replay_partition(a, ap, err, errlen));
+    if (ok) {
+        audit_replay_end_partition(a->audit, p);
+        ok = read_results_rest(a, err, errlen);
+    }
+    close_results(a);
+    return ok;
 }
 
 /* Partition p of the carts topic, [start, end), into the carts' replay. */
@@ -482,10 +582,11 @@ bool order_auditor_run(order_auditor *a, char *err, size_t errlen) {
         a->replay_started_ms = ol_monotonic_ms();
         ol_progress_init(&a->progress, a->replay_started_ms, OL_PROGRESS_INTERVAL_MS);
         for (size_t p = 0; ok && p < a->n_parts; p++)
-            ok = read_results(a, (int32_t)p, err, errlen) && replay_partition(a, &a->parts[p], err, errlen) &&
+            ok = audit_one_partition(a, (int32_t)p, &a->parts[p], err, errlen) &&
                  audit_carts(a, (int32_t)p, err, errlen);
         /* Results partitions beyond the orders topic's: their answers come late. */
-        for (int32_t q = (int32_t)a->n_parts; ok && q < a->results.n; q++) ok = read_results(a, q, err, errlen);
+        for (int32_t q = (int32_t)a->n_parts; ok && q < a->results.n; q++)
+            ok = audit_one_partition(a, q, NULL, err, errlen);
         for (int32_t q = (int32_t)a->n_parts; ok && q < a->carts_window.n; q++) ok = audit_carts(a, q, err, errlen);
         a->replay_ended_ms = ol_monotonic_ms();
         show_progress(a, (int32_t)a->n_parts - 1, true); /* also on failure: the error starts a line */

@@ -42,7 +42,15 @@
  *     audit_replay_set_stock for the stock at the replay start (nothing when the
  *     replay starts at the beginning of the log); audit_replay_add_inventory for
  *     each row of inventories.
- *  2. audit_replay_add_result for every answer read from the results topic.
+ *  2. Answers read from the results topic (audit_replay_add_result), at any
+ *     point. order-audit reads them beside the batches, bounded: before
+ *     partition p's first batch, audit_replay_begin_partition(p), then the
+ *     results partition of the same number, read before each batch until
+ *     audit_replay_answers_past says the batch's answers are in (or the
+ *     results partition ends); an answer the window cannot hold yet
+ *     (*later) is offered again after the batch. After p's last batch,
+ *     audit_replay_end_partition(p) and the rest of that results partition.
+ *     Answers fed with no partition begun are held whole (tests).
  *  3. Batches of messages, each batch from one partition in offset order,
  *     partitions in increasing order. Before a batch, every ledger row of
  *     the orders topic with an offset >= its partition's start, up to and
@@ -99,8 +107,14 @@ typedef struct audit_msg {
 
 typedef struct audit_replay audit_replay;
 
+/* Answers of the partition being replayed held ahead of it, at most (the
+ * replay's batches must not be longer). */
+#define AUDIT_REPLAY_WINDOW ((size_t)1 << 17)
+
 /* report is called for each divergence, with ctx. NULL on OOM. */
 audit_replay *audit_replay_new(audit_report_fn report, void *ctx);
+/* With an answers window of another size (tests). */
+audit_replay *audit_replay_new_window(audit_report_fn report, void *ctx, size_t window);
 /* NULL is accepted. */
 void audit_replay_destroy(audit_replay *audit);
 
@@ -114,9 +128,21 @@ bool audit_replay_set_stock(audit_replay *audit, const char *item, ol_stock stoc
 /* A row of inventories (the stock the consumer has written). */
 bool audit_replay_add_inventory(audit_replay *audit, const char *item, int64_t count, char *err, size_t errlen);
 
+/* The replay is about to start partition (its results partition is read
+ * from here): earlier partitions are settled. */
+bool audit_replay_begin_partition(audit_replay *audit, int32_t partition, char *err, size_t errlen);
+/* Have the answers read so far gone beyond offset last of partition, so
+ * that a batch up to last may be decided? */
+bool audit_replay_answers_past(const audit_replay *audit, int32_t partition, int64_t last);
+/* The replay is done with partition's messages: the rest of its answers
+ * always fit. */
+void audit_replay_end_partition(audit_replay *audit, int32_t partition);
+
 /* An answer read from the results topic. Answers outside the replayed
- * ranges are ignored; two different answers for one message are reported. */
-bool audit_replay_add_result(audit_replay *audit, const ol_result *answer, char *err, size_t errlen);
+ * ranges are ignored; two different answers for one message are reported.
+ * *later: the answer is too far ahead of the replay to be held yet, and
+ * nothing was done with it. */
+bool audit_replay_add_result(audit_replay *audit, const ol_result *answer, bool *later, char *err, size_t errlen);
 
 /* A ledger row of the orders topic (partition and offset of its message). */
 bool audit_replay_add_ledger_row(audit_replay *audit, const ol_result *row, char *err, size_t errlen);

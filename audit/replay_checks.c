@@ -39,11 +39,30 @@ static void describe_stored(char *dst, size_t len, const stored_answer *s) {
                                s->duplicate);
 }
 
-bool audit_replay_add_result(audit_replay *a, const ol_result *res, char *err, size_t errlen) {
-    a->stats.results_read++;
+bool audit_replay_begin_partition(audit_replay *a, int32_t partition, char *err, size_t errlen) {
+    if (!replay_settle_before(a, partition)) return replay_oom(err, errlen);
+    if (!replay_range_of(a, partition)) return true; /* its answers are outside */
+    return answers_begin(a->answers, partition) || replay_oom(err, errlen);
+}
+
+bool audit_replay_answers_past(const audit_replay *a, int32_t partition, int64_t last) {
+    return answers_past(a->answers, partition, last);
+}
+
+void audit_replay_end_partition(audit_replay *a, int32_t partition) {
+    answers_advance(a->answers, partition, INT64_MAX);
+}
+
+bool audit_replay_add_result(audit_replay *a, const ol_result *res, bool *later, char *err, size_t errlen) {
     stored_answer first;
     char was[320], again[320];
-    switch (answers_add(a->answers, res, &first)) {
+    answers_added added = answers_add(a->answers, res, &first);
+    *later = added == ANSWERS_LATER;
+    if (*later) return true;
+    a->stats.results_read++;
+    switch (added) {
+    case ANSWERS_LATER:
+        return true;
     case ANSWERS_OUTSIDE:
         a->stats.results_outside++;
         return true;

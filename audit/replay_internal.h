@@ -82,6 +82,11 @@ struct audit_replay {
     audit_stats stats;
 };
 
+static inline int replay_pos_cmp(int32_t p1, int64_t o1, int32_t p2, int64_t o2) {
+    if (p1 != p2) return p1 < p2 ? -1 : 1;
+    return o1 < o2 ? -1 : o1 > o2 ? 1 : 0;
+}
+
 void replay_emit(audit_replay *a, divergence_kind kind, const char *order_id, const char *item, int32_t partition,
                  int64_t offset, const char *expected, const char *found, const char *fmt, ...)
     __attribute__((format(printf, 9, 10)));

@@ -95,6 +95,7 @@ static json_t *json_stats(const audit_stats *s, uint64_t undecodable, uint64_t c
     rc |= json_object_set_new(o, "results_read", json_integer((json_int_t)s->results_read));
     rc |= json_object_set_new(o, "results_outside_window", json_integer((json_int_t)s->results_outside));
     rc |= json_object_set_new(o, "results_checked", json_integer((json_int_t)s->results_checked));
+    rc |= json_object_set_new(o, "results_unverified", json_integer((json_int_t)s->results_unverified));
     rc |= json_object_set_new(o, "results_undecodable", json_integer((json_int_t)undecodable));
     rc |= json_object_set_new(o, "results_cart_answers", json_integer((json_int_t)cart_answers));
     rc |= json_object_set_new(o, "items", json_integer((json_int_t)s->items));

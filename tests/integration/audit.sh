@@ -8,7 +8,10 @@
 #  3. --since replays the recent window from the ledger's stock: exit 0;
 #  4. a hand-made UPDATE inventories: exit 1 naming the item;
 #  5. a row deleted from the orders ledger: exit 1 naming the order, and
-#     --report lists exactly that divergence.
+#     --report lists exactly that divergence;
+#  6. a differing copy of an early answer at the end of its results
+#     partition: named as result_conflicting, though the results are read
+#     beside the replay.
 source "$(dirname "$0")/lib.sh"
 it_setup audit
 AUDIT=("$BUILD/order-audit" --db "$IT_DB" --orders-topic "$IT_ORDERS" --results-topic "$IT_RESULTS")
@@ -110,6 +113,23 @@ grep -q "^ledger_missing order=$victim " "$IT_LOGDIR/deleted.out" || die "order 
 jq -e --arg id "$victim" '.ok == false and .divergence_count == 1 and .divergences[0].kind == "ledger_missing"
        and .divergences[0].order_id == $id and (.divergences[0].partition | type) == "number"' \
     "$IT_LOGDIR/deleted.json" >/dev/null || die "deleted report: $(jq -c .divergences "$IT_LOGDIR/deleted.json")"
+
+# ---- 6. a differing copy of an early answer, published after every other
+# answer of its results partition (where a re-publication puts it): read
+# beside the replay, it still meets the first copy (the ledger row of 5
+# stays deleted)
+kcat -C -b "$ORDERLINE_BROKERS" -t "$IT_RESULTS" -p 0 -o beginning -e -q -f '%k|%s\n' >"$IT_LOGDIR/results0.txt"
+line=$(grep -m 1 '"status":"accepted"' "$IT_LOGDIR/results0.txt")
+first=${line#*|}
+copy_id=$(jq -r .order_id <<<"$first")
+copy_offset=$(jq -r .offset <<<"$first")
+printf '%s|%s\n' "${line%%|*}" "$(jq -c '.remaining += 1000' <<<"$first")" |
+    kcat -P -b "$ORDERLINE_BROKERS" -t "$IT_RESULTS" -p 0 -K '|'
+audit_expect 1 republished --report "$IT_LOGDIR/republished.json"
+jq -e --arg id "$copy_id" --argjson o "$copy_offset" '.divergence_count == 2 and
+       ([.divergences[] | select(.kind == "result_conflicting" and .order_id == $id and .offset == $o)] | length) == 1 and
+       .replayed.results_unverified == 0' "$IT_LOGDIR/republished.json" >/dev/null ||
+    die "republished report: $(jq -c '[.divergences, .replayed]' "$IT_LOGDIR/republished.json")"
 
 # ---- usage and errors: exit 2
 audit_expect 2 bad-since --since yesterday

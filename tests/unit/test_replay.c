@@ -37,6 +37,7 @@ typedef struct world {
     size_t n_divs;
     size_t batch_max;    /* messages per batch; 0: a partition at once */
     size_t late_answers; /* the last ones are fed after the batches (read from another results partition) */
+    size_t window;       /* the answers window; 0: order-audit's */
 } world;
 
 static void collect(void *ctx, const divergence *d) {
@@ -139,24 +140,57 @@ static int by_position(const void *x, const void *y) {
     return a->offset < b->offset ? -1 : a->offset > b->offset;
 }
 
-/* Runs the audit the way order-audit drives it: answers, then one batch
- * per partition (ledger rows fed up to the batch end, lookups answered from
- * the whole ledger), then the rest of the ledger, then finish. The ledger
- * holds rows of this topic only. */
+/* Offers an answer: false when the answers window cannot hold it yet. */
+static bool offer(audit_replay *a, const ol_result *r) {
+    char err[512] = "";
+    bool later = true;
+    cr_assert(audit_replay_add_result(a, r, &later, err, sizeof err), "%s", err);
+    return !later;
+}
+
+/* Reads partition p's results partition (its early answers, in order)
+ * from *cursor on: up to an answer beyond last, or all of it (last < 0),
+ * stopping at an answer the window cannot hold yet. */
+static void read_results(audit_replay *a, const world *w, int32_t p, size_t early, size_t *cursor, int64_t last) {
+    for (; *cursor < early; ++*cursor) {
+        if (last >= 0 && audit_replay_answers_past(a, p, last)) return;
+        if (w->answers[*cursor].partition != p) continue;
+        if (!offer(a, &w->answers[*cursor])) return;
+    }
+}
+
+/* Runs the audit the way order-audit drives it: partition by partition,
+ * its answers read beside its batches (ledger rows fed up to the batch
+ * end, lookups answered from the whole ledger), then the rest of its
+ * answers; then answers for partitions without messages, the rest of the
+ * ledger, the late answers, finish. The ledger holds rows of this topic
+ * only. */
 static void run(audit_replay *a, world *w) {
     char err[512] = "";
-    size_t early = w->n_answers - w->late_answers;
-    for (size_t i = 0; i < early; i++)
-        cr_assert(audit_replay_add_result(a, &w->answers[i], err, sizeof err), "%s", err);
+    size_t early = w->n_answers - w->late_answers, cursor = 0;
     ol_result sorted[MAX_MSGS];
     memcpy(sorted, w->ledger, w->n_ledger * sizeof sorted[0]);
     qsort(sorted, w->n_ledger, sizeof sorted[0], by_position);
     size_t fed = 0;
+    int32_t current = -1;
+    bool begun[MAX_MSGS] = {false};
     for (size_t i = 0; i < w->n_msgs;) {
         size_t j = i;
-        while (j < w->n_msgs && w->msgs[j].partition == w->msgs[i].partition && (!w->batch_max || j - i < w->batch_max))
-            j++;
+        int32_t p = w->msgs[i].partition;
+        if (p != current) {
+            if (current >= 0) {
+                audit_replay_end_partition(a, current);
+                read_results(a, w, current, early, &cursor, -1);
+                cr_assert_eq(cursor, early, "the rest always fits");
+            }
+            cr_assert(audit_replay_begin_partition(a, p, err, sizeof err), "%s", err);
+            current = p;
+            begun[p] = true;
+            cursor = 0;
+        }
+        while (j < w->n_msgs && w->msgs[j].partition == p && (!w->batch_max || j - i < w->batch_max)) j++;
         const audit_msg *last = &w->msgs[j - 1];
+        read_results(a, w, p, early, &cursor, last->offset);
         while (fed < w->n_ledger && (sorted[fed].partition < last->partition ||
                                      (sorted[fed].partition == last->partition && sorted[fed].offset <= last->offset)))
             cr_assert(audit_replay_add_ledger_row(a, &sorted[fed++], err, sizeof err), "%s", err);
@@ -170,14 +204,20 @@ static void run(audit_replay *a, world *w) {
         cr_assert(audit_replay_decide(a, err, sizeof err), "%s", err);
         i = j;
     }
+    if (current >= 0) {
+        audit_replay_end_partition(a, current);
+        read_results(a, w, current, early, &cursor, -1);
+    }
+    for (size_t i = 0; i < early; i++)
+        if (w->answers[i].partition < 0 || w->answers[i].partition >= MAX_MSGS || !begun[w->answers[i].partition])
+            cr_assert(offer(a, &w->answers[i]));
     while (fed < w->n_ledger) cr_assert(audit_replay_add_ledger_row(a, &sorted[fed++], err, sizeof err), "%s", err);
-    for (size_t i = early; i < w->n_answers; i++)
-        cr_assert(audit_replay_add_result(a, &w->answers[i], err, sizeof err), "%s", err);
+    for (size_t i = early; i < w->n_answers; i++) cr_assert(offer(a, &w->answers[i]));
     cr_assert(audit_replay_finish(a, err, sizeof err), "%s", err);
 }
 
 static audit_replay *new_audit(world *w) {
-    audit_replay *a = audit_replay_new(collect, w);
+    audit_replay *a = w->window ? audit_replay_new_window(collect, w, w->window) : audit_replay_new(collect, w);
     cr_assert_not_null(a);
     return a;
 }
@@ -448,6 +488,62 @@ Test(audit, conflicting_and_unexpected_answers) {
     audit_replay_destroy(a);
 }
 
+/* conflicting_and_unexpected_answers' world, one message a batch, with
+ * an answers window of the given size. */
+static void conflicting_world(world *w, size_t window) {
+    clean_world(w);
+    w->batch_max = 1;
+    w->window = window;
+    for (size_t i = 0; i < w->n_answers; i++)
+        if (w->answers[i].partition == 0 && w->answers[i].offset == 2) w->answers[i].remaining = 99;
+    ol_result copy = w->answers[0];
+    copy.status = OL_STATUS_REJECTED;
+    w->answers[w->n_answers++] = copy; /* r-1 published again, differing, after o-2's answer */
+    ol_result junk;
+    memset(&junk, 0, sizeof junk);
+    strcpy(junk.order_id, "phantom");
+    junk.status = OL_STATUS_REJECTED;
+    junk.reason = OL_REASON_INVALID;
+    junk.offset = 4;
+    w->answers[w->n_answers++] = junk;
+}
+
+Test(audit, a_small_window_finds_what_a_whole_partition_read_finds) {
+    world whole, small;
+    conflicting_world(&whole, 0);
+    conflicting_world(&small, 8);
+    audit_replay *a = clean_audit(&whole), *b = clean_audit(&small);
+    run(a, &whole);
+    run(b, &small);
+    expect_divs(&whole, 3);
+    expect_divs(&small, 3);
+    for (size_t i = 0; i < 3; i++) {
+        bool found = false;
+        for (size_t j = 0; j < 3; j++)
+            found |= small.divs[j].kind == whole.divs[i].kind && small.divs[j].offset == whole.divs[i].offset &&
+                     strcmp(small.divs[j].found, whole.divs[i].found) == 0;
+        cr_assert(found, "%s at %lld", divergence_kind_name(whole.divs[i].kind), (long long)whole.divs[i].offset);
+    }
+    cr_assert_eq(audit_replay_stats(b)->results_checked, audit_replay_stats(a)->results_checked);
+    cr_assert_eq(audit_replay_stats(b)->results_unverified, 0);
+    audit_replay_destroy(a);
+    audit_replay_destroy(b);
+}
+
+Test(audit, a_copy_published_beyond_the_window_is_counted_not_compared) {
+    world w;
+    conflicting_world(&w, 1);
+    audit_replay *a = clean_audit(&w);
+    run(a, &w);
+    expect_divs(&w, 2);
+    cr_assert_eq(w.divs[0].kind, DIV_RESULT_CONFLICTING, "o-1's duplicate, against the rules");
+    cr_assert_eq(w.divs[0].offset, 2);
+    cr_assert_eq(w.divs[1].kind, DIV_RESULT_UNEXPECTED);
+    cr_assert_str_eq(w.divs[1].order_id, "phantom");
+    cr_assert_eq(audit_replay_stats(a)->results_unverified, 1, "r-1's copy came after its first had left");
+    audit_replay_destroy(a);
+}
+
 Test(audit, ledger_rows_without_their_message) {
     world w;
     clean_world(&w);
@@ -601,7 +697,7 @@ Test(audit, decision_on_another_topic_is_earlier) {
     audit_replay *a = new_audit(&w);
     set_range(a, 0, 0, 1, 1);
     char err[128];
-    cr_assert(audit_replay_add_result(a, &w.answers[0], err, sizeof err));
+    cr_assert(offer(a, &w.answers[0]));
     w.n_answers = 0;
     const char *const *ids;
     size_t n;
