@@ -170,6 +170,23 @@ done
 [ "$(curl -s -o /dev/null -w '%{http_code}' "$URL/healthz")" = 200 ] || die "/healthz not 200 after PostgreSQL came back"
 log "/healthz: 503 without PostgreSQL, 200 again after"
 
+# --- the fence: another owner moved the stored positions on while this
+# coordinator was frozen; its next batch must find out, count it, decide
+# nothing of it and read the positions again.
+kill -STOP $CARTS
+sql "UPDATE cart_positions SET next_offset = next_offset + 1000" >/dev/null
+before=$(sql "SELECT count(*) FROM cart_messages")
+cart c9 '{"cart_id":"c9","lines":[{"item":"apple","quantity":1}]}'
+kill -CONT $CARTS
+for _ in $(seq 100); do
+    [ "$(counter orderline_carts_fenced_total "$URL")" = 1 ] && break
+    sleep 0.1
+done
+[ "$(counter orderline_carts_fenced_total "$URL")" = 1 ] || die "no fence counted after the positions moved on"
+sleep 1
+[ "$(sql "SELECT count(*) FROM cart_messages")" = "$before" ] || die "a fenced coordinator decided c9"
+log "fenced once after the positions moved on, and decided nothing"
+
 # The stats file at exit is /metrics' text: the counters as last served.
 curl -sf "$URL/metrics" >"$M"
 kill -TERM $CARTS
