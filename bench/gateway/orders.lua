@@ -1,5 +1,5 @@
 -- wrk script: POST /orders as the order gateway and the baseline handlers
--- take them.
+-- take them, optionally mixed with POST /carts (carts=P).
 --
 --   wrk -t2 -c64 -d10s --timeout 15s -s bench/gateway/orders.lua \
 --       http://127.0.0.1:18080/orders -- items=1000 conns=64 threads=2
@@ -9,6 +9,11 @@
 --                exponent s=S (1.1), as order-producer --generate does, so
 --                the hot items are contended and run out first
 --   unknown=P    percent of orders for an item that does not exist (0)
+--   carts=P      percent of requests that are POST <carts_path> (0): a cart
+--                of lines=L (3) distinct items drawn like the orders' items,
+--                1..3 units each, its cart_id the Idempotency-Key
+--   carts_path=P the carts route on the same host (/carts)
+--   lines=L      lines per cart (3)
 --   wait=N       Prefer: wait=N (10): the gateway answers 202 after N s
 --   rate=R       pace to R requests/s in total (0: as fast as answered);
 --                needs threads=T (wrk does not tell scripts its -t)
@@ -18,9 +23,17 @@
 --   run=ID       prefix of the Idempotency-Keys (default: the start time);
 --                give each run its own, or the gateway answers a repeated key
 --                with the earlier decision
--- Each request: Idempotency-Key <run>-<thread>-<n>, quantity 1..3.
+-- Each request: Idempotency-Key <run>-<thread>-<n> (a cart's:
+-- <run>-<thread>-c<n>), quantity 1..3.
 -- done() prints per-status counts and a line "json: {...}" with the results
--- (bench/gateway/load turns that into its output).
+-- (bench/gateway/load turns that into its output). Besides wrk's own
+-- figures over all requests, "kinds" has orders and carts apart: each
+-- answer is matched to its request by the order_id in its body (the
+-- Idempotency-Key: the gateway's answers, 202s included, and the baseline
+-- handlers' carry it), its latency timed here from request() to
+-- response() with the monotonic clock. Answers without an order_id (a
+-- 5xx from elsewhere) count under "unmatched"; wrk's socket errors and
+-- timeouts are only in the totals.
 
 local threads, nthreads = {}, 0
 local start_id = tostring(os.time())
@@ -67,6 +80,9 @@ function init(args)
    items = tonumber(o.items or 1000)
    local s = tonumber(o.s or 1.1)
    unknown = tonumber(o.unknown or 0) / 100
+   carts = tonumber(o.carts or 0) / 100
+   carts_path = o.carts_path or "/carts"
+   nlines = tonumber(o.lines or 3)
    wait = tonumber(o.wait or 10)
    rate = tonumber(o.rate or 0)
    conns = tonumber(o.conns or 0)
@@ -89,6 +105,13 @@ function init(args)
    headers = {["Content-Type"] = "application/json", ["Prefer"] = "wait=" .. wait}
    if o.token and o.token ~= "" then headers["Authorization"] = "Bearer " .. o.token end
    counter, statuses, rejected = 0, {}, {}
+   if carts > 0 and nlines > items then error("orders.lua: lines= needs that many items") end
+   -- Per kind (flat tables: wrk copies them between its Lua states).
+   sent_at = {}
+   lat_orders, lat_carts = {}, {}
+   st_orders, st_carts, st_unmatched = {}, {}, {}
+   rj_orders, rj_carts = {}, {}
+   n_orders, n_carts = 0, 0
 
    -- Pacing. Per thread, each request claims the next free slot of a
    -- schedule at rate/threads, so the rate holds whatever the response
@@ -125,18 +148,62 @@ local function pick()
    return names[lo]
 end
 
-function request()
-   counter = counter + 1
-   headers["Idempotency-Key"] = run .. "-" .. tid .. "-" .. counter
-   local body = string.format('{"item":"%s","quantity":%d}', pick(), math.random(1, 3))
-   return wrk.format("POST", path, headers, body)
+local function cart_body()
+   local seen, parts = {}, {}
+   while #parts < nlines do
+      local it = pick()
+      if not seen[it] then
+         seen[it] = true
+         table.insert(parts, string.format('{"item":"%s","quantity":%d}', it, math.random(1, 3)))
+      end
+   end
+   return '{"lines":[' .. table.concat(parts, ",") .. ']}'
 end
 
+function request()
+   counter = counter + 1
+   local key, req
+   if carts > 0 and math.random() < carts then
+      n_carts = n_carts + 1
+      key = run .. "-" .. tid .. "-c" .. counter
+      headers["Idempotency-Key"] = key
+      req = wrk.format("POST", carts_path, headers, cart_body())
+   else
+      n_orders = n_orders + 1
+      key = run .. "-" .. tid .. "-" .. counter
+      headers["Idempotency-Key"] = key
+      local body = string.format('{"item":"%s","quantity":%d}', pick(), math.random(1, 3))
+      req = wrk.format("POST", path, headers, body)
+   end
+   if now then sent_at[key] = now() end
+   return req
+end
+
+local function bump(t, k) t[k] = (t[k] or 0) + 1 end
+
 function response(status, hdrs, body)
-   statuses[status] = (statuses[status] or 0) + 1
+   bump(statuses, status)
+   local reason
    if status == 409 and body then
-      local r = body:match('"reason"%s*:%s*"([%w_]+)"') or "?"
-      rejected[r] = (rejected[r] or 0) + 1
+      reason = body:match('"reason"%s*:%s*"([%w_]+)"') or "?"
+      bump(rejected, reason)
+   end
+   local id = body and body:match('"order_id"%s*:%s*"([^"]+)"')
+   local t0 = id and sent_at[id]
+   if not t0 then
+      bump(st_unmatched, status)
+      return
+   end
+   sent_at[id] = nil
+   local ms = (now() - t0) * 1000
+   if id:find("-c%d+$") then
+      table.insert(lat_carts, ms)
+      bump(st_carts, status)
+      if reason then bump(rj_carts, reason) end
+   else
+      table.insert(lat_orders, ms)
+      bump(st_orders, status)
+      if reason then bump(rj_orders, reason) end
    end
 end
 
@@ -168,15 +235,45 @@ local function json(v)
    return "null"
 end
 
+local function pct(xs, p)
+   if #xs == 0 then return nil end
+   return xs[math.max(1, math.ceil(p / 100 * #xs))]
+end
+
 function done(summary, latency, requests)
    local st, rj, sent, opts = {}, {}, 0, nil
+   local kinds = {orders = {lat = {}, st = {}, rj = {}, sent = 0}, carts = {lat = {}, st = {}, rj = {}, sent = 0}}
+   local unmatched = {}
+   local function add(dst, src)
+      for k, n in pairs(src or {}) do dst[tostring(k)] = (dst[tostring(k)] or 0) + n end
+   end
    for _, thread in ipairs(threads) do
       for code, n in pairs(thread:get("statuses") or {}) do st[tostring(code)] = (st[tostring(code)] or 0) + n end
       for r, n in pairs(thread:get("rejected") or {}) do rj[r] = (rj[r] or 0) + n end
       sent = sent + (thread:get("counter") or 0)
+      for kind, suffix in pairs({orders = "orders", carts = "carts"}) do
+         local k = kinds[kind]
+         for _, v in ipairs(thread:get("lat_" .. suffix) or {}) do table.insert(k.lat, v) end
+         add(k.st, thread:get("st_" .. suffix))
+         add(k.rj, thread:get("rj_" .. suffix))
+         k.sent = k.sent + (thread:get("n_" .. suffix) or 0)
+      end
+      add(unmatched, thread:get("st_unmatched"))
    end
    local t1 = threads[1]
    local secs = summary.duration / 1e6
+   local by_kind = {}
+   for kind, k in pairs(kinds) do
+      table.sort(k.lat)
+      local n = #k.lat
+      local sum = 0
+      for _, v in ipairs(k.lat) do sum = sum + v end
+      by_kind[kind] = {
+         sent = k.sent, answers = n, requests_per_s = n / secs, statuses = k.st, rejected = k.rj,
+         latency_ms = {p50 = pct(k.lat, 50), p90 = pct(k.lat, 90), p99 = pct(k.lat, 99),
+                       max = k.lat[n], mean = n > 0 and sum / n or nil},
+      }
+   end
    for code, n in pairs(st) do io.write(string.format("status %s: %d\n", code, n)) end
    for r, n in pairs(rj) do io.write(string.format("  409 %s: %d\n", r, n)) end
    local function ms(us) return us / 1000 end
@@ -197,5 +294,8 @@ function done(summary, latency, requests)
       rejected = rj,
       -- wrk's own "status" error count is every answer > 399, 409s included.
       socket_errors = {connect = e.connect, read = e.read, write = e.write, timeout = e.timeout},
+      carts_pct = t1 and (t1:get("carts") or 0) * 100 or 0,
+      kinds = by_kind,
+      unmatched = unmatched,
    }) .. "\n")
 end
