@@ -33,7 +33,11 @@
 -- handlers' carry it), its latency timed here from request() to
 -- response() with the monotonic clock. Answers without an order_id (a
 -- 5xx from elsewhere) count under "unmatched"; wrk's socket errors and
--- timeouts are only in the totals.
+-- timeouts are only in the totals. A kind's latency_ms is corrected as
+-- wrk corrects its own (stats_correct, before done() sees it: each answer
+-- slower than twice the mean interval of a connection adds the samples of
+-- the requests it held up, one every interval), so that the kinds compare
+-- with wrk's totals; latency_raw_ms is the answers' own latencies.
 
 local threads, nthreads = {}, 0
 local start_id = tostring(os.time())
@@ -235,9 +239,39 @@ local function json(v)
    return "null"
 end
 
+-- Percentile as wrk's stats_percentile takes it: the sample of rank
+-- round(p/100 * n + 0.5), 1-based, of the sorted samples.
 local function pct(xs, p)
    if #xs == 0 then return nil end
-   return xs[math.max(1, math.ceil(p / 100 * #xs))]
+   return xs[math.min(#xs, math.max(1, math.floor(p / 100 * #xs + 1)))]
+end
+
+-- wrk's stats_correct on sorted latencies (ms), with its interval
+-- (microseconds): for each sample of n us >= 2 * interval, one more at
+-- n - interval, n - 2 * interval, ... while above the interval. Returns a
+-- new sorted list.
+local function corrected(xs, interval_us)
+   if interval_us <= 0 then return xs end
+   local out = {}
+   for _, v in ipairs(xs) do
+      table.insert(out, v)
+      local n = math.floor(v * 1000)
+      if n >= 2 * interval_us then
+         local m = n - interval_us
+         while m > interval_us do
+            table.insert(out, m / 1000)
+            m = m - interval_us
+         end
+      end
+   end
+   table.sort(out)
+   return out
+end
+
+local function summary_of(xs)
+   local n, sum = #xs, 0
+   for _, v in ipairs(xs) do sum = sum + v end
+   return {p50 = pct(xs, 50), p90 = pct(xs, 90), p99 = pct(xs, 99), max = xs[n], mean = n > 0 and sum / n or nil}
 end
 
 function done(summary, latency, requests)
@@ -262,16 +296,16 @@ function done(summary, latency, requests)
    end
    local t1 = threads[1]
    local secs = summary.duration / 1e6
+   -- wrk's interval: runtime / (complete / connections), integer division.
+   local per_conn = math.floor(summary.requests / math.max(1, t1 and t1:get("conns") or 1))
+   local interval_us = per_conn > 0 and math.floor(summary.duration / per_conn) or 0
    local by_kind = {}
    for kind, k in pairs(kinds) do
       table.sort(k.lat)
       local n = #k.lat
-      local sum = 0
-      for _, v in ipairs(k.lat) do sum = sum + v end
       by_kind[kind] = {
          sent = k.sent, answers = n, requests_per_s = n / secs, statuses = k.st, rejected = k.rj,
-         latency_ms = {p50 = pct(k.lat, 50), p90 = pct(k.lat, 90), p99 = pct(k.lat, 99),
-                       max = k.lat[n], mean = n > 0 and sum / n or nil},
+         latency_ms = summary_of(corrected(k.lat, interval_us)), latency_raw_ms = summary_of(k.lat),
       }
    end
    for code, n in pairs(st) do io.write(string.format("status %s: %d\n", code, n)) end
@@ -296,6 +330,7 @@ function done(summary, latency, requests)
       socket_errors = {connect = e.connect, read = e.read, write = e.write, timeout = e.timeout},
       carts_pct = t1 and (t1:get("carts") or 0) * 100 or 0,
       kinds = by_kind,
+      correction_interval_us = interval_us,
       unmatched = unmatched,
    }) .. "\n")
 end
