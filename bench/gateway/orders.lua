@@ -108,14 +108,15 @@ function init(args)
    path = (wrk.path == nil or wrk.path == "/") and "/orders" or wrk.path
    headers = {["Content-Type"] = "application/json", ["Prefer"] = "wait=" .. wait}
    if o.token and o.token ~= "" then headers["Authorization"] = "Bearer " .. o.token end
-   counter, statuses, rejected = 0, {}, {}
+   counter = 0
    if carts > 0 and nlines > items then error("orders.lua: lines= needs that many items") end
-   -- Per kind (flat tables: wrk copies them between its Lua states).
    sent_at = {}
-   lat_orders, lat_carts = {}, {}
-   st_orders, st_carts, st_unmatched = {}, {}, {}
-   rj_orders, rj_carts = {}, {}
-   n_orders, n_carts = 0, 0
+   -- What done() reads with thread:get, numbers and strings only: wrk
+   -- 4.1's thread:get of a table pops one value too many off the thread's
+   -- Lua stack (script_copy_value), and a few of those crashed wrk in
+   -- done(). So every count is a global of its own, named in the string
+   -- `keys`, and every latency sample too ("lat:orders:<n>").
+   keys, n_orders, n_carts, nlat_orders, nlat_carts = "", 0, 0, 0, 0
 
    -- Pacing. Per thread, each request claims the next free slot of a
    -- schedule at rate/threads, so the rate holds whatever the response
@@ -183,31 +184,39 @@ function request()
    return req
 end
 
-local function bump(t, k) t[k] = (t[k] or 0) + 1 end
+-- Counts "c:<what>:<kind>:<key>" (what: st status, rj reason; kind: all,
+-- orders, carts, unmatched), each a global.
+local function bump(what, kind, key)
+   local name = "c:" .. what .. ":" .. kind .. ":" .. key
+   local v = _G[name]
+   if v == nil then keys = keys .. " " .. name end
+   _G[name] = (v or 0) + 1
+end
 
 function response(status, hdrs, body)
-   bump(statuses, status)
+   bump("st", "all", status)
    local reason
    if status == 409 and body then
       reason = body:match('"reason"%s*:%s*"([%w_]+)"') or "?"
-      bump(rejected, reason)
+      bump("rj", "all", reason)
    end
    local id = body and body:match('"order_id"%s*:%s*"([^"]+)"')
    local t0 = id and sent_at[id]
    if not t0 then
-      bump(st_unmatched, status)
+      bump("st", "unmatched", status)
       return
    end
    sent_at[id] = nil
    local ms = (now() - t0) * 1000
-   if id:find("-c%d+$") then
-      table.insert(lat_carts, ms)
-      bump(st_carts, status)
-      if reason then bump(rj_carts, reason) end
+   local kind = id:find("-c%d+$") and "carts" or "orders"
+   bump("st", kind, status)
+   if reason then bump("rj", kind, reason) end
+   if kind == "carts" then
+      nlat_carts = nlat_carts + 1
+      _G["lat:carts:" .. nlat_carts] = ms
    else
-      table.insert(lat_orders, ms)
-      bump(st_orders, status)
-      if reason then bump(rj_orders, reason) end
+      nlat_orders = nlat_orders + 1
+      _G["lat:orders:" .. nlat_orders] = ms
    end
 end
 
@@ -275,25 +284,23 @@ local function summary_of(xs)
 end
 
 function done(summary, latency, requests)
-   local st, rj, sent, opts = {}, {}, 0, nil
+   local sent = 0
    local kinds = {orders = {lat = {}, st = {}, rj = {}, sent = 0}, carts = {lat = {}, st = {}, rj = {}, sent = 0}}
-   local unmatched = {}
-   local function add(dst, src)
-      for k, n in pairs(src or {}) do dst[tostring(k)] = (dst[tostring(k)] or 0) + n end
-   end
+   local all, unmatched = {st = {}, rj = {}}, {st = {}, rj = {}}
+   local into = {all = all, unmatched = unmatched, orders = kinds.orders, carts = kinds.carts}
    for _, thread in ipairs(threads) do
-      for code, n in pairs(thread:get("statuses") or {}) do st[tostring(code)] = (st[tostring(code)] or 0) + n end
-      for r, n in pairs(thread:get("rejected") or {}) do rj[r] = (rj[r] or 0) + n end
       sent = sent + (thread:get("counter") or 0)
-      for kind, suffix in pairs({orders = "orders", carts = "carts"}) do
-         local k = kinds[kind]
-         for _, v in ipairs(thread:get("lat_" .. suffix) or {}) do table.insert(k.lat, v) end
-         add(k.st, thread:get("st_" .. suffix))
-         add(k.rj, thread:get("rj_" .. suffix))
-         k.sent = k.sent + (thread:get("n_" .. suffix) or 0)
+      for name in (thread:get("keys") or ""):gmatch("%S+") do
+         local what, kind, key = name:match("^c:(%a+):(%a+):(.+)$")
+         local t = into[kind][what]
+         t[key] = (t[key] or 0) + (thread:get(name) or 0)
       end
-      add(unmatched, thread:get("st_unmatched"))
+      for kind, k in pairs(kinds) do
+         for i = 1, thread:get("nlat_" .. kind) or 0 do table.insert(k.lat, thread:get("lat:" .. kind .. ":" .. i)) end
+         k.sent = k.sent + (thread:get("n_" .. kind) or 0)
+      end
    end
+   local st, rj = all.st, all.rj
    local t1 = threads[1]
    local secs = summary.duration / 1e6
    -- wrk's interval: runtime / (complete / connections), integer division.
@@ -331,6 +338,6 @@ function done(summary, latency, requests)
       carts_pct = t1 and (t1:get("carts") or 0) * 100 or 0,
       kinds = by_kind,
       correction_interval_us = interval_us,
-      unmatched = unmatched,
+      unmatched = unmatched.st,
    }) .. "\n")
 end
