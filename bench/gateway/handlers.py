@@ -21,9 +21,29 @@ COMMITTED, the default):
            RETURNING count; a second read only when it matched no row, to
            tell an unknown item from insufficient stock.
 
+POST /carts (bench/gateway/run --carts PCT), the same shape as the
+gateway's: body {"lines": [{"item", "quantity"}, ...]}, the cart_id in the
+body's "cart_id" or the Idempotency-Key header; lines naming the same item
+are merged. One transaction per cart, all or nothing, each handler in its
+own style:
+  naive    ORM read of the cart's items, compare and subtract in Python,
+           commit (oversells as its orders do)
+  atomic   SELECT ... FOR UPDATE of the cart's items in name order, compare,
+           decrement, commit or roll back
+  guarded  the carts peer of bench/carts/per_cart.sql: a guarded UPDATE
+           ... WHERE count >= :q per line in name order, rolled back if any
+           line matched no row
+Answer 201 {"order_id": C, "cart_id": C, "type": "cart", "status":
+"accepted", "lines": [{"item", "quantity", "status", "reason"}]} or 409
+"rejected" with "reason" (the first refused line's) and each line's status
+(accepted lines of a refused cart are "released").
+
 Every accepted order also inserts (item, quantity) into bench_accepted in the
 same transaction, so what was sold can be counted from facts afterwards
 (bench/gateway/db facts), independently of what the handler wrote to count.
+An accepted cart inserts its lines there with its cart_id, and (cart_id,
+lines) into bench_carts, in its transaction: bench/gateway/db carts judges
+all or nothing from those rows.
 
 Environment: HANDLER (naive|atomic|guarded), BENCH_DB (libpq conninfo;
 default $ORDERLINE_DB with dbname=bench_http), POOL_SIZE (connections per
@@ -78,6 +98,12 @@ class Inventory(db.Model):
 RECORD = text("INSERT INTO bench_accepted (item, quantity) VALUES (:item, :q)")
 GUARDED = text("UPDATE inventories SET count = count - :q WHERE name = :item AND count >= :q RETURNING count")
 CURRENT = text("SELECT count FROM inventories WHERE name = :item")
+# One round trip for an accepted cart's record: the cart and its lines.
+RECORD_CART = text(
+    "WITH c AS (INSERT INTO bench_carts (cart_id, lines) VALUES (:cart, :n)) "
+    "INSERT INTO bench_accepted (item, quantity, cart_id) "
+    "SELECT unnest(CAST(:items AS text[])), unnest(CAST(:qs AS integer[])), :cart"
+)
 
 
 def answer(order_id, item, qty, reason, remaining):
@@ -129,6 +155,64 @@ def decide_guarded(item, qty):
 DECIDE = {"naive": decide_naive, "atomic": decide_atomic, "guarded": decide_guarded}[HANDLER]
 
 
+# Carts: lines is [(item, qty)] merged and in name order. Each returns one
+# reason per line (None: it had its units) and commits only when all did.
+def record_cart(cart_id, lines):
+    db.session.execute(RECORD_CART, {"cart": cart_id, "n": len(lines),
+                                     "items": [i for i, _ in lines], "qs": [q for _, q in lines]})
+
+
+def cart_naive(cart_id, lines):
+    rows = db.session.execute(db.select(Inventory).where(Inventory.name.in_([i for i, _ in lines]))).scalars()
+    inv = {r.name: r for r in rows}
+    reasons = [("unknown_item" if item not in inv else "insufficient_stock" if inv[item].count < qty else None)
+               for item, qty in lines]
+    if any(reasons):
+        db.session.rollback()
+        return reasons
+    for item, qty in lines:
+        inv[item].count -= qty  # SET count = <the value computed here>
+    record_cart(cart_id, lines)
+    db.session.commit()
+    return reasons
+
+
+def cart_atomic(cart_id, lines):
+    rows = db.session.execute(db.select(Inventory).where(Inventory.name.in_([i for i, _ in lines]))
+                              .order_by(Inventory.name).with_for_update()).scalars()
+    inv = {r.name: r for r in rows}
+    reasons = [("unknown_item" if item not in inv else "insufficient_stock" if inv[item].count < qty else None)
+               for item, qty in lines]
+    if any(reasons):
+        db.session.rollback()
+        return reasons
+    for item, qty in lines:
+        inv[item].count -= qty
+    record_cart(cart_id, lines)
+    db.session.commit()
+    return reasons
+
+
+def cart_guarded(cart_id, lines):
+    reasons = []
+    for item, qty in lines:
+        if db.session.execute(GUARDED, {"item": item, "q": qty}).first() is not None:
+            reasons.append(None)
+        elif db.session.execute(CURRENT, {"item": item}).first() is None:
+            reasons.append("unknown_item")
+        else:
+            reasons.append("insufficient_stock")
+    if any(reasons):
+        db.session.rollback()
+        return reasons
+    record_cart(cart_id, lines)
+    db.session.commit()
+    return reasons
+
+
+DECIDE_CART = {"naive": cart_naive, "atomic": cart_atomic, "guarded": cart_guarded}[HANDLER]
+
+
 @app.post("/orders")
 def orders():
     if request.mimetype != "application/json":
@@ -143,6 +227,42 @@ def orders():
         return error(422, "quantity: an integer 1..1000000 is required")
     reason, remaining = DECIDE(item, qty)
     return answer(request.headers.get("Idempotency-Key"), item, qty, reason, remaining)
+
+
+@app.post("/carts")
+def carts():
+    if request.mimetype != "application/json":
+        return error(415, "Content-Type must be application/json")
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return error(400, "the body is not a JSON object")
+    cart_id, key = body.get("cart_id"), request.headers.get("Idempotency-Key")
+    if cart_id is None:
+        cart_id = key
+    elif key is not None and key != cart_id:
+        return error(422, "cart_id and Idempotency-Key differ")
+    if not isinstance(cart_id, str) or not 1 <= len(cart_id) <= 96:
+        return error(400, "cart_id: a string of 1..96 characters, in the body or Idempotency-Key")
+    raw = body.get("lines")
+    if not isinstance(raw, list) or not 1 <= len(raw) <= 100:
+        return error(400, "lines: an array of 1..100 lines is required")
+    merged = {}
+    for n, line in enumerate(raw):
+        item, qty = (line.get("item"), line.get("quantity")) if isinstance(line, dict) else (None, None)
+        if not isinstance(item, str) or not 1 <= len(item) <= 64:
+            return error(400, f"lines[{n}].item: a string of 1..64 characters is required")
+        if isinstance(qty, bool) or not isinstance(qty, int) or not 1 <= qty <= 1000000:
+            return error(400, f"lines[{n}].quantity: an integer 1..1000000 is required")
+        merged[item] = merged.get(item, 0) + qty
+    lines = sorted(merged.items())  # name order: two carts never wait on each other in a cycle
+    reasons = DECIDE_CART(cart_id, lines)
+    refused = next((r for r in reasons if r), None)
+    out = [{"item": item, "quantity": qty,
+            "status": "rejected" if r else ("released" if refused else "accepted"), "reason": r}
+           for (item, qty), r in zip(lines, reasons)]
+    state = "rejected" if refused else "accepted"
+    return jsonify({"order_id": cart_id, "cart_id": cart_id, "type": "cart", "status": state,
+                    "reason": refused, "state": state, "lines": out}), (409 if refused else 201)
 
 
 @app.get("/health")
