@@ -727,6 +727,8 @@ static void wait_for_work(cart_coordinator *c) {
     if (c->n_acked > 0 && c->acked_since_ms + ACKED_DELETE_MS < until) until = c->acked_since_ms + ACKED_DELETE_MS;
     int64_t fwd_due = cart_forwarder_due_ms(c->fwd);
     if (fwd_due < until) until = fwd_due;
+    int64_t publish_due = c->metrics_published_ms + METRICS_EVERY_MS; /* /metrics no staler than that */
+    if (c->http && publish_due < until) until = publish_due;
     if (c->outbox_due) until = now + 10; /* a refused produce: try again soon */
     if (until > now) {
         struct pollfd pfd = {.fd = c->wake[0], .events = POLLIN};
@@ -802,38 +804,6 @@ bool cart_coordinator_write_stats(cart_coordinator *c, const char *path, char *e
 
 /* ---- making and freeing ------------------------------------------------- */
 
-static rd_kafka_t *consumer_new(cart_coordinator *c, const char *group, const char *topic, bool rebalance, char *err,
-                                size_t errlen) {
-    const char *defaults[] = {"group.id", group, "auto.offset.reset", "earliest", "enable.auto.commit", "false",
-                              "enable.auto.offset.store", "false",
-                              /* As order-consumer's: a coordinator killed with -9 holds its
-                               * partitions for the session timeout (librdkafka's 45 s by default). */
-                              "session.timeout.ms", "6000", "heartbeat.interval.ms", "1000", "client.id", "order-carts",
-                              NULL};
-    rd_kafka_conf_t *conf = ol_kafka_conf_new(&c->s->common, defaults, err, errlen);
-    if (!conf) return NULL;
-    rd_kafka_conf_set_opaque(conf, c);
-    if (rebalance) rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
-    char why[512];
-    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, why, sizeof why);
-    if (!rk) {
-        rd_kafka_conf_destroy(conf);
-        ol_seterr(err, errlen, "creating the consumer of '%s': %s", topic, why);
-        return NULL;
-    }
-    rd_kafka_poll_set_consumer(rk);
-    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_resp_err_t e = RD_KAFKA_RESP_ERR__FAIL;
-    if (l && rd_kafka_topic_partition_list_add(l, topic, RD_KAFKA_PARTITION_UA)) e = rd_kafka_subscribe(rk, l);
-    rd_kafka_topic_partition_list_destroy(l);
-    if (e) {
-        ol_seterr(err, errlen, "subscribing to '%s': %s", topic, rd_kafka_err2str(e));
-        rd_kafka_destroy(rk);
-        return NULL;
-    }
-    return rk;
-}
-
 static bool clients_new(cart_coordinator *c, char *err, size_t errlen) {
     const ol_settings *s = &c->s->common;
     /* linger.ms 1: every message here is a step someone waits on; what
@@ -848,7 +818,9 @@ static bool clients_new(cart_coordinator *c, char *err, size_t errlen) {
         !(c->results_t = ol_kafka_topic_new(c->producer, s->results_topic, err, errlen)) ||
         !(c->carts_t = ol_kafka_topic_new(c->producer, s->carts_topic, err, errlen)))
         return false;
-    c->carts_rk = consumer_new(c, c->s->group, s->carts_topic, true, err, errlen);
+    const char *const consumer_defaults[] = {OL_KAFKA_GROUP_DEFAULTS, "group.id", c->s->group, "client.id",
+                                             "order-carts",           NULL};
+    c->carts_rk = ol_kafka_subscriber_new(s, consumer_defaults, s->carts_topic, c, on_rebalance, err, errlen);
     return c->carts_rk != NULL;
 }
 

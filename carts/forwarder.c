@@ -191,16 +191,22 @@ bool cart_forwarder_step(cart_forwarder *f, bool *worked, char *err, size_t errl
     return true;
 }
 
-int64_t cart_forwarder_due_ms(const cart_forwarder *f) {
+/* True when some partition has an acknowledged prefix beyond its commit. */
+static bool commit_owed(cart_forwarder *f) {
+    for (int32_t p = 0; p < f->n_parts; p++)
+        if (ol_ack_tracker_acked(f->acks, p) > f->committed[p]) return true;
+    return false;
+}
+
+int64_t cart_forwarder_due_ms(cart_forwarder *f) {
     if (f->n_retry) return ol_monotonic_ms() + RESEND_SOON_MS;
-    return f->n_parts ? f->next_commit_ms : INT64_MAX;
+    /* Forwards still out wake the loop with their reports: only a commit
+     * already owed needs a timer. */
+    return commit_owed(f) ? f->next_commit_ms : INT64_MAX;
 }
 
 bool cart_forwarder_idle(cart_forwarder *f) {
-    if (f->pending || f->n_retry || !ol_ack_tracker_idle(f->acks)) return false;
-    for (int32_t p = 0; p < f->n_parts; p++)
-        if (ol_ack_tracker_acked(f->acks, p) > f->committed[p]) return false;
-    return true;
+    return !f->pending && !f->n_retry && ol_ack_tracker_idle(f->acks) && !commit_owed(f);
 }
 
 cart_forwarder_counts cart_forwarder_counts_get(const cart_forwarder *f) { return f->n; }
@@ -226,37 +232,9 @@ bool cart_forwarder_stop(cart_forwarder *f, int timeout_ms, char *err, size_t er
 
 static bool consumer_open(cart_forwarder *f, const char *group, char *err, size_t errlen) {
     /* Offsets are committed by hand, over the acknowledged prefix only. */
-    const char *defaults[] = {"group.id",
-                              group,
-                              "auto.offset.reset",
-                              "earliest",
-                              "enable.auto.commit",
-                              "false",
-                              "enable.auto.offset.store",
-                              "false",
-                              "session.timeout.ms",
-                              "6000",
-                              "heartbeat.interval.ms",
-                              "1000",
-                              "client.id",
-                              "order-carts-lines",
-                              NULL};
-    rd_kafka_conf_t *conf = ol_kafka_conf_new(f->s, defaults, err, errlen);
-    if (!conf) return false;
-    char why[512];
-    if (!(f->consumer = rd_kafka_new(RD_KAFKA_CONSUMER, conf, why, sizeof why))) {
-        rd_kafka_conf_destroy(conf);
-        ol_seterr(err, errlen, "creating the consumer of '%s': %s", f->s->results_topic, why);
-        return false;
-    }
-    rd_kafka_poll_set_consumer(f->consumer);
-    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_resp_err_t e = RD_KAFKA_RESP_ERR__FAIL;
-    if (l && rd_kafka_topic_partition_list_add(l, f->s->results_topic, RD_KAFKA_PARTITION_UA))
-        e = rd_kafka_subscribe(f->consumer, l);
-    rd_kafka_topic_partition_list_destroy(l);
-    if (e) ol_seterr(err, errlen, "subscribing to '%s': %s", f->s->results_topic, rd_kafka_err2str(e));
-    return e == RD_KAFKA_RESP_ERR_NO_ERROR;
+    const char *const defaults[] = {OL_KAFKA_GROUP_DEFAULTS, "group.id", group, "client.id", "order-carts-lines", NULL};
+    f->consumer = ol_kafka_subscriber_new(f->s, defaults, f->s->results_topic, NULL, NULL, err, errlen);
+    return f->consumer != NULL;
 }
 
 static bool producer_open(cart_forwarder *f, char *err, size_t errlen) {

@@ -43,7 +43,7 @@ void cart_forwarder_destroy(cart_forwarder *f);
 bool cart_forwarder_step(cart_forwarder *f, bool *worked, char *err, size_t errlen);
 /* Monotonic ms by which the forwarder wants a step even with nothing
  * new: a commit or a re-send due; INT64_MAX when none. */
-int64_t cart_forwarder_due_ms(const cart_forwarder *f);
+int64_t cart_forwarder_due_ms(cart_forwarder *f);
 /* True when nothing is unsent, unreported or uncommitted. */
 bool cart_forwarder_idle(cart_forwarder *f);
 cart_forwarder_counts cart_forwarder_counts_get(const cart_forwarder *f);

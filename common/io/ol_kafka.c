@@ -69,6 +69,34 @@ rd_kafka_t *ol_kafka_producer_new(const ol_settings *s, const char *const *defau
     return rk;
 }
 
+rd_kafka_t *ol_kafka_subscriber_new(const ol_settings *s, const char *const *defaults, const char *topic, void *opaque,
+                                    void (*on_rebalance)(rd_kafka_t *, rd_kafka_resp_err_t,
+                                                         rd_kafka_topic_partition_list_t *, void *),
+                                    char *err, size_t errlen) {
+    rd_kafka_conf_t *conf = ol_kafka_conf_new(s, defaults, err, errlen);
+    if (!conf) return NULL;
+    rd_kafka_conf_set_opaque(conf, opaque);
+    if (on_rebalance) rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
+    char why[512];
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, why, sizeof why);
+    if (!rk) {
+        rd_kafka_conf_destroy(conf); /* rd_kafka_new only takes it on success */
+        ol_seterr(err, errlen, "creating the consumer of '%s': %s", topic, why);
+        return NULL;
+    }
+    rd_kafka_poll_set_consumer(rk);
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_resp_err_t e = RD_KAFKA_RESP_ERR__FAIL;
+    if (l && rd_kafka_topic_partition_list_add(l, topic, RD_KAFKA_PARTITION_UA)) e = rd_kafka_subscribe(rk, l);
+    rd_kafka_topic_partition_list_destroy(l);
+    if (e) {
+        ol_seterr(err, errlen, "subscribing to '%s': %s", topic, rd_kafka_err2str(e));
+        rd_kafka_destroy(rk);
+        return NULL;
+    }
+    return rk;
+}
+
 rd_kafka_resp_err_t ol_kafka_produce(rd_kafka_t *rk, const ol_kafka_msg *m, int full_poll_ms) {
     for (;;) {
         rd_kafka_resp_err_t e =

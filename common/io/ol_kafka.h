@@ -55,6 +55,26 @@ bool ol_kafka_check_access(const ol_settings *settings, const char *client_id, i
 typedef void (*ol_kafka_delivery_fn)(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque);
 typedef void (*ol_kafka_error_fn)(rd_kafka_t *rk, int err, const char *reason, void *opaque);
 
+/* A consumer group member that commits by hand, only what its caller has
+ * shown to be done, and starts a new group at the log's beginning. 6 s
+ * session: a member killed with -9 holds its partitions that long
+ * (librdkafka's default is 45 s); heartbeats come from librdkafka's own
+ * thread, so a long step of the caller's loop cannot miss them. */
+#define OL_KAFKA_GROUP_DEFAULTS                                                                                        \
+    "enable.auto.commit", "false", "enable.auto.offset.store", "false", "auto.offset.reset", "earliest",               \
+        "session.timeout.ms", "6000", "heartbeat.interval.ms", "1000"
+
+/* Creates a consumer from the settings and the tool's defaults (as
+ * ol_kafka_conf_new, which must name group.id), with opaque for its
+ * callbacks and on_rebalance as its rebalance callback (NULL: librdkafka
+ * assigns), its main queue forwarded to the consumer queue, subscribed to
+ * topic. NULL on error, with err naming the topic. */
+rd_kafka_t *ol_kafka_subscriber_new(const ol_settings *settings, const char *const *defaults, const char *topic,
+                                    void *opaque,
+                                    void (*on_rebalance)(rd_kafka_t *, rd_kafka_resp_err_t,
+                                                         rd_kafka_topic_partition_list_t *, void *),
+                                    char *err, size_t errlen);
+
 /* Creates a producer from the settings and the tool's defaults (as
  * ol_kafka_conf_new), with opaque for its callbacks, on_delivery as the
  * delivery report callback and on_error as the error callback (either may
