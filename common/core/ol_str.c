@@ -36,7 +36,7 @@ void ol_buf_clear(ol_buf *buf) {
     if (buf->data) buf->data[0] = '\0';
 }
 
-static bool buf_reserve(ol_buf *buf, size_t extra) {
+bool ol_buf_reserve(ol_buf *buf, size_t extra) {
     if (buf->len + extra + 1 <= buf->cap) return true;
     size_t cap = buf->cap ? buf->cap : 256;
     while (cap < buf->len + extra + 1) cap *= 2;
@@ -47,14 +47,6 @@ static bool buf_reserve(ol_buf *buf, size_t extra) {
     return true;
 }
 
-bool ol_buf_append(ol_buf *buf, const char *data, size_t len) {
-    if (!buf_reserve(buf, len)) return false;
-    memcpy(buf->data + buf->len, data, len);
-    buf->len += len;
-    buf->data[buf->len] = '\0';
-    return true;
-}
-
 bool ol_buf_appends(ol_buf *buf, const char *str) { return ol_buf_append(buf, str, strlen(str)); }
 
 bool ol_buf_appendf(ol_buf *buf, const char *fmt, ...) {
@@ -62,7 +54,7 @@ bool ol_buf_appendf(ol_buf *buf, const char *fmt, ...) {
     va_start(ap, fmt);
     int n = vsnprintf(NULL, 0, fmt, ap);
     va_end(ap);
-    if (n < 0 || !buf_reserve(buf, (size_t)n)) return false;
+    if (n < 0 || !ol_buf_reserve(buf, (size_t)n)) return false;
     va_start(ap, fmt);
     vsnprintf(buf->data + buf->len, (size_t)n + 1, fmt, ap);
     va_end(ap);

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* Growable byte buffer, always NUL-terminated. */
 typedef struct ol_buf {
@@ -21,8 +22,19 @@ void ol_buf_free(ol_buf *buf);
  * index) nothing changed. For tables indexed by partition. */
 bool ol_grow_zeroed(void **items, size_t *n, int64_t index, size_t elem_size);
 void ol_buf_clear(ol_buf *buf);
-/* Append; return false when memory ran out (buffer unchanged). */
-bool ol_buf_append(ol_buf *buf, const char *data, size_t len);
+/* Makes room for extra more bytes and the NUL; false when memory ran out
+ * (buffer unchanged). */
+bool ol_buf_reserve(ol_buf *buf, size_t extra);
+/* Append; return false when memory ran out (buffer unchanged). Inline: it
+ * runs for every field of every answer and row on the consumer's hot path,
+ * and a constant len lets the copy become a few stores. */
+static inline bool ol_buf_append(ol_buf *buf, const char *data, size_t len) {
+    if (buf->len + len + 1 > buf->cap && !ol_buf_reserve(buf, len)) return false;
+    memcpy(buf->data + buf->len, data, len);
+    buf->len += len;
+    buf->data[buf->len] = '\0';
+    return true;
+}
 bool ol_buf_appends(ol_buf *buf, const char *str);
 bool ol_buf_appendf(ol_buf *buf, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Appends a decimal integer; what "%" PRId64 prints, without printf's cost

@@ -10,6 +10,7 @@
  * schema check. */
 #include <criterion/criterion.h>
 #include <dirent.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -293,6 +294,27 @@ Test(result_encode, strings_are_escaped) {
     cr_assert_not_null(json);
     cr_assert(strstr(json, "\"order_id\":\"a\\\"b\\\\c\\nd\\u0001\""), "%s", json);
     free(json);
+}
+
+/* The encoder copies plain ASCII in one go and escapes everything else:
+ * either way its string must be what jansson's compact dump writes. */
+Test(result_encode, strings_match_jansson_on_both_paths) {
+    static const char *const ids[] = {"plain-id_01", "with space", "del\x7f", "caf\xc3\xa9", "\xe2\x82\xac-euro",
+                                      "tab\there", "q\"uote", "back\\slash", "\x1f", "~!@$%^&*()"};
+    for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
+        ol_result r = base_result();
+        strcpy(r.order_id, ids[i]);
+        char *json = ol_result_to_json(&r);
+        cr_assert_not_null(json);
+        json_t *s = json_string(ids[i]);
+        char *want = json_dumps(s, JSON_COMPACT | JSON_ENCODE_ANY);
+        char key[160];
+        snprintf(key, sizeof key, "{\"order_id\":%s,", want);
+        cr_assert(strncmp(json, key, strlen(key)) == 0, "id %zu: %s, want %s", i, json, key);
+        free(want);
+        json_decref(s);
+        free(json);
+    }
 }
 
 Test(result_encode, round_trips_every_sample) {
