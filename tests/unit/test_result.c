@@ -299,8 +299,8 @@ Test(result_encode, strings_are_escaped) {
 /* The encoder copies plain ASCII in one go and escapes everything else:
  * either way its string must be what jansson's compact dump writes. */
 Test(result_encode, strings_match_jansson_on_both_paths) {
-    static const char *const ids[] = {"plain-id_01", "with space", "del\x7f", "caf\xc3\xa9", "\xe2\x82\xac-euro",
-                                      "tab\there", "q\"uote", "back\\slash", "\x1f", "~!@$%^&*()"};
+    static const char *const ids[] = {"plain-id_01", "with space", "del\x7f",     "caf\xc3\xa9", "\xe2\x82\xac-euro",
+                                      "tab\there",   "q\"uote",    "back\\slash", "\x1f",        "~!@$%^&*()"};
     for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
         ol_result r = base_result();
         strcpy(r.order_id, ids[i]);
