@@ -328,6 +328,7 @@ static enum MHD_Result handle_post(gw_conn *c) {
     const char *key_header = MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND, "Idempotency-Key");
     if (key_header && !gw_idempotency_key_parse(key_header, key, err, sizeof err))
         return reply_error(c, 400, err, "Idempotency-Key", NULL);
+    if (key_header && gw_id_reserved(key)) return reply_error(c, 400, GW_ID_RESERVED_MSG, "Idempotency-Key", NULL);
     gw_order_input *in = &c->in;
     if (!gw_order_input_read(c->body.data ? c->body.data : "", c->body.len, key_header ? key : NULL, in)) return MHD_NO;
     if (in->status) {
@@ -336,6 +337,7 @@ static enum MHD_Result handle_post(gw_conn *c) {
         if (!gw_error_json(&body, in->error, in->field, in->line, in->column)) return MHD_NO;
         return reply(c, in->status, JSON_TYPE, &body, NULL);
     }
+    if (gw_id_reserved(in->order.order_id)) return reply_error(c, 422, GW_ID_RESERVED_MSG, "order_id", NULL);
     if (!gw_type_allowed(in->order.type, c->admin)) {
         snprintf(err, sizeof err,
                  "type '%s' is not taken here: only orders; a restock goes through order-producer or the admin "
@@ -357,6 +359,14 @@ static enum MHD_Result handle_post(gw_conn *c) {
  * own order_id is the same for every repeat), else published under the
  * target's item, which the ledger says. */
 static enum MHD_Result handle_follow_up(gw_conn *c) {
+    if (gw_id_reserved(c->target)) {
+        char msg[400];
+        snprintf(msg, sizeof msg,
+                 "'%.128s' is orderline's own (a cart's line or a follow-up), not an order placed here; nothing was "
+                 "published: a cart is confirmed or cancelled whole, at /carts/{cart_id}/confirm or /cancel",
+                 c->target);
+        return reply_error(c, 403, msg, "order_id", NULL);
+    }
     if (!gw_follow_up_id(c->target, c->follow_type, c->order_id)) return MHD_NO;
     gw_prefer prefer = gw_prefer_parse(MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND, "Prefer"));
     c->wait_deadline_ms = ol_monotonic_ms() + gw_prefer_wait_ms(prefer, 5, c->http->max_wait_s);
@@ -387,6 +397,7 @@ static enum MHD_Result handle_post_cart(gw_conn *c) {
     const char *key_header = MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND, "Idempotency-Key");
     if (key_header && !gw_idempotency_key_parse(key_header, key, err, sizeof err))
         return reply_error(c, 400, err, "Idempotency-Key", NULL);
+    if (key_header && gw_id_reserved(key)) return reply_error(c, 400, GW_ID_RESERVED_MSG, "Idempotency-Key", NULL);
     gw_cart_input *in = &c->cart_in;
     if (!gw_cart_input_read(c->body.data ? c->body.data : "", c->body.len, key_header ? key : NULL, in)) return MHD_NO;
     if (in->status) {
@@ -395,6 +406,7 @@ static enum MHD_Result handle_post_cart(gw_conn *c) {
         if (!gw_error_json(&body, in->error, in->field[0] ? in->field : NULL, in->line, in->column)) return MHD_NO;
         return reply(c, in->status, JSON_TYPE, &body, NULL);
     }
+    if (gw_id_reserved(in->cart.cart_id)) return reply_error(c, 422, GW_ID_RESERVED_MSG, "cart_id", NULL);
     ol_strlcpy(c->cart_id, in->cart.cart_id, sizeof c->cart_id);
     ol_strlcpy(c->order_id, in->cart.cart_id, sizeof c->order_id);
     return cart_wait_or_ask(c);

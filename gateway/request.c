@@ -101,6 +101,8 @@ bool gw_follow_up_parse(const char *arg, char *target, ol_order_type *type, char
     return true;
 }
 
+bool gw_id_reserved(const char *id) { return strchr(id, '#') != NULL; }
+
 bool gw_follow_up_id(const char *target, ol_order_type type, char *out) {
     const char *name = type == OL_TYPE_CONFIRM ? "confirm" : "cancel";
     size_t len = strlen(target);

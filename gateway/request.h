@@ -51,6 +51,15 @@ const char *gw_route_label(gw_route route);
  * digits and !#$%&'*+-.^_`|~:/). Fills key (capacity OL_ORDER_ID_MAX + 1). */
 bool gw_idempotency_key_parse(const char *header, char *key, char *err, size_t errlen);
 
+/* True when id holds '#': orderline derives its own ids with it (a
+ * follow-up's "<target>#cancel", a cart's lines "<cart>#<n>#hold", an
+ * expire), so an id from a caller may not, or it could take one of those
+ * ids first or name a cart's line as its own order. */
+bool gw_id_reserved(const char *id);
+/* What a caller is told when its id holds '#'. */
+#define GW_ID_RESERVED_MSG                                                                                             \
+    "'#' is reserved for the ids orderline derives (follow-ups, cart lines, expiries): choose an id without it"
+
 /* Prefer (RFC 7240): respond-async and wait=N; anything else is ignored,
  * as the RFC asks. wait_s is -1 when not given. */
 typedef struct gw_prefer {

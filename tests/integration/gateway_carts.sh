@@ -3,7 +3,8 @@
 # /carts answers 201 accepted or held, 409 naming each line, 400 naming the
 # field or line; POST /carts/{id}/confirm and /cancel answer 200 with the
 # new state, the same again on a repeat, 404 for an unknown cart; GET
-# /carts/{id} 200 from table carts, 404 when unknown. Facts: HTTP codes and
+# /carts/{id} 200 from table carts, 404 when unknown. A cart's line is not
+# a caller's to confirm or cancel (403), and ids with '#' are orderline's. Facts: HTTP codes and
 # bodies, the items' stock, the carts topic and /metrics. And order-producer
 # publishing cart lines to the carts topic, --wait for their answers, and
 # order-results showing and counting cart answers.
@@ -53,6 +54,16 @@ expect nokey 400 'r["field"] == "cart_id"' -- POST /carts '{"lines":[{"item":"gc
 expect held 201 'r["status"] == "held" and r["state"] == "held" and r["hold_expires_at"]' \
     -- POST /carts "{\"lines\":[$L],\"hold_s\":600}" gc3
 check_stock 1 1 "while a cart is held"
+# A caller may not act on a cart's line as its own order, nor take an id
+# orderline derives ('#' is reserved): 403/422/400, nothing published.
+expect line-cancel 403 'r["field"] == "order_id" and "gc3#0#hold" in r["error"]' -- POST /orders/gc3%230%23hold/cancel
+expect line-confirm 403 'r["field"] == "order_id"' -- POST /orders/gc3%231%23hold/confirm
+expect squat-id 422 'r["field"] == "order_id"' -- POST /orders '{"order_id":"gc3#0#commit","item":"gc-apple","quantity":1}'
+expect squat-key 400 'r["field"] == "Idempotency-Key"' -- POST /orders '{"item":"gc-apple","quantity":1}' 'gc3#0#commit'
+expect squat-cart 422 'r["field"] == "cart_id"' -- POST /carts '{"cart_id":"gc#9","lines":[{"item":"gc-apple","quantity":1}]}'
+check_stock 1 1 "after a caller's cancel of a held cart's line"
+kcat -C -b "$ORDERLINE_BROKERS" -t "$IT_ORDERS" -e -q -f '%s\n' 2>/dev/null | grep -q '"order_id":"gc3#[01]#hold#' &&
+    die "a caller's follow-up of a cart's line was published"
 expect get-held 200 'r["cart_id"] == "gc3" and r["state"] == "held" and [l["status"] for l in r["lines"]] == ["held"] * 2' -- GET /carts/gc3
 expect confirm 200 'r["status"] == "accepted" and r["state"] == "confirmed" and r["order_id"] == "gc3#confirm"' \
     -- POST /carts/gc3/confirm

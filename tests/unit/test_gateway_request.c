@@ -53,6 +53,20 @@ Test(gateway_key, tokens_and_strings) {
     cr_assert_str_eq(key, "urn:x/y");
 }
 
+/* Every id orderline derives holds '#'; a caller's id may not. */
+Test(gateway_key, derived_ids_are_reserved) {
+    char id[OL_ORDER_ID_MAX + 1];
+    cr_assert(gw_follow_up_id("o-1", OL_TYPE_CANCEL, id));
+    cr_assert(gw_id_reserved(id), "%s", id);
+    cr_assert(gw_follow_up_id("o-1", OL_TYPE_CONFIRM, id));
+    cr_assert(gw_id_reserved(id), "%s", id);
+    cr_assert(gw_id_reserved("c1#0#hold"));
+    cr_assert(gw_id_reserved("#"));
+    cr_assert_not(gw_id_reserved("8e03978e-40d5-43e8-bc93-6894a57f9324"));
+    cr_assert_not(gw_id_reserved("urn:x/y"));
+    cr_assert_not(gw_id_reserved(""));
+}
+
 Test(gateway_key, rejects_with_a_reason) {
     char key[OL_ORDER_ID_MAX + 1], err[256];
     const char *bad[] = {"", "\"\"", "\"open", "a b", "a,b", "\"a\\nb\"", "\"x\" y", "caf\xc3\xa9"};
