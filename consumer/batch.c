@@ -132,8 +132,8 @@ bool batch_parse(batch *b) {
     for (size_t i = b->n_parsed; i < b->len; i++) {
         batch_entry *e = &b->entries[i];
         e->answered = false;
-        e->valid = ol_order_parse(e->msg->payload, e->msg->len, e->msg->key, e->msg->key_len, &e->order, e->error,
-                                  sizeof e->error);
+        e->valid = ol_order_parse(e->msg->payload, e->msg->len, e->msg->key, e->msg->key_len, &e->order,
+                                  e->result.error, sizeof e->result.error);
     }
     b->n_parsed = b->len;
     return batch_transition(b, BATCH_EV_PARSE);
@@ -216,7 +216,9 @@ bool batch_decide(batch *b, ol_decider *decider, int64_t now_us) {
         e->answered = e->unrecorded = false;
         if (!e->valid) {
             if (!e->order.order_id[0]) continue; /* nothing to answer to: DLQ only */
-            ol_decide_invalid(e->order.order_id, e->msg->partition, e->msg->offset, now_us, e->error, &e->result);
+            char error[OL_ERROR_MAX];            /* ol_decide_invalid clears the result it copies into */
+            ol_strlcpy(error, e->result.error, sizeof error);
+            ol_decide_invalid(e->order.order_id, e->msg->partition, e->msg->offset, now_us, error, &e->result);
             e->answered = true;
             continue;
         }

@@ -72,9 +72,8 @@ typedef struct batch_entry {
     bool misrouted;  /* not in the partition murmur2 assigns its key */
     bool unrecorded; /* replay, yet no decision in the ledger: not answered */
     ol_order order;
-    char error[OL_ERROR_MAX];
-    bool answered; /* result holds the answer to publish */
-    ol_result result;
+    bool answered;    /* result holds the answer to publish */
+    ol_result result; /* an invalid message's error is parsed into result.error: no second buffer per entry */
 } batch_entry;
 
 typedef void (*batch_release_fn)(rd_kafka_message_t *msg);

@@ -63,7 +63,7 @@ static void close_spans(publisher *pub, size_t n) {
 
 static bool publish_entry(publisher *pub, const batch_entry *e, char *err, size_t errlen) {
     ol_ack_span *span = pub->spans[e->msg->partition];
-    if (!e->valid && !result_sink_publish_dlq(pub->sink, span, e->msg, e->error, err, errlen)) return false;
+    if (!e->valid && !result_sink_publish_dlq(pub->sink, span, e->msg, e->result.error, err, errlen)) return false;
     if (e->answered) {
         const void *key = e->result.has_order ? e->result.item : e->msg->key;
         size_t key_len = e->result.has_order ? strlen(e->result.item) : e->msg->key_len;
