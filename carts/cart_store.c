@@ -526,7 +526,9 @@ static int staged_params(cart_store *s, ol_pgarray *arrays, int n, bool with_top
     return k;
 }
 
-/* The ids RETURNING gave the outbox rows, onto the staged copies. */
+/* The ids RETURNING gave the outbox rows, onto the staged copies. The
+ * COMMIT queued behind still runs if this fails: BROKEN then ends the
+ * process, and the next start sends the rows from the table. */
 static cart_store_status read_outbox_ids(cart_store *s, char *err, size_t errlen) {
     cart_store_status st = CART_STORE_OK;
     PGresult *res = pipe_result(s, PGRES_TUPLES_OK, STATEMENTS[ST_OUT_ADD_MANY].name, &st, err, errlen);
