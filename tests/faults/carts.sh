@@ -12,7 +12,7 @@
 #   FAULT=membership   a second coordinator joins mid-stream, the first
 #                      leaves, and comes back;
 #   FAULT=pg           every PostgreSQL connection to the database is
-#                      terminated, five times, mid-stream (a batch's
+#                      terminated, eight times, mid-stream (a batch's
 #                      pipeline cut between its round trips or inside one):
 #                      the coordinator reconnects and carries on.
 # Then, with everything decided: every cart and follow-up answered; no cart
@@ -122,14 +122,18 @@ membership)
     start_carts last "${CSTATIC[@]}"
     ;;
 pg)
+    # The carts in eight slices, the connections cut just after each, while
+    # its batches are being decided.
     start_carts last "${CSTATIC[@]}"
-    produce_carts <"$IT_LOGDIR/carts.txt" 2>>"$IT_LOGDIR/kcat.log"
     produce_raw <"$IT_LOGDIR/singles.txt" 2>>"$IT_LOGDIR/kcat.log"
-    for k in 1 2 3 4 5; do
-        sleep "$(awk -v r=$RANDOM 'BEGIN { printf "%.2f", 0.2 + (r % 60) / 100 }')"
+    split -n l/8 "$IT_LOGDIR/carts.txt" "$IT_LOGDIR/slice."
+    k=0
+    for f in "$IT_LOGDIR"/slice.*; do
+        produce_carts <"$f" 2>>"$IT_LOGDIR/kcat.log"
+        sleep "$(awk -v r=$RANDOM 'BEGIN { printf "%.2f", (r % 10) / 100 }')"
         cut=$(sql "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
                    WHERE datname = current_database() AND pid <> pg_backend_pid()")
-        log "PostgreSQL connections terminated #$k: $cut, $(sql "SELECT count(*) FROM carts") carts known"
+        log "PostgreSQL connections terminated #$((++k)): $cut, $(sql "SELECT count(*) FROM carts") carts known"
     done
     ;;
 *) die "FAULT=$FAULT: coordinator, consumer, membership or pg" ;;
@@ -177,7 +181,9 @@ summary=$(sql "SELECT string_agg(state || '=' || n, ' ') FROM (SELECT state, cou
 log "settled: $summary"
 echo "SUMMARY carts-$FAULT: carts=$CARTS messages=$(wc -l <"$IT_LOGDIR/carts.txt") $summary"
 if [ "$FAULT" = pg ]; then
-    grep -q 'reconnecting' "$IT_LOGDIR/carts-last.log" || die "order-carts never saw its connection cut"
+    cuts=$(grep -c 'reconnecting' "$IT_LOGDIR/carts-last.log") || die "order-carts never saw its connection cut"
+    log "order-carts reconnected $cuts times: $(grep 'reconnecting' "$IT_LOGDIR/carts-last.log" | sed 's/.*PostgreSQL: //' |
+        cut -c1-60 | sort | uniq -c | tr -s ' ' | paste -sd';')"
 fi
 stop_carts last
 stop_consumer items
