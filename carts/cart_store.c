@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cart_outbox.h"
 #include "ol_pg.h"
 #include "ol_pgarray.h"
 #include "ol_str.h"
@@ -20,6 +21,8 @@ struct cart_store {
     char *conninfo;
     char *topic;
     ol_pgarray carts[C_N], answers[A_N], outbox[O_N];
+    cart_outbox_row *staged; /* the outbox rows staged, kept to send after COMMIT */
+    size_t n_staged, cap_staged;
 };
 
 enum {
@@ -82,7 +85,7 @@ static const struct {
     [ST_OUT_ADD_MANY] = {"carts_out_add_many",
                          "INSERT INTO cart_outbox (kafka_partition, topic, msg_key, value) SELECT u.p, u.t, u.k, u.v"
                          " FROM unnest($1::int[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY"
-                         " AS u(p, t, k, v, n) ORDER BY u.n"},
+                         " AS u(p, t, k, v, n) ORDER BY u.n RETURNING id"},
 };
 
 /* A failed statement: retry when the connection or the transaction can be
@@ -149,6 +152,8 @@ void cart_store_destroy(cart_store *s) {
     for (int i = 0; i < C_N; i++) ol_pgarray_free(&s->carts[i]);
     for (int i = 0; i < A_N; i++) ol_pgarray_free(&s->answers[i]);
     for (int i = 0; i < O_N; i++) ol_pgarray_free(&s->outbox[i]);
+    cart_store_unstage(s);
+    free(s->staged);
     free(s->conninfo);
     free(s->topic);
     free(s);
@@ -181,20 +186,10 @@ cart_store_status cart_store_positions(cart_store *s, const int32_t *partitions,
     return CART_STORE_OK;
 }
 
-static cart_store_status exec_plain(cart_store *s, const char *sql, char *err, size_t errlen) {
-    PGresult *res = PQexec(s->conn, sql);
-    cart_store_status st = PQresultStatus(res) == PGRES_COMMAND_OK ? CART_STORE_OK : classify(s, res, sql, err, errlen);
-    PQclear(res);
-    return st;
+void cart_store_rollback(cart_store *s) {
+    if (PQstatus(s->conn) == CONNECTION_OK && PQtransactionStatus(s->conn) != PQTRANS_IDLE)
+        PQclear(PQexec(s->conn, "ROLLBACK"));
 }
-
-cart_store_status cart_store_begin(cart_store *s, char *err, size_t errlen) {
-    return exec_plain(s, "BEGIN", err, errlen);
-}
-cart_store_status cart_store_commit(cart_store *s, char *err, size_t errlen) {
-    return exec_plain(s, "COMMIT", err, errlen);
-}
-void cart_store_rollback(cart_store *s) { PQclear(PQexec(s->conn, "ROLLBACK")); }
 
 static void int64_array(char *out, size_t len, const int64_t *v, size_t n) {
     size_t used = (size_t)snprintf(out, len, "{");
@@ -211,27 +206,6 @@ static int32_t unmoved(const PGresult *res, const int32_t *partitions, size_t n)
         if (!moved) return partitions[i];
     }
     return -1;
-}
-
-cart_store_status cart_store_fence(cart_store *s, const int32_t *partitions, const int64_t *expected,
-                                   const int64_t *next, size_t n, char *err, size_t errlen) {
-    if (n == 0) return CART_STORE_OK;
-    char parts[8192], exp[16384], nxt[16384];
-    int_array(parts, sizeof parts, partitions, n);
-    int64_array(exp, sizeof exp, expected, n);
-    int64_array(nxt, sizeof nxt, next, n);
-    const char *params[] = {s->topic, parts, exp, nxt};
-    PGresult *res = NULL;
-    cart_store_status st = run(s, ST_FENCE, 4, params, PGRES_TUPLES_OK, &res, err, errlen);
-    if (st != CART_STORE_OK) return st;
-    int32_t lost = (size_t)PQntuples(res) == n ? -1 : unmoved(res, partitions, n);
-    PQclear(res);
-    if (lost < 0) return CART_STORE_OK;
-    for (size_t i = 0; i < n; i++)
-        if (partitions[i] == lost)
-            ol_seterr(err, errlen, "carts topic [%" PRId32 "]: the stored position is no longer %" PRId64, lost,
-                      expected[i]);
-    return CART_STORE_FENCED;
 }
 
 void cart_outbox_row_free(cart_outbox_row *row) {
@@ -328,7 +302,7 @@ cart_store_status cart_store_gauges(cart_store *s, const int32_t *partitions, si
 
 bool cart_store_connected(const cart_store *s) { return s && s->conn && PQstatus(s->conn) == CONNECTION_OK; }
 
-/* ---- batches ------------------------------------------------------------ */
+/* ---- batches: two round trips each, in pipeline mode ------------------- */
 
 static bool text_array(ol_pgarray *a, const char *const *v, size_t n) {
     ol_pgarray_reset(a);
@@ -337,26 +311,87 @@ static bool text_array(ol_pgarray *a, const char *const *v, size_t n) {
     return ol_pgarray_text(a) != NULL;
 }
 
-static cart_store_status query_many(cart_store *s, int st, const char *const *v, size_t n, PGresult **res, char *err,
-                                    size_t errlen) {
-    ol_pgarray a;
-    ol_pgarray_init(&a);
-    cart_store_status status = CART_STORE_BROKEN;
-    if (!text_array(&a, v, n)) {
-        ol_seterr(err, errlen, "out of memory");
-    } else {
-        const char *params[] = {ol_pgarray_text(&a)};
-        status = run(s, st, 1, params, PGRES_TUPLES_OK, res, err, errlen);
-    }
-    ol_pgarray_free(&a);
-    return status;
+/* libpq copies the parameters into its output buffer as they are sent. */
+static bool send_prepared(cart_store *s, int st, int n, const char *const *params) {
+    return PQsendQueryPrepared(s->conn, STATEMENTS[st].name, n, params, NULL, NULL, 0) == 1;
 }
 
-cart_store_status cart_store_load_many(cart_store *s, const char *const *cart_ids, size_t n, cart_store_cart_fn on_cart,
-                                       void *opaque, char *err, size_t errlen) {
-    PGresult *res = NULL;
-    cart_store_status st = query_many(s, ST_LOAD_MANY, cart_ids, n, &res, err, errlen);
-    if (st != CART_STORE_OK) return st;
+static bool send_plain(cart_store *s, const char *sql) {
+    return PQsendQueryParams(s->conn, sql, 0, NULL, NULL, NULL, NULL, 0) == 1;
+}
+
+/* One statement's result and the NULL that ends it, or NULL with *status
+ * set (the first failure names the cause; what follows is only aborted). */
+static PGresult *pipe_result(cart_store *s, ExecStatusType want, const char *what, cart_store_status *status, char *err,
+                             size_t errlen) {
+    PGresult *res = PQgetResult(s->conn);
+    if (res && PQresultStatus(res) == want) {
+        PQclear(PQgetResult(s->conn));
+        return res;
+    }
+    if (*status == CART_STORE_OK) *status = classify(s, res, what, err, errlen);
+    PQclear(res);
+    return NULL;
+}
+
+static cart_store_status pipe_command(cart_store *s, const char *what, char *err, size_t errlen) {
+    cart_store_status st = CART_STORE_OK;
+    PQclear(pipe_result(s, PGRES_COMMAND_OK, what, &st, err, errlen));
+    return st;
+}
+
+/* The sync that ends a round trip, then out of pipeline mode. */
+static cart_store_status pipe_end(cart_store *s, char *err, size_t errlen) {
+    PGresult *res = PQgetResult(s->conn);
+    bool synced = res && PQresultStatus(res) == PGRES_PIPELINE_SYNC;
+    PQclear(res);
+    if (!synced) return classify(s, NULL, "the batch's pipeline sync", err, errlen);
+    if (PQexitPipelineMode(s->conn) != 1) return classify(s, NULL, "leaving pipeline mode", err, errlen);
+    return CART_STORE_OK;
+}
+
+/* After a failure: reads what the round trip still owes up to its sync
+ * (two NULLs in a row: nothing is pending, the sync was read), leaves
+ * pipeline mode and rolls back. st becomes RETRY (a new connection) unless
+ * the connection is usable again. */
+static cart_store_status pipe_abort(cart_store *s, cart_store_status st) {
+    for (int nulls = 0;
+         nulls < 2 && PQpipelineStatus(s->conn) != PQ_PIPELINE_OFF && PQstatus(s->conn) == CONNECTION_OK;) {
+        PGresult *res = PQgetResult(s->conn);
+        nulls = res ? 0 : nulls + 1;
+        bool sync = res && PQresultStatus(res) == PGRES_PIPELINE_SYNC;
+        PQclear(res);
+        if (sync) break;
+    }
+    bool usable = (PQpipelineStatus(s->conn) == PQ_PIPELINE_OFF || PQexitPipelineMode(s->conn) == 1) &&
+                  PQstatus(s->conn) == CONNECTION_OK;
+    if (usable && PQtransactionStatus(s->conn) != PQTRANS_IDLE) {
+        PGresult *res = PQexec(s->conn, "ROLLBACK");
+        usable = PQresultStatus(res) == PGRES_COMMAND_OK;
+        PQclear(res);
+    }
+    return usable || st == CART_STORE_BROKEN ? st : CART_STORE_RETRY;
+}
+
+/* The fence's rows: one per partition it moved. */
+static cart_store_status read_fence(cart_store *s, const cart_store_batch *b, char *err, size_t errlen) {
+    cart_store_status st = CART_STORE_OK;
+    PGresult *res = pipe_result(s, PGRES_TUPLES_OK, STATEMENTS[ST_FENCE].name, &st, err, errlen);
+    if (!res) return st;
+    int32_t lost = (size_t)PQntuples(res) == b->n_fence ? -1 : unmoved(res, b->partitions, b->n_fence);
+    PQclear(res);
+    if (lost < 0) return CART_STORE_OK;
+    for (size_t i = 0; i < b->n_fence; i++)
+        if (b->partitions[i] == lost)
+            ol_seterr(err, errlen, "carts topic [%" PRId32 "]: the stored position is no longer %" PRId64, lost,
+                      b->expected[i]);
+    return CART_STORE_FENCED;
+}
+
+static cart_store_status read_carts(cart_store *s, const cart_store_batch *b, char *err, size_t errlen) {
+    cart_store_status st = CART_STORE_OK;
+    PGresult *res = pipe_result(s, PGRES_TUPLES_OK, STATEMENTS[ST_LOAD_MANY].name, &st, err, errlen);
+    if (!res) return st;
     cart_record *rec = malloc(sizeof *rec);
     if (!rec) {
         ol_seterr(err, errlen, "out of memory");
@@ -367,7 +402,7 @@ cart_store_status cart_store_load_many(cart_store *s, const char *const *cart_id
                                       PQgetvalue(res, r, 2)[0] == 't', (int32_t)atol(PQgetvalue(res, r, 3)),
                                       strtoll(PQgetvalue(res, r, 4), NULL, 10), (int32_t)atol(PQgetvalue(res, r, 5)),
                                       strtoll(PQgetvalue(res, r, 6), NULL, 10), PQgetvalue(res, r, 7), err, errlen) ||
-            !on_cart(opaque, rec))
+            !b->on_cart(b->opaque, rec))
             st = CART_STORE_BROKEN;
     }
     free(rec);
@@ -375,17 +410,55 @@ cart_store_status cart_store_load_many(cart_store *s, const char *const *cart_id
     return st;
 }
 
-cart_store_status cart_store_answers_many(cart_store *s, const char *const *order_ids, size_t n,
-                                          cart_store_answer_fn on_answer, void *opaque, char *err, size_t errlen) {
-    PGresult *res = NULL;
-    cart_store_status st = query_many(s, ST_ANSWERS_MANY, order_ids, n, &res, err, errlen);
-    for (int r = 0; st == CART_STORE_OK && r < PQntuples(res); r++) {
-        if (!on_answer(opaque, PQgetvalue(res, r, 0), PQgetvalue(res, r, 1))) {
+static cart_store_status read_answers(cart_store *s, const cart_store_batch *b, char *err, size_t errlen) {
+    cart_store_status st = CART_STORE_OK;
+    PGresult *res = pipe_result(s, PGRES_TUPLES_OK, STATEMENTS[ST_ANSWERS_MANY].name, &st, err, errlen);
+    for (int r = 0; res && st == CART_STORE_OK && r < PQntuples(res); r++) {
+        if (!b->on_answer(b->opaque, PQgetvalue(res, r, 0), PQgetvalue(res, r, 1))) {
             ol_seterr(err, errlen, "out of memory");
             st = CART_STORE_BROKEN;
         }
     }
     PQclear(res);
+    return st;
+}
+
+/* The results in the order sent; the fence first, so that a fenced batch
+ * hands no row to the callbacks. */
+static cart_store_status read_batch(cart_store *s, const cart_store_batch *b, char *err, size_t errlen) {
+    cart_store_status st = pipe_command(s, "BEGIN", err, errlen);
+    if (st == CART_STORE_OK && b->n_fence) st = read_fence(s, b, err, errlen);
+    if (st == CART_STORE_OK && b->n_carts) st = read_carts(s, b, err, errlen);
+    if (st == CART_STORE_OK && b->n_orders) st = read_answers(s, b, err, errlen);
+    if (st == CART_STORE_OK) st = pipe_end(s, err, errlen);
+    return st == CART_STORE_OK ? st : pipe_abort(s, st);
+}
+
+cart_store_status cart_store_open_batch(cart_store *s, const cart_store_batch *b, char *err, size_t errlen) {
+    char parts[8192], exp[16384], nxt[16384];
+    int_array(parts, sizeof parts, b->partitions, b->n_fence);
+    int64_array(exp, sizeof exp, b->expected, b->n_fence);
+    int64_array(nxt, sizeof nxt, b->next, b->n_fence);
+    ol_pgarray carts, orders;
+    ol_pgarray_init(&carts);
+    ol_pgarray_init(&orders);
+    cart_store_status st = CART_STORE_OK;
+    if (!text_array(&carts, b->cart_ids, b->n_carts) || !text_array(&orders, b->order_ids, b->n_orders)) {
+        ol_seterr(err, errlen, "out of memory");
+        st = CART_STORE_BROKEN;
+    } else if (PQenterPipelineMode(s->conn) != 1) {
+        st = classify(s, NULL, "entering pipeline mode", err, errlen);
+    } else {
+        const char *fence[] = {s->topic, parts, exp, nxt}, *cart_ids[] = {ol_pgarray_text(&carts)},
+                   *order_ids[] = {ol_pgarray_text(&orders)};
+        bool sent = send_plain(s, "BEGIN") && (!b->n_fence || send_prepared(s, ST_FENCE, 4, fence)) &&
+                    (!b->n_carts || send_prepared(s, ST_LOAD_MANY, 1, cart_ids)) &&
+                    (!b->n_orders || send_prepared(s, ST_ANSWERS_MANY, 1, order_ids)) && PQpipelineSync(s->conn) == 1;
+        st = sent ? read_batch(s, b, err, errlen)
+                  : pipe_abort(s, classify(s, NULL, "sending the batch's reads", err, errlen));
+    }
+    ol_pgarray_free(&carts);
+    ol_pgarray_free(&orders);
     return st;
 }
 
@@ -418,42 +491,117 @@ bool cart_store_stage_answer(cart_store *s, const cart_answer *a, const char *ca
            ol_pgarray_add_text(&c[A_JSON], json);
 }
 
+/* A copy of the row too, to be sent once committed. */
 bool cart_store_stage_outbox(cart_store *s, int32_t partition, cart_out_topic topic, const char *key,
                              const char *value) {
+    if (s->n_staged == s->cap_staged) {
+        size_t cap = s->cap_staged ? 2 * s->cap_staged : 256;
+        cart_outbox_row *p = realloc(s->staged, cap * sizeof *p);
+        if (!p) return false;
+        s->staged = p;
+        s->cap_staged = cap;
+    }
+    cart_outbox_row *row = &s->staged[s->n_staged];
+    *row =
+        (cart_outbox_row){.id = 0, .partition = partition, .topic = topic, .key = strdup(key), .value = strdup(value)};
+    if (!row->key || !row->value) {
+        cart_outbox_row_free(row);
+        return false;
+    }
+    s->n_staged++;
     ol_pgarray *c = s->outbox;
     return ol_pgarray_add_int(&c[O_PART], partition) &&
            ol_pgarray_add_text(&c[O_TOPIC], topic == CART_OUT_ORDERS ? "orders" : "results") &&
            ol_pgarray_add_text(&c[O_KEY], key) && ol_pgarray_add_text(&c[O_VALUE], value);
 }
 
-/* One staged statement: params[0] the topic when with_topic, then the arrays. */
-static cart_store_status flush_one(cart_store *s, int st, ol_pgarray *arrays, int n, bool with_topic, char *err,
-                                   size_t errlen) {
-    if (arrays[0].count == 0) return CART_STORE_OK;
-    const char *params[12];
+/* One staged statement's parameters: the topic when with_topic, then the
+ * arrays' literals. 0 when it has no rows, -1 out of memory. */
+static int staged_params(cart_store *s, ol_pgarray *arrays, int n, bool with_topic, const char **params) {
+    if (arrays[0].count == 0) return 0;
     int k = 0;
     if (with_topic) params[k++] = s->topic;
-    for (int i = 0; i < n; i++) {
-        if (!(params[k++] = ol_pgarray_text(&arrays[i]))) {
-            ol_seterr(err, errlen, "out of memory");
-            return CART_STORE_BROKEN;
-        }
-    }
-    cart_store_status status = run(s, st, k, params, PGRES_COMMAND_OK, NULL, err, errlen);
-    for (int i = 0; i < n; i++) ol_pgarray_reset(&arrays[i]);
-    return status;
+    for (int i = 0; i < n; i++)
+        if (!(params[k++] = ol_pgarray_text(&arrays[i]))) return -1;
+    return k;
 }
 
-cart_store_status cart_store_flush(cart_store *s, char *err, size_t errlen) {
-    cart_store_status st = flush_one(s, ST_PUT_MANY, s->carts, C_N, true, err, errlen);
-    if (st == CART_STORE_OK) st = flush_one(s, ST_PUT_ANSWERS, s->answers, A_N, true, err, errlen);
-    if (st == CART_STORE_OK) st = flush_one(s, ST_OUT_ADD_MANY, s->outbox, O_N, false, err, errlen);
+/* The ids RETURNING gave the outbox rows, onto the staged copies. The
+ * COMMIT queued behind still runs if this fails: BROKEN then ends the
+ * process, and the next start sends the rows from the table. */
+static cart_store_status read_outbox_ids(cart_store *s, char *err, size_t errlen) {
+    cart_store_status st = CART_STORE_OK;
+    PGresult *res = pipe_result(s, PGRES_TUPLES_OK, STATEMENTS[ST_OUT_ADD_MANY].name, &st, err, errlen);
+    if (!res) return st;
+    size_t n = (size_t)PQntuples(res);
+    int64_t *ids = malloc((n ? n : 1) * sizeof *ids);
+    if (!ids) {
+        ol_seterr(err, errlen, "out of memory");
+        st = CART_STORE_BROKEN;
+    }
+    for (size_t r = 0; ids && r < n; r++) ids[r] = strtoll(PQgetvalue(res, (int)r, 0), NULL, 10);
+    if (ids && !cart_outbox_ids_in_order(ids, n, s->n_staged)) {
+        ol_seterr(err, errlen, "%s: %zu ids returned for %zu rows", STATEMENTS[ST_OUT_ADD_MANY].name, n, s->n_staged);
+        st = CART_STORE_BROKEN;
+    }
+    for (size_t i = 0; st == CART_STORE_OK && i < n; i++) s->staged[i].id = ids[i];
+    free(ids);
+    PQclear(res);
+    return st;
+}
+
+/* The writes' results, COMMIT's (a COMMIT of an aborted transaction
+ * reports ROLLBACK), then the sync. */
+static cart_store_status read_commit(cart_store *s, bool carts, bool answers, bool outbox, char *err, size_t errlen) {
+    cart_store_status st = CART_STORE_OK;
+    if (carts) st = pipe_command(s, STATEMENTS[ST_PUT_MANY].name, err, errlen);
+    if (st == CART_STORE_OK && answers) st = pipe_command(s, STATEMENTS[ST_PUT_ANSWERS].name, err, errlen);
+    if (st == CART_STORE_OK && outbox) st = read_outbox_ids(s, err, errlen);
+    PGresult *res = st == CART_STORE_OK ? pipe_result(s, PGRES_COMMAND_OK, "COMMIT", &st, err, errlen) : NULL;
+    if (res && strcmp(PQcmdStatus(res), "COMMIT") != 0) {
+        ol_seterr(err, errlen, "the batch's transaction was rolled back by the server");
+        st = CART_STORE_RETRY;
+    }
+    PQclear(res);
+    if (st == CART_STORE_OK) st = pipe_end(s, err, errlen);
+    return st == CART_STORE_OK ? st : pipe_abort(s, st);
+}
+
+cart_store_status cart_store_write_commit(cart_store *s, char *err, size_t errlen) {
+    const char *pc[C_N + 1], *pa[A_N + 1], *po[O_N];
+    int nc = staged_params(s, s->carts, C_N, true, pc), na = staged_params(s, s->answers, A_N, true, pa),
+        no = staged_params(s, s->outbox, O_N, false, po);
+    cart_store_status st = CART_STORE_OK;
+    if (nc < 0 || na < 0 || no < 0) {
+        ol_seterr(err, errlen, "out of memory");
+        st = CART_STORE_BROKEN;
+        cart_store_rollback(s);
+    } else if (PQenterPipelineMode(s->conn) != 1) {
+        st = classify(s, NULL, "entering pipeline mode", err, errlen);
+        cart_store_rollback(s);
+    } else if ((nc && !send_prepared(s, ST_PUT_MANY, nc, pc)) || (na && !send_prepared(s, ST_PUT_ANSWERS, na, pa)) ||
+               (no && !send_prepared(s, ST_OUT_ADD_MANY, no, po)) || !send_plain(s, "COMMIT") ||
+               PQpipelineSync(s->conn) != 1) {
+        st = pipe_abort(s, classify(s, NULL, "sending the batch's writes", err, errlen));
+    } else {
+        st = read_commit(s, nc > 0, na > 0, no > 0, err, errlen);
+    }
+    for (int i = 0; i < C_N; i++) ol_pgarray_reset(&s->carts[i]);
+    for (int i = 0; i < A_N; i++) ol_pgarray_reset(&s->answers[i]);
+    for (int i = 0; i < O_N; i++) ol_pgarray_reset(&s->outbox[i]);
     if (st != CART_STORE_OK) cart_store_unstage(s);
     return st;
+}
+
+const cart_outbox_row *cart_store_committed_outbox(const cart_store *s, size_t *n) {
+    *n = s->n_staged;
+    return s->staged;
 }
 
 void cart_store_unstage(cart_store *s) {
     for (int i = 0; i < C_N; i++) ol_pgarray_reset(&s->carts[i]);
     for (int i = 0; i < A_N; i++) ol_pgarray_reset(&s->answers[i]);
     for (int i = 0; i < O_N; i++) ol_pgarray_reset(&s->outbox[i]);
+    for (size_t i = 0; i < s->n_staged; i++) cart_outbox_row_free(&s->staged[i]);
+    s->n_staged = 0;
 }

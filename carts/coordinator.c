@@ -14,6 +14,7 @@
 
 #include "cart_engine.h"
 #include "cart_metrics.h"
+#include "cart_outbox.h"
 #include "cart_store.h"
 #include "forwarder.h"
 #include "ol_kafka.h"
@@ -88,9 +89,8 @@ struct cart_coordinator {
     int64_t *fence_from, *fence_to;
     assign_state assign;
 
-    int64_t outbox_after; /* highest outbox id handed to librdkafka */
-    bool outbox_due;      /* rows may be waiting */
-    int64_t *acked;       /* delivered rows, to delete */
+    cart_outbox_cursor out; /* how far the outbox is handed to librdkafka */
+    int64_t *acked;         /* delivered rows, to delete */
     size_t n_acked, cap_acked;
     size_t outbox_in_flight;
 
@@ -179,7 +179,7 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opa
     if (ref->kind == SENT_OUTBOX) {
         c->outbox_in_flight--;
         /* A row not shown in the log stays, and is read again. */
-        if (!in_log || !push_id(c, ref->id)) c->outbox_due = true, c->outbox_after = 0;
+        if (!in_log || !push_id(c, ref->id)) cart_outbox_reread(&c->out);
         if (in_log && ref->hold) failpoint_pass(&c->fp, FP_AFTER_HOLD);
     }
     free(ref);
@@ -265,6 +265,8 @@ static int owned_index(const cart_coordinator *c, int32_t partition) {
 }
 
 /* ---- deciding a batch ------------------------------------------------- */
+
+static bool send_row(cart_coordinator *c, const cart_outbox_row *row, char *err, size_t errlen);
 
 /* A cart as the batch has it, and whether the batch changed it. */
 typedef struct cached_cart {
@@ -378,9 +380,9 @@ static bool decide_one(cart_coordinator *c, const rd_kafka_message_t *msg, const
 }
 
 /* Parses the batch's new messages into c->parsed (ok[k] false: unreadable,
- * logged) and reads every cart and answer they name, in two queries. */
-static cart_store_status prefetch(cart_coordinator *c, rd_kafka_message_t **msgs, const bool *fresh, size_t n, bool *ok,
-                                  char *err, size_t errlen) {
+ * logged), and names every cart and answer they need in b. */
+static void parse_batch(cart_coordinator *c, rd_kafka_message_t **msgs, const bool *fresh, size_t n, bool *ok,
+                        cart_store_batch *b) {
     const char **carts = c->names, **orders = c->names + n;
     size_t nc = 0, no = 0;
     for (size_t k = 0; k < n; k++) {
@@ -398,9 +400,13 @@ static cart_store_status prefetch(cart_coordinator *c, rd_kafka_message_t **msgs
         carts[nc++] = m->cart_id[0] ? m->cart_id : m->order_id;
         if (m->kind != CART_MSG_LINE_RESULT) orders[no++] = m->order_id;
     }
-    cart_store_status st = nc ? cart_store_load_many(c->store, carts, nc, cache_put, c, err, errlen) : CART_STORE_OK;
-    if (st == CART_STORE_OK && no) st = cart_store_answers_many(c->store, orders, no, answer_put, c, err, errlen);
-    return st;
+    b->cart_ids = carts;
+    b->n_carts = nc;
+    b->order_ids = orders;
+    b->n_orders = no;
+    b->on_cart = cache_put;
+    b->on_answer = answer_put;
+    b->opaque = c;
 }
 
 static bool stage_dirty(cart_coordinator *c) {
@@ -433,15 +439,13 @@ static cart_store_status resync(cart_coordinator *c, char *err, size_t errlen) {
         rd_kafka_error_destroy(e);
     }
     rd_kafka_topic_partition_list_destroy(l);
-    c->outbox_after = 0; /* what the stored decisions owe is sent again */
-    c->outbox_due = true;
+    cart_outbox_reread(&c->out); /* what the stored decisions owe is sent again */
     return CART_STORE_OK;
 }
 
-/* Fences every partition the batch advances: from the position expected
- * to one past its last message. */
-static cart_store_status fence_batch(cart_coordinator *c, rd_kafka_message_t **msgs, size_t n, int64_t *ends, char *err,
-                                     size_t errlen) {
+/* The fence of every partition the batch advances: from the position
+ * expected to one past its last message. */
+static void fence_batch(cart_coordinator *c, rd_kafka_message_t **msgs, size_t n, int64_t *ends, cart_store_batch *b) {
     for (size_t i = 0; i < c->n_owned; i++) ends[i] = -1;
     for (size_t k = 0; k < n; k++) {
         int i = owned_index(c, msgs[k]->partition);
@@ -454,11 +458,28 @@ static cart_store_status fence_batch(cart_coordinator *c, rd_kafka_message_t **m
         c->fence_from[m] = c->next[i];
         c->fence_to[m++] = ends[i];
     }
-    return cart_store_fence(c->store, c->fence_parts, c->fence_from, c->fence_to, m, err, errlen);
+    b->partitions = c->fence_parts;
+    b->expected = c->fence_from;
+    b->next = c->fence_to;
+    b->n_fence = m;
 }
 
-/* One transaction for the batch: fences, the batch's reads, each new
- * message in order, then its writes in three statements. */
+/* The batch's rows, just committed, straight to librdkafka when nothing
+ * earlier is owed from the table (cart_outbox.h); else the next read of the
+ * table sends them, after what it owes. */
+static cart_store_status hand_over(cart_coordinator *c, char *err, size_t errlen) {
+    size_t n = 0;
+    const cart_outbox_row *rows = cart_store_committed_outbox(c->store, &n);
+    for (size_t i = 0; i < n && cart_outbox_may_hand(&c->out); i++) {
+        if (!send_row(c, &rows[i], err, errlen)) return CART_STORE_BROKEN;
+        cart_outbox_handed(&c->out, rows[i].id);
+    }
+    return CART_STORE_OK;
+}
+
+/* One transaction for the batch in two round trips: BEGIN, the fence and
+ * the batch's reads; each new message decided in order; then its writes
+ * and COMMIT. */
 static cart_store_status decide_batch(cart_coordinator *c, rd_kafka_message_t **msgs, size_t n, char *err,
                                       size_t errlen) {
     int64_t *ends = calloc(c->n_owned ? c->n_owned : 1, sizeof *ends);
@@ -476,9 +497,10 @@ static cart_store_status decide_batch(cart_coordinator *c, rd_kafka_message_t **
         int i = owned_index(c, msgs[k]->partition);
         fresh[k] = i >= 0 && msgs[k]->offset >= c->next[i]; /* ours, and not decided before */
     }
-    cart_store_status st = cart_store_begin(c->store, err, errlen);
-    if (st == CART_STORE_OK) st = fence_batch(c, msgs, n, ends, err, errlen);
-    if (st == CART_STORE_OK) st = prefetch(c, msgs, fresh, n, ok, err, errlen);
+    cart_store_batch b;
+    fence_batch(c, msgs, n, ends, &b);
+    parse_batch(c, msgs, fresh, n, ok, &b);
+    cart_store_status st = cart_store_open_batch(c->store, &b, err, errlen);
     for (size_t k = 0; st == CART_STORE_OK && k < n; k++) {
         if (ok[k] && !decide_one(c, msgs[k], &c->parsed[k])) {
             ol_seterr(err, errlen, "carts topic [%" PRId32 "] offset %" PRId64 ": out of memory deciding it",
@@ -490,19 +512,18 @@ static cart_store_status decide_batch(cart_coordinator *c, rd_kafka_message_t **
         ol_seterr(err, errlen, "out of memory staging the batch's carts");
         st = CART_STORE_BROKEN;
     }
-    if (st == CART_STORE_OK) st = cart_store_flush(c->store, err, errlen);
-    if (st == CART_STORE_OK) st = cart_store_commit(c->store, err, errlen);
+    if (st == CART_STORE_OK) st = cart_store_write_commit(c->store, err, errlen);
     if (st == CART_STORE_OK) {
         for (size_t i = 0; i < c->n_owned; i++)
             if (ends[i] >= 0) c->next[i] = ends[i];
-        c->outbox_due = true;
         cart_metrics_add(&c->m, &c->b);
         ol_histogram_observe(&c->m.batch_size, (double)n);
         ol_histogram_observe(&c->m.batch_seconds, (double)(ol_now_us() - t0) / 1e6);
+        st = hand_over(c, err, errlen);
     } else {
-        cart_store_unstage(c->store);
         cart_store_rollback(c->store);
     }
+    cart_store_unstage(c->store);
     free(ends);
     free(fresh);
     map_clear_values(c->cache);
@@ -587,8 +608,7 @@ static bool send_row(cart_coordinator *c, const cart_outbox_row *row, char *err,
     rd_kafka_resp_err_t e = produce(c, t, row->key, row->value, ref);
     if (e) {
         free(ref);
-        c->outbox_due = true; /* read again from the start: a later row may be out already */
-        c->outbox_after = 0;
+        cart_outbox_reread(&c->out); /* from the start: a later row may be out already */
         if (ol_kafka_delivery_refused(e)) {
             ol_seterr(err, errlen, "producing to '%s': %s", rd_kafka_topic_name(t), rd_kafka_err2str(e));
             return false;
@@ -600,23 +620,26 @@ static bool send_row(cart_coordinator *c, const cart_outbox_row *row, char *err,
     return true;
 }
 
-/* Hands every row after outbox_after of the owned partitions to librdkafka. */
+/* Hands the table's rows of the owned partitions after the cursor to
+ * librdkafka, when a read is owed (start, resync, reconnect, a loss). */
 static cart_store_status send_outbox(cart_coordinator *c, char *err, size_t errlen) {
-    if (!c->outbox_due || c->n_owned == 0) return CART_STORE_OK;
+    if (cart_outbox_may_hand(&c->out) || c->n_owned == 0) return CART_STORE_OK;
     cart_outbox_row *rows = calloc(OUTBOX_READ_MAX, sizeof *rows);
     if (!rows) {
         ol_seterr(err, errlen, "out of memory");
         return CART_STORE_BROKEN;
     }
-    c->outbox_due = false;
+    cart_outbox_read_start(&c->out);
     cart_store_status st = CART_STORE_OK;
     size_t got = OUTBOX_READ_MAX;
-    while (st == CART_STORE_OK && got == OUTBOX_READ_MAX && !c->outbox_due) {
-        st = cart_store_outbox_read(c->store, c->owned, c->n_owned, c->outbox_after, rows, OUTBOX_READ_MAX, &got, err,
+    while (st == CART_STORE_OK && got == OUTBOX_READ_MAX && cart_outbox_may_hand(&c->out)) {
+        st = cart_store_outbox_read(c->store, c->owned, c->n_owned, c->out.after, rows, OUTBOX_READ_MAX, &got, err,
                                     errlen);
-        for (size_t i = 0; st == CART_STORE_OK && i < got; i++) {
+        /* A row refused or lost on the way stops the read: nothing after it
+         * may go first; the next read starts from the beginning. */
+        for (size_t i = 0; st == CART_STORE_OK && i < got && cart_outbox_may_hand(&c->out); i++) {
             if (!send_row(c, &rows[i], err, errlen)) st = CART_STORE_BROKEN;
-            if (!c->outbox_due) c->outbox_after = rows[i].id;
+            cart_outbox_handed(&c->out, rows[i].id);
         }
         for (size_t i = 0; i < got; i++) cart_outbox_row_free(&rows[i]);
     }
@@ -714,7 +737,8 @@ static cart_store_status step_expire(cart_coordinator *c, char *err, size_t errl
 
 static bool idle_done(cart_coordinator *c) {
     if (c->s->idle_exit_s <= 0) return false;
-    bool quiet = !c->outbox_due && c->outbox_in_flight == 0 && c->n_acked == 0 && cart_forwarder_idle(c->fwd);
+    bool quiet =
+        cart_outbox_may_hand(&c->out) && c->outbox_in_flight == 0 && c->n_acked == 0 && cart_forwarder_idle(c->fwd);
     return quiet && ol_monotonic_ms() - c->last_work_ms >= c->s->idle_exit_s * 1000;
 }
 
@@ -729,7 +753,7 @@ static void wait_for_work(cart_coordinator *c) {
     if (fwd_due < until) until = fwd_due;
     int64_t publish_due = c->metrics_published_ms + METRICS_EVERY_MS; /* /metrics no staler than that */
     if (c->http && publish_due < until) until = publish_due;
-    if (c->outbox_due) until = now + 10; /* a refused produce: try again soon */
+    if (!cart_outbox_may_hand(&c->out)) until = now + 10; /* a refused produce: try again soon */
     if (until > now) {
         struct pollfd pfd = {.fd = c->wake[0], .events = POLLIN};
         if (poll(&pfd, 1, (int)(until - now)) < 0 && errno != EINTR) ol_sleep_ms(1);
@@ -863,7 +887,7 @@ cart_coordinator *cart_coordinator_new(const carts_settings *settings, volatile 
     }
     c->s = settings;
     c->stop = stop;
-    c->outbox_due = true;
+    cart_outbox_reread(&c->out);
     cart_metrics_init(&c->m);
     failpoints_init(&c->fp, getenv("ORDERLINE_FAILPOINT"));
     ol_metrics_server_def def = {sizeof(cart_metrics), render_metrics, health_metrics, NULL};

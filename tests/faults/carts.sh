@@ -10,7 +10,11 @@
 #   FAULT=consumer     the items' consumer is killed -9 repeatedly, between
 #                      holds and commits;
 #   FAULT=membership   a second coordinator joins mid-stream, the first
-#                      leaves, and comes back.
+#                      leaves, and comes back;
+#   FAULT=pg           every PostgreSQL connection to the database is
+#                      terminated, eight times, mid-stream (a batch's
+#                      pipeline cut between its round trips or inside one):
+#                      the coordinator reconnects and carries on.
 # Then, with everything decided: every cart and follow-up answered; no cart
 # half-sold, from the items' own ledger (a line is sold when its hold was
 # committed and not given back); each cart's final state matches its lines;
@@ -117,7 +121,22 @@ membership)
     sleep 1
     start_carts last "${CSTATIC[@]}"
     ;;
-*) die "FAULT=$FAULT: coordinator, consumer or membership" ;;
+pg)
+    # The carts in eight slices, the connections cut just after each, while
+    # its batches are being decided.
+    start_carts last "${CSTATIC[@]}"
+    produce_raw <"$IT_LOGDIR/singles.txt" 2>>"$IT_LOGDIR/kcat.log"
+    split -n l/8 "$IT_LOGDIR/carts.txt" "$IT_LOGDIR/slice."
+    k=0
+    for f in "$IT_LOGDIR"/slice.*; do
+        produce_carts <"$f" 2>>"$IT_LOGDIR/kcat.log"
+        sleep "$(awk -v r=$RANDOM 'BEGIN { printf "%.2f", (r % 10) / 100 }')"
+        cut=$(sql "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+                   WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        log "PostgreSQL connections terminated #$((++k)): $cut, $(sql "SELECT count(*) FROM carts") carts known"
+    done
+    ;;
+*) die "FAULT=$FAULT: coordinator, consumer, membership or pg" ;;
 esac
 
 # Everything decided: every cart settled (short holds expired), the outbox empty.
@@ -161,6 +180,11 @@ books=$(sql "SELECT count(*) FROM inventories i WHERE count <> (SELECT coalesce(
 summary=$(sql "SELECT string_agg(state || '=' || n, ' ') FROM (SELECT state, count(*) n FROM carts GROUP BY 1 ORDER BY 1) s")
 log "settled: $summary"
 echo "SUMMARY carts-$FAULT: carts=$CARTS messages=$(wc -l <"$IT_LOGDIR/carts.txt") $summary"
+if [ "$FAULT" = pg ]; then
+    cuts=$(grep -c 'reconnecting' "$IT_LOGDIR/carts-last.log") || die "order-carts never saw its connection cut"
+    log "order-carts reconnected $cuts times: $(grep 'reconnecting' "$IT_LOGDIR/carts-last.log" | sed 's/.*PostgreSQL: //' |
+        cut -c1-60 | sort | uniq -c | tr -s ' ' | paste -sd';')"
+fi
 stop_carts last
 stop_consumer items
 check_invariants
