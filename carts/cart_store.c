@@ -89,12 +89,15 @@ static const struct {
 };
 
 /* A failed statement: retry when the connection or the transaction can be
- * made again (a lost connection, a serialization failure), else broken. */
+ * made again (a lost connection, a serialization failure), else broken.
+ * No result at all is the connection's failure too: libpq may not have
+ * marked the connection bad yet when a pipeline's sync never came (the
+ * server ended the session, 57P01, mid-pipeline). */
 static cart_store_status classify(cart_store *s, PGresult *res, const char *what, char *err, size_t errlen) {
     ol_pg_error(err, errlen, what, res, s->conn, s->conninfo);
     const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
     bool retry =
-        PQstatus(s->conn) != CONNECTION_OK ||
+        !res || PQstatus(s->conn) != CONNECTION_OK ||
         (state && (strncmp(state, "40", 2) == 0 || strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0));
     return retry ? CART_STORE_RETRY : CART_STORE_BROKEN;
 }
@@ -343,9 +346,12 @@ static cart_store_status pipe_command(cart_store *s, const char *what, char *err
 /* The sync that ends a round trip, then out of pipeline mode. */
 static cart_store_status pipe_end(cart_store *s, char *err, size_t errlen) {
     PGresult *res = PQgetResult(s->conn);
-    bool synced = res && PQresultStatus(res) == PGRES_PIPELINE_SYNC;
+    if (!res || PQresultStatus(res) != PGRES_PIPELINE_SYNC) {
+        cart_store_status st = classify(s, res, "the batch's pipeline sync", err, errlen);
+        PQclear(res);
+        return st;
+    }
     PQclear(res);
-    if (!synced) return classify(s, NULL, "the batch's pipeline sync", err, errlen);
     if (PQexitPipelineMode(s->conn) != 1) return classify(s, NULL, "leaving pipeline mode", err, errlen);
     return CART_STORE_OK;
 }
