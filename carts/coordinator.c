@@ -48,14 +48,19 @@ typedef struct sent_ref {
  *                           the cart's other holds maybe not yet sent;
  *   carts-before-commit:N   when every hold of a cart has been answered and
  *                           its commits are decided, before the transaction
- *                           that stores them commits. */
-typedef enum { FP_AFTER_HOLD, FP_BEFORE_COMMIT, FP_COUNT } failpoint;
+ *                           that stores them commits;
+ *   carts-freeze-before-commit:N  the same moment, but stopped (SIGSTOP) with
+ *                           the batch's transaction open, as a stalled VM
+ *                           would be: its row locks must not hold up the
+ *                           coordinator that takes its partitions over. */
+typedef enum { FP_AFTER_HOLD, FP_BEFORE_COMMIT, FP_FREEZE_BEFORE_COMMIT, FP_COUNT } failpoint;
 typedef struct failpoints {
     uint64_t armed[FP_COUNT], passes[FP_COUNT];
 } failpoints;
 
 static void failpoints_init(failpoints *f, const char *spec) {
-    static const char *const names[FP_COUNT] = {"carts-after-hold:", "carts-before-commit:"};
+    static const char *const names[FP_COUNT] = {
+        "carts-after-hold:", "carts-before-commit:", "carts-freeze-before-commit:"};
     memset(f, 0, sizeof *f);
     for (int i = 0; spec && i < FP_COUNT; i++) {
         if (strncmp(spec, names[i], strlen(names[i])) != 0) continue;
@@ -66,6 +71,11 @@ static void failpoints_init(failpoints *f, const char *spec) {
 
 static void failpoint_pass(failpoints *f, failpoint id) {
     if (!f->armed[id] || ++f->passes[id] != f->armed[id]) return;
+    if (id == FP_FREEZE_BEFORE_COMMIT) {
+        ol_error("failpoint %d: stopping (SIGSTOP) at pass %" PRIu64, (int)id, f->armed[id]);
+        raise(SIGSTOP);
+        return;
+    }
     ol_error("failpoint %d: dying like kill -9 at pass %" PRIu64, (int)id, f->armed[id]);
     raise(SIGKILL);
 }
@@ -373,7 +383,10 @@ static bool decide_one(cart_coordinator *c, const rd_kafka_message_t *msg, const
     }
     c->b.carts += m->kind == CART_MSG_CART;
     cart_counts_transition(&c->b, before, e->rec.exists ? (int)e->rec.flow.status : CART_METRICS_STATE_NEW);
-    if (fx.actions.n_steps && fx.actions.steps[0].step == OL_STEP_COMMIT) failpoint_pass(&c->fp, FP_BEFORE_COMMIT);
+    if (fx.actions.n_steps && fx.actions.steps[0].step == OL_STEP_COMMIT) {
+        failpoint_pass(&c->fp, FP_BEFORE_COMMIT);
+        failpoint_pass(&c->fp, FP_FREEZE_BEFORE_COMMIT);
+    }
     e->dirty = e->dirty || fx.record_changed;
     return send_steps(c, &e->rec, &fx.actions) &&
            (!fx.has_answer || publish_answer(c, &fx, &e->rec, m, msg->partition, msg->offset));

@@ -14,7 +14,12 @@
 #   FAULT=pg           every PostgreSQL connection to the database is
 #                      terminated, eight times, mid-stream (a batch's
 #                      pipeline cut between its round trips or inside one):
-#                      the coordinator reconnects and carries on.
+#                      the coordinator reconnects and carries on;
+#   FAULT=freeze       the coordinator is stopped (SIGSTOP) with a batch's
+#                      transaction open, the fence's row locks held; a
+#                      second one takes its partitions over and must not
+#                      wait behind those locks; the first is woken at the
+#                      end and must find its batch gone.
 # Then, with everything decided: every cart and follow-up answered; no cart
 # half-sold, from the items' own ledger (a line is sold when its hold was
 # committed and not given back); each cart's final state matches its lines;
@@ -136,7 +141,17 @@ pg)
         log "PostgreSQL connections terminated #$((++k)): $cut, $(sql "SELECT count(*) FROM carts") carts known"
     done
     ;;
-*) die "FAULT=$FAULT: coordinator, consumer, membership or pg" ;;
+freeze)
+    ORDERLINE_FAILPOINT=carts-freeze-before-commit:5 start_carts f1 "${CSTATIC[@]}"
+    produce_carts <"$IT_LOGDIR/carts.txt" 2>>"$IT_LOGDIR/kcat.log"
+    produce_raw <"$IT_LOGDIR/singles.txt" 2>>"$IT_LOGDIR/kcat.log"
+    for _ in $(seq 600); do [ "$(awk '{print $3}' "/proc/${CARTS_PIDS[f1]}/stat" 2>/dev/null)" = T ] && break; sleep 0.1; done
+    [ "$(awk '{print $3}' "/proc/${CARTS_PIDS[f1]}/stat" 2>/dev/null)" = T ] || die "coordinator f1 never reached its freeze"
+    idle=$(sql "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND state = 'idle in transaction'")
+    log "coordinator f1 stopped with its batch open ($idle sessions idle in a transaction); starting the next"
+    start_carts last "${CSTATIC[@]}"
+    ;;
+*) die "FAULT=$FAULT: coordinator, consumer, membership, pg or freeze" ;;
 esac
 
 # Everything decided: every cart settled (short holds expired), the outbox empty.
@@ -184,6 +199,15 @@ if [ "$FAULT" = pg ]; then
     cuts=$(grep -c 'reconnecting' "$IT_LOGDIR/carts-last.log") || die "order-carts never saw its connection cut"
     log "order-carts reconnected $cuts times: $(grep 'reconnecting' "$IT_LOGDIR/carts-last.log" | sed 's/.*PostgreSQL: //' |
         cut -c1-60 | sort | uniq -c | tr -s ' ' | paste -sd';')"
+fi
+if [ "$FAULT" = freeze ]; then
+    # Woken after all that: its session was ended under it; it reconnects,
+    # reads its positions again and decides nothing twice.
+    kill -CONT "${CARTS_PIDS[f1]}"
+    sleep 3
+    running "${CARTS_PIDS[f1]}" || die "coordinator f1 exited when woken"
+    grep -q 'reconnecting' "$IT_LOGDIR/carts-f1.log" || die "coordinator f1 never found its connection gone"
+    stop_carts f1
 fi
 stop_carts last
 stop_consumer items
