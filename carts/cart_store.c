@@ -89,17 +89,16 @@ static const struct {
 };
 
 /* A failed statement: retry when the connection or the transaction can be
- * made again (a lost connection, a serialization failure), else broken.
- * No result at all is the connection's failure too: libpq may not have
- * marked the connection bad yet when a pipeline's sync never came (the
- * server ended the session, 57P01, mid-pipeline). */
+ * made again (the session ended, a serialization failure, a lock wait over
+ * lock_timeout: 55P03), else broken. No result at all is the connection's
+ * failure too: libpq may not have marked the connection bad yet when a
+ * pipeline's sync never came (the server ended the session mid-pipeline). */
 static cart_store_status classify(cart_store *s, PGresult *res, const char *what, char *err, size_t errlen) {
     ol_pg_error(err, errlen, what, res, s->conn, s->conninfo);
     const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-    bool retry =
-        !res || PQstatus(s->conn) != CONNECTION_OK ||
-        (state && (strncmp(state, "40", 2) == 0 || strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0 ||
-                   strcmp(state, "55P03") == 0 || strcmp(state, "25P03") == 0)); /* lock_timeout, idle timeout */
+    bool retry = !res || ol_pg_session_ended(s->conn, res) ||
+                 (state && (strncmp(state, "40", 2) == 0 || strncmp(state, "08", 2) == 0 ||
+                            strncmp(state, "57P", 3) == 0 || strcmp(state, "55P03") == 0));
     return retry ? CART_STORE_RETRY : CART_STORE_BROKEN;
 }
 
@@ -116,27 +115,13 @@ static cart_store_status run(cart_store *s, int st, int n, const char *const *pa
     return CART_STORE_OK;
 }
 
-/* Session settings, as order-consumer's (consumer/store.c):
- * - idle_in_transaction_session_timeout: a coordinator stopped between a
- *   batch's two round trips (SIGSTOP, a stalled VM) keeps the row locks of
- *   its fence; the server ends its session after 5 s, so the coordinator
- *   that took its partitions over is not held up behind them. The stopped
- *   one finds its connection gone when it wakes and reads its positions
- *   again. A healthy loop leaves a transaction idle for milliseconds.
- * - lock_timeout: a longer wait means something else is wrong: fail the
- *   batch and retry rather than hang. */
-static const char SQL_SESSION_SETTINGS[] = "SET idle_in_transaction_session_timeout = '5s'; SET lock_timeout = '10s'";
-
 static cart_store_status connect_store(cart_store *s, char *err, size_t errlen) {
     PQfinish(s->conn);
     s->conn = ol_pg_connect(s->conninfo, err, errlen);
     if (!s->conn) return CART_STORE_RETRY;
     if (!ol_pg_migrate(s->conn, err, errlen)) return CART_STORE_BROKEN;
-    PGresult *set = PQexec(s->conn, SQL_SESSION_SETTINGS);
-    cart_store_status st_set =
-        PQresultStatus(set) == PGRES_COMMAND_OK ? CART_STORE_OK : classify(s, set, "session settings", err, errlen);
-    PQclear(set);
-    if (st_set != CART_STORE_OK) return st_set;
+    if (!ol_pg_exec(s->conn, OL_PG_LOCK_SETTINGS, err, errlen)) /* ol_pg.h says why */
+        return cart_store_connected(s) ? CART_STORE_BROKEN : CART_STORE_RETRY;
     for (int i = 0; i < ST_COUNT; i++) {
         PGresult *res = PQprepare(s->conn, STATEMENTS[i].name, STATEMENTS[i].sql, 0, NULL);
         cart_store_status st =

@@ -166,24 +166,13 @@ static const struct {
     [STMT_LOAD_POSITIONS] = {"orderline_load_positions", SQL_LOAD_POSITIONS},
 };
 
-/* Session settings, sent once per connection.
- * - idle_in_transaction_session_timeout: a consumer frozen between its two
- *   round trips (SIGSTOP, a stalled VM) keeps row locks on its positions and
- *   items; the server ends such a session after 5 s so that the consumer that
- *   took the partitions over can proceed. The frozen one finds its connection
- *   gone when it wakes, reconnects, and its retry is fenced. A healthy loop
- *   leaves a transaction idle for milliseconds.
- * - lock_timeout: a lock wait longer than that means something else is wrong
- *   (a stuck peer that is not idle): fail the statement, roll back and retry
- *   rather than hang. Longer than the idle timeout, so that the idle case
- *   resolves within the first wait.
- * - enable_seqscan off: every statement here reaches rows by key. The
- *   ledger grows by thousands of rows a second, its statistics lag behind,
- *   and with a batch's ~2000 order_ids the planner often prices a scan of
- *   the whole ledger below 2000 index probes, and each batch gets slower as
- *   the ledger grows (bench/notes.md). */
-static const char SQL_SESSION_SETTINGS[] =
-    "SET idle_in_transaction_session_timeout = '5s'; SET lock_timeout = '10s'; SET enable_seqscan = off";
+/* Session settings, sent once per connection: OL_PG_LOCK_SETTINGS (ol_pg.h),
+ * and enable_seqscan off: every statement here reaches rows by key. The
+ * ledger grows by thousands of rows a second, its statistics lag behind,
+ * and with a batch's ~2000 order_ids the planner often prices a scan of
+ * the whole ledger below 2000 index probes, and each batch gets slower as
+ * the ledger grows (bench/notes.md). */
+static const char SQL_SESSION_SETTINGS[] = OL_PG_LOCK_SETTINGS "; SET enable_seqscan = off";
 
 /* Prepares every statement on the connection; the tables must exist. */
 static bool prepare_statements(order_store *s, char *err, size_t errlen) {
@@ -261,11 +250,7 @@ static store_status classify(order_store *s, const PGresult *res, const char *wh
         size_t used = strlen(err);
         snprintf(err + used, errlen - used, " (SQLSTATE %s)", state);
     }
-    if (PQstatus(s->conn) != CONNECTION_OK) return STORE_BROKEN;
-    /* FATAL ends the session (an idle-in-transaction timeout, 25P03, among
-     * others) before libpq has seen the connection close. */
-    const char *severity = res ? PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED) : NULL;
-    if (severity && (strcmp(severity, "FATAL") == 0 || strcmp(severity, "PANIC") == 0)) return STORE_BROKEN;
+    if (ol_pg_session_ended(s->conn, res)) return STORE_BROKEN;
     /* Class 08 (connection), 57 (operator intervention: shutdown) */
     if (state && (strncmp(state, "08", 2) == 0 || strncmp(state, "57", 2) == 0)) return STORE_BROKEN;
     return STORE_RETRY;

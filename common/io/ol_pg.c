@@ -103,6 +103,12 @@ PGconn *ol_pg_connect(const char *conninfo, char *err, size_t errlen) {
     return conn;
 }
 
+bool ol_pg_session_ended(const PGconn *conn, const PGresult *res) {
+    if (PQstatus(conn) != CONNECTION_OK) return true;
+    const char *severity = res ? PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED) : NULL;
+    return severity && (strcmp(severity, "FATAL") == 0 || strcmp(severity, "PANIC") == 0);
+}
+
 bool ol_pg_exec(PGconn *conn, const char *sql, char *err, size_t errlen) {
     PGresult *res = PQexec(conn, sql);
     ExecStatusType st = PQresultStatus(res);

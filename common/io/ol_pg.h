@@ -31,6 +31,26 @@ bool ol_pg_migrate(PGconn *conn, char *err, size_t errlen);
 /* Runs a statement without parameters, expecting no rows or any rows. */
 bool ol_pg_exec(PGconn *conn, const char *sql, char *err, size_t errlen);
 
+/* The session settings of a tool that holds row locks across round trips
+ * (order-consumer, order-carts):
+ * - idle_in_transaction_session_timeout: a process stopped between a
+ *   batch's two round trips (SIGSTOP, a stalled VM) keeps its row locks;
+ *   the server ends its session after 5 s, so the process that took its
+ *   partitions over is not held up behind them. The stopped one finds its
+ *   connection gone when it wakes, reconnects, and its retry is fenced. A
+ *   healthy loop leaves a transaction idle for milliseconds.
+ * - lock_timeout: a longer wait means something else is wrong (a stuck
+ *   peer that is not idle): fail the statement, roll back and retry rather
+ *   than hang. Longer than the idle timeout, so that the idle case resolves
+ *   within the first wait. */
+#define OL_PG_LOCK_SETTINGS "SET idle_in_transaction_session_timeout = '5s'; SET lock_timeout = '10s'"
+
+/* True when the session is over and only a new connection goes on: libpq
+ * marked the connection bad, or res is a FATAL or PANIC error, which ends
+ * the session (an idle-in-transaction timeout, 25P03; a terminated
+ * backend, 57P01) before libpq has seen the socket close. res may be NULL. */
+bool ol_pg_session_ended(const PGconn *conn, const PGresult *res);
+
 /* The select list of a decision read back from the orders ledger; rows
  * selected with it decode with ol_pg_decision_from_row. */
 #define OL_PG_DECISION_COLUMNS                                                                                         \
