@@ -328,7 +328,6 @@ static enum MHD_Result handle_post(gw_conn *c) {
     const char *key_header = MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND, "Idempotency-Key");
     if (key_header && !gw_idempotency_key_parse(key_header, key, err, sizeof err))
         return reply_error(c, 400, err, "Idempotency-Key", NULL);
-    if (key_header && gw_id_reserved(key)) return reply_error(c, 400, GW_ID_RESERVED_MSG, "Idempotency-Key", NULL);
     gw_order_input *in = &c->in;
     if (!gw_order_input_read(c->body.data ? c->body.data : "", c->body.len, key_header ? key : NULL, in)) return MHD_NO;
     if (in->status) {
@@ -397,7 +396,6 @@ static enum MHD_Result handle_post_cart(gw_conn *c) {
     const char *key_header = MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND, "Idempotency-Key");
     if (key_header && !gw_idempotency_key_parse(key_header, key, err, sizeof err))
         return reply_error(c, 400, err, "Idempotency-Key", NULL);
-    if (key_header && gw_id_reserved(key)) return reply_error(c, 400, GW_ID_RESERVED_MSG, "Idempotency-Key", NULL);
     gw_cart_input *in = &c->cart_in;
     if (!gw_cart_input_read(c->body.data ? c->body.data : "", c->body.len, key_header ? key : NULL, in)) return MHD_NO;
     if (in->status) {

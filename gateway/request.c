@@ -196,6 +196,10 @@ bool gw_idempotency_key_parse(const char *header, char *key, char *err, size_t e
         return false;
     }
     key[n] = '\0';
+    if (gw_id_reserved(key)) { /* the key becomes an order_id or a cart_id */
+        ol_seterr(err, errlen, "Idempotency-Key: %s", GW_ID_RESERVED_MSG);
+        return false;
+    }
     return true;
 too_long:
     ol_seterr(err, errlen, "Idempotency-Key: longer than %d bytes", OL_ORDER_ID_MAX);

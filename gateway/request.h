@@ -48,7 +48,9 @@ bool gw_route_allows(gw_route route, const char *method);
 const char *gw_route_label(gw_route route);
 
 /* Idempotency-Key: an RFC 8941 sf-string ("...") or a plain token (letters,
- * digits and !#$%&'*+-.^_`|~:/). Fills key (capacity OL_ORDER_ID_MAX + 1). */
+ * digits and !#$%&'*+-.^_`|~:/). Fills key (capacity OL_ORDER_ID_MAX + 1).
+ * A key holding '#' is refused (gw_id_reserved): it names an order or a
+ * cart. */
 bool gw_idempotency_key_parse(const char *header, char *key, char *err, size_t errlen);
 
 /* True when id holds '#': orderline derives its own ids with it (a

@@ -65,6 +65,10 @@ Test(gateway_key, derived_ids_are_reserved) {
     cr_assert_not(gw_id_reserved("8e03978e-40d5-43e8-bc93-6894a57f9324"));
     cr_assert_not(gw_id_reserved("urn:x/y"));
     cr_assert_not(gw_id_reserved(""));
+    char key[OL_ORDER_ID_MAX + 1], err[256];
+    cr_assert_not(gw_idempotency_key_parse("c1#0#hold", key, err, sizeof err), "a reserved key is refused");
+    cr_assert(strstr(err, "Idempotency-Key: '#' is reserved") == err, "%s", err);
+    cr_assert_not(gw_idempotency_key_parse("\"o#cancel\"", key, err, sizeof err), "quoted too");
 }
 
 Test(gateway_key, rejects_with_a_reason) {
