@@ -216,9 +216,8 @@ bool batch_decide(batch *b, ol_decider *decider, int64_t now_us) {
         e->answered = e->unrecorded = false;
         if (!e->valid) {
             if (!e->order.order_id[0]) continue; /* nothing to answer to: DLQ only */
-            char error[OL_ERROR_MAX];            /* ol_decide_invalid clears the result it copies into */
-            ol_strlcpy(error, e->result.error, sizeof error);
-            ol_decide_invalid(e->order.order_id, e->msg->partition, e->msg->offset, now_us, error, &e->result);
+            ol_decide_invalid(e->order.order_id, e->msg->partition, e->msg->offset, now_us, e->result.error,
+                              &e->result);
             e->answered = true;
             continue;
         }

@@ -6,6 +6,9 @@
 
 void ol_decide_invalid(const char *order_id, int32_t partition, int64_t offset, int64_t processed_at_us,
                        const char *error, ol_result *out) {
+    char kept[sizeof out->error]; /* error may be out->error itself */
+    ol_strlcpy(kept, error ? error : "", sizeof kept);
+    error = kept;
     memset(out, 0, sizeof *out);
     ol_strlcpy(out->order_id, order_id, sizeof out->order_id);
     out->status = OL_STATUS_REJECTED;
@@ -13,7 +16,7 @@ void ol_decide_invalid(const char *order_id, int32_t partition, int64_t offset, 
     out->partition = partition;
     out->offset = offset;
     out->processed_at_us = processed_at_us;
-    ol_strlcpy(out->error, error ? error : "", sizeof out->error);
+    ol_strlcpy(out->error, error, sizeof out->error);
 }
 
 void ol_decide(ol_order_type type, int32_t quantity, ol_stock *stock, ol_result *out) {

@@ -28,7 +28,8 @@ void ol_decide(ol_order_type type, int32_t quantity, ol_stock *stock, ol_result 
 
 /* The answer to a message that is not a valid order but whose order_id
  * could be read (order_id non-empty): rejected, reason invalid, error as
- * the validation said. Overwrites all of *out. The consumer publishes it;
+ * the validation said (error may be out->error itself). Overwrites all of
+ * *out. The consumer publishes it;
  * the auditor expects it at that position. */
 void ol_decide_invalid(const char *order_id, int32_t partition, int64_t offset, int64_t processed_at_us,
                        const char *error, ol_result *out);

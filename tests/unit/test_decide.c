@@ -205,3 +205,13 @@ Test(decide_invalid, a_null_error_is_empty) {
     ol_decide_invalid("x", 0, 0, 0, NULL, &r);
     cr_assert_str_eq(r.error, "");
 }
+
+/* The consumer parses a message's error straight into its result's. */
+Test(decide_invalid, the_error_may_be_the_results_own) {
+    ol_result r;
+    memset(&r, 0x5a, sizeof r);
+    strcpy(r.error, "field 'item' is missing");
+    ol_decide_invalid("o-8", 1, 7, 0, r.error, &r);
+    cr_assert_str_eq(r.error, "field 'item' is missing");
+    cr_assert_str_eq(r.order_id, "o-8");
+}
