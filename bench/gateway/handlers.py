@@ -162,8 +162,9 @@ def record_cart(cart_id, lines):
                                      "items": [i for i, _ in lines], "qs": [q for _, q in lines]})
 
 
-def cart_naive(cart_id, lines):
-    rows = db.session.execute(db.select(Inventory).where(Inventory.name.in_([i for i, _ in lines]))).scalars()
+def settle_in_python(cart_id, lines, rows):
+    """Compares and subtracts in the application, then commits: as safe as
+    the rows' locks (none for naive, FOR UPDATE for atomic)."""
     inv = {r.name: r for r in rows}
     reasons = [("unknown_item" if item not in inv else "insufficient_stock" if inv[item].count < qty else None)
                for item, qty in lines]
@@ -177,20 +178,15 @@ def cart_naive(cart_id, lines):
     return reasons
 
 
+def cart_naive(cart_id, lines):
+    rows = db.session.execute(db.select(Inventory).where(Inventory.name.in_([i for i, _ in lines]))).scalars()
+    return settle_in_python(cart_id, lines, rows)
+
+
 def cart_atomic(cart_id, lines):
     rows = db.session.execute(db.select(Inventory).where(Inventory.name.in_([i for i, _ in lines]))
                               .order_by(Inventory.name).with_for_update()).scalars()
-    inv = {r.name: r for r in rows}
-    reasons = [("unknown_item" if item not in inv else "insufficient_stock" if inv[item].count < qty else None)
-               for item, qty in lines]
-    if any(reasons):
-        db.session.rollback()
-        return reasons
-    for item, qty in lines:
-        inv[item].count -= qty
-    record_cart(cart_id, lines)
-    db.session.commit()
-    return reasons
+    return settle_in_python(cart_id, lines, rows)
 
 
 def cart_guarded(cart_id, lines):
