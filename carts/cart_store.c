@@ -120,7 +120,7 @@ static cart_store_status connect_store(cart_store *s, char *err, size_t errlen) 
     s->conn = ol_pg_connect(s->conninfo, err, errlen);
     if (!s->conn) return CART_STORE_RETRY;
     if (!ol_pg_migrate(s->conn, err, errlen)) return CART_STORE_BROKEN;
-    if (!ol_pg_exec(s->conn, OL_PG_LOCK_SETTINGS, err, errlen)) /* ol_pg.h says why */
+    if (!ol_pg_exec(s->conn, OL_PG_KEYED_SETTINGS, err, errlen)) /* ol_pg.h says why */
         return cart_store_connected(s) ? CART_STORE_BROKEN : CART_STORE_RETRY;
     for (int i = 0; i < ST_COUNT; i++) {
         PGresult *res = PQprepare(s->conn, STATEMENTS[i].name, STATEMENTS[i].sql, 0, NULL);

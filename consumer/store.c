@@ -166,13 +166,8 @@ static const struct {
     [STMT_LOAD_POSITIONS] = {"orderline_load_positions", SQL_LOAD_POSITIONS},
 };
 
-/* Session settings, sent once per connection: OL_PG_LOCK_SETTINGS (ol_pg.h),
- * and enable_seqscan off: every statement here reaches rows by key. The
- * ledger grows by thousands of rows a second, its statistics lag behind,
- * and with a batch's ~2000 order_ids the planner often prices a scan of
- * the whole ledger below 2000 index probes, and each batch gets slower as
- * the ledger grows (bench/notes.md). */
-static const char SQL_SESSION_SETTINGS[] = OL_PG_LOCK_SETTINGS "; SET enable_seqscan = off";
+/* Session settings, sent once per connection (ol_pg.h says why). */
+static const char SQL_SESSION_SETTINGS[] = OL_PG_KEYED_SETTINGS;
 
 /* Prepares every statement on the connection; the tables must exist. */
 static bool prepare_statements(order_store *s, char *err, size_t errlen) {

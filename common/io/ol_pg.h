@@ -45,6 +45,15 @@ bool ol_pg_exec(PGconn *conn, const char *sql, char *err, size_t errlen);
  *   within the first wait. */
 #define OL_PG_LOCK_SETTINGS "SET idle_in_transaction_session_timeout = '5s'; SET lock_timeout = '10s'"
 
+/* OL_PG_LOCK_SETTINGS, and enable_seqscan off, for a session whose every
+ * statement reaches its rows by key (order-consumer's lanes, order-carts'
+ * store). Their prepared statements are planned while the tables are new
+ * and small; with no statistics yet a scan of the whole table looks
+ * cheaper than a batch's index probes, the generic plan keeps it, and each
+ * batch then costs more as the table grows (tests/integration/carts_plans,
+ * bench/notes.md). */
+#define OL_PG_KEYED_SETTINGS OL_PG_LOCK_SETTINGS "; SET enable_seqscan = off"
+
 /* True when the session is over and only a new connection goes on: libpq
  * marked the connection bad, or res is a FATAL or PANIC error, which ends
  * the session (an idle-in-transaction timeout, 25P03; a terminated
