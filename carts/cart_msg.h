@@ -52,6 +52,14 @@ typedef struct cart_msg {
 bool cart_msg_parse(const char *value, size_t len, const char *key, size_t key_len, cart_msg *out, char *err,
                     size_t errlen);
 
+/* cart_msg_parse's two paths, exposed for the tests' check that they
+ * agree. The fast path (ol_flat.h) reads only a flat line_result, as the
+ * forwarder writes it, and succeeds only where the general path (jansson)
+ * succeeds, with the same message; otherwise it declines. */
+bool cart_msg_parse_flat(const char *value, size_t len, cart_msg *out);
+bool cart_msg_parse_general(const char *value, size_t len, const char *key, size_t key_len, cart_msg *out, char *err,
+                            size_t errlen);
+
 /* Splits a step's order_id "<cart_id>#<line>#<phase>". False for any other
  * shape (an ordinary order). */
 bool cart_step_id_parse(const char *order_id, char *cart_id, size_t cart_id_len, size_t *line, ol_step *step);

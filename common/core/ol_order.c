@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "ol_flat.h"
 #include "ol_str.h"
 
 static const char *const TYPE_NAMES[] = {"order", "restock", "confirm", "cancel", "expire"};
@@ -184,159 +185,49 @@ static bool check_key(const char *key, size_t key_len, const char *item, char *e
     return true;
 }
 
-/* ---- The fast path: the flat shape producers send.
- * It reads a strict subset of what jansson accepts: one object whose members
- * are strings of printable ASCII without escapes, integers without fraction
- * or exponent, true, false or null, with no member twice. For that subset it
- * reads exactly what the general path reads, and it succeeds only for a
- * valid order: every error, and every shape it does not know, goes to the
- * general path, which owns the messages. jansson's tree was most of the
- * consumer's parse time (bench/notes.md). */
-typedef struct {
-    const char *p, *end;
-} cursor;
-
-typedef enum { FLAT_STRING, FLAT_INTEGER, FLAT_LITERAL } flat_kind;
-
-typedef struct {
-    flat_kind kind;
-    const char *s; /* FLAT_STRING: its bytes (not terminated) */
-    size_t len;
-    int64_t integer; /* FLAT_INTEGER */
-} flat_value;
-
-#define FLAT_MAX_MEMBERS 16
-#define FLAT_MAX_DIGITS 15 /* exact as a double, as the general path reads numbers */
-
-static void skip_ws(cursor *c) {
-    while (c->p < c->end && (*c->p == ' ' || *c->p == '\t' || *c->p == '\n' || *c->p == '\r')) c->p++;
-}
-
-static bool take(cursor *c, char ch) {
-    skip_ws(c);
-    if (c->p >= c->end || *c->p != ch) return false;
-    c->p++;
-    return true;
-}
-
-static bool flat_string(cursor *c, const char **s, size_t *len) {
-    if (c->p >= c->end || *c->p != '"') return false;
-    const char *start = ++c->p;
-    for (; c->p < c->end; c->p++) {
-        unsigned char ch = (unsigned char)*c->p;
-        if (ch == '"') {
-            *s = start;
-            *len = (size_t)(c->p++ - start);
-            return true;
-        }
-        if (ch < 0x20 || ch > 0x7e || ch == '\\') return false;
-    }
-    return false;
-}
-
-static bool flat_integer(cursor *c, int64_t *out) {
-    bool negative = c->p < c->end && *c->p == '-';
-    if (negative) c->p++;
-    const char *digits = c->p;
-    int64_t v = 0;
-    /* Digits past the limit are counted, not computed: they would overflow
-     * int64, and the number is declined anyway. */
-    for (; c->p < c->end && *c->p >= '0' && *c->p <= '9'; c->p++)
-        if (c->p - digits < FLAT_MAX_DIGITS) v = v * 10 + (*c->p - '0');
-    size_t n = (size_t)(c->p - digits);
-    if (n == 0 || n > FLAT_MAX_DIGITS || (n > 1 && *digits == '0')) return false;
-    if (c->p < c->end && (*c->p == '.' || *c->p == 'e' || *c->p == 'E')) return false;
-    *out = negative ? -v : v;
-    return true;
-}
-
-static bool flat_literal(cursor *c) {
-    static const char *const words[] = {"true", "false", "null"};
-    for (size_t i = 0; i < 3; i++) {
-        size_t n = strlen(words[i]);
-        if ((size_t)(c->end - c->p) >= n && memcmp(c->p, words[i], n) == 0) {
-            c->p += n;
-            return true;
-        }
-    }
-    return false;
-}
-
-static bool flat_read_value(cursor *c, flat_value *v) {
-    skip_ws(c);
-    if (c->p >= c->end) return false;
-    if (*c->p == '"') {
-        v->kind = FLAT_STRING;
-        return flat_string(c, &v->s, &v->len);
-    }
-    if (*c->p == '-' || (*c->p >= '0' && *c->p <= '9')) {
-        v->kind = FLAT_INTEGER;
-        return flat_integer(c, &v->integer);
-    }
-    v->kind = FLAT_LITERAL;
-    return flat_literal(c);
-}
-
-static bool flat_copy(const flat_value *v, size_t max, char *dst) {
-    if (v->kind != FLAT_STRING || v->len < 1 || v->len > max) return false;
-    memcpy(dst, v->s, v->len);
-    dst[v->len] = '\0';
-    return true;
-}
+/* ---- The fast path: the flat shape producers send (ol_flat.h). It
+ * succeeds only for a valid order: every error, and every shape it does not
+ * know, goes to the general path, which owns the messages. jansson's tree
+ * was most of the consumer's parse time (bench/notes.md). */
 
 /* Applies one member to *out; false when it makes the order invalid. */
-static bool flat_member(const char *name, size_t name_len, const flat_value *v, ol_order *out, unsigned *seen) {
-#define IS(lit) (name_len == sizeof lit - 1 && memcmp(name, lit, name_len) == 0)
-    if (IS("order_id")) {
+static bool flat_member(const ol_flat_value *v, ol_order *out, unsigned *seen) {
+    if (OL_FLAT_IS(v, "order_id")) {
         *seen |= 1u;
-        return flat_copy(v, OL_ORDER_ID_MAX, out->order_id);
+        return ol_flat_copy(v, OL_ORDER_ID_MAX, out->order_id);
     }
-    if (IS("item")) {
+    if (OL_FLAT_IS(v, "item")) {
         *seen |= 2u;
-        return flat_copy(v, OL_ITEM_MAX, out->item);
+        return ol_flat_copy(v, OL_ITEM_MAX, out->item);
     }
-    if (IS("quantity")) {
+    if (OL_FLAT_IS(v, "quantity")) {
         *seen |= 4u;
-        if (v->kind != FLAT_INTEGER || v->integer < 1 || v->integer > OL_QUANTITY_MAX) return false;
+        if (v->kind != OL_FLAT_INTEGER || v->integer < 1 || v->integer > OL_QUANTITY_MAX) return false;
         out->quantity = (int32_t)v->integer;
         return true;
     }
-    if (IS("type")) return v->kind == FLAT_STRING && ol_order_type_parse(v->s, v->len, &out->type);
-    if (IS("hold_s")) {
+    if (OL_FLAT_IS(v, "type")) return v->kind == OL_FLAT_STRING && ol_order_type_parse(v->s, v->len, &out->type);
+    if (OL_FLAT_IS(v, "hold_s")) {
         *seen |= 8u;
-        if (v->kind != FLAT_INTEGER || v->integer < 1 || v->integer > OL_HOLD_MAX_S) return false;
+        if (v->kind != OL_FLAT_INTEGER || v->integer < 1 || v->integer > OL_HOLD_MAX_S) return false;
         out->hold_s = (int32_t)v->integer;
         return true;
     }
-    if (IS("target")) {
+    if (OL_FLAT_IS(v, "target")) {
         *seen |= 16u;
-        return flat_copy(v, OL_ORDER_ID_MAX, out->target);
+        return ol_flat_copy(v, OL_ORDER_ID_MAX, out->target);
     }
     return true;
-#undef IS
 }
 
 static bool parse_flat(const char *value, size_t value_len, ol_order *out) {
-    cursor c = {value, value + value_len};
-    const char *names[FLAT_MAX_MEMBERS];
-    size_t name_lens[FLAT_MAX_MEMBERS], n = 0;
+    ol_flat_reader r;
+    ol_flat_value v;
     unsigned seen = 0;
-    if (!take(&c, '{')) return false;
-    do {
-        const char *name;
-        size_t name_len;
-        flat_value v = {0}; /* gcc -O3 cannot see that kind guards every read */
-        skip_ws(&c);
-        if (n == FLAT_MAX_MEMBERS || !flat_string(&c, &name, &name_len)) return false;
-        for (size_t i = 0; i < n; i++)
-            if (name_lens[i] == name_len && memcmp(names[i], name, name_len) == 0) return false;
-        names[n] = name;
-        name_lens[n++] = name_len;
-        if (!take(&c, ':') || !flat_read_value(&c, &v) || !flat_member(name, name_len, &v, out, &seen)) return false;
-    } while (take(&c, ','));
-    if (!take(&c, '}')) return false;
-    skip_ws(&c);
-    if (c.p != c.end || (seen & 3u) != 3u) return false;
+    if (!ol_flat_open(&r, value, value_len)) return false;
+    while (ol_flat_next(&r, &v))
+        if (!flat_member(&v, out, &seen)) return false;
+    if (!ol_flat_close(&r) || (seen & 3u) != 3u) return false;
     unsigned has = ((seen & 4u) ? HAS_QUANTITY : 0) | ((seen & 8u) ? HAS_HOLD : 0) | ((seen & 16u) ? HAS_TARGET : 0);
     char err[OL_ERROR_MAX];
     const char *field;

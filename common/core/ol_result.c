@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "ol_flat.h"
 #include "ol_str.h"
 
 static const char *const STATUS_NAMES[] = {"accepted", "rejected", "held"};
@@ -223,7 +224,106 @@ static void copy_cut(char *dst, size_t cap, const char *src) {
     dst[n] = '\0';
 }
 
+/* ---- The fast path: a result as order-consumer writes it (ol_flat.h).
+ * It succeeds only where the general path below succeeds, with the same
+ * result; anything else (an escape, a field it would refuse) goes there.
+ * order-carts' line forwarder reads every answer of the results topic. */
+
+enum {
+    R_ORDER_ID,
+    R_ITEM,
+    R_TYPE,
+    R_QUANTITY,
+    R_STATUS,
+    R_REASON,
+    R_REMAINING,
+    R_DUPLICATE,
+    R_PARTITION,
+    R_OFFSET,
+    R_PROCESSED_AT,
+    R_ERROR,
+    R_TARGET,
+    R_HOLD_EXPIRES_AT,
+    R_FIELDS
+};
+static const char *const RESULT_FIELDS[R_FIELDS] = {
+    "order_id",  "item",      "type",   "quantity",     "status", "reason", "remaining",
+    "duplicate", "partition", "offset", "processed_at", "error",  "target", "hold_expires_at"};
+#define R_REQUIRED ((1u << R_ERROR) - 1) /* every field before error */
+
+static int result_field(const ol_flat_value *v) {
+    for (int i = 0; i < R_FIELDS; i++)
+        if (strlen(RESULT_FIELDS[i]) == v->name_len && memcmp(RESULT_FIELDS[i], v->name, v->name_len) == 0) return i;
+    return -1;
+}
+
+/* A string value as a C string of at most cap - 1 bytes (0 bytes allowed). */
+static bool flat_text(const ol_flat_value *v, char *dst, size_t cap) {
+    if (v->kind != OL_FLAT_STRING || v->len >= cap) return false;
+    memcpy(dst, v->s, v->len);
+    dst[v->len] = '\0';
+    return true;
+}
+
+static bool nullable_text(const ol_flat_value *v, char *dst, size_t cap, bool *present) {
+    *present = v->kind != OL_FLAT_NULL;
+    return !*present || flat_text(v, dst, cap);
+}
+
+static bool result_apply_flat(const ol_flat_value *f, ol_result *out) {
+    char type[16], status[16], reason[32], stamp[40], deadline[40];
+    bool has_id, has_item, has_type, has_reason;
+    if (!nullable_text(&f[R_ORDER_ID], out->order_id, sizeof out->order_id, &has_id) ||
+        !nullable_text(&f[R_ITEM], out->item, sizeof out->item, &has_item) ||
+        !nullable_text(&f[R_TYPE], type, sizeof type, &has_type) ||
+        !nullable_text(&f[R_REASON], reason, sizeof reason, &has_reason) ||
+        !flat_text(&f[R_STATUS], status, sizeof status) || !flat_text(&f[R_PROCESSED_AT], stamp, sizeof stamp) ||
+        f[R_PARTITION].kind != OL_FLAT_INTEGER || f[R_OFFSET].kind != OL_FLAT_INTEGER ||
+        (f[R_DUPLICATE].kind != OL_FLAT_TRUE && f[R_DUPLICATE].kind != OL_FLAT_FALSE))
+        return false;
+    out->has_order = has_item && has_type && f[R_QUANTITY].kind == OL_FLAT_INTEGER;
+    if (out->has_order) {
+        if (!ol_order_type_parse(type, strlen(type), &out->type)) return false;
+        out->quantity = (int32_t)f[R_QUANTITY].integer;
+    } else {
+        memset(out->item, 0, sizeof out->item); /* as the general path leaves it */
+    }
+    if (!ol_status_parse(status, &out->status) || !ol_reason_parse(has_reason ? reason : NULL, &out->reason) ||
+        !parse_rfc3339(stamp, &out->processed_at_us))
+        return false;
+    out->has_remaining = f[R_REMAINING].kind == OL_FLAT_INTEGER;
+    if (out->has_remaining) out->remaining = f[R_REMAINING].integer;
+    out->duplicate = f[R_DUPLICATE].kind == OL_FLAT_TRUE;
+    out->partition = (int32_t)f[R_PARTITION].integer;
+    out->offset = f[R_OFFSET].integer;
+    if (f[R_TARGET].name && !flat_text(&f[R_TARGET], out->target, sizeof out->target)) return false;
+    if (f[R_HOLD_EXPIRES_AT].name && (!flat_text(&f[R_HOLD_EXPIRES_AT], deadline, sizeof deadline) ||
+                                      !parse_rfc3339(deadline, &out->hold_expires_at_us)))
+        return false;
+    if (f[R_ERROR].name && !flat_text(&f[R_ERROR], out->error, sizeof out->error)) return false;
+    return true;
+}
+
+bool ol_result_parse_flat(const char *value, size_t len, ol_result *out) {
+    memset(out, 0, sizeof *out);
+    ol_flat_value fields[R_FIELDS] = {{0}}, v;
+    unsigned seen = 0;
+    ol_flat_reader r;
+    if (!ol_flat_open(&r, value, len)) return false;
+    while (ol_flat_next(&r, &v)) {
+        int i = result_field(&v);
+        if (i < 0) continue;
+        fields[i] = v;
+        seen |= 1u << i;
+    }
+    return ol_flat_close(&r) && (seen & R_REQUIRED) == R_REQUIRED && result_apply_flat(fields, out);
+}
+
 bool ol_result_from_json(const char *value, size_t len, ol_result *out, char *err, size_t errlen) {
+    return ol_result_parse_flat(value, len, out) || ol_result_parse_general(value, len, out, err, errlen);
+}
+
+bool ol_result_parse_general(const char *value, size_t len, ol_result *out, char *err, size_t errlen) {
     memset(out, 0, sizeof *out);
     json_error_t jerr;
     json_t *root = json_loadb(value, len, 0, &jerr);

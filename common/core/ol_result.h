@@ -56,7 +56,16 @@ bool ol_reason_parse(const char *text, ol_reason *out);
  * string the caller frees, or NULL when memory ran out. */
 char *ol_result_to_json(const ol_result *result);
 
-/* Decodes a result message value (for readers and tests). */
+/* Decodes a result message value (for readers and tests): the fast path,
+ * else the general one. */
 bool ol_result_from_json(const char *value, size_t len, ol_result *out, char *err, size_t errlen);
+
+/* The two paths, exposed for the tests and the fuzzer's check that they
+ * agree. The fast path (ol_flat.h) reads the flat shape order-consumer
+ * writes and succeeds only where the general path (jansson) succeeds, with
+ * the same result; otherwise it declines, and the general path decides and
+ * owns the error message. */
+bool ol_result_parse_flat(const char *value, size_t len, ol_result *out);
+bool ol_result_parse_general(const char *value, size_t len, ol_result *out, char *err, size_t errlen);
 
 #endif

@@ -1,8 +1,10 @@
 /* Unit tests for cart_msg: the carts topic's messages, and the items'
  * answers that order-carts forwards. */
 #include <criterion/criterion.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "cart_engine.h"
 #include "cart_msg.h"
 
 static cart_msg m;
@@ -119,4 +121,88 @@ Test(cart_msg, item_answers_not_forwarded) {
         "\"status\":\"rejected\",\"reason\":\"not_held\",\"remaining\":3,\"duplicate\":false,"
         "\"partition\":1,\"offset\":9,\"processed_at\":\"2026-12-03T10:00:00Z\"}";
     cr_assert_not(cart_line_answer_from_result(confirm, strlen(confirm), &a));
+}
+
+/* ---- the fast path against the general one ---------------------------- */
+
+/* When the fast path takes value, the general path must read it to the same
+ * bytes of cart_msg. Returns whether it was taken. */
+static bool check_paths_agree(const char *value) {
+    static cart_msg flat, general;
+    char gerr[256] = "";
+    bool flat_ok = cart_msg_parse_flat(value, strlen(value), &flat);
+    bool general_ok = cart_msg_parse_general(value, strlen(value), NULL, 0, &general, gerr, sizeof gerr);
+    if (flat_ok) {
+        cr_assert(general_ok, "the fast path took what the general path refuses (%s): %s", gerr, value);
+        cr_assert(memcmp(&flat, &general, sizeof flat) == 0, "the two paths read differently: %s", value);
+    }
+    return flat_ok;
+}
+
+/* What the forwarder writes takes the fast path, whatever its answer. */
+Test(cart_msg_fast_path, takes_what_the_forwarder_writes) {
+    static const ol_status statuses[] = {OL_STATUS_ACCEPTED, OL_STATUS_REJECTED, OL_STATUS_HELD};
+    static const ol_reason reasons[] = {OL_REASON_NONE, OL_REASON_INSUFFICIENT_STOCK, OL_REASON_ALREADY_CANCELLED};
+    for (int step = OL_STEP_HOLD; step <= OL_STEP_RESTORE; step++) {
+        for (size_t s = 0; s < 3; s++) {
+            cart_line_answer a;
+            memset(&a, 0, sizeof a); /* padding too: compared with memcmp below */
+            a.line = (size_t)(step * 30 + 9);
+            a.step = (ol_step)step;
+            a.status = statuses[s];
+            a.reason = reasons[s];
+            a.partition = 7;
+            a.offset = 123456789012345;
+            strcpy(a.cart_id, "cart-1");
+            strcpy(a.item, "item-00042");
+            char *json = cart_line_result_json(&a);
+            cr_assert_not_null(json);
+            cr_assert(check_paths_agree(json), "declined: %s", json);
+            cr_assert(parse(json, NULL));
+            cr_assert_eq(m.kind, CART_MSG_LINE_RESULT);
+            cr_assert(memcmp(&m.answer, &a, sizeof a) == 0, "read back differently: %s", json);
+            free(json);
+        }
+    }
+}
+
+#define LR "{\"type\":\"line_result\",\"cart_id\":\"c\",\"item\":\"a\","
+
+Test(cart_msg_fast_path, agrees_on_edges_or_declines) {
+    static const struct {
+        const char *value;
+        bool taken;
+    } cases[] = {
+        {LR "\"line\":0,\"phase\":\"hold\",\"status\":\"held\",\"reason\":null,\"partition\":0,\"offset\":0}", true},
+        {LR "\"line\":99,\"phase\":\"restore\",\"status\":\"accepted\",\"reason\":null,\"partition\":2147483647,"
+            "\"offset\":1,\"x\":false}",
+         true},
+        {LR "\"line\":100,\"phase\":\"hold\",\"status\":\"held\",\"reason\":null,\"partition\":0,\"offset\":0}", false},
+        {LR "\"line\":-1,\"phase\":\"hold\",\"status\":\"held\",\"reason\":null,\"partition\":0,\"offset\":0}", false},
+        {LR "\"line\":1.5,\"phase\":\"hold\",\"status\":\"held\",\"reason\":null,\"partition\":0,\"offset\":0}", false},
+        {LR "\"line\":1,\"phase\":\"hold\",\"status\":\"held\",\"reason\":null,\"partition\":2147483648,\"offset\":0}",
+         false},
+        {LR "\"line\":1,\"phase\":\"hold\",\"status\":\"held\",\"reason\":null,\"partition\":0,\"offset\":-5}", false},
+        {LR "\"line\":1,\"phase\":\"bogus\",\"status\":\"held\",\"reason\":null,\"partition\":0,\"offset\":0}", false},
+        {LR "\"line\":1,\"phase\":\"hold\",\"status\":\"bogus\",\"reason\":null,\"partition\":0,\"offset\":0}", false},
+        {LR "\"line\":1,\"phase\":\"hold\",\"status\":\"held\",\"reason\":\"bogus\",\"partition\":0,\"offset\":0}",
+         false},
+        {LR "\"line\":1,\"phase\":\"hold\",\"status\":\"held\",\"partition\":0,\"offset\":0}", false}, /* no reason */
+        {LR "\"line\":1,\"phase\":\"hold\",\"status\":\"held\",\"reason\":null,\"partition\":0}", false},
+        {LR "\"line\":1,\"phase\":\"hold\",\"status\":\"held\",\"reason\":null,\"partition\":0,\"offset\":0,"
+            "\"line\":2}",
+         false},
+        {"{\"type\":\"line_result\",\"cart_id\":\"\",\"item\":\"a\",\"line\":1,\"phase\":\"hold\",\"status\":"
+         "\"held\",\"reason\":null,\"partition\":0,\"offset\":0}",
+         false},
+        {"{\"type\":\"line_result\",\"cart_id\":\"c\",\"item\":\"\\u00e9\",\"line\":1,\"phase\":\"hold\",\"status\":"
+         "\"held\",\"reason\":null,\"partition\":0,\"offset\":0}",
+         false},
+        {"{\"type\":\"cart_cancel\",\"order_id\":\"x\",\"cart_id\":\"c\"}", false},
+        {"{\"cart_id\":\"c\",\"line\":1,\"phase\":\"hold\",\"item\":\"a\",\"status\":\"held\",\"reason\":null,"
+         "\"partition\":0,\"offset\":0}",
+         false}, /* no type: a cart */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        cr_assert_eq(check_paths_agree(cases[i].value), cases[i].taken, "case %zu: %s", i, cases[i].value);
 }

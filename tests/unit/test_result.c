@@ -574,3 +574,120 @@ Test(result_samples, valid_samples_decode) {
     closedir(d);
     cr_assert_geq(count, 8, "only %zu result samples", count);
 }
+
+/* ---- the fast path against the general one ---------------------------- */
+
+/* value read by both paths: when the fast one takes it, the general one
+ * must too, to the same bytes of ol_result. Returns whether it was taken. */
+static bool check_paths_agree(const char *value) {
+    ol_result flat, general;
+    char err[OL_ERROR_MAX] = "";
+    bool flat_ok = ol_result_parse_flat(value, strlen(value), &flat);
+    bool general_ok = ol_result_parse_general(value, strlen(value), &general, err, sizeof err);
+    if (flat_ok) {
+        cr_assert(general_ok, "the fast path took what the general path refuses (%s): %s", err, value);
+        cr_assert(memcmp(&flat, &general, sizeof flat) == 0, "the two paths read differently: %s", value);
+    }
+    ol_result both;
+    cr_assert_eq(ol_result_from_json(value, strlen(value), &both, err, sizeof err), general_ok, "%s", value);
+    return flat_ok;
+}
+
+/* What the fast path is for: printable ASCII, no escape, no number longer
+ * than OL_FLAT_MAX_DIGITS (offsets of 10^15 are not written). */
+static bool plain_printable(const char *s) {
+    size_t digits = 0;
+    for (; *s; s++) {
+        if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e || *s == '\\') return false;
+        digits = *s >= '0' && *s <= '9' ? digits + 1 : 0;
+        if (digits > 15) return false;
+    }
+    return true;
+}
+
+/* Every kind of answer the consumer writes, in plain ASCII, takes the fast
+ * path (it exists for them) and reads as the general path reads it. */
+Test(result_fast_path, takes_every_plain_answer_the_encoder_writes) {
+    sample samples[32];
+    size_t n = build_samples(samples, 32), taken = 0;
+    for (size_t i = 0; i < n; i++) {
+        char *json = ol_result_to_json(&samples[i].result);
+        cr_assert_not_null(json);
+        bool flat = check_paths_agree(json);
+        if (plain_printable(json)) cr_assert(flat, "%s: declined %s", samples[i].name, json);
+        taken += flat;
+        free(json);
+    }
+    cr_assert_gt(taken, 5);
+}
+
+#define R_HEAD "{\"order_id\":\"o1\",\"item\":\"apple\",\"type\":\"order\",\"quantity\":3,"
+#define R_TAIL "\"duplicate\":false,\"partition\":1,\"offset\":42,\"processed_at\":\"2026-11-25T17:00:00.123456Z\""
+
+Test(result_fast_path, agrees_on_edges_or_declines) {
+    static const char *const cases[] = {
+        R_HEAD "\"status\":\"accepted\",\"reason\":null,\"remaining\":7," R_TAIL "}",
+        R_HEAD "\"status\":\"accepted\",\"reason\":null,\"remaining\":7," R_TAIL ",\"extra\":[1,{}]}",
+        R_HEAD "\"status\":\"accepted\",\"reason\":null,\"remaining\":7," R_TAIL ",\"extra\":true}",
+        R_HEAD "\"status\":\"accepted\",\"reason\":null,\"remaining\":\"7\"," R_TAIL "}",
+        R_HEAD "\"status\":\"bogus\",\"reason\":null,\"remaining\":7," R_TAIL "}",
+        R_HEAD "\"status\":\"rejected\",\"reason\":\"bogus\",\"remaining\":7," R_TAIL "}",
+        R_HEAD "\"status\":\"rejected\",\"reason\":7,\"remaining\":7," R_TAIL "}",
+        R_HEAD "\"status\":null,\"reason\":null,\"remaining\":7," R_TAIL "}",
+        R_HEAD "\"status\":\"accepted\",\"remaining\":7," R_TAIL "}", /* no reason */
+        R_HEAD "\"status\":\"accepted\",\"reason\":null," R_TAIL "}", /* no remaining */
+        R_HEAD "\"status\":\"held\",\"reason\":null,\"remaining\":7," R_TAIL
+               ",\"hold_expires_at\":\"2026-11-25T17:01:00Z\"}",
+        R_HEAD "\"status\":\"held\",\"reason\":null,\"remaining\":7," R_TAIL ",\"hold_expires_at\":null}",
+        R_HEAD "\"status\":\"held\",\"reason\":null,\"remaining\":7," R_TAIL ",\"hold_expires_at\":\"soon\"}",
+        R_HEAD "\"status\":\"accepted\",\"reason\":null,\"remaining\":7," R_TAIL ",\"target\":\"o0\"}",
+        R_HEAD "\"status\":\"accepted\",\"reason\":null,\"remaining\":7," R_TAIL ",\"target\":null}",
+        R_HEAD "\"status\":\"accepted\",\"reason\":null,\"remaining\":7," R_TAIL ",\"error\":\"why\"}",
+        R_HEAD "\"status\":\"accepted\",\"reason\":null,\"remaining\":7," R_TAIL ",\"error\":null}",
+        /* the order's fields: null, or not all there */
+        "{\"order_id\":null,\"item\":null,\"type\":null,\"quantity\":null,\"status\":\"rejected\",\"reason\":"
+        "\"invalid\",\"remaining\":null," R_TAIL "}",
+        "{\"order_id\":\"o1\",\"item\":\"apple\",\"type\":\"bogus\",\"quantity\":null,\"status\":\"rejected\","
+        "\"reason\":\"invalid\",\"remaining\":null," R_TAIL "}",
+        "{\"order_id\":\"o1\",\"item\":\"apple\",\"type\":\"bogus\",\"quantity\":3,\"status\":\"rejected\","
+        "\"reason\":\"invalid\",\"remaining\":null," R_TAIL "}",
+        "{\"order_id\":\"o1\",\"item\":3,\"type\":\"order\",\"quantity\":3,\"status\":\"accepted\","
+        "\"reason\":null,\"remaining\":1," R_TAIL "}",
+        "{\"order_id\":\"\",\"item\":\"\",\"type\":\"order\",\"quantity\":3,\"status\":\"accepted\","
+        "\"reason\":null,\"remaining\":1," R_TAIL "}",
+        "{\"order_id\":\"o1\",\"item\":\"apple\",\"type\":\"order\",\"quantity\":3.5,\"status\":\"accepted\","
+        "\"reason\":null,\"remaining\":1," R_TAIL "}",
+        /* the position */
+        R_HEAD "\"status\":\"accepted\",\"reason\":null,\"remaining\":7,\"duplicate\":true,\"partition\":-1,"
+               "\"offset\":999999999999999,\"processed_at\":\"2026-11-25T17:00:00Z\"}",
+        R_HEAD "\"status\":\"accepted\",\"reason\":null,\"remaining\":7,\"duplicate\":1,\"partition\":1,"
+               "\"offset\":4,\"processed_at\":\"2026-11-25T17:00:00Z\"}",
+        R_HEAD "\"status\":\"accepted\",\"reason\":null,\"remaining\":7,\"duplicate\":false,\"partition\":1.0,"
+               "\"offset\":4,\"processed_at\":\"2026-11-25T17:00:00Z\"}",
+        R_HEAD "\"status\":\"accepted\",\"reason\":null,\"remaining\":7,\"duplicate\":false,\"partition\":1,"
+               "\"offset\":4,\"processed_at\":\"yesterday\"}",
+        R_HEAD "\"status\":\"accepted\",\"reason\":null,\"remaining\":7,\"duplicate\":false,\"partition\":1,"
+               "\"offset\":4}",
+    };
+    size_t taken = 0;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) taken += check_paths_agree(cases[i]);
+    cr_assert_eq(taken, 10, "taken: %zu", taken); /* the plain ones: 0, 2, 3, 10, 13, 15, 17, 18, 21, 23 */
+}
+
+/* Longest fields: at the limit the fast path reads them; one byte over, it
+ * declines and the general path refuses (order_id) as before. */
+Test(result_fast_path, field_limits) {
+    char id[OL_ORDER_ID_MAX + 2], value[1024];
+    memset(id, 'x', sizeof id - 1);
+    id[sizeof id - 1] = '\0';
+    snprintf(value, sizeof value,
+             "{\"order_id\":\"%s\",\"item\":\"apple\",\"type\":\"order\",\"quantity\":3,\"status\":\"accepted\","
+             "\"reason\":null,\"remaining\":7," R_TAIL "}",
+             id + 1);
+    cr_assert(check_paths_agree(value));
+    snprintf(value, sizeof value,
+             "{\"order_id\":\"%s\",\"item\":\"apple\",\"type\":\"order\",\"quantity\":3,\"status\":\"accepted\","
+             "\"reason\":null,\"remaining\":7," R_TAIL "}",
+             id);
+    cr_assert_not(check_paths_agree(value));
+}
