@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ol_flat.h"
 #include "ol_str.h"
 
 static const char *type_name(cart_msg_kind kind) {
@@ -300,17 +301,81 @@ static bool line_from_json(cart_record *rec, size_t i, json_t *o) {
            (json_is_string(reason) && ol_reason_parse(json_string_value(reason), &rec->reasons[i]));
 }
 
+/* ---- A record's lines as PostgreSQL prints the jsonb: the fast path
+ * (ol_flat.h) reads the plain ones, jansson (line_from_json) the rest. */
+
+static bool line_member(const ol_flat_value *v, cart_record *rec, size_t i, unsigned *seen) {
+    char text[24];
+    bool text_ok = v->kind == OL_FLAT_STRING && v->len < sizeof text;
+    if (text_ok) {
+        memcpy(text, v->s, v->len);
+        text[v->len] = '\0';
+    }
+    ol_cart_line *line = &rec->cart.lines[i];
+    ol_cart_line_state *state = &rec->flow.lines[i];
+    if (OL_FLAT_IS(v, "item")) {
+        *seen |= 1u;
+        if (v->kind != OL_FLAT_STRING || v->len > OL_ITEM_MAX) return false;
+        memcpy(line->item, v->s, v->len);
+        line->item[v->len] = '\0';
+        return true;
+    }
+    if (OL_FLAT_IS(v, "quantity")) {
+        *seen |= 2u;
+        line->quantity = (int32_t)v->integer;
+        return v->kind == OL_FLAT_INTEGER && v->integer >= 1 && v->integer <= OL_QUANTITY_MAX;
+    }
+    if (OL_FLAT_IS(v, "step")) return (*seen |= 4u, text_ok && step_from_name(text, &state->step));
+    if (OL_FLAT_IS(v, "answered") || OL_FLAT_IS(v, "held")) {
+        bool *flag = v->name[0] == 'a' ? &state->answered : &state->held;
+        *seen |= v->name[0] == 'a' ? 8u : 16u;
+        *flag = v->kind == OL_FLAT_TRUE;
+        return v->kind == OL_FLAT_TRUE || v->kind == OL_FLAT_FALSE;
+    }
+    if (OL_FLAT_IS(v, "reason")) {
+        *seen |= 32u;
+        return v->kind == OL_FLAT_NULL || (text_ok && ol_reason_parse(text, &rec->reasons[i]));
+    }
+    return true;
+}
+
+static bool lines_from_flat(cart_record *rec, const char *json, size_t *n) {
+    ol_flat_array a;
+    ol_flat_reader r;
+    ol_flat_value v;
+    if (!ol_flat_array_open(&a, json, strlen(json))) return false;
+    for (*n = 0; ol_flat_array_next(&a, &r); (*n)++) {
+        unsigned seen = 0;
+        if (*n == OL_CART_LINES_MAX) return false;
+        while (ol_flat_next(&r, &v))
+            if (!line_member(&v, rec, *n, &seen)) return false;
+        if (!ol_flat_close(&r) || seen != 63u) return false;
+    }
+    return ol_flat_array_close(&a);
+}
+
+static bool lines_from_jansson(cart_record *rec, const char *json, size_t *n) {
+    json_error_t jerr;
+    json_t *lines = json_loads(json, 0, &jerr);
+    *n = json_is_array(lines) ? json_array_size(lines) : 0;
+    bool ok = *n >= 1 && *n <= OL_CART_LINES_MAX;
+    for (size_t i = 0; ok && i < *n; i++) ok = line_from_json(rec, i, json_array_get(lines, i));
+    json_decref(lines);
+    return ok;
+}
+
 bool cart_record_from_columns(cart_record *rec, const char *cart_id, const char *state, bool cancel_pending,
                               int32_t hold_s, int64_t created_ms, int32_t partition, int64_t offset,
                               const char *lines_json, char *err, size_t errlen) {
     memset(rec, 0, sizeof *rec);
-    json_error_t jerr;
-    json_t *lines = json_loads(lines_json, 0, &jerr);
-    size_t n = json_is_array(lines) ? json_array_size(lines) : 0;
-    bool ok =
-        n >= 1 && n <= OL_CART_LINES_MAX && strlen(cart_id) <= OL_CART_ID_MAX && status_parse(state, &rec->flow.status);
-    for (size_t i = 0; ok && i < n; i++) ok = line_from_json(rec, i, json_array_get(lines, i));
-    json_decref(lines);
+    size_t n = 0;
+    bool ok = lines_from_flat(rec, lines_json, &n);
+    if (!ok) {
+        memset(rec, 0, sizeof *rec);
+        ok = lines_from_jansson(rec, lines_json, &n);
+    }
+    ok = ok && n >= 1 && n <= OL_CART_LINES_MAX && strlen(cart_id) <= OL_CART_ID_MAX &&
+         status_parse(state, &rec->flow.status);
     if (!ok) {
         ol_seterr(err, errlen, "table carts, cart '%s': state or lines unreadable", cart_id);
         return false;

@@ -79,6 +79,7 @@ bool ol_flat_open(ol_flat_reader *r, const char *value, size_t len) {
     r->end = value + len;
     r->n = 0;
     r->done = false;
+    r->array = NULL;
     r->failed = !value || !take(r, '{');
     return !r->failed;
 }
@@ -107,8 +108,57 @@ bool ol_flat_next(ol_flat_reader *r, ol_flat_value *v) {
 
 bool ol_flat_close(ol_flat_reader *r) {
     if (r->failed || !r->done || !take(r, '}')) return false;
+    if (r->array) { /* the array reads on from here */
+        r->array->p = r->p;
+        r->array->in_element = false;
+        return true;
+    }
     skip_ws(r);
     return r->p == r->end;
+}
+
+/* The array's cursor, borrowed by a reader for its whitespace and tokens. */
+static bool array_take(ol_flat_array *a, char ch) {
+    ol_flat_reader at = {.p = a->p, .end = a->end};
+    if (!take(&at, ch)) return false;
+    a->p = at.p;
+    return true;
+}
+
+bool ol_flat_array_open(ol_flat_array *a, const char *value, size_t len) {
+    a->p = value;
+    a->end = value + len;
+    a->n = 0;
+    a->done = a->in_element = false;
+    a->failed = !value || !array_take(a, '[');
+    return !a->failed;
+}
+
+bool ol_flat_array_next(ol_flat_array *a, ol_flat_reader *r) {
+    if (a->failed || a->done) return false;
+    if (a->in_element) { /* the element before was not closed */
+        a->failed = true;
+        return false;
+    }
+    if (a->n > 0 && !array_take(a, ',')) {
+        a->done = true;
+        return false;
+    }
+    if (!ol_flat_open(r, a->p, (size_t)(a->end - a->p))) {
+        a->failed = true;
+        return false;
+    }
+    r->array = a;
+    a->in_element = true;
+    a->n++;
+    return true;
+}
+
+bool ol_flat_array_close(ol_flat_array *a) {
+    if (a->failed || !a->done || a->in_element || !array_take(a, ']')) return false;
+    ol_flat_reader at = {.p = a->p, .end = a->end};
+    skip_ws(&at);
+    return at.p == at.end;
 }
 
 bool ol_flat_copy(const ol_flat_value *v, size_t max, char *dst) {

@@ -38,13 +38,33 @@ typedef struct {
     int64_t integer; /* OL_FLAT_INTEGER */
 } ol_flat_value;
 
+typedef struct ol_flat_array ol_flat_array;
+
 typedef struct {
     const char *p, *end;
     const char *names[OL_FLAT_MAX_MEMBERS];
     size_t name_lens[OL_FLAT_MAX_MEMBERS];
     size_t n;
     bool failed, done;
+    ol_flat_array *array; /* the array this object is an element of, or NULL */
 } ol_flat_reader;
+
+/* An array of 1 or more flat objects (as PostgreSQL prints a jsonb array of
+ * them, with spaces after ':' and ','):
+ *
+ *   ol_flat_array a;
+ *   ol_flat_reader r;
+ *   ol_flat_array_open(&a, value, len);
+ *   while (ol_flat_array_next(&a, &r)) {
+ *       while (ol_flat_next(&r, &v)) ...
+ *       if (!ol_flat_close(&r)) -> declined
+ *   }
+ *   if (!ol_flat_array_close(&a)) -> declined */
+struct ol_flat_array {
+    const char *p, *end;
+    size_t n;
+    bool failed, done, in_element;
+};
 
 /* Starts reading value[0..len): false (and declined) unless it opens an object. */
 bool ol_flat_open(ol_flat_reader *r, const char *value, size_t len);
@@ -53,8 +73,20 @@ bool ol_flat_open(ol_flat_reader *r, const char *value, size_t len);
  * input leaves the subset (ol_flat_close tells which). */
 bool ol_flat_next(ol_flat_reader *r, ol_flat_value *v);
 
-/* True when every member was read and the object ended the input. */
+/* True when every member was read and the object ended the input (or, for
+ * an array's element, the object ended). */
 bool ol_flat_close(ol_flat_reader *r);
+
+/* Starts reading value[0..len) as an array: false unless it opens one. */
+bool ol_flat_array_open(ol_flat_array *a, const char *value, size_t len);
+
+/* Opens the next element in *r; false at the end of the array or when the
+ * input leaves the subset (ol_flat_array_close tells which). The element
+ * before must have been closed. */
+bool ol_flat_array_next(ol_flat_array *a, ol_flat_reader *r);
+
+/* True when every element was read and closed and the array ended the input. */
+bool ol_flat_array_close(ol_flat_array *a);
 
 /* name == the literal text (for member names), without strlen. */
 #define OL_FLAT_IS(v, lit) ((v)->name_len == sizeof lit - 1 && memcmp((v)->name, lit, sizeof lit - 1) == 0)

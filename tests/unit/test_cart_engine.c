@@ -168,3 +168,89 @@ Test(cart_engine, step_messages) {
     free(hold);
     free(release);
 }
+
+/* ---- a record's lines as PostgreSQL prints the jsonb ------------------- */
+
+static bool from_columns(const char *lines, cart_record *out) {
+    char err[256];
+    return cart_record_from_columns(out, "c1", "holding", false, 0, TS, 3, 9, lines, err, sizeof err);
+}
+
+/* The fast path reads what psql printed for a jsonb of two lines; the same
+ * lines with a member only jansson reads (an escape) read the same. */
+Test(cart_record_lines, postgres_jsonb_text_reads_alike_on_both_paths) {
+    static const struct {
+        const char *plain, *forced;
+    } cases[] = {
+        {"[{\"held\": false, \"item\": \"a\", \"step\": \"hold\", \"reason\": \"insufficient_stock\", \"answered\": "
+         "true, \"quantity\": 2}, {\"held\": true, \"item\": \"b}c\", \"step\": \"commit\", \"reason\": null, "
+         "\"answered\": false, \"quantity\": 1}]",
+         "[{\"held\": false, \"item\": \"a\", \"step\": \"hold\", \"reason\": \"insufficient_stock\", \"answered\": "
+         "true, \"quantity\": 2, \"x\": \"\\u0041\"}, {\"held\": true, \"item\": \"b}c\", \"step\": \"commit\", "
+         "\"reason\": null, \"answered\": false, \"quantity\": 1}]"},
+        {"[{\"held\":true,\"item\":\"\",\"step\":\"restore\",\"reason\":null,\"answered\":true,\"quantity\":1000000}]",
+         "[{\"held\":true,\"item\":\"\",\"step\":\"restore\",\"reason\":null,\"answered\":true,\"quantity\":1000000,"
+         "\"x\":[]}]"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        cart_record plain, forced;
+        cr_assert(from_columns(cases[i].plain, &plain), "case %zu", i);
+        cr_assert(from_columns(cases[i].forced, &forced), "case %zu", i);
+        cr_assert(memcmp(&plain, &forced, sizeof plain) == 0, "case %zu reads differently", i);
+    }
+    cart_record r;
+    cr_assert(from_columns(cases[0].plain, &r));
+    cr_assert_eq(r.cart.n_lines, 2);
+    cr_assert_str_eq(r.cart.lines[1].item, "b}c");
+    cr_assert_eq(r.cart.lines[0].quantity, 2);
+    cr_assert_eq(r.flow.lines[0].step, OL_STEP_HOLD);
+    cr_assert(r.flow.lines[0].answered);
+    cr_assert_not(r.flow.lines[0].held);
+    cr_assert_eq(r.reasons[0], OL_REASON_INSUFFICIENT_STOCK);
+    cr_assert_eq(r.flow.lines[1].step, OL_STEP_COMMIT);
+    cr_assert(r.flow.lines[1].held);
+}
+
+/* Whatever the path, what the general one refuses stays refused. */
+Test(cart_record_lines, refused_on_either_path) {
+    static const char *const refused[] = {
+        "[]",
+        "{}",
+        "[{\"held\": true, \"item\": \"a\", \"step\": \"hold\", \"reason\": null, \"answered\": true}]",
+        "[{\"held\": 1, \"item\": \"a\", \"step\": \"hold\", \"reason\": null, \"answered\": true, \"quantity\": 1}]",
+        "[{\"held\": true, \"item\": \"a\", \"step\": \"wait\", \"reason\": null, \"answered\": true, \"quantity\": "
+        "1}]",
+        "[{\"held\": true, \"item\": \"a\", \"step\": \"hold\", \"reason\": \"no\", \"answered\": true, \"quantity\": "
+        "1}]",
+        "[{\"held\": true, \"item\": \"a\", \"step\": \"hold\", \"reason\": null, \"answered\": true, \"quantity\": "
+        "0}]",
+        "[{\"held\": true, \"item\": \"a\", \"step\": \"hold\", \"reason\": null, \"answered\": true, \"quantity\": 1} "
+        "{\"held\": true, \"item\": \"b\", \"step\": \"hold\", \"reason\": null, \"answered\": true, \"quantity\": 1}]",
+        "[{\"held\": true, \"item\": \"a\", \"step\": \"hold\", \"reason\": null, \"answered\": true, \"quantity\": "
+        "1}] x",
+    };
+    cart_record r;
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++)
+        cr_assert_not(from_columns(refused[i], &r), "case %zu: %s", i, refused[i]);
+}
+
+/* OL_CART_LINES_MAX lines read; one more is refused. */
+Test(cart_record_lines, at_most_the_line_limit) {
+    static char lines[OL_CART_LINES_MAX * 128 + 256];
+    const char *one = "{\"held\": true, \"item\": \"a\", \"step\": \"hold\", \"reason\": null, \"answered\": true, "
+                      "\"quantity\": 1}";
+    strcpy(lines, "[");
+    for (int i = 0; i < OL_CART_LINES_MAX; i++) {
+        if (i) strcat(lines, ", ");
+        strcat(lines, one);
+    }
+    strcat(lines, "]");
+    cart_record r;
+    cr_assert(from_columns(lines, &r));
+    cr_assert_eq(r.cart.n_lines, OL_CART_LINES_MAX);
+    lines[strlen(lines) - 1] = '\0';
+    strcat(lines, ", ");
+    strcat(lines, one);
+    strcat(lines, "]");
+    cr_assert_not(from_columns(lines, &r));
+}

@@ -110,3 +110,56 @@ Test(flat, copy_needs_a_string_of_1_to_max_bytes) {
     cr_assert_not(ol_flat_copy(&m[1], 7, dst));
     cr_assert_not(ol_flat_copy(&m[2], 7, dst));
 }
+
+/* ---- arrays of flat objects ------------------------------------------- */
+
+/* Reads an array whole: the members of each element, or -1 when declined. */
+static int read_array(const char *value, int *members, int cap) {
+    ol_flat_array a;
+    ol_flat_reader r;
+    ol_flat_value v;
+    int n = 0;
+    if (!ol_flat_array_open(&a, value, strlen(value))) return -1;
+    while (ol_flat_array_next(&a, &r)) {
+        int m = 0;
+        while (ol_flat_next(&r, &v)) m++;
+        if (!ol_flat_close(&r)) return -1;
+        if (n < cap) members[n] = m;
+        n++;
+    }
+    return ol_flat_array_close(&a) ? n : -1;
+}
+
+/* As psql prints a jsonb array of objects: spaces after ':' and ','. */
+Test(flat_array, reads_what_postgres_prints) {
+    int m[4];
+    cr_assert_eq(read_array("[{\"held\": false, \"item\": \"a}b\", \"quantity\": 2}, {\"held\": true, \"reason\": "
+                            "null}] ",
+                            m, 4),
+                 2);
+    cr_assert_eq(m[0], 3);
+    cr_assert_eq(m[1], 2);
+    cr_assert_eq(read_array("[{\"a\":1}]", m, 4), 1);
+}
+
+Test(flat_array, declines_the_rest) {
+    static const char *const declined[] = {
+        "",           "[]",           "[1]",       "[{\"a\":1},]",  "[{\"a\":1} {\"b\":2}]",
+        "[{\"a\":1}", "[{\"a\":1}]x", "{\"a\":1}", "[{\"a\":[1]}]", "[{\"a\":1},[]]",
+    };
+    int m[4];
+    for (size_t i = 0; i < sizeof declined / sizeof declined[0]; i++)
+        cr_assert_eq(read_array(declined[i], m, 4), -1, "case %zu: %s", i, declined[i]);
+}
+
+/* An element left unclosed (its caller stopped at a member it refused)
+ * cannot be stepped over. */
+Test(flat_array, an_unclosed_element_stops_the_array) {
+    ol_flat_array a;
+    ol_flat_reader r;
+    const char *value = "[{\"a\":1},{\"b\":2}]";
+    cr_assert(ol_flat_array_open(&a, value, strlen(value)));
+    cr_assert(ol_flat_array_next(&a, &r));
+    cr_assert_not(ol_flat_array_next(&a, &r));
+    cr_assert_not(ol_flat_array_close(&a));
+}
