@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "ol_flat.h"
+#include "ol_json.h"
 #include "ol_str.h"
 
 static const char *type_name(cart_msg_kind kind) {
@@ -175,26 +176,68 @@ int64_t cart_record_expires_ms(const cart_record *rec) {
     return rec->flow.status == OL_CART_HELD || rec->flow.status == OL_CART_EXPIRED ? rec->flow.expires_at_ms : 0;
 }
 
-static json_t *lines_array(const cart_record *rec) {
-    json_t *lines = json_array();
-    for (size_t i = 0; lines && rec && rec->exists && i < rec->flow.n_lines; i++) {
-        ol_reason r = rec->flow.lines[i].held ? OL_REASON_NONE : rec->reasons[i];
-        json_t *l = json_pack("{s:s, s:i, s:s, s:o}", "item", rec->cart.lines[i].item, "quantity",
-                              (json_int_t)rec->cart.lines[i].quantity, "status", cart_line_status(rec, i), "reason",
-                              r == OL_REASON_NONE ? json_null() : json_string(ol_reason_name(r)));
-        if (!l || json_array_append_new(lines, l) != 0) {
-            json_decref(lines);
-            return NULL;
-        }
-    }
-    return lines;
+/* ---- JSON out -------------------------------------------------------
+ * Written with ol_json rather than built with jansson: these run per cart
+ * answer, per step, per forwarded line answer and per staged cart on
+ * order-carts' hot path, where each jansson object cost a dozen
+ * allocations. The bytes are what jansson's compact dump wrote
+ * (tests/unit/test_cart_engine.c keeps that construction as the reference),
+ * failures included: text that is not UTF-8 gives NULL, as json_pack did.
+ * Each writer reserves what a cart of plain ASCII needs at most, so the
+ * common case allocates once. */
+
+#define ANSWER_BYTES 512      /* an answer's keys and values but its lines and error */
+#define ANSWER_LINE_BYTES 160 /* one of its lines, with the longest plain item */
+#define RECORD_LINE_BYTES 176 /* one line of table carts' column */
+#define STEP_BYTES 400        /* a cancel step: two ids and an item */
+#define LINE_RESULT_BYTES 384
+
+/* null for none; a reason without a name fails, as json_string(NULL) made
+ * json_pack fail. */
+static bool append_reason(ol_buf *out, ol_reason reason) {
+    return reason == OL_REASON_NONE ? OL_JSON_LIT(out, "null") : ol_json_append_string(out, ol_reason_name(reason));
 }
 
-static json_t *time_or_null(int64_t ms) {
-    if (ms <= 0) return json_null();
+static bool append_bool(ol_buf *out, bool value) {
+    return value ? OL_JSON_LIT(out, "true") : OL_JSON_LIT(out, "false");
+}
+
+/* The caller's string when ok; else NULL, the buffer freed. */
+static char *finish(ol_buf *out, bool ok) {
+    if (ok) return out->data;
+    ol_buf_free(out);
+    return NULL;
+}
+
+/* The answer's lines as ,"lines":[...]; [] for an unknown cart (NULL). */
+static bool append_answer_lines(ol_buf *out, const cart_record *rec) {
+    if (!OL_JSON_LIT(out, ",\"lines\":[")) return false;
+    for (size_t i = 0; rec && i < rec->flow.n_lines; i++) {
+        ol_reason r = rec->flow.lines[i].held ? OL_REASON_NONE : rec->reasons[i];
+        if (!((i == 0 || OL_JSON_LIT(out, ",")) && OL_JSON_LIT(out, "{\"item\":") &&
+              ol_json_append_string(out, rec->cart.lines[i].item) && OL_JSON_LIT(out, ",\"quantity\":") &&
+              ol_buf_append_int(out, rec->cart.lines[i].quantity) && OL_JSON_LIT(out, ",\"status\":") &&
+              ol_json_append_string(out, cart_line_status(rec, i)) && OL_JSON_LIT(out, ",\"reason\":") &&
+              append_reason(out, r) && OL_JSON_LIT(out, "}")))
+            return false;
+    }
+    return OL_JSON_LIT(out, "]");
+}
+
+/* A deadline in milliseconds as RFC 3339, or null for none. */
+static bool append_time_or_null(ol_buf *out, int64_t ms) {
+    if (ms <= 0) return OL_JSON_LIT(out, "null");
     char t[40];
     ol_format_rfc3339(t, sizeof t, ms * 1000);
-    return json_string(t);
+    return ol_json_append_string(out, t);
+}
+
+/* ,"error":... when there is one. jansson refused an error that is not
+ * UTF-8 (cut inside a character) and json_object_set_new then left the key
+ * out, the answer still sent: so it is still. */
+static bool append_error(ol_buf *out, const char *error) {
+    if (!error[0] || !ol_utf8_valid(error, strlen(error))) return true;
+    return OL_JSON_LIT(out, ",\"error\":") && ol_json_append_string(out, error);
 }
 
 char *cart_answer_json(const cart_answer *a, const cart_record *rec, int32_t partition, int64_t offset,
@@ -202,18 +245,25 @@ char *cart_answer_json(const cart_answer *a, const cart_record *rec, int32_t par
     char processed[40];
     ol_format_rfc3339(processed, sizeof processed, processed_at_us);
     bool known = rec && rec->exists;
-    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:b, s:s, s:I, s:I, s:s}", "order_id", a->order_id,
-                          "cart_id", known ? rec->cart.cart_id : a->order_id, "type", a->type, "status",
-                          ol_status_name(a->status), "reason",
-                          a->reason == OL_REASON_NONE ? json_null() : json_string(ol_reason_name(a->reason)), "state",
-                          a->has_state ? json_string(ol_cart_status_name(a->state)) : json_null(), "hold_expires_at",
-                          time_or_null(known ? cart_record_expires_ms(rec) : 0), "lines",
-                          lines_array(known ? rec : NULL), "duplicate", duplicate, "topic", "carts", "partition",
-                          (json_int_t)partition, "offset", (json_int_t)offset, "processed_at", processed);
-    if (o && a->error[0]) json_object_set_new(o, "error", json_string(a->error));
-    char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
-    json_decref(o);
-    return s;
+    const cart_record *lines = known ? rec : NULL;
+    ol_buf out;
+    ol_buf_init(&out);
+    bool ok = ol_buf_reserve(&out, ANSWER_BYTES + (lines ? lines->flow.n_lines : 0) * ANSWER_LINE_BYTES) &&
+              OL_JSON_LIT(&out, "{\"order_id\":") && ol_json_append_string(&out, a->order_id) &&
+              OL_JSON_LIT(&out, ",\"cart_id\":") &&
+              ol_json_append_string(&out, known ? rec->cart.cart_id : a->order_id) && OL_JSON_LIT(&out, ",\"type\":") &&
+              ol_json_append_string(&out, a->type) && OL_JSON_LIT(&out, ",\"status\":") &&
+              ol_json_append_string(&out, ol_status_name(a->status)) && OL_JSON_LIT(&out, ",\"reason\":") &&
+              append_reason(&out, a->reason) && OL_JSON_LIT(&out, ",\"state\":") &&
+              (a->has_state ? ol_json_append_string(&out, ol_cart_status_name(a->state)) : OL_JSON_LIT(&out, "null")) &&
+              OL_JSON_LIT(&out, ",\"hold_expires_at\":") &&
+              append_time_or_null(&out, known ? cart_record_expires_ms(rec) : 0) && append_answer_lines(&out, lines) &&
+              OL_JSON_LIT(&out, ",\"duplicate\":") && append_bool(&out, duplicate) &&
+              OL_JSON_LIT(&out, ",\"topic\":\"carts\",\"partition\":") && ol_buf_append_int(&out, partition) &&
+              OL_JSON_LIT(&out, ",\"offset\":") && ol_buf_append_int(&out, offset) &&
+              OL_JSON_LIT(&out, ",\"processed_at\":") && ol_json_append_string(&out, processed) &&
+              append_error(&out, a->error) && OL_JSON_LIT(&out, "}");
+    return finish(&out, ok);
 }
 
 char *cart_step_json(const cart_record *rec, size_t line, ol_step step) {
@@ -222,44 +272,53 @@ char *cart_step_json(const cart_record *rec, size_t line, ol_step step) {
     if (!ol_cart_line_order_id(rec->cart.cart_id, line, ol_step_name(step), id, sizeof id) ||
         !ol_cart_line_order_id(rec->cart.cart_id, line, "hold", target, sizeof target))
         return NULL;
-    json_t *o = step == OL_STEP_HOLD
-                    ? json_pack("{s:s, s:s, s:i, s:i}", "order_id", id, "item", l->item, "quantity",
-                                (json_int_t)l->quantity, "hold_s", (json_int_t)OL_HOLD_MAX_S)
-                    : json_pack("{s:s, s:s, s:s, s:s}", "type", step == OL_STEP_COMMIT ? "confirm" : "cancel",
-                                "order_id", id, "item", l->item, "target", target);
-    char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
-    json_decref(o);
-    return s;
+    ol_buf out;
+    ol_buf_init(&out);
+    bool ok = ol_buf_reserve(&out, STEP_BYTES);
+    if (step == OL_STEP_HOLD)
+        ok = ok && OL_JSON_LIT(&out, "{\"order_id\":") && ol_json_append_string(&out, id) &&
+             OL_JSON_LIT(&out, ",\"item\":") && ol_json_append_string(&out, l->item) &&
+             OL_JSON_LIT(&out, ",\"quantity\":") && ol_buf_append_int(&out, l->quantity) &&
+             OL_JSON_LIT(&out, ",\"hold_s\":") && ol_buf_append_int(&out, OL_HOLD_MAX_S) && OL_JSON_LIT(&out, "}");
+    else
+        ok = ok &&
+             (step == OL_STEP_COMMIT ? OL_JSON_LIT(&out, "{\"type\":\"confirm\"")
+                                     : OL_JSON_LIT(&out, "{\"type\":\"cancel\"")) &&
+             OL_JSON_LIT(&out, ",\"order_id\":") && ol_json_append_string(&out, id) &&
+             OL_JSON_LIT(&out, ",\"item\":") && ol_json_append_string(&out, l->item) &&
+             OL_JSON_LIT(&out, ",\"target\":") && ol_json_append_string(&out, target) && OL_JSON_LIT(&out, "}");
+    return finish(&out, ok);
 }
 
 char *cart_line_result_json(const cart_line_answer *a) {
-    json_t *o = json_pack("{s:s, s:s, s:i, s:s, s:s, s:s, s:o, s:i, s:I}", "type", "line_result", "cart_id", a->cart_id,
-                          "line", (json_int_t)a->line, "phase", ol_step_name(a->step), "item", a->item, "status",
-                          ol_status_name(a->status), "reason",
-                          a->reason == OL_REASON_NONE ? json_null() : json_string(ol_reason_name(a->reason)),
-                          "partition", (json_int_t)a->partition, "offset", (json_int_t)a->offset);
-    char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
-    json_decref(o);
-    return s;
+    ol_buf out;
+    ol_buf_init(&out);
+    bool ok = ol_buf_reserve(&out, LINE_RESULT_BYTES) && OL_JSON_LIT(&out, "{\"type\":\"line_result\",\"cart_id\":") &&
+              ol_json_append_string(&out, a->cart_id) && OL_JSON_LIT(&out, ",\"line\":") &&
+              ol_buf_append_int(&out, (int64_t)a->line) && OL_JSON_LIT(&out, ",\"phase\":") &&
+              ol_json_append_string(&out, ol_step_name(a->step)) && OL_JSON_LIT(&out, ",\"item\":") &&
+              ol_json_append_string(&out, a->item) && OL_JSON_LIT(&out, ",\"status\":") &&
+              ol_json_append_string(&out, ol_status_name(a->status)) && OL_JSON_LIT(&out, ",\"reason\":") &&
+              append_reason(&out, a->reason) && OL_JSON_LIT(&out, ",\"partition\":") &&
+              ol_buf_append_int(&out, a->partition) && OL_JSON_LIT(&out, ",\"offset\":") &&
+              ol_buf_append_int(&out, a->offset) && OL_JSON_LIT(&out, "}");
+    return finish(&out, ok);
 }
 
 char *cart_record_lines_json(const cart_record *rec) {
-    json_t *lines = json_array();
-    for (size_t i = 0; lines && i < rec->flow.n_lines; i++) {
+    ol_buf out;
+    ol_buf_init(&out);
+    bool ok = ol_buf_reserve(&out, 2 + rec->flow.n_lines * RECORD_LINE_BYTES) && OL_JSON_LIT(&out, "[");
+    for (size_t i = 0; ok && i < rec->flow.n_lines; i++) {
         const ol_cart_line_state *l = &rec->flow.lines[i];
-        json_t *o =
-            json_pack("{s:s, s:i, s:s, s:b, s:b, s:o}", "item", rec->cart.lines[i].item, "quantity",
-                      (json_int_t)rec->cart.lines[i].quantity, "step", ol_step_name(l->step), "answered", l->answered,
-                      "held", l->held, "reason",
-                      rec->reasons[i] == OL_REASON_NONE ? json_null() : json_string(ol_reason_name(rec->reasons[i])));
-        if (!o || json_array_append_new(lines, o) != 0) {
-            json_decref(lines);
-            return NULL;
-        }
+        ok = (i == 0 || OL_JSON_LIT(&out, ",")) && OL_JSON_LIT(&out, "{\"item\":") &&
+             ol_json_append_string(&out, rec->cart.lines[i].item) && OL_JSON_LIT(&out, ",\"quantity\":") &&
+             ol_buf_append_int(&out, rec->cart.lines[i].quantity) && OL_JSON_LIT(&out, ",\"step\":") &&
+             ol_json_append_string(&out, ol_step_name(l->step)) && OL_JSON_LIT(&out, ",\"answered\":") &&
+             append_bool(&out, l->answered) && OL_JSON_LIT(&out, ",\"held\":") && append_bool(&out, l->held) &&
+             OL_JSON_LIT(&out, ",\"reason\":") && append_reason(&out, rec->reasons[i]) && OL_JSON_LIT(&out, "}");
     }
-    char *s = lines ? json_dumps(lines, JSON_COMPACT) : NULL;
-    json_decref(lines);
-    return s;
+    return finish(&out, ok && OL_JSON_LIT(&out, "]"));
 }
 
 static bool status_parse(const char *name, ol_cart_status *out) {

@@ -64,15 +64,20 @@ void cart_engine_apply(cart_record *rec, const cart_msg *m, bool decided, int32_
  * rejected, released, restored. */
 const char *cart_line_status(const cart_record *rec, size_t line);
 
-/* The answer's JSON (schemas/cart-result.schema.json); rec may be NULL or
- * not exist (no lines). Caller frees; NULL when memory ran out. */
+/* The JSON writers below write, byte for byte, what jansson's compact dump
+ * of the same values wrote (key order included). Each returns a string the
+ * caller frees, or NULL when memory ran out or a string in it is not UTF-8.
+ *
+ * The answer's JSON (schemas/cart-result.schema.json); rec may be NULL or
+ * not exist (no lines). An error that is not UTF-8 is left out. */
 char *cart_answer_json(const cart_answer *a, const cart_record *rec, int32_t partition, int64_t offset,
                        int64_t processed_at_us, bool duplicate);
 
-/* One step's message for the orders topic (carts/protocol.md). Caller frees. */
+/* One step's message for the orders topic (carts/protocol.md); NULL also
+ * when the step's order_id would be longer than OL_ORDER_ID_MAX. */
 char *cart_step_json(const cart_record *rec, size_t line, ol_step step);
 
-/* A line's forwarded answer for the carts topic. Caller frees. */
+/* A line's forwarded answer for the carts topic. */
 char *cart_line_result_json(const cart_line_answer *a);
 
 /* The lines column (jsonb) of table carts, and back. */

@@ -1,12 +1,12 @@
 #include "ol_result.h"
 
 #include <jansson.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "ol_flat.h"
+#include "ol_json.h"
 #include "ol_str.h"
 
 static const char *const STATUS_NAMES[] = {"accepted", "rejected", "held"};
@@ -45,85 +45,8 @@ bool ol_reason_parse(const char *text, ol_reason *out) {
     return false;
 }
 
-static bool append_escaped(ol_buf *out, const char *text, size_t len);
-
-/* True when every byte is ASCII that JSON takes as it is: the common case
- * (ids, items, names), copied in one go without the UTF-8 check. */
-static bool plain_ascii(const char *text, size_t len) {
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)text[i];
-        if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\') return false;
-    }
-    return true;
-}
-
-/* Appends a JSON string literal, escaped as jansson's compact dump does
- * (so output is byte-identical to json_dumps): ", \ and control characters;
- * UTF-8 passes through. Text that is not valid UTF-8 is made printable. */
-static bool append_json_string(ol_buf *out, const char *text) {
-    size_t len = strlen(text);
-    if (!plain_ascii(text, len)) return append_escaped(out, text, len);
-    if (!ol_buf_reserve(out, len + 2)) return false;
-    char *p = out->data + out->len;
-    p[0] = '"';
-    memcpy(p + 1, text, len);
-    p[len + 1] = '"';
-    out->len += len + 2;
-    out->data[out->len] = '\0';
-    return true;
-}
-
-static bool append_escaped(ol_buf *out, const char *text, size_t len) {
-    char safe[OL_ERROR_MAX * 4];
-    if (!ol_utf8_valid(text, len)) {
-        ol_printable(safe, sizeof safe, text, len);
-        text = safe;
-        len = strlen(safe);
-    }
-    if (!ol_buf_append(out, "\"", 1)) return false;
-    size_t run = 0; /* bytes copied verbatim in one go */
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)text[i];
-        if (c >= 0x20 && c != '"' && c != '\\') continue;
-        if (i > run && !ol_buf_append(out, text + run, i - run)) return false;
-        run = i + 1;
-        char esc[8];
-        switch (c) {
-        case '"':
-            memcpy(esc, "\\\"", 3);
-            break;
-        case '\\':
-            memcpy(esc, "\\\\", 3);
-            break;
-        case '\b':
-            memcpy(esc, "\\b", 3);
-            break;
-        case '\f':
-            memcpy(esc, "\\f", 3);
-            break;
-        case '\n':
-            memcpy(esc, "\\n", 3);
-            break;
-        case '\r':
-            memcpy(esc, "\\r", 3);
-            break;
-        case '\t':
-            memcpy(esc, "\\t", 3);
-            break;
-        default:
-            snprintf(esc, sizeof esc, "\\u%04X", c);
-        }
-        if (!ol_buf_appends(out, esc)) return false;
-    }
-    if (len > run && !ol_buf_append(out, text + run, len - run)) return false;
-    return ol_buf_append(out, "\"", 1);
-}
-
-/* A string literal's bytes, without its NUL: a key with its comma and colon. */
-#define APPEND_LIT(out, lit) ol_buf_append(out, lit, sizeof lit - 1)
-
 static bool append_string_or_null(ol_buf *out, const char *key, size_t key_len, const char *value) {
-    return ol_buf_append(out, key, key_len) && (value ? append_json_string(out, value) : APPEND_LIT(out, "null"));
+    return ol_buf_append(out, key, key_len) && ol_json_append_text_or_null(out, value);
 }
 #define STRING_OR_NULL(out, lit, value) append_string_or_null(out, lit, sizeof lit - 1, value)
 
@@ -136,22 +59,22 @@ char *ol_result_to_json(const ol_result *r) {
     const char *reason = ol_reason_name(r->reason);
     ol_buf out;
     ol_buf_init(&out);
-    bool ok = ol_buf_reserve(&out, 320) && APPEND_LIT(&out, "{\"order_id\":") &&
-              (r->order_id[0] ? append_json_string(&out, r->order_id) : APPEND_LIT(&out, "null")) &&
+    bool ok = ol_buf_reserve(&out, 320) && OL_JSON_LIT(&out, "{\"order_id\":") &&
+              ol_json_append_text_or_null(&out, r->order_id[0] ? r->order_id : NULL) &&
               STRING_OR_NULL(&out, ",\"item\":", r->has_order ? r->item : NULL) &&
               STRING_OR_NULL(&out, ",\"type\":", r->has_order ? ol_order_type_name(r->type) : NULL) &&
-              APPEND_LIT(&out, ",\"quantity\":") &&
-              (r->has_order ? ol_buf_append_int(&out, r->quantity) : APPEND_LIT(&out, "null")) &&
+              OL_JSON_LIT(&out, ",\"quantity\":") &&
+              (r->has_order ? ol_buf_append_int(&out, r->quantity) : OL_JSON_LIT(&out, "null")) &&
               (!r->target[0] || STRING_OR_NULL(&out, ",\"target\":", r->target)) &&
               STRING_OR_NULL(&out, ",\"status\":", ol_status_name(r->status)) &&
-              STRING_OR_NULL(&out, ",\"reason\":", reason) && APPEND_LIT(&out, ",\"remaining\":") &&
-              (r->has_remaining ? ol_buf_append_int(&out, r->remaining) : APPEND_LIT(&out, "null")) &&
-              (r->duplicate ? APPEND_LIT(&out, ",\"duplicate\":true") : APPEND_LIT(&out, ",\"duplicate\":false")) &&
-              APPEND_LIT(&out, ",\"partition\":") && ol_buf_append_int(&out, r->partition) &&
-              APPEND_LIT(&out, ",\"offset\":") && ol_buf_append_int(&out, r->offset) &&
+              STRING_OR_NULL(&out, ",\"reason\":", reason) && OL_JSON_LIT(&out, ",\"remaining\":") &&
+              (r->has_remaining ? ol_buf_append_int(&out, r->remaining) : OL_JSON_LIT(&out, "null")) &&
+              (r->duplicate ? OL_JSON_LIT(&out, ",\"duplicate\":true") : OL_JSON_LIT(&out, ",\"duplicate\":false")) &&
+              OL_JSON_LIT(&out, ",\"partition\":") && ol_buf_append_int(&out, r->partition) &&
+              OL_JSON_LIT(&out, ",\"offset\":") && ol_buf_append_int(&out, r->offset) &&
               STRING_OR_NULL(&out, ",\"processed_at\":", stamp) &&
               (!r->hold_expires_at_us || STRING_OR_NULL(&out, ",\"hold_expires_at\":", deadline)) &&
-              (!r->error[0] || STRING_OR_NULL(&out, ",\"error\":", r->error)) && APPEND_LIT(&out, "}");
+              (!r->error[0] || STRING_OR_NULL(&out, ",\"error\":", r->error)) && OL_JSON_LIT(&out, "}");
     if (!ok) {
         ol_buf_free(&out);
         return NULL;
