@@ -365,26 +365,22 @@ static bool line_from_json(cart_record *rec, size_t i, json_t *o) {
 
 static bool line_member(const ol_flat_value *v, cart_record *rec, size_t i, unsigned *seen) {
     char text[24];
-    bool text_ok = v->kind == OL_FLAT_STRING && v->len < sizeof text;
-    if (text_ok) {
-        memcpy(text, v->s, v->len);
-        text[v->len] = '\0';
-    }
+    bool text_ok = ol_flat_text(v, text, sizeof text);
     ol_cart_line *line = &rec->cart.lines[i];
     ol_cart_line_state *state = &rec->flow.lines[i];
     if (OL_FLAT_IS(v, "item")) {
         *seen |= 1u;
-        if (v->kind != OL_FLAT_STRING || v->len > OL_ITEM_MAX) return false;
-        memcpy(line->item, v->s, v->len);
-        line->item[v->len] = '\0';
-        return true;
+        return ol_flat_text(v, line->item, sizeof line->item);
     }
     if (OL_FLAT_IS(v, "quantity")) {
         *seen |= 2u;
         line->quantity = (int32_t)v->integer;
         return v->kind == OL_FLAT_INTEGER && v->integer >= 1 && v->integer <= OL_QUANTITY_MAX;
     }
-    if (OL_FLAT_IS(v, "step")) return (*seen |= 4u, text_ok && step_from_name(text, &state->step));
+    if (OL_FLAT_IS(v, "step")) {
+        *seen |= 4u;
+        return text_ok && step_from_name(text, &state->step);
+    }
     if (OL_FLAT_IS(v, "answered") || OL_FLAT_IS(v, "held")) {
         bool *flag = v->name[0] == 'a' ? &state->answered : &state->held;
         *seen |= v->name[0] == 'a' ? 8u : 16u;

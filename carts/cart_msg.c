@@ -158,19 +158,13 @@ static bool flat_int(const ol_flat_value *v, int64_t lo, int64_t hi, int64_t *ou
 
 /* One member into *a; false when the general path would refuse it. */
 static bool line_result_member(const ol_flat_value *v, cart_line_answer *a, unsigned *seen, int64_t *ints) {
-    char text[24];
-    bool text_ok = v->kind == OL_FLAT_STRING && v->len < sizeof text;
-    if (text_ok) {
-        memcpy(text, v->s, v->len);
-        text[v->len] = '\0';
-    }
     static const char *const names[] = {"type",   "cart_id", "item",   "line",  "partition",
                                         "offset", "phase",   "status", "reason"};
-    size_t i = 0;
-    while (i < sizeof names / sizeof names[0] &&
-           !(strlen(names[i]) == v->name_len && memcmp(names[i], v->name, v->name_len) == 0))
-        i++;
+    int i = ol_flat_field(v, names, (int)(sizeof names / sizeof names[0]));
+    if (i < 0) return true; /* another field: the general path ignores it too */
     *seen |= 1u << i;
+    char text[24];
+    bool text_ok = ol_flat_text(v, text, sizeof text);
     switch (i) {
     case 0:
         return text_ok && strcmp(text, "line_result") == 0;
@@ -188,10 +182,8 @@ static bool line_result_member(const ol_flat_value *v, cart_line_answer *a, unsi
         return v->kind == OL_FLAT_STRING && step_parse(v->s, v->len, &a->step);
     case 7:
         return text_ok && ol_status_parse(text, &a->status);
-    case 8:
+    default: /* 8 */
         return v->kind == OL_FLAT_NULL || (text_ok && ol_reason_parse(text, &a->reason));
-    default:
-        return true; /* another field: the general path ignores it too */
     }
 }
 

@@ -162,8 +162,18 @@ bool ol_flat_array_close(ol_flat_array *a) {
 }
 
 bool ol_flat_copy(const ol_flat_value *v, size_t max, char *dst) {
-    if (v->kind != OL_FLAT_STRING || v->len < 1 || v->len > max) return false;
+    return v->kind == OL_FLAT_STRING && v->len >= 1 && v->len <= max && ol_flat_text(v, dst, max + 1);
+}
+
+bool ol_flat_text(const ol_flat_value *v, char *dst, size_t cap) {
+    if (v->kind != OL_FLAT_STRING || v->len >= cap) return false;
     memcpy(dst, v->s, v->len);
     dst[v->len] = '\0';
     return true;
+}
+
+int ol_flat_field(const ol_flat_value *v, const char *const *names, int n) {
+    for (int i = 0; i < n; i++)
+        if (strlen(names[i]) == v->name_len && memcmp(names[i], v->name, v->name_len) == 0) return i;
+    return -1;
 }

@@ -94,4 +94,11 @@ bool ol_flat_array_close(ol_flat_array *a);
 /* The string value into dst (NUL-terminated) when it has 1..max bytes. */
 bool ol_flat_copy(const ol_flat_value *v, size_t max, char *dst);
 
+/* The string value as a C string in dst[0..cap), when it fits (0 bytes
+ * allowed): for the names a parser then compares or parses. */
+bool ol_flat_text(const ol_flat_value *v, char *dst, size_t cap);
+
+/* The index of the member's name in names[0..n), or -1 for another name. */
+int ol_flat_field(const ol_flat_value *v, const char *const *names, int n);
+
 #endif

@@ -174,23 +174,9 @@ static const char *const RESULT_FIELDS[R_FIELDS] = {
     "duplicate", "partition", "offset", "processed_at", "error",  "target", "hold_expires_at"};
 #define R_REQUIRED ((1u << R_ERROR) - 1) /* every field before error */
 
-static int result_field(const ol_flat_value *v) {
-    for (int i = 0; i < R_FIELDS; i++)
-        if (strlen(RESULT_FIELDS[i]) == v->name_len && memcmp(RESULT_FIELDS[i], v->name, v->name_len) == 0) return i;
-    return -1;
-}
-
-/* A string value as a C string of at most cap - 1 bytes (0 bytes allowed). */
-static bool flat_text(const ol_flat_value *v, char *dst, size_t cap) {
-    if (v->kind != OL_FLAT_STRING || v->len >= cap) return false;
-    memcpy(dst, v->s, v->len);
-    dst[v->len] = '\0';
-    return true;
-}
-
 static bool nullable_text(const ol_flat_value *v, char *dst, size_t cap, bool *present) {
     *present = v->kind != OL_FLAT_NULL;
-    return !*present || flat_text(v, dst, cap);
+    return !*present || ol_flat_text(v, dst, cap);
 }
 
 static bool result_apply_flat(const ol_flat_value *f, ol_result *out) {
@@ -200,7 +186,7 @@ static bool result_apply_flat(const ol_flat_value *f, ol_result *out) {
         !nullable_text(&f[R_ITEM], out->item, sizeof out->item, &has_item) ||
         !nullable_text(&f[R_TYPE], type, sizeof type, &has_type) ||
         !nullable_text(&f[R_REASON], reason, sizeof reason, &has_reason) ||
-        !flat_text(&f[R_STATUS], status, sizeof status) || !flat_text(&f[R_PROCESSED_AT], stamp, sizeof stamp) ||
+        !ol_flat_text(&f[R_STATUS], status, sizeof status) || !ol_flat_text(&f[R_PROCESSED_AT], stamp, sizeof stamp) ||
         f[R_PARTITION].kind != OL_FLAT_INTEGER || f[R_OFFSET].kind != OL_FLAT_INTEGER ||
         (f[R_DUPLICATE].kind != OL_FLAT_TRUE && f[R_DUPLICATE].kind != OL_FLAT_FALSE))
         return false;
@@ -219,11 +205,11 @@ static bool result_apply_flat(const ol_flat_value *f, ol_result *out) {
     out->duplicate = f[R_DUPLICATE].kind == OL_FLAT_TRUE;
     out->partition = (int32_t)f[R_PARTITION].integer;
     out->offset = f[R_OFFSET].integer;
-    if (f[R_TARGET].name && !flat_text(&f[R_TARGET], out->target, sizeof out->target)) return false;
-    if (f[R_HOLD_EXPIRES_AT].name && (!flat_text(&f[R_HOLD_EXPIRES_AT], deadline, sizeof deadline) ||
+    if (f[R_TARGET].name && !ol_flat_text(&f[R_TARGET], out->target, sizeof out->target)) return false;
+    if (f[R_HOLD_EXPIRES_AT].name && (!ol_flat_text(&f[R_HOLD_EXPIRES_AT], deadline, sizeof deadline) ||
                                       !parse_rfc3339(deadline, &out->hold_expires_at_us)))
         return false;
-    if (f[R_ERROR].name && !flat_text(&f[R_ERROR], out->error, sizeof out->error)) return false;
+    if (f[R_ERROR].name && !ol_flat_text(&f[R_ERROR], out->error, sizeof out->error)) return false;
     return true;
 }
 
@@ -234,7 +220,7 @@ bool ol_result_parse_flat(const char *value, size_t len, ol_result *out) {
     ol_flat_reader r;
     if (!ol_flat_open(&r, value, len)) return false;
     while (ol_flat_next(&r, &v)) {
-        int i = result_field(&v);
+        int i = ol_flat_field(&v, RESULT_FIELDS, R_FIELDS);
         if (i < 0) continue;
         fields[i] = v;
         seen |= 1u << i;

@@ -163,3 +163,19 @@ Test(flat_array, an_unclosed_element_stops_the_array) {
     cr_assert_not(ol_flat_array_next(&a, &r));
     cr_assert_not(ol_flat_array_close(&a));
 }
+
+Test(flat, text_fits_or_is_refused_and_fields_are_found_by_name) {
+    ol_flat_value m[3];
+    char dst[4];
+    cr_assert_eq(read_all("{\"a\":\"abc\",\"b\":\"\",\"c\":7}", m, 3), 3);
+    cr_assert(ol_flat_text(&m[0], dst, sizeof dst));
+    cr_assert_str_eq(dst, "abc");
+    cr_assert_not(ol_flat_text(&m[0], dst, 3));
+    cr_assert(ol_flat_text(&m[1], dst, sizeof dst));
+    cr_assert_str_eq(dst, "");
+    cr_assert_not(ol_flat_text(&m[2], dst, sizeof dst));
+    static const char *const names[] = {"c", "b", "aa"};
+    cr_assert_eq(ol_flat_field(&m[0], names, 3), -1);
+    cr_assert_eq(ol_flat_field(&m[1], names, 3), 1);
+    cr_assert_eq(ol_flat_field(&m[2], names, 3), 0);
+}
