@@ -109,14 +109,17 @@ cart_store_status cart_store_due(cart_store *s, const int32_t *partitions, size_
                                  char (*ids)[OL_CART_ID_MAX + 1], int64_t *deadline_ms, size_t cap, size_t *n_out,
                                  char *err, size_t errlen);
 
-/* The gauges of the partitions given, in one statement: outbox rows, held
- * carts, and held carts whose deadline is before overdue_before_ms. With no
- * partition, all 0: the statement still shows the connection alive. */
+/* The gauges of the partitions given, in one statement: held carts, held
+ * carts whose deadline is before overdue_before_ms and, with count_outbox,
+ * the outbox rows (else outbox_pending is left as it was). Counting the
+ * outbox visits every row deleted since the last vacuum, so it is for when
+ * the caller cannot know. With no partition, all 0: the statement still
+ * shows the connection alive. */
 typedef struct cart_store_gauge_values {
     int64_t outbox_pending, held, overdue;
 } cart_store_gauge_values;
 cart_store_status cart_store_gauges(cart_store *s, const int32_t *partitions, size_t n, int64_t overdue_before_ms,
-                                    cart_store_gauge_values *out, char *err, size_t errlen);
+                                    bool count_outbox, cart_store_gauge_values *out, char *err, size_t errlen);
 /* The connection is up, as libpq last saw it. */
 bool cart_store_connected(const cart_store *s);
 

@@ -718,6 +718,17 @@ static void expire_map_prune(cart_coordinator *c, int64_t now_ms) {
     (void)now_ms;
 }
 
+/* Outbox rows of the owned partitions not yet in the log. While no table
+ * read is owed, every such row has been handed to librdkafka and awaits its
+ * report, so this process knows the figure; only then is the table counted
+ * (a count visits every row deleted since the last vacuum: tens of ms a
+ * scan, on the loop every cart waits on). */
+static bool outbox_pending_known(const cart_coordinator *c, int64_t *pending) {
+    if (!cart_outbox_may_hand(&c->out)) return false;
+    *pending = (int64_t)c->outbox_in_flight;
+    return true;
+}
+
 /* Every expire interval: the gauges (a ping of PostgreSQL too, when idle),
  * then an expire for each held cart of the owned partitions past its
  * deadline. A cart is overdue once its deadline is OVERDUE_SLACK_MS behind:
@@ -729,8 +740,9 @@ static cart_store_status step_expire(cart_coordinator *c, char *err, size_t errl
     c->next_expire_scan_ms = mono + c->s->expire_interval_ms;
     int64_t now_ms = ol_now_us() / 1000;
     cart_store_gauge_values g = {0, 0, 0};
+    bool known = outbox_pending_known(c, &g.outbox_pending);
     cart_store_status st =
-        cart_store_gauges(c->store, c->owned, c->n_owned, now_ms - OVERDUE_SLACK_MS, &g, err, errlen);
+        cart_store_gauges(c->store, c->owned, c->n_owned, now_ms - OVERDUE_SLACK_MS, !known, &g, err, errlen);
     if (st != CART_STORE_OK) return st;
     c->m.outbox_pending = g.outbox_pending;
     c->m.carts_held = g.held;
