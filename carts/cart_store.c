@@ -60,8 +60,10 @@ static const struct {
     [ST_DUE] = {"carts_due", "SELECT cart_id, (extract(epoch FROM hold_expires_at) * 1000)::bigint FROM carts"
                              " WHERE kafka_topic = $1 AND kafka_partition = ANY($2::int[]) AND state = 'held' AND"
                              " hold_expires_at <= to_timestamp($3::bigint / 1000.0) ORDER BY hold_expires_at LIMIT $4"},
+    /* "id > 0": a range of the primary key, the outbox's only index
+     * (migration 006); a partition filter alone is a scan of the table. */
     [ST_GAUGES] = {"carts_gauges",
-                   "SELECT (SELECT count(*) FROM cart_outbox WHERE kafka_partition = ANY($2::int[])),"
+                   "SELECT (SELECT count(*) FROM cart_outbox WHERE id > 0 AND kafka_partition = ANY($2::int[])),"
                    " count(*), count(*) FILTER (WHERE hold_expires_at < to_timestamp($3::bigint / 1000.0)) FROM carts"
                    " WHERE kafka_topic = $1 AND kafka_partition = ANY($2::int[]) AND state = 'held'"},
     [ST_GAUGES_HELD] = {"carts_gauges_held",
