@@ -39,6 +39,8 @@ it_cleanup() {
     wait 2>/dev/null || true
     if [ $rc -eq 0 ] && [ -z "${KEEP_LOGS:-}" ]; then
         psql "$ORDERLINE_DB" -X -q -c "DROP DATABASE IF EXISTS $IT_DBNAME" >/dev/null 2>&1 || true
+        # A long-lived stack kept every test's topics (GBs of partitions).
+        "$IT_ROOT/scripts/stack" delete-topics "${IT_GROUP//./\\.}\\..*" >/dev/null 2>&1 || true
         rm -rf "$IT_LOGDIR"
     else
         log "kept database $IT_DBNAME and logs in $IT_LOGDIR"
