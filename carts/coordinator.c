@@ -720,10 +720,15 @@ static void expire_map_prune(cart_coordinator *c, int64_t now_ms) {
 
 /* Outbox rows of the owned partitions not yet in the log. While no table
  * read is owed, every such row has been handed to librdkafka and awaits its
- * report, so this process knows the figure; only then is the table counted
- * (a count visits every row deleted since the last vacuum: tens of ms a
- * scan, on the loop every cart waits on). */
+ * report, so this process knows the figure; only otherwise is the table
+ * counted, since a count visits every row deleted since the last vacuum,
+ * on the loop every cart waits on. With no partition there is nothing to
+ * count (and no read ever clears the owed one). */
 static bool outbox_pending_known(const cart_coordinator *c, int64_t *pending) {
+    if (c->n_owned == 0) {
+        *pending = 0;
+        return true;
+    }
     if (!cart_outbox_may_hand(&c->out)) return false;
     *pending = (int64_t)c->outbox_in_flight;
     return true;

@@ -1,11 +1,11 @@
--- orderline schema, version 6: the outbox is reached by its primary key only.
+-- orderline schema, version 6: the outbox is reached by its primary key.
 --
 -- cart_outbox is a queue: every row is deleted once it is in the log, so
 -- until a vacuum its indexes hold an entry for every row deleted since. The
 -- (kafka_partition, id) index let the planner serve "id = ANY($1)" (the
--- delete of delivered rows) by a scan of that whole index, which it priced
--- as cheap while the table's statistics still said empty: on a new
--- database, deletes took 200-800 ms by the end of a 30,000-cart run. With
--- only the primary key, every statement on the outbox is a lookup or a
--- range of ids: the delete, and the read of what is owed from an id on.
+-- delete of delivered rows) by reading that whole index, which it priced
+-- as cheap while the table's statistics still said empty; such deletes
+-- grew slower with every row deleted (bench/results/carts-outbox-2026-12-07.md).
+-- With only the primary key, the delete is a lookup by id and the read of
+-- what is owed a range of ids.
 DROP INDEX IF EXISTS cart_outbox_partition;
