@@ -545,12 +545,18 @@ static cart_store_status decide_batch(cart_coordinator *c, rd_kafka_message_t **
 }
 
 /* Up to batch_max messages of the carts topic, waiting at most wait_ms for
- * the first. Errors of the consumer are logged; a partition's end is not one. */
+ * the first and batch_linger_ms after it for the rest: a transaction per
+ * message or two cost PostgreSQL more CPU than the wait costs a cart
+ * (bench/notes.md). Errors of the consumer are logged; a partition's end
+ * is not one. */
 static size_t collect(cart_coordinator *c, rd_kafka_message_t **msgs, size_t cap, int wait_ms) {
     size_t n = 0;
+    int64_t until = 0;
     while (n < cap) {
-        rd_kafka_message_t *m = rd_kafka_consumer_poll(c->carts_rk, n == 0 ? wait_ms : 0);
+        int64_t left = n == 0 ? wait_ms : until - ol_monotonic_ms();
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(c->carts_rk, left > 0 ? (int)left : 0);
         if (!m) break;
+        if (n == 0) until = ol_monotonic_ms() + c->s->batch_linger_ms;
         if (m->err) {
             if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) ol_warn("carts topic: %s", rd_kafka_message_errstr(m));
             rd_kafka_message_destroy(m);

@@ -33,6 +33,7 @@ typedef struct carts_settings {
     ol_settings common; /* first: the option table's offsets count from here */
     char *group;
     long batch_max;
+    long batch_linger_ms; /* longest wait for more after a batch's first message */
     long expire_interval_ms;
     long idle_exit_s;   /* 0: run until signalled */
     char *stats_file;   /* counters at exit (Prometheus text, as /metrics); NULL: off */

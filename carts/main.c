@@ -19,6 +19,8 @@ static const ol_option options[] = {
     {"group", 'g', OL_OPT_STRING, "ID", 0, 0, FIELD(group),
      "consumer group on the carts topic (its line forwarder uses ID-lines on the results topic)", "orderline-carts"},
     {"batch-max", 0, OL_OPT_LONG, "N", 1, 1024, FIELD(batch_max), "most carts-topic messages per transaction", "512"},
+    {"batch-linger-ms", 0, OL_OPT_LONG, "MS", 0, 1000, FIELD(batch_linger_ms),
+     "longest wait to fill a batch after its first message", "10"},
     {"expire-interval-ms", 0, OL_OPT_LONG, "MS", 50, 60000, FIELD(expire_interval_ms),
      "how often held carts are checked for their deadline", "500"},
     {"stats-file", 0, OL_OPT_STRING, "FILE", 0, 0, FIELD(stats_file),
