@@ -66,9 +66,10 @@ static const struct {
                    "SELECT (SELECT count(*) FROM cart_outbox WHERE id > 0 AND kafka_partition = ANY($2::int[])),"
                    " count(*), count(*) FILTER (WHERE hold_expires_at < to_timestamp($3::bigint / 1000.0)) FROM carts"
                    " WHERE kafka_topic = $1 AND kafka_partition = ANY($2::int[]) AND state = 'held'"},
-    [ST_GAUGES_HELD] = {"carts_gauges_held",
-                        "SELECT 0, count(*), count(*) FILTER (WHERE hold_expires_at < to_timestamp($3::bigint / 1000.0))"
-                        " FROM carts WHERE kafka_topic = $1 AND kafka_partition = ANY($2::int[]) AND state = 'held'"},
+    [ST_GAUGES_HELD] =
+        {"carts_gauges_held",
+         "SELECT 0, count(*), count(*) FILTER (WHERE hold_expires_at < to_timestamp($3::bigint / 1000.0))"
+         " FROM carts WHERE kafka_topic = $1 AND kafka_partition = ANY($2::int[]) AND state = 'held'"},
     [ST_LOAD_MANY] = {"carts_load_many",
                       "SELECT cart_id, state, cancel_pending, hold_s, created_ms, kafka_partition, kafka_offset,"
                       " lines::text FROM carts WHERE cart_id = ANY($1::text[])"},
