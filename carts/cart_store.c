@@ -33,7 +33,7 @@ enum {
     ST_OUT_DELETE,
     ST_DUE,
     ST_GAUGES,
-    ST_GAUGES_HELD,
+    ST_OUT_COUNT,
     ST_LOAD_MANY,
     ST_ANSWERS_MANY,
     ST_PUT_MANY,
@@ -60,16 +60,13 @@ static const struct {
     [ST_DUE] = {"carts_due", "SELECT cart_id, (extract(epoch FROM hold_expires_at) * 1000)::bigint FROM carts"
                              " WHERE kafka_topic = $1 AND kafka_partition = ANY($2::int[]) AND state = 'held' AND"
                              " hold_expires_at <= to_timestamp($3::bigint / 1000.0) ORDER BY hold_expires_at LIMIT $4"},
+    [ST_GAUGES] = {"carts_gauges",
+                   "SELECT count(*), count(*) FILTER (WHERE hold_expires_at < to_timestamp($3::bigint / 1000.0))"
+                   " FROM carts WHERE kafka_topic = $1 AND kafka_partition = ANY($2::int[]) AND state = 'held'"},
     /* "id > 0": a range of the primary key, the outbox's only index
      * (migration 006); a partition filter alone is a scan of the table. */
-    [ST_GAUGES] = {"carts_gauges",
-                   "SELECT (SELECT count(*) FROM cart_outbox WHERE id > 0 AND kafka_partition = ANY($2::int[])),"
-                   " count(*), count(*) FILTER (WHERE hold_expires_at < to_timestamp($3::bigint / 1000.0)) FROM carts"
-                   " WHERE kafka_topic = $1 AND kafka_partition = ANY($2::int[]) AND state = 'held'"},
-    [ST_GAUGES_HELD] =
-        {"carts_gauges_held",
-         "SELECT 0, count(*), count(*) FILTER (WHERE hold_expires_at < to_timestamp($3::bigint / 1000.0))"
-         " FROM carts WHERE kafka_topic = $1 AND kafka_partition = ANY($2::int[]) AND state = 'held'"},
+    [ST_OUT_COUNT] = {"carts_out_count",
+                      "SELECT count(*) FROM cart_outbox WHERE id > 0 AND kafka_partition = ANY($1::int[])"},
     [ST_LOAD_MANY] = {"carts_load_many",
                       "SELECT cart_id, state, cancel_pending, hold_s, created_ms, kafka_partition, kafka_offset,"
                       " lines::text FROM carts WHERE cart_id = ANY($1::text[])"},
@@ -296,19 +293,29 @@ cart_store_status cart_store_due(cart_store *s, const int32_t *partitions, size_
 }
 
 cart_store_status cart_store_gauges(cart_store *s, const int32_t *partitions, size_t n, int64_t overdue_before_ms,
-                                    bool count_outbox, cart_store_gauge_values *out, char *err, size_t errlen) {
+                                    cart_store_gauge_values *out, char *err, size_t errlen) {
     char parts[8192], before[24];
     int_array(parts, sizeof parts, partitions, n);
     snprintf(before, sizeof before, "%" PRId64, overdue_before_ms);
     const char *params[] = {s->topic, parts, before};
     PGresult *res = NULL;
-    cart_store_status st =
-        run(s, count_outbox ? ST_GAUGES : ST_GAUGES_HELD, 3, params, PGRES_TUPLES_OK, &res, err, errlen);
+    cart_store_status st = run(s, ST_GAUGES, 3, params, PGRES_TUPLES_OK, &res, err, errlen);
     if (st == CART_STORE_OK && PQntuples(res) == 1) {
-        if (count_outbox) out->outbox_pending = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-        out->held = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
-        out->overdue = strtoll(PQgetvalue(res, 0, 2), NULL, 10);
+        out->held = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+        out->overdue = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
     }
+    PQclear(res);
+    return st;
+}
+
+cart_store_status cart_store_outbox_count(cart_store *s, const int32_t *partitions, size_t n, int64_t *count, char *err,
+                                          size_t errlen) {
+    char parts[8192];
+    int_array(parts, sizeof parts, partitions, n);
+    const char *params[] = {parts};
+    PGresult *res = NULL;
+    cart_store_status st = run(s, ST_OUT_COUNT, 1, params, PGRES_TUPLES_OK, &res, err, errlen);
+    if (st == CART_STORE_OK && PQntuples(res) == 1) *count = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
     PQclear(res);
     return st;
 }

@@ -109,17 +109,18 @@ cart_store_status cart_store_due(cart_store *s, const int32_t *partitions, size_
                                  char (*ids)[OL_CART_ID_MAX + 1], int64_t *deadline_ms, size_t cap, size_t *n_out,
                                  char *err, size_t errlen);
 
-/* The gauges of the partitions given, in one statement: held carts, held
- * carts whose deadline is before overdue_before_ms and, with count_outbox,
- * the outbox rows (else outbox_pending is left as it was). Counting the
- * outbox visits every row deleted since the last vacuum, so it is for when
- * the caller cannot know. With no partition, all 0: the statement still
- * shows the connection alive. */
+/* The gauges of the partitions given, in one statement: held carts, and
+ * held carts whose deadline is before overdue_before_ms. With no
+ * partition, both 0: the statement still shows the connection alive. */
 typedef struct cart_store_gauge_values {
-    int64_t outbox_pending, held, overdue;
+    int64_t held, overdue;
 } cart_store_gauge_values;
 cart_store_status cart_store_gauges(cart_store *s, const int32_t *partitions, size_t n, int64_t overdue_before_ms,
-                                    bool count_outbox, cart_store_gauge_values *out, char *err, size_t errlen);
+                                    cart_store_gauge_values *out, char *err, size_t errlen);
+/* The outbox rows of the partitions given. The count visits every row
+ * deleted since the last vacuum: for when the caller cannot know. */
+cart_store_status cart_store_outbox_count(cart_store *s, const int32_t *partitions, size_t n, int64_t *count, char *err,
+                                          size_t errlen);
 /* The connection is up, as libpq last saw it. */
 bool cart_store_connected(const cart_store *s);
 

@@ -750,12 +750,14 @@ static cart_store_status step_expire(cart_coordinator *c, char *err, size_t errl
     if (mono < c->next_expire_scan_ms) return CART_STORE_OK;
     c->next_expire_scan_ms = mono + c->s->expire_interval_ms;
     int64_t now_ms = ol_now_us() / 1000;
-    cart_store_gauge_values g = {0, 0, 0};
-    bool known = outbox_pending_known(c, &g.outbox_pending);
+    cart_store_gauge_values g = {0, 0};
+    int64_t pending = 0;
     cart_store_status st =
-        cart_store_gauges(c->store, c->owned, c->n_owned, now_ms - OVERDUE_SLACK_MS, !known, &g, err, errlen);
+        cart_store_gauges(c->store, c->owned, c->n_owned, now_ms - OVERDUE_SLACK_MS, &g, err, errlen);
+    if (st == CART_STORE_OK && !outbox_pending_known(c, &pending))
+        st = cart_store_outbox_count(c->store, c->owned, c->n_owned, &pending, err, errlen);
     if (st != CART_STORE_OK) return st;
-    c->m.outbox_pending = g.outbox_pending;
+    c->m.outbox_pending = pending;
     c->m.carts_held = g.held;
     c->m.holds_overdue = g.overdue;
     if (c->n_owned == 0) return CART_STORE_OK;
