@@ -108,12 +108,16 @@ static const char SQL_LOCK_ITEMS[] =
     "SELECT name, count FROM inventories WHERE name COLLATE \"C\" = ANY($1::text[]) ORDER BY name COLLATE \"C\""
     " FOR UPDATE";
 static const char SQL_DECISIONS[] = "SELECT " OL_PG_DECISION_COLUMNS " FROM orders WHERE order_id = ANY($1::text[])";
+/* The arrays are unnested in the select list (a ProjectSet, in lockstep,
+ * all of one length), not in FROM: a FunctionScan copies every array into
+ * a tuplestore first, and that copy was a measurable share of PostgreSQL's
+ * work per order (bench/notes.md). */
 static const char SQL_INSERT_DECISIONS[] =
     "INSERT INTO orders (order_id, item, type, quantity, status, reason, remaining, error, kafka_topic,"
     " kafka_partition, kafka_offset, processed_at, target, hold_expires_at)"
-    " SELECT v.o, v.i, v.t, v.q, v.s, v.r, v.rem, v.e, $1, v.p, v.off, v.ts, v.tg, v.hx FROM unnest($2::text[],"
-    " $3::text[], $4::text[], $5::int[], $6::text[], $7::text[], $8::int[], $9::text[], $10::int[], $11::bigint[],"
-    " $12::timestamptz[], $13::text[], $14::timestamptz[]) AS v(o, i, t, q, s, r, rem, e, p, off, ts, tg, hx)";
+    " SELECT unnest($2::text[]), unnest($3::text[]), unnest($4::text[]), unnest($5::int[]), unnest($6::text[]),"
+    " unnest($7::text[]), unnest($8::int[]), unnest($9::text[]), $1, unnest($10::int[]), unnest($11::bigint[]),"
+    " unnest($12::timestamptz[]), unnest($13::text[]), unnest($14::timestamptz[])";
 /* Orders whose life a follow-up of this batch changed. */
 static const char SQL_UPDATE_LIVES[] = "UPDATE orders SET life = v.l FROM unnest($1::text[], $2::text[]) AS v(o, l)"
                                        " WHERE orders.order_id = v.o";
