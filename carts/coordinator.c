@@ -106,8 +106,9 @@ struct cart_coordinator {
 
     int64_t acked_since_ms; /* when the oldest undeleted delivered row was reported */
 
-    /* One wake-up for every queue the loop serves: the carts consumer's,
-     * the producer's delivery reports, and the forwarder's two. */
+    /* One wake-up for every queue the loop serves: the carts consumer's and
+     * the producer's delivery reports (the forwarder has a thread and a
+     * pipe of its own). */
     int wake[2];
     rd_kafka_queue_t *queues[2];
     uint64_t delivery_failures; /* the coordinator's own producer's */
@@ -787,8 +788,6 @@ static void wait_for_work(cart_coordinator *c) {
     int64_t until = now + IDLE_WAIT_MS;
     if (c->n_owned > 0 && c->next_expire_scan_ms < until) until = c->next_expire_scan_ms;
     if (c->n_acked > 0 && c->acked_since_ms + ACKED_DELETE_MS < until) until = c->acked_since_ms + ACKED_DELETE_MS;
-    int64_t fwd_due = cart_forwarder_due_ms(c->fwd);
-    if (fwd_due < until) until = fwd_due;
     int64_t publish_due = c->metrics_published_ms + METRICS_EVERY_MS; /* /metrics no staler than that */
     if (c->http && publish_due < until) until = publish_due;
     if (!cart_outbox_may_hand(&c->out)) until = now + 10; /* a refused produce: try again soon */
@@ -810,13 +809,14 @@ static bool store_step(cart_coordinator *c, cart_store_status st, char *err, siz
 
 bool cart_coordinator_run(cart_coordinator *c, char *err, size_t errlen) {
     c->last_work_ms = ol_monotonic_ms();
+    if (!cart_forwarder_start(c->fwd, err, errlen)) return false;
     while (!*c->stop) {
         bool worked = rd_kafka_poll(c->producer, 0) > 0;
         if (!step_carts(c, &worked, err, errlen)) return false;
         if (!store_step(c, send_outbox(c, err, errlen), err, errlen)) return false;
         worked |= rd_kafka_poll(c->producer, 0) > 0;
         if (!store_step(c, delete_acked(c, false, err, errlen), err, errlen)) return false;
-        if (!cart_forwarder_step(c->fwd, &worked, err, errlen)) return false;
+        if (cart_forwarder_failed(c->fwd, err, errlen)) return false;
         if (!store_step(c, step_expire(c, err, errlen), err, errlen)) return false;
         if (ol_monotonic_ms() - c->metrics_published_ms >= METRICS_EVERY_MS) publish_metrics(c);
         if (idle_done(c)) {
@@ -906,7 +906,7 @@ static bool wake_new(cart_coordinator *c, char *err, size_t errlen) {
     }
     char lines_group[512];
     snprintf(lines_group, sizeof lines_group, "%s-lines", c->s->group);
-    c->fwd = cart_forwarder_new(&c->s->common, lines_group, c->wake[1], err, errlen);
+    c->fwd = cart_forwarder_new(&c->s->common, lines_group, err, errlen);
     return c->fwd != NULL;
 }
 
@@ -952,7 +952,7 @@ static void map_free_values(ol_map *m) {
 
 void cart_coordinator_destroy(cart_coordinator *c) {
     if (!c) return;
-    cart_forwarder_destroy(c->fwd); /* before the pipe its queues write to */
+    cart_forwarder_destroy(c->fwd);
     for (size_t i = 0; i < sizeof c->queues / sizeof c->queues[0]; i++) {
         if (!c->queues[i]) continue;
         rd_kafka_queue_io_event_enable(c->queues[i], -1, NULL, 0);

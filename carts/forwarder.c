@@ -1,9 +1,15 @@
 #include "forwarder.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cart_engine.h"
 #include "cart_msg.h"
@@ -17,6 +23,7 @@
 #define COMMIT_EVERY_MS 50
 #define RESEND_SOON_MS 10 /* a forward librdkafka refused (queue full) or the log did not take */
 #define RESENDS_MAX 1000  /* reports without an offset before a forward counts as failed */
+#define IDLE_WAIT_MS 100  /* the thread's longest sleep: it also checks for a halt */
 
 /* One forward, from its results message (span) until the log shows it. */
 typedef struct fwd_ref {
@@ -30,6 +37,7 @@ struct cart_forwarder {
     rd_kafka_t *consumer, *producer;
     rd_kafka_topic_t *carts_t;
     rd_kafka_queue_t *queues[2]; /* the consumer's and the producer's, writing to wake */
+    int wake[2];                 /* non-blocking pipe: the queues and a halt write to [1] */
 
     ol_ack_tracker *acks;
     int64_t *committed; /* by results partition: the offset committed, -1 none */
@@ -39,7 +47,13 @@ struct cart_forwarder {
     size_t pending;  /* handed to librdkafka, no report yet */
     fwd_ref **retry; /* to send again */
     size_t n_retry, cap_retry;
-    cart_forwarder_counts n;
+
+    /* The thread, and what other threads may read while it runs. */
+    pthread_t thread;
+    bool running;
+    atomic_bool halt, idle, failed;
+    char failure[512]; /* written before failed is set */
+    atomic_uint_fast64_t forwarded, delivery_failures;
 };
 
 static void ref_free(fwd_ref *r) {
@@ -71,7 +85,7 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opa
     f->pending--;
     ol_delivery_action a = msg->err ? OL_DELIVERY_RESEND : ol_ack_span_report(r->span, false, msg->offset, RESENDS_MAX);
     if (a != OL_DELIVERY_ACKED) {
-        f->n.delivery_failures++;
+        atomic_fetch_add(&f->delivery_failures, 1);
         ol_warn("forwarding a line answer for cart '%s' to '%s' [%" PRId32 "]: %s", r->key,
                 rd_kafka_topic_name(msg->rkt), msg->partition,
                 msg->err ? rd_kafka_err2str(msg->err) : "no offset in the report");
@@ -116,7 +130,7 @@ static bool forward_one(cart_forwarder *f, const rd_kafka_message_t *m, ol_ack_s
     }
     r->span = span;
     ol_ack_span_attach(span);
-    f->n.forwarded++;
+    atomic_fetch_add(&f->forwarded, 1);
     if (!forward_send(f, r) && !push_retry(f, r)) {
         ref_free(r);
         return false;
@@ -173,7 +187,7 @@ static bool read_one(cart_forwarder *f, rd_kafka_message_t *m, char *err, size_t
     return ok;
 }
 
-bool cart_forwarder_step(cart_forwarder *f, bool *worked, char *err, size_t errlen) {
+static bool step(cart_forwarder *f, bool *worked, char *err, size_t errlen) {
     if (rd_kafka_poll(f->producer, 0) > 0) *worked = true;
     if (f->n_retry && !send_retries(f)) {
         ol_seterr(err, errlen, "out of memory");
@@ -198,21 +212,84 @@ static bool commit_owed(cart_forwarder *f) {
     return false;
 }
 
-int64_t cart_forwarder_due_ms(cart_forwarder *f) {
+/* Monotonic ms by which the thread wants a step even with nothing new: a
+ * commit or a re-send due; INT64_MAX when none. */
+static int64_t due_ms(cart_forwarder *f) {
     if (f->n_retry) return ol_monotonic_ms() + RESEND_SOON_MS;
     /* Forwards still out wake the loop with their reports: only a commit
      * already owed needs a timer. */
     return commit_owed(f) ? f->next_commit_ms : INT64_MAX;
 }
 
-bool cart_forwarder_idle(cart_forwarder *f) {
+static bool idle_now(cart_forwarder *f) {
     return !f->pending && !f->n_retry && ol_ack_tracker_idle(f->acks) && !commit_owed(f);
 }
 
-cart_forwarder_counts cart_forwarder_counts_get(const cart_forwarder *f) { return f->n; }
+/* ---- the thread ---------------------------------------------------------- */
+
+/* Sleeps until a queue has something, a chore is due or a halt comes. */
+static void wait_for_work(cart_forwarder *f) {
+    int64_t now = ol_monotonic_ms();
+    int64_t until = now + IDLE_WAIT_MS, due = due_ms(f);
+    if (due < until) until = due;
+    if (until > now) {
+        struct pollfd pfd = {.fd = f->wake[0], .events = POLLIN};
+        if (poll(&pfd, 1, (int)(until - now)) < 0 && errno != EINTR) ol_sleep_ms(1);
+    }
+    char drain[64];
+    while (read(f->wake[0], drain, sizeof drain) > 0) {
+    }
+}
+
+static void *run(void *arg) {
+    cart_forwarder *f = arg;
+    while (!atomic_load(&f->halt)) {
+        bool worked = false;
+        if (!step(f, &worked, f->failure, sizeof f->failure)) {
+            atomic_store(&f->failed, true);
+            break;
+        }
+        atomic_store(&f->idle, idle_now(f));
+        if (!worked) wait_for_work(f);
+    }
+    return NULL;
+}
+
+bool cart_forwarder_start(cart_forwarder *f, char *err, size_t errlen) {
+    int rc = pthread_create(&f->thread, NULL, run, f);
+    if (rc != 0) {
+        ol_seterr(err, errlen, "starting the forwarder's thread: %s", strerror(rc));
+        return false;
+    }
+    f->running = true;
+    return true;
+}
+
+/* Ends the thread after its current step; the caller owns it all again. */
+static void join(cart_forwarder *f) {
+    if (!f->running) return;
+    atomic_store(&f->halt, true);
+    ssize_t w = write(f->wake[1], "h", 1);
+    (void)w; /* a full pipe wakes the thread as well */
+    pthread_join(f->thread, NULL);
+    f->running = false;
+}
+
+bool cart_forwarder_failed(cart_forwarder *f, char *err, size_t errlen) {
+    if (!atomic_load(&f->failed)) return false;
+    ol_seterr(err, errlen, "forwarding line answers: %s", f->failure);
+    return true;
+}
+
+bool cart_forwarder_idle(cart_forwarder *f) { return atomic_load(&f->idle); }
+
+cart_forwarder_counts cart_forwarder_counts_get(const cart_forwarder *f) {
+    return (cart_forwarder_counts){atomic_load(&f->forwarded), atomic_load(&f->delivery_failures)};
+}
 
 bool cart_forwarder_stop(cart_forwarder *f, int timeout_ms, char *err, size_t errlen) {
     if (!f) return true;
+    join(f);
     int64_t until = ol_monotonic_ms() + timeout_ms;
     while ((f->pending || f->n_retry) && ol_monotonic_ms() < until) {
         if (f->n_retry && !send_retries(f)) break;
@@ -246,14 +323,30 @@ static bool producer_open(cart_forwarder *f, char *err, size_t errlen) {
     return f->producer && (f->carts_t = ol_kafka_topic_new(f->producer, f->s->carts_topic, err, errlen));
 }
 
-cart_forwarder *cart_forwarder_new(const ol_settings *settings, const char *group, int wake, char *err, size_t errlen) {
+static bool wake_open(cart_forwarder *f, char *err, size_t errlen) {
+    if (pipe(f->wake) != 0) {
+        f->wake[0] = f->wake[1] = -1;
+        ol_seterr(err, errlen, "creating the forwarder's wake-up pipe: %s", strerror(errno));
+        return false;
+    }
+    for (int i = 0; i < 2; i++) fcntl(f->wake[i], F_SETFL, fcntl(f->wake[i], F_GETFL) | O_NONBLOCK);
+    return true;
+}
+
+cart_forwarder *cart_forwarder_new(const ol_settings *settings, const char *group, char *err, size_t errlen) {
     cart_forwarder *f = calloc(1, sizeof *f);
+    if (f) f->wake[0] = f->wake[1] = -1;
     if (!f || !(f->acks = ol_ack_tracker_new())) {
         ol_seterr(err, errlen, "out of memory");
         cart_forwarder_destroy(f);
         return NULL;
     }
     f->s = settings;
+    atomic_init(&f->idle, true);
+    if (!wake_open(f, err, errlen)) {
+        cart_forwarder_destroy(f);
+        return NULL;
+    }
     if (!consumer_open(f, group, err, errlen) || !producer_open(f, err, errlen)) {
         cart_forwarder_destroy(f);
         return NULL;
@@ -266,13 +359,14 @@ cart_forwarder *cart_forwarder_new(const ol_settings *settings, const char *grou
             cart_forwarder_destroy(f);
             return NULL;
         }
-        rd_kafka_queue_io_event_enable(f->queues[i], wake, "f", 1);
+        rd_kafka_queue_io_event_enable(f->queues[i], f->wake[1], "f", 1);
     }
     return f;
 }
 
 void cart_forwarder_destroy(cart_forwarder *f) {
     if (!f) return;
+    join(f);
     for (int i = 0; i < 2; i++) {
         if (!f->queues[i]) continue;
         rd_kafka_queue_io_event_enable(f->queues[i], -1, NULL, 0);
@@ -289,5 +383,7 @@ void cart_forwarder_destroy(cart_forwarder *f) {
     free(f->retry);
     ol_ack_tracker_destroy(f->acks);
     free(f->committed);
+    for (int i = 0; i < 2; i++)
+        if (f->wake[i] >= 0) close(f->wake[i]);
     free(f);
 }

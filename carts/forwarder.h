@@ -9,9 +9,15 @@
  * to be in the log (ol_ack_tracker): after a crash it forwards again from
  * there, and a repeated line answer changes nothing.
  *
- * Ownership: the forwarder owns its consumer and its producer; settings
- * are borrowed and must outlive it. Stopping (cart_forwarder_stop) is
- * separate from destroying. */
+ * It runs on a thread of its own (cart_forwarder_start), so that a line
+ * answer does not wait behind the coordinator's batch linger and
+ * transaction. While the thread runs, other threads may call only
+ * cart_forwarder_failed, cart_forwarder_idle and cart_forwarder_counts_get;
+ * cart_forwarder_stop ends the thread first.
+ *
+ * Ownership: the forwarder owns its consumer, its producer, its wake-up
+ * pipe and its thread; settings are borrowed and must outlive it. Stopping
+ * (cart_forwarder_stop) is separate from destroying. */
 #ifndef CARTS_FORWARDER_H
 #define CARTS_FORWARDER_H
 
@@ -29,26 +35,27 @@ typedef struct cart_forwarder_counts {
 } cart_forwarder_counts;
 
 /* Subscribes group on settings->results_topic and opens a producer for
- * settings->carts_topic. wake: a non-blocking pipe's write end that both
- * write a byte to when they have something for cart_forwarder_step. NULL
- * with err filled on failure. */
-cart_forwarder *cart_forwarder_new(const ol_settings *settings, const char *group, int wake, char *err, size_t errlen);
-/* Frees everything; purges what the producer still holds. NULL accepted. */
+ * settings->carts_topic. NULL with err filled on failure. */
+cart_forwarder *cart_forwarder_new(const ol_settings *settings, const char *group, char *err, size_t errlen);
+/* Frees everything; purges what the producer still holds. A thread still
+ * running (no cart_forwarder_stop, as on an error path) is ended first,
+ * since it uses what is freed. NULL accepted. */
 void cart_forwarder_destroy(cart_forwarder *f);
 
-/* Serves delivery reports, sends again what failed, commits what is
- * acknowledged (at most every so often), and forwards what the results
- * topic has now, without waiting. *worked is set when anything was read
- * or reported. False, with err, only when out of memory. */
-bool cart_forwarder_step(cart_forwarder *f, bool *worked, char *err, size_t errlen);
-/* Monotonic ms by which the forwarder wants a step even with nothing
- * new: a commit or a re-send due; INT64_MAX when none. */
-int64_t cart_forwarder_due_ms(cart_forwarder *f);
-/* True when nothing is unsent, unreported or uncommitted. */
+/* Starts the thread. It serves delivery reports, sends again what failed,
+ * commits what is acknowledged (at most every so often) and forwards what
+ * the results topic has, sleeping on the forwarder's queues when there is
+ * nothing. False, with err, when the thread could not be made. */
+bool cart_forwarder_start(cart_forwarder *f, char *err, size_t errlen);
+/* True, with err, when the thread has ended on a failure (out of memory);
+ * nothing more is forwarded then. */
+bool cart_forwarder_failed(cart_forwarder *f, char *err, size_t errlen);
+/* True when, at the thread's last step, nothing was unsent, unreported or
+ * uncommitted. */
 bool cart_forwarder_idle(cart_forwarder *f);
 cart_forwarder_counts cart_forwarder_counts_get(const cart_forwarder *f);
 
-/* Waits up to timeout_ms for the forwards out, commits the acknowledged
+/* Ends the thread, waits up to timeout_ms for the forwards out, commits the acknowledged
  * prefix synchronously and leaves the group. False, with err, when some
  * forwards were not shown in the log (they are forwarded again on the
  * next start). */
