@@ -1,11 +1,7 @@
 #include "coordinator.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
-#include <poll.h>
 #include <signal.h>
-#include <unistd.h>
 #include <jansson.h>
 #include <librdkafka/rdkafka.h>
 #include <stdio.h>
@@ -22,6 +18,7 @@
 #include "ol_map.h"
 #include "ol_metrics_server.h"
 #include "ol_str.h"
+#include "ol_wake.h"
 
 #define OUTBOX_READ_MAX 1000
 #define EXPIRE_SCAN_MAX 500
@@ -791,13 +788,7 @@ static void wait_for_work(cart_coordinator *c) {
     int64_t publish_due = c->metrics_published_ms + METRICS_EVERY_MS; /* /metrics no staler than that */
     if (c->http && publish_due < until) until = publish_due;
     if (!cart_outbox_may_hand(&c->out)) until = now + 10; /* a refused produce: try again soon */
-    if (until > now) {
-        struct pollfd pfd = {.fd = c->wake[0], .events = POLLIN};
-        if (poll(&pfd, 1, (int)(until - now)) < 0 && errno != EINTR) ol_sleep_ms(1);
-    }
-    char drain[64];
-    while (read(c->wake[0], drain, sizeof drain) > 0) {
-    }
+    ol_wake_wait(c->wake, (int)(until - now));
 }
 
 static bool store_step(cart_coordinator *c, cart_store_status st, char *err, size_t errlen) {
@@ -889,12 +880,7 @@ static bool clients_new(cart_coordinator *c, char *err, size_t errlen) {
 /* The queues write a byte to one pipe when they go from empty to not: the
  * loop sleeps on it (wait_for_work). */
 static bool wake_new(cart_coordinator *c, char *err, size_t errlen) {
-    if (pipe(c->wake) != 0) {
-        c->wake[0] = c->wake[1] = -1;
-        ol_seterr(err, errlen, "creating the loop's wake-up pipe: %s", strerror(errno));
-        return false;
-    }
-    for (int i = 0; i < 2; i++) fcntl(c->wake[i], F_SETFL, fcntl(c->wake[i], F_GETFL) | O_NONBLOCK);
+    if (!ol_wake_open(c->wake, "the loop's wake-up pipe", err, errlen)) return false;
     c->queues[0] = rd_kafka_queue_get_consumer(c->carts_rk);
     c->queues[1] = rd_kafka_queue_get_main(c->producer);
     for (int i = 0; i < 2; i++) {
@@ -958,8 +944,7 @@ void cart_coordinator_destroy(cart_coordinator *c) {
         rd_kafka_queue_io_event_enable(c->queues[i], -1, NULL, 0);
         rd_kafka_queue_destroy(c->queues[i]);
     }
-    if (c->wake[0] >= 0) close(c->wake[0]);
-    if (c->wake[1] >= 0) close(c->wake[1]);
+    ol_wake_close(c->wake);
     ol_metrics_server_destroy(c->http);
     if (c->carts_rk) rd_kafka_destroy(c->carts_rk);
     if (c->orders_t) rd_kafka_topic_destroy(c->orders_t);

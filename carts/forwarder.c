@@ -1,15 +1,11 @@
 #include "forwarder.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cart_engine.h"
 #include "cart_msg.h"
@@ -17,6 +13,7 @@
 #include "ol_kafka.h"
 #include "ol_log.h"
 #include "ol_str.h"
+#include "ol_wake.h"
 
 #define READ_MAX 2000     /* results messages read per step */
 #define PENDING_MAX 20000 /* forwards without a report: reading pauses */
@@ -232,13 +229,7 @@ static void wait_for_work(cart_forwarder *f) {
     int64_t now = ol_monotonic_ms();
     int64_t until = now + IDLE_WAIT_MS, due = due_ms(f);
     if (due < until) until = due;
-    if (until > now) {
-        struct pollfd pfd = {.fd = f->wake[0], .events = POLLIN};
-        if (poll(&pfd, 1, (int)(until - now)) < 0 && errno != EINTR) ol_sleep_ms(1);
-    }
-    char drain[64];
-    while (read(f->wake[0], drain, sizeof drain) > 0) {
-    }
+    ol_wake_wait(f->wake, (int)(until - now));
 }
 
 static void *run(void *arg) {
@@ -269,8 +260,7 @@ bool cart_forwarder_start(cart_forwarder *f, char *err, size_t errlen) {
 static void join(cart_forwarder *f) {
     if (!f->running) return;
     atomic_store(&f->halt, true);
-    ssize_t w = write(f->wake[1], "h", 1);
-    (void)w; /* a full pipe wakes the thread as well */
+    ol_wake_signal(f->wake);
     pthread_join(f->thread, NULL);
     f->running = false;
 }
@@ -323,16 +313,6 @@ static bool producer_open(cart_forwarder *f, char *err, size_t errlen) {
     return f->producer && (f->carts_t = ol_kafka_topic_new(f->producer, f->s->carts_topic, err, errlen));
 }
 
-static bool wake_open(cart_forwarder *f, char *err, size_t errlen) {
-    if (pipe(f->wake) != 0) {
-        f->wake[0] = f->wake[1] = -1;
-        ol_seterr(err, errlen, "creating the forwarder's wake-up pipe: %s", strerror(errno));
-        return false;
-    }
-    for (int i = 0; i < 2; i++) fcntl(f->wake[i], F_SETFL, fcntl(f->wake[i], F_GETFL) | O_NONBLOCK);
-    return true;
-}
-
 cart_forwarder *cart_forwarder_new(const ol_settings *settings, const char *group, char *err, size_t errlen) {
     cart_forwarder *f = calloc(1, sizeof *f);
     if (f) f->wake[0] = f->wake[1] = -1;
@@ -343,7 +323,7 @@ cart_forwarder *cart_forwarder_new(const ol_settings *settings, const char *grou
     }
     f->s = settings;
     atomic_init(&f->idle, true);
-    if (!wake_open(f, err, errlen)) {
+    if (!ol_wake_open(f->wake, "the forwarder's wake-up pipe", err, errlen)) {
         cart_forwarder_destroy(f);
         return NULL;
     }
@@ -383,7 +363,6 @@ void cart_forwarder_destroy(cart_forwarder *f) {
     free(f->retry);
     ol_ack_tracker_destroy(f->acks);
     free(f->committed);
-    for (int i = 0; i < 2; i++)
-        if (f->wake[i] >= 0) close(f->wake[i]);
+    ol_wake_close(f->wake);
     free(f);
 }

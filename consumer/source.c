@@ -1,15 +1,12 @@
 #include "source.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "ol_kafka.h"
 #include "ol_log.h"
 #include "ol_str.h"
+#include "ol_wake.h"
 
 struct order_source {
     rd_kafka_t *rk;
@@ -174,11 +171,7 @@ static bool create_consumer(order_source *src, const consumer_settings *settings
 /* librdkafka writes a byte to the pipe when one of these queues goes from
  * empty to non-empty: one poll() waits on all of them. */
 static bool open_queues(order_source *src, char *err, size_t errlen) {
-    if (pipe(src->wake) != 0 || fcntl(src->wake[0], F_SETFL, O_NONBLOCK) != 0 ||
-        fcntl(src->wake[1], F_SETFL, O_NONBLOCK) != 0) {
-        ol_seterr(err, errlen, "creating the wake-up pipe: %s", strerror(errno));
-        return false;
-    }
+    if (!ol_wake_open(src->wake, "the wake-up pipe", err, errlen)) return false;
     src->consumer_queue = rd_kafka_queue_get_consumer(src->rk);
     if (!src->consumer_queue) {
         ol_seterr(err, errlen, "no consumer queue");
@@ -263,8 +256,7 @@ void order_source_destroy(order_source *src) {
          * not run callbacks into a listener that may be half torn down. */
         rd_kafka_destroy_flags(src->rk, src->closed ? 0 : RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
     }
-    if (src->wake[0] >= 0) close(src->wake[0]);
-    if (src->wake[1] >= 0) close(src->wake[1]);
+    ol_wake_close(src->wake);
     free(src->topic);
     free(src);
 }
@@ -305,13 +297,7 @@ size_t order_source_take(order_source *src, size_t lane, rd_kafka_message_t **ms
     return kept;
 }
 
-void order_source_wait(order_source *src, int timeout_ms) {
-    struct pollfd pfd = {.fd = src->wake[0], .events = POLLIN};
-    if (timeout_ms > 0 && poll(&pfd, 1, timeout_ms) < 0) return;
-    char drain[64];
-    while (read(src->wake[0], drain, sizeof drain) > 0) {
-    }
-}
+void order_source_wait(order_source *src, int timeout_ms) { ol_wake_wait(src->wake, timeout_ms); }
 
 static void pause_or_resume(order_source *src, int32_t partition, bool pause) {
     rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(1);
