@@ -2,6 +2,7 @@
 
 #include <inttypes.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -247,7 +248,16 @@ static void *run(void *arg) {
 }
 
 bool cart_forwarder_start(cart_forwarder *f, char *err, size_t errlen) {
+    if (f->running) return true;
+    /* SIGINT and SIGTERM go to the coordinator's thread, whose sleep they
+     * end; the new thread inherits this mask. */
+    sigset_t stop_signals, old;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGINT);
+    sigaddset(&stop_signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, &old);
     int rc = pthread_create(&f->thread, NULL, run, f);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (rc != 0) {
         ol_seterr(err, errlen, "starting the forwarder's thread: %s", strerror(rc));
         return false;
@@ -271,7 +281,7 @@ bool cart_forwarder_failed(cart_forwarder *f, char *err, size_t errlen) {
     return true;
 }
 
-bool cart_forwarder_idle(cart_forwarder *f) { return atomic_load(&f->idle); }
+bool cart_forwarder_idle(cart_forwarder *f) { return atomic_load(&f->idle) && !atomic_load(&f->failed); }
 
 cart_forwarder_counts cart_forwarder_counts_get(const cart_forwarder *f) {
     return (cart_forwarder_counts){atomic_load(&f->forwarded), atomic_load(&f->delivery_failures)};
@@ -280,6 +290,19 @@ cart_forwarder_counts cart_forwarder_counts_get(const cart_forwarder *f) {
 bool cart_forwarder_stop(cart_forwarder *f, int timeout_ms, char *err, size_t errlen) {
     if (!f) return true;
     join(f);
+    /* One more step for what came while the thread slept: with --idle-exit
+     * there may be no next start to forward it. */
+    bool worked = false;
+    if (!atomic_load(&f->failed) && !step(f, &worked, f->failure, sizeof f->failure)) atomic_store(&f->failed, true);
+    if (atomic_load(&f->failed)) {
+        /* A results message whose forward failed has its span closed
+         * already: committing now could pass over it. */
+        rd_kafka_consumer_close(f->consumer);
+        ol_seterr(err, errlen,
+                  "forwarding line answers: %s (offsets left uncommitted: forwarded again on the next start)",
+                  f->failure);
+        return false;
+    }
     int64_t until = ol_monotonic_ms() + timeout_ms;
     while ((f->pending || f->n_retry) && ol_monotonic_ms() < until) {
         if (f->n_retry && !send_retries(f)) break;

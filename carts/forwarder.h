@@ -42,23 +42,25 @@ cart_forwarder *cart_forwarder_new(const ol_settings *settings, const char *grou
  * since it uses what is freed. NULL accepted. */
 void cart_forwarder_destroy(cart_forwarder *f);
 
-/* Starts the thread. It serves delivery reports, sends again what failed,
+/* Starts the thread (once; again does nothing). It serves delivery reports, sends again what failed,
  * commits what is acknowledged (at most every so often) and forwards what
  * the results topic has, sleeping on the forwarder's queues when there is
  * nothing. False, with err, when the thread could not be made. */
 bool cart_forwarder_start(cart_forwarder *f, char *err, size_t errlen);
-/* True, with err, when the thread has ended on a failure (out of memory);
- * nothing more is forwarded then. */
+/* True (not a status: a question), with err, when the thread has ended on
+ * a failure (out of memory); nothing more is forwarded then, and
+ * cart_forwarder_stop commits nothing. */
 bool cart_forwarder_failed(cart_forwarder *f, char *err, size_t errlen);
 /* True when, at the thread's last step, nothing was unsent, unreported or
  * uncommitted. */
 bool cart_forwarder_idle(cart_forwarder *f);
 cart_forwarder_counts cart_forwarder_counts_get(const cart_forwarder *f);
 
-/* Ends the thread, waits up to timeout_ms for the forwards out, commits the acknowledged
+/* Ends the thread, forwards what its queue holds now (one more step),
+ * waits up to timeout_ms for the forwards out, commits the acknowledged
  * prefix synchronously and leaves the group. False, with err, when some
- * forwards were not shown in the log (they are forwarded again on the
- * next start). */
+ * forwards were not shown in the log, or the thread had failed (then
+ * nothing is committed); they are forwarded again on the next start. */
 bool cart_forwarder_stop(cart_forwarder *f, int timeout_ms, char *err, size_t errlen);
 
 #endif

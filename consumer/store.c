@@ -109,9 +109,9 @@ static const char SQL_LOCK_ITEMS[] =
     " FOR UPDATE";
 static const char SQL_DECISIONS[] = "SELECT " OL_PG_DECISION_COLUMNS " FROM orders WHERE order_id = ANY($1::text[])";
 /* The arrays are unnested in the select list (a ProjectSet, in lockstep,
- * all of one length), not in FROM: a FunctionScan copies every array into
- * a tuplestore first, and that copy was a measurable share of PostgreSQL's
- * work per order (bench/notes.md). */
+ * all of one length), not in FROM: a FunctionScan first stores each
+ * unnest's rows in a tuplestore, and that copy was a measurable share of
+ * PostgreSQL's work per order (bench/notes.md). */
 static const char SQL_INSERT_DECISIONS[] =
     "INSERT INTO orders (order_id, item, type, quantity, status, reason, remaining, error, kafka_topic,"
     " kafka_partition, kafka_offset, processed_at, target, hold_expires_at)"
