@@ -42,10 +42,11 @@ cart_forwarder *cart_forwarder_new(const ol_settings *settings, const char *grou
  * since it uses what is freed. NULL accepted. */
 void cart_forwarder_destroy(cart_forwarder *f);
 
-/* Starts the thread (once; again does nothing). It serves delivery reports, sends again what failed,
- * commits what is acknowledged (at most every so often) and forwards what
- * the results topic has, sleeping on the forwarder's queues when there is
- * nothing. False, with err, when the thread could not be made. */
+/* Starts the thread (once; again does nothing). It serves delivery
+ * reports, sends again what failed, commits what is acknowledged (at most
+ * every so often) and forwards what the results topic has, sleeping on the
+ * forwarder's queues when there is nothing. False, with err, when the
+ * thread could not be made. */
 bool cart_forwarder_start(cart_forwarder *f, char *err, size_t errlen);
 /* True (not a status: a question), with err, when the thread has ended on
  * a failure (out of memory); nothing more is forwarded then, and
